@@ -1,0 +1,81 @@
+/* filer-cli-main.c: headless peers, send and receive
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "filer-cli.h"
+
+typedef struct
+{
+  const char *name;
+  int       (*run) (int argc, char **argv);
+  const char *summary;
+} Command;
+
+static const Command commands[] = {
+  { "peers",   filer_cli_peers,   N_("List the peers that are online") },
+  { "send",    filer_cli_send,    N_("Send files or folders to a peer") },
+  { "receive", filer_cli_receive, N_("Receive files from peers") },
+};
+
+static void
+print_usage (FILE *stream)
+{
+  fprintf (stream, "%s\n\n", _("Usage: filer-cli [GLOBAL OPTIONS] COMMAND [OPTIONS]"));
+  fprintf (stream, "%s\n", _("Commands:"));
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (stream, "  %-10s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf (stream, "\n%s\n", _("Run “filer-cli COMMAND --help” for a command’s options."));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  signal (SIGPIPE, SIG_IGN);
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  /* Global options (--server, --name, --room) may stand before the
+   * command; move the command to the front and hand every option to it. */
+  for (int i = 1; i < argc; i++)
+    {
+      if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
+        {
+          print_usage (stdout);
+          return 0;
+        }
+
+      for (guint c = 0; c < G_N_ELEMENTS (commands); c++)
+        {
+          if (strcmp (argv[i], commands[c].name) == 0)
+            {
+              g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+              g_ptr_array_add (args, argv[i]);
+              for (int j = 1; j < argc; j++)
+                if (j != i)
+                  g_ptr_array_add (args, argv[j]);
+              g_ptr_array_add (args, NULL);
+
+              return commands[c].run (argc, (char **)args->pdata);
+            }
+        }
+
+      /* An option's value may itself look like anything: only words
+       * after the options are commands, so keep looking. */
+    }
+
+  fprintf (stderr, "filer-cli: %s\n", _("no command given; try “filer-cli --help”"));
+  return 2;
+}
