@@ -9,6 +9,7 @@
 
 #include "config.h"
 
+#include "filer-frame-connection.h"
 #include "filer-udp-stream.h"
 #include "filer-test-util.h"
 
@@ -492,6 +493,93 @@ test_peer_vanishes (Fixture       *fixture,
   g_bytes_unref (wa.bytes);
 }
 
+typedef struct
+{
+  guint n_frames;
+  gsize content_bytes;
+  gboolean got_done;
+  gboolean closed;
+  GError *close_error;
+} FrameSink;
+
+static void
+frame_received_cb (FilerFrameConnection *connection,
+                   FilerFrame           *frame,
+                   gpointer              user_data)
+{
+  FrameSink *sink = user_data;
+
+  if (filer_frame_is (frame, "done"))
+    {
+      sink->got_done = TRUE;
+      return;
+    }
+
+  g_assert_true (filer_frame_is (frame, "chunk"));
+  sink->n_frames++;
+  sink->content_bytes += filer_frame_get_content_size (frame);
+}
+
+static void
+frame_closed_cb (FilerFrameConnection *connection,
+                 const GError         *error,
+                 gpointer              user_data)
+{
+  FrameSink *sink = user_data;
+
+  sink->close_error = error ? g_error_copy (error) : NULL;
+  sink->closed = TRUE;
+}
+
+static void
+test_frames (Fixture       *fixture,
+             gconstpointer  data)
+{
+  g_autoptr(FilerFrameConnection) sender = NULL;
+  g_autoptr(FilerFrameConnection) receiver = NULL;
+  g_autoptr(GBytes) chunk = random_bytes (32 * 1024);
+  FrameSink sink = { 0, };
+  FrameSink sender_sink = { 0, };
+  const guint n_chunks = 64;
+
+  establish (fixture);
+
+  /* The frame connection runs on the UDP stream unchanged. */
+  sender = filer_frame_connection_new (G_IO_STREAM (fixture->a.stream));
+  receiver = filer_frame_connection_new (G_IO_STREAM (fixture->b.stream));
+  g_signal_connect (receiver, "frame-received", G_CALLBACK (frame_received_cb), &sink);
+  g_signal_connect (receiver, "closed", G_CALLBACK (frame_closed_cb), &sink);
+  g_signal_connect (sender, "closed", G_CALLBACK (frame_closed_cb), &sender_sink);
+  filer_frame_connection_start (sender);
+  filer_frame_connection_start (receiver);
+
+  for (guint i = 0; i < n_chunks; i++)
+    {
+      g_autoptr(FilerFrame) frame = filer_frame_new ("chunk");
+
+      filer_frame_set_uint (frame, "index", i);
+      filer_frame_set_content (frame, chunk);
+      filer_frame_connection_send (sender, frame);
+    }
+  {
+    g_autoptr(FilerFrame) done = filer_frame_new ("done");
+
+    filer_frame_connection_send (sender, done);
+  }
+  filer_frame_connection_close (sender);
+
+  filer_test_wait_for (&sink.got_done, 20000, "every frame at the receiver");
+  g_assert_cmpuint (sink.n_frames, ==, n_chunks);
+  g_assert_cmpuint (sink.content_bytes, ==, n_chunks * 32 * 1024);
+
+  /* The sender's close reaches the receiver as a clean end. */
+  filer_test_wait_for (&sink.closed, 20000, "the receiver to see the close");
+  g_assert_no_error (sink.close_error);
+  filer_frame_connection_close (receiver);
+  filer_test_wait_for (&sender_sink.closed, 20000, "the sender's close to complete");
+  g_clear_error (&sender_sink.close_error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -502,6 +590,7 @@ main (int   argc,
   g_test_add ("/filer/udp-stream/bulk", Fixture, NULL, fixture_setup, test_bulk, fixture_teardown);
   g_test_add ("/filer/udp-stream/lossy", Fixture, NULL, fixture_setup, test_lossy, fixture_teardown);
   g_test_add ("/filer/udp-stream/eof", Fixture, NULL, fixture_setup, test_eof, fixture_teardown);
+  g_test_add ("/filer/udp-stream/frames", Fixture, NULL, fixture_setup, test_frames, fixture_teardown);
   g_test_add ("/filer/udp-stream/peer-vanishes", Fixture, NULL, fixture_setup, test_peer_vanishes, fixture_teardown);
 
   return g_test_run ();
