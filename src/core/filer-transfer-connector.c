@@ -298,6 +298,8 @@ filer_transfer_connect_lan_async (const char * const  *addresses,
                 (gint64)(timeout_ms ? timeout_ms : FILER_TRANSFER_CONNECT_TIMEOUT_MS) * 1000;
   c->backoff_ms = 250;
   c->client = g_socket_client_new ();
+  /* A LAN peer is never reached through a proxy. */
+  g_socket_client_set_enable_proxy (c->client, FALSE);
   g_task_set_task_data (task, c, connect_free);
 
   try_next (task);

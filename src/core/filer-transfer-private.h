@@ -37,8 +37,6 @@ void           filer_transfer_set_path          (FilerTransfer                 *
                                                  const char                    *path);
 void           filer_transfer_add_file          (FilerTransfer                 *self,
                                                  FilerTransferFile             *file);
-FilerTransferFile *filer_transfer_get_file      (FilerTransfer                 *self,
-                                                 guint                          index);
 void           filer_transfer_set_bytes_total   (FilerTransfer                 *self,
                                                  guint64                        bytes_total);
 void           filer_transfer_set_current_file  (FilerTransfer                 *self,

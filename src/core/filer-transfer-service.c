@@ -508,12 +508,9 @@ collected_cb (GObject      *object,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  Send *send = g_task_get_task_data (G_TASK (result));
+  Send *send = user_data;
   FilerTransferService *self = send->service;
   g_autoptr(GError) error = NULL;
-
-  /* The task owned nothing but this: take it back. */
-  g_task_set_task_data (G_TASK (result), NULL, NULL);
 
   send->entries = g_task_propagate_pointer (G_TASK (result), &error);
   if (send->entries == NULL)
@@ -566,9 +563,10 @@ begin_send (FilerTransferService *self,
                          g_object_ref (send->cancellable), g_object_unref);
   add_transfer (self, send->transfer);
 
-  task = g_task_new (NULL, send->cancellable, collected_cb, NULL);
+  /* collected_cb always runs and takes @send over. */
+  task = g_task_new (NULL, send->cancellable, collected_cb, send);
   g_task_set_source_tag (task, begin_send);
-  g_task_set_task_data (task, send, (GDestroyNotify)send_free);
+  g_task_set_task_data (task, send, NULL);
   g_task_run_in_thread (task, collect_thread);
 
   return send->transfer;

@@ -285,6 +285,14 @@ close_file (FilerTransferWriter *self,
   self->have_file = FALSE;
 }
 
+static char *
+current_name (FilerTransferWriter *self)
+{
+  if (self->folder != NULL)
+    return g_strdup_printf ("%s/%s", self->folder, self->final_name);
+  return g_strdup (self->final_name);
+}
+
 /* A fatal error ends the session: the part goes (a full disk needs the
  * space back), later jobs are ignored. */
 static void
@@ -426,9 +434,7 @@ do_write (FilerTransferWriter *self,
       if (!write_full (self->fd, data, length))
         {
           int saved = errno;
-          g_autofree char *name = self->folder != NULL
-                                  ? g_strdup_printf ("%s/%s", self->folder, self->final_name)
-                                  : g_strdup (self->final_name);
+          g_autofree char *name = current_name (self);
 
           if (saved == ENOSPC || saved == EDQUOT || saved == EFBIG || saved == EACCES ||
               saved == EPERM || saved == EROFS || saved == EIO)
@@ -469,10 +475,12 @@ do_finish (FilerTransferWriter *self,
 
   if (job->sender_error != NULL)
     {
+      g_autofree char *shown = current_name (self);
+
       close_file (self, TRUE);
       post (self, FILER_WRITE_RESULT_FILE_FAILED, job->index,
             g_error_new (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_IO,
-                         "The sender could not read “%s”: %s", job->path, job->sender_error));
+                         "The sender could not read “%s”: %s", shown, job->sender_error));
       return;
     }
 
@@ -480,12 +488,14 @@ do_finish (FilerTransferWriter *self,
   filer_transfer_digest_to_hex (digest, hex);
   if (g_strcmp0 (hex, job->sha256) != 0)
     {
+      g_autofree char *shown = current_name (self);
+
       /* Corrupted bytes must not be resumed from either. */
       close_file (self, TRUE);
       post (self, FILER_WRITE_RESULT_FILE_FAILED, job->index,
             g_error_new (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_VERIFY_FAILED,
                          "“%s” failed verification: its SHA-256 does not match the sender’s",
-                         job->path));
+                         shown));
       return;
     }
 

@@ -454,14 +454,14 @@ guint
 filer_transfer_get_files_done (FilerTransfer *self)
 {
   g_return_val_if_fail (FILER_IS_TRANSFER (self), 0);
-  return self->published_files_done;
+  return self->files_done;
 }
 
 guint
 filer_transfer_get_files_failed (FilerTransfer *self)
 {
   g_return_val_if_fail (FILER_IS_TRANSFER (self), 0);
-  return self->published_files_failed;
+  return self->files_failed;
 }
 
 const char *
@@ -683,11 +683,22 @@ filer_transfer_add_file (FilerTransfer     *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_FILES]);
 }
 
+/**
+ * filer_transfer_get_file:
+ * @self: a transfer
+ * @index: the file's position in the offer
+ *
+ * Returns: (transfer none) (nullable): the file
+ */
 FilerTransferFile *
 filer_transfer_get_file (FilerTransfer *self,
                          guint          index)
 {
-  g_autoptr(FilerTransferFile) file = g_list_model_get_item (G_LIST_MODEL (self->files), index);
+  g_autoptr(FilerTransferFile) file = NULL;
+
+  g_return_val_if_fail (FILER_IS_TRANSFER (self), NULL);
+
+  file = g_list_model_get_item (G_LIST_MODEL (self->files), index);
 
   /* The store keeps it alive. */
   return file;

@@ -63,6 +63,8 @@ const char             *filer_transfer_get_peer_name     (FilerTransfer         
 const char             *filer_transfer_get_path          (FilerTransfer         *self);
 GListModel             *filer_transfer_get_files         (FilerTransfer         *self);
 guint                   filer_transfer_get_n_files       (FilerTransfer         *self);
+FilerTransferFile      *filer_transfer_get_file          (FilerTransfer         *self,
+                                                          guint                  index);
 guint                   filer_transfer_get_files_done    (FilerTransfer         *self);
 guint                   filer_transfer_get_files_failed  (FilerTransfer         *self);
 const char             *filer_transfer_get_current_file  (FilerTransfer         *self);
