@@ -156,7 +156,10 @@ protocol_violation (FilerTransferReceiver *self,
 {
   g_debug ("Transfer %s: the sender broke the protocol: %s",
            filer_transfer_get_id (self->transfer), message);
+  /* Bytes from a peer that breaks the rules are not worth resuming. */
   free_batch (self);
+  if (self->writer != NULL)
+    filer_transfer_writer_close (self->writer, TRUE);
   filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
                        &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL,
                                    (char *)message });
