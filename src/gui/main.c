@@ -19,7 +19,10 @@ main (int   argc,
 
   signal (SIGPIPE, SIG_IGN);
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* FILER_LOCALEDIR lets tools/run-app use the translations in the
+   * build tree before they are installed. */
+  bindtextdomain (GETTEXT_PACKAGE,
+                  g_getenv ("FILER_LOCALEDIR") ? g_getenv ("FILER_LOCALEDIR") : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
