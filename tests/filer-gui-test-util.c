@@ -31,6 +31,8 @@ filer_gui_test_init (int    *argc,
   adw_init ();
 
   theme = gtk_icon_theme_get_for_display (gdk_display_get_default ());
+  /* What GtkApplication does for the app's resource base path. */
+  gtk_icon_theme_add_resource_path (theme, "/io/github/filerapp/Filer/icons");
   for (guint i = 0; data_dirs[i] != NULL; i++)
     {
       g_autofree char *path = g_build_filename (data_dirs[i], "icons", NULL);
