@@ -36,6 +36,7 @@
 #define CONNECT_TIMEOUT_MS     5000   /* for the server's nat-session */
 #define SESSION_GIVE_UP_MS     10000  /* a passive session never used */
 #define FULL_TTL               64
+#define SHORT_TTL_US           (1000 * 1000)
 #define MAX_FRAME_CONTENT      (FILER_NAT_MAX_DATAGRAM)
 
 typedef enum
@@ -445,9 +446,12 @@ session_punch_cb (gpointer user_data)
     session->peer_direct = g_object_ref (session->peer_public);
 
   /* The first side's packets must not reach the peer's router before the
-   * peer has sent: a short TTL until we have heard from it. */
+   * peer has sent: a short TTL until we have heard from it. After a
+   * second unheard, the full TTL (our NAT may be more hops away than the
+   * short TTL reaches, as behind a carrier's NAT). */
   send_peer (self, session, PATH_DIRECT, FILER_NAT_KIND_PUNCH, NULL, 0,
-             session->first && !session->heard ? self->punch_ttl : FULL_TTL);
+             session->first && !session->heard
+             && now_us - session->started_us < SHORT_TTL_US ? self->punch_ttl : FULL_TTL);
 
   if (session->first && !session->heard && now_us - session->last_ready_us >= RETRY_INTERVAL_MS * 1000)
     session_send_ready (session);
