@@ -498,6 +498,22 @@ valid_session_frame (FilerFrame *frame)
          && filer_frame_get (frame, "peer-id") != NULL;
 }
 
+/* The connect task waiting for @attempt's answer, taken out of the
+ * table (NULL if answered already). */
+static GTask *
+take_connect (FilerNatClient *self,
+              const char     *attempt)
+{
+  g_autofree char *key = NULL;
+  GTask *task = NULL;
+
+  if (attempt == NULL
+      || !g_hash_table_steal_extended (self->connects, attempt, (gpointer *)&key, (gpointer *)&task))
+    return NULL;
+
+  return task;
+}
+
 /* --- what arrives ------------------------------------------------------ */
 
 static void
@@ -610,7 +626,8 @@ handle_session (FilerNatClient *self,
   if (!valid_session_frame (frame) || attempt == NULL)
     return;
 
-  if (!g_hash_table_steal_extended (self->connects, attempt, NULL, (gpointer *)&task))
+  task = take_connect (self, attempt);
+  if (task == NULL)
     return;  /* answered already */
 
   session = session_new (self, frame, TRUE);
@@ -626,7 +643,8 @@ handle_refused (FilerNatClient *self,
   const char *attempt = filer_frame_get (frame, "attempt");
   g_autoptr(GTask) task = NULL;
 
-  if (attempt == NULL || !g_hash_table_steal_extended (self->connects, attempt, NULL, (gpointer *)&task))
+  task = take_connect (self, attempt);
+  if (task == NULL)
     return;
 
   g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_REFUSED,
@@ -840,7 +858,7 @@ connect_retry_cb (gpointer user_data)
       g_autoptr(GTask) owned = NULL;
 
       connect->retry_id = 0;
-      g_hash_table_steal_extended (self->connects, connect->attempt, NULL, (gpointer *)&owned);
+      owned = take_connect (self, connect->attempt);
       g_task_return_new_error (owned, FILER_NAT_ERROR, FILER_NAT_ERROR_NO_SERVER,
                                "The rendezvous server did not answer");
       return G_SOURCE_REMOVE;
