@@ -265,14 +265,15 @@ test_silent_client_leaves (void)
 
   start_and_wait (a);
   silent = raw_connect (filer_test_server_get_port (server), NULL);
+  start = g_get_monotonic_time ();
   raw_register (silent, "device-silent");
   wait_for_peer (a, "device-silent");
-  start = g_get_monotonic_time ();
 
   /* a itself keeps talking (its keepalive is a third of the timeout), so
    * it stays; the silent one goes. */
   wait_for_no_peer (a, "device-silent", WAIT_MS);
-  g_assert_cmpint (g_get_monotonic_time () - start, >=, 300 * 1000);
+  /* Not before the idle timeout (600 ms) has passed since it spoke. */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 550 * 1000);
   g_assert_cmpint (filer_discovery_client_get_state (a), ==, FILER_DISCOVERY_STATE_ONLINE);
 
   /* Several idle timeouts later, a is still online, never dropped. */
@@ -367,6 +368,12 @@ port_is_5000 (gpointer user_data)
   return filer_peer_get_port (user_data) == 5000;
 }
 
+static gboolean
+peer_is_renamed (gpointer user_data)
+{
+  return g_strcmp0 (filer_peer_get_name (user_data), "Beta Renamed") == 0;
+}
+
 static void
 test_update_in_place (void)
 {
@@ -399,8 +406,7 @@ test_update_in_place (void)
   g_assert_cmpuint (removals, ==, 0);
 
   filer_device_set_name (filer_discovery_client_get_device (b), "Beta Renamed");
-  filer_test_spin (200);
-  g_assert_cmpstr (filer_peer_get_name (peer), ==, "Beta Renamed");
+  filer_test_wait_until (peer_is_renamed, peer, WAIT_MS, "the new name to arrive");
   g_assert_cmpuint (name_notifies, ==, 1);
 
   g_signal_handlers_disconnect_by_data (peer, &port_notifies);
@@ -483,6 +489,14 @@ test_reconnect_after_restart (void)
   g_assert_null (filer_discovery_client_get_error (a));
 }
 
+static gboolean
+peer_b_is_new (gpointer user_data)
+{
+  FilerPeer *peer = find_peer (user_data, "device-bbbb");
+
+  return peer != NULL && g_strcmp0 (filer_peer_get_name (peer), "New") == 0;
+}
+
 static void
 test_same_device_replaces (void)
 {
@@ -491,21 +505,25 @@ test_same_device_replaces (void)
   g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
   g_autoptr(FilerDiscoveryClient) b1 = make_client (address, "device-bbbb", "Old", NULL, NULL);
   g_autoptr(FilerDiscoveryClient) b2 = make_client (address, "device-bbbb", "New", NULL, NULL);
-  FilerPeer *peer;
+  const GError *error;
 
   start_and_wait (a);
   start_and_wait (b1);
   wait_for_peer (a, "device-bbbb");
 
   /* The same device id again (a restarted app whose old connection has
-   * not timed out): the new registration wins, the list has it once. */
-  filer_discovery_client_stop (b1);
-  g_clear_object (&b1);
+   * not timed out yet): the new registration wins, the old connection
+   * is told why and does not fight back. */
   start_and_wait (b2);
-  filer_test_spin (200);
-  peer = find_peer (a, "device-bbbb");
-  g_assert_nonnull (peer);
-  g_assert_cmpstr (filer_peer_get_name (peer), ==, "New");
+  filer_test_wait_until (peer_b_is_new, a, WAIT_MS, "the new registration to show");
+  filer_test_wait_until (is_offline, b1, WAIT_MS, "the old connection to be dropped");
+  error = filer_discovery_client_get_error (b1);
+  g_assert_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_REJECTED);
+
+  filer_test_spin (1000);
+  g_assert_cmpint (filer_discovery_client_get_state (b1), ==, FILER_DISCOVERY_STATE_OFFLINE);
+  g_assert_cmpint (filer_discovery_client_get_state (b2), ==, FILER_DISCOVERY_STATE_ONLINE);
+  g_assert_true (peer_b_is_new (a));
   g_assert_cmpuint (n_peers (a), ==, 1);
 }
 

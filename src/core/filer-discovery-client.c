@@ -409,6 +409,11 @@ frame_received_cb (FilerFrameConnection *connection,
       const char *code = filer_frame_get (frame, "code");
       const char *message = filer_frame_get (frame, "message");
 
+      /* Another process registered with our device id. Coming back
+       * would only push it out in turn, for ever: give up instead. */
+      if (g_strcmp0 (code, "replaced") == 0)
+        self->started = FALSE;
+
       fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_REJECTED,
                                "The discovery server refused us: %s (%s)",
                                message ? message : "no reason given", code ? code : "?"));
