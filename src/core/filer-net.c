@@ -200,7 +200,14 @@ filer_net_parse_host_port (const char  *text,
           port_part = colon + 1;
         }
       else
-        host_part = g_strdup (text);
+        {
+          g_autoptr(GInetAddress) literal = NULL;
+
+          /* Several colons: only a bare IPv6 address makes sense. */
+          if (colon != NULL && (literal = g_inet_address_new_from_string (text)) == NULL)
+            goto bad;
+          host_part = g_strdup (text);
+        }
     }
 
   if (host_part[0] == '\0')
