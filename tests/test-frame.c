@@ -63,6 +63,22 @@ test_encode_exact_bytes (void)
   g_assert_cmpmem (data, size, expected, sizeof expected - 1);
 }
 
+/* The second example of docs/protocol.md §1.5, byte for byte. */
+static void
+test_encode_documented_example (void)
+{
+  static const char expected[] = "\x16\x00" "CL:0;type:x;name:a%3Bb";
+  g_autoptr(FilerFrame) frame = filer_frame_new ("x");
+  g_autoptr(GBytes) encoded = NULL;
+  gsize size;
+  const char *data;
+
+  filer_frame_set (frame, "name", "a;b");
+  encoded = filer_frame_encode (frame, NULL);
+  data = g_bytes_get_data (encoded, &size);
+  g_assert_cmpmem (data, size, expected, sizeof expected - 1);
+}
+
 static void
 test_escape_hostile_values (void)
 {
@@ -230,6 +246,7 @@ main (int   argc,
 
   g_test_add_func ("/filer/frame/seed-example", test_seed_example);
   g_test_add_func ("/filer/frame/encode-exact-bytes", test_encode_exact_bytes);
+  g_test_add_func ("/filer/frame/encode-documented-example", test_encode_documented_example);
   g_test_add_func ("/filer/frame/escape-hostile-values", test_escape_hostile_values);
   g_test_add_func ("/filer/frame/random-round-trips", test_random_round_trips);
   g_test_add_func ("/filer/frame/header-too-large", test_header_too_large);

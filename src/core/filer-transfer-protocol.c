@@ -1,0 +1,356 @@
+/* filer-transfer-protocol.c: the transfer messages (docs/protocol.md §3)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-transfer-protocol.h"
+#include "filer-transfer-error.h"
+#include "filer-safe-path.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+static gboolean
+protocol_error (GError     **error,
+                const char  *message)
+{
+  g_set_error_literal (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL, message);
+  return FALSE;
+}
+
+guint64
+filer_transfer_n_chunks (guint64 size)
+{
+  return (size + FILER_TRANSFER_CHUNK_SIZE - 1) / FILER_TRANSFER_CHUNK_SIZE;
+}
+
+void
+filer_transfer_digest_to_hex (const guint8 *digest,
+                              char         *hex)
+{
+  static const char digits[] = "0123456789abcdef";
+
+  for (guint i = 0; i < FILER_TRANSFER_SHA256_SIZE; i++)
+    {
+      hex[2 * i] = digits[digest[i] >> 4];
+      hex[2 * i + 1] = digits[digest[i] & 0xf];
+    }
+  hex[2 * FILER_TRANSFER_SHA256_SIZE] = '\0';
+}
+
+gboolean
+filer_transfer_is_sha256_hex (const char *hex)
+{
+  if (hex == NULL || strlen (hex) != 2 * FILER_TRANSFER_SHA256_SIZE)
+    return FALSE;
+  for (const char *p = hex; *p; p++)
+    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+      return FALSE;
+  return TRUE;
+}
+
+/* json-glib turns "\u0000" into a C string that silently ends there: a
+ * peer could send "a.txt\u0000.exe" and we would see "a.txt". Refuse any
+ * escaped NUL before parsing. (A raw NUL byte is refused by the parser.) */
+static gboolean
+has_escaped_nul (const char *text,
+                 gsize       length)
+{
+  for (gsize i = 0; i + 1 < length; i++)
+    {
+      if (text[i] != '\\')
+        continue;
+      if (text[i + 1] == 'u' && i + 5 < length &&
+          g_ascii_strncasecmp (text + i + 2, "0000", 4) == 0)
+        return TRUE;
+      i++;   /* skip the escaped character, so "\\u0000" is text */
+    }
+  return FALSE;
+}
+
+static JsonArray *
+parse_files_array (GBytes      *content,
+                   JsonParser  *parser,
+                   GError     **error)
+{
+  gsize length = 0;
+  const char *text = content != NULL ? g_bytes_get_data (content, &length) : NULL;
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *root;
+  JsonNode *files;
+
+  if (text == NULL || length == 0)
+    return protocol_error (error, "The message has no content"), NULL;
+  if (has_escaped_nul (text, length))
+    {
+      g_set_error_literal (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_UNSAFE_NAME,
+                           "Refused a file name: it holds a NUL character");
+      return NULL;
+    }
+  if (!json_parser_load_from_data (parser, text, length, &local_error))
+    {
+      g_set_error (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL,
+                   "The message content is not valid JSON: %s", local_error->message);
+      return NULL;
+    }
+
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return protocol_error (error, "The message content is not a JSON object"), NULL;
+  files = json_object_get_member (json_node_get_object (root), "files");
+  if (files == NULL || !JSON_NODE_HOLDS_ARRAY (files))
+    return protocol_error (error, "The message content has no “files” array"), NULL;
+  return json_node_get_array (files);
+}
+
+/* Reads a non-negative integer member; JSON numbers past 2^53 are not
+ * exact, so sizes are capped there (8 PiB is enough). */
+static gboolean
+get_uint_member (JsonObject  *object,
+                 const char  *name,
+                 guint64     *value)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  gint64 v;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  v = json_node_get_int (node);
+  if (v < 0 || v > (G_GINT64_CONSTANT (1) << 53))
+    return FALSE;
+  *value = (guint64)v;
+  return TRUE;
+}
+
+static const char *
+get_string_member (JsonObject *object,
+                   const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+/**
+ * filer_transfer_offer_to_json:
+ * @files: a #GListModel of #FilerTransferFile
+ *
+ * Returns: (transfer full): {"files":[{"path":…,"size":…,"chunks":…},…]}
+ */
+GBytes *
+filer_transfer_offer_to_json (GListModel *files)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  guint n = g_list_model_get_n_items (files);
+  gsize length = 0;
+  char *text;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "files");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(FilerTransferFile) file = g_list_model_get_item (files, i);
+      guint64 size = filer_transfer_file_get_size (file);
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "path");
+      json_builder_add_string_value (builder, filer_transfer_file_get_path (file));
+      json_builder_set_member_name (builder, "size");
+      json_builder_add_int_value (builder, (gint64)size);
+      json_builder_set_member_name (builder, "chunks");
+      json_builder_add_int_value (builder, (gint64)filer_transfer_n_chunks (size));
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, &length);
+  return g_bytes_new_take (text, length);
+}
+
+/**
+ * filer_transfer_offer_from_json:
+ * @content: the offer's content
+ * @expected_files: the header's "files"
+ * @expected_size: the header's "size"
+ * @error: %FILER_TRANSFER_ERROR_UNSAFE_NAME for a hostile name,
+ *   %FILER_TRANSFER_ERROR_PROTOCOL for anything else
+ *
+ * Parses and checks an offer: every path passes filer_safe_path_check(),
+ * no path repeats, chunks matches size, and the counts match the header.
+ *
+ * Returns: (transfer full) (element-type FilerTransferFile): the files
+ */
+GPtrArray *
+filer_transfer_offer_from_json (GBytes   *content,
+                                guint64   expected_files,
+                                guint64   expected_size,
+                                GError  **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GPtrArray) result = NULL;
+  g_autoptr(GHashTable) seen = NULL;
+  JsonArray *files;
+  guint n;
+  guint64 total = 0;
+
+  files = parse_files_array (content, parser, error);
+  if (files == NULL)
+    return NULL;
+
+  n = json_array_get_length (files);
+  if (n != expected_files || n > FILER_TRANSFER_MAX_FILES)
+    return protocol_error (error, "The offer’s file count does not match its list"), NULL;
+
+  result = g_ptr_array_new_full (n, g_object_unref);
+  seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *node = json_array_get_element (files, i);
+      JsonObject *object;
+      const char *path;
+      guint64 size, chunks;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        return protocol_error (error, "An offered file is not a JSON object"), NULL;
+      object = json_node_get_object (node);
+
+      path = get_string_member (object, "path");
+      if (path == NULL)
+        return protocol_error (error, "An offered file has no path"), NULL;
+      if (!filer_safe_path_check (path, error))
+        return NULL;
+      if (!get_uint_member (object, "size", &size) ||
+          !get_uint_member (object, "chunks", &chunks))
+        return protocol_error (error, "An offered file has no valid size or chunks"), NULL;
+      if (chunks != filer_transfer_n_chunks (size))
+        return protocol_error (error, "An offered file’s chunk count does not match its size"), NULL;
+      if (!g_hash_table_add (seen, (gpointer)path))
+        return protocol_error (error, "The offer names the same file twice"), NULL;
+
+      total += size;
+      g_ptr_array_add (result, filer_transfer_file_new (i, path, size));
+    }
+
+  if (total != expected_size)
+    return protocol_error (error, "The offer’s total size does not match its list"), NULL;
+
+  return g_steal_pointer (&result);
+}
+
+/**
+ * filer_transfer_accept_to_json:
+ * @entries: the accepted files, in offer order
+ * @n_entries: how many
+ *
+ * Returns: (transfer full): {"files":[{"index":…,"offset":…[,"sha256":…]},…]}
+ */
+GBytes *
+filer_transfer_accept_to_json (const FilerAcceptEntry *entries,
+                               guint                   n_entries)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  gsize length = 0;
+  char *text;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "files");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < n_entries; i++)
+    {
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "index");
+      json_builder_add_int_value (builder, entries[i].index);
+      json_builder_set_member_name (builder, "offset");
+      json_builder_add_int_value (builder, (gint64)entries[i].offset);
+      if (entries[i].offset > 0)
+        {
+          json_builder_set_member_name (builder, "sha256");
+          json_builder_add_string_value (builder, entries[i].sha256);
+        }
+      json_builder_end_object (builder);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, &length);
+  return g_bytes_new_take (text, length);
+}
+
+/**
+ * filer_transfer_accept_from_json:
+ * @content: the accept message's content
+ * @offered: the #FilerTransferFile list we offered
+ * @error: return location for an error
+ *
+ * Returns: (transfer full) (element-type FilerAcceptEntry): the accepted
+ *   files with strictly increasing indices, offsets within their sizes
+ */
+GArray *
+filer_transfer_accept_from_json (GBytes      *content,
+                                 GListModel  *offered,
+                                 GError     **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GArray) result = g_array_new (FALSE, TRUE, sizeof (FilerAcceptEntry));
+  guint n_offered = g_list_model_get_n_items (offered);
+  JsonArray *files;
+  gint64 previous = -1;
+
+  files = parse_files_array (content, parser, error);
+  if (files == NULL)
+    return NULL;
+
+  for (guint i = 0; i < json_array_get_length (files); i++)
+    {
+      JsonNode *node = json_array_get_element (files, i);
+      g_autoptr(FilerTransferFile) file = NULL;
+      FilerAcceptEntry entry = { 0, };
+      JsonObject *object;
+      guint64 index;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        return protocol_error (error, "An accepted file is not a JSON object"), NULL;
+      object = json_node_get_object (node);
+
+      if (!get_uint_member (object, "index", &index) || index >= n_offered ||
+          (gint64)index <= previous)
+        return protocol_error (error, "An accepted file has a bad index"), NULL;
+      previous = (gint64)index;
+      entry.index = (guint)index;
+
+      file = g_list_model_get_item (offered, entry.index);
+      if (!get_uint_member (object, "offset", &entry.offset) ||
+          entry.offset > filer_transfer_file_get_size (file))
+        return protocol_error (error, "An accepted file has a bad offset"), NULL;
+
+      if (entry.offset > 0)
+        {
+          const char *sha256 = get_string_member (object, "sha256");
+
+          if (!filer_transfer_is_sha256_hex (sha256))
+            return protocol_error (error, "A resumed file has no valid prefix hash"), NULL;
+          memcpy (entry.sha256, sha256, sizeof entry.sha256);
+        }
+
+      g_array_append_val (result, entry);
+    }
+
+  return g_steal_pointer (&result);
+}

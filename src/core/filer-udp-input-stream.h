@@ -1,0 +1,18 @@
+/* filer-udp-input-stream.h: the reading half of a FilerUdpStream
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include "filer-udp-stream.h"
+
+G_BEGIN_DECLS
+
+#define FILER_TYPE_UDP_INPUT_STREAM (filer_udp_input_stream_get_type ())
+
+G_DECLARE_FINAL_TYPE (FilerUdpInputStream, filer_udp_input_stream, FILER, UDP_INPUT_STREAM, GInputStream)
+
+GInputStream *filer_udp_input_stream_new (FilerUdpStream *stream);
+
+G_END_DECLS

@@ -1,0 +1,18 @@
+/* filer-udp-output-stream.h: the writing half of a FilerUdpStream
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include "filer-udp-stream.h"
+
+G_BEGIN_DECLS
+
+#define FILER_TYPE_UDP_OUTPUT_STREAM (filer_udp_output_stream_get_type ())
+
+G_DECLARE_FINAL_TYPE (FilerUdpOutputStream, filer_udp_output_stream, FILER, UDP_OUTPUT_STREAM, GOutputStream)
+
+GOutputStream *filer_udp_output_stream_new (FilerUdpStream *stream);
+
+G_END_DECLS

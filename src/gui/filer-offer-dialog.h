@@ -1,0 +1,23 @@
+/* filer-offer-dialog.h: "Anna wants to send you 3 files"
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <adwaita.h>
+
+G_BEGIN_DECLS
+
+#define FILER_TYPE_OFFER_DIALOG (filer_offer_dialog_get_type ())
+
+G_DECLARE_FINAL_TYPE (FilerOfferDialog, filer_offer_dialog, FILER, OFFER_DIALOG, AdwMessageDialog)
+
+GtkWidget  *filer_offer_dialog_new               (GtkWindow          *parent,
+                                                  const char         *sender,
+                                                  const char * const *names,
+                                                  guint64             total_size);
+gboolean    filer_offer_dialog_get_always_accept (FilerOfferDialog   *self);
+const char *filer_offer_dialog_get_files_text    (FilerOfferDialog   *self);
+
+G_END_DECLS

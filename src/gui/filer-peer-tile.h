@@ -1,0 +1,29 @@
+/* filer-peer-tile.h: one online peer in the device grid
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "filer-peer.h"
+
+G_BEGIN_DECLS
+
+#define FILER_TYPE_PEER_TILE (filer_peer_tile_get_type ())
+
+G_DECLARE_FINAL_TYPE (FilerPeerTile, filer_peer_tile, FILER, PEER_TILE, GtkWidget)
+
+GtkWidget     *filer_peer_tile_new           (void);
+FilerPeer     *filer_peer_tile_get_peer      (FilerPeerTile *self);
+void           filer_peer_tile_set_peer      (FilerPeerTile *self,
+                                              FilerPeer     *peer);
+const char    *filer_peer_tile_get_activity  (FilerPeerTile *self);
+void           filer_peer_tile_set_activity  (FilerPeerTile *self,
+                                              const char    *activity);
+GtkDropTarget *filer_peer_tile_get_drop_target (FilerPeerTile *self);
+
+const char    *filer_peer_kind_icon_name     (const char    *kind);
+
+G_END_DECLS

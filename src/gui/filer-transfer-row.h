@@ -1,0 +1,19 @@
+/* filer-transfer-row.h: one transfer in the transfers list
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define FILER_TYPE_TRANSFER_ROW (filer_transfer_row_get_type ())
+
+G_DECLARE_FINAL_TYPE (FilerTransferRow, filer_transfer_row, FILER, TRANSFER_ROW, GtkListBoxRow)
+
+GtkWidget *filer_transfer_row_new          (gpointer          transfer);
+gpointer   filer_transfer_row_get_transfer (FilerTransferRow *self);
+
+G_END_DECLS

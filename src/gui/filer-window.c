@@ -1,0 +1,642 @@
+/* filer-window.c: the main window: device grid and transfers
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-window.h"
+
+#include <glib/gi18n.h>
+
+#include "filer-peer-tile.h"
+#include "filer-transfer-row.h"
+
+/* The window shows two list models it is given (peers and transfers)
+ * and turns user gestures into one request, the "send-files" signal.
+ * It knows nothing of sockets: FilerApplication feeds it the core's
+ * models and answers the signal, and tests can feed it a GListStore.
+ */
+struct _FilerWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  /* Template widgets */
+  AdwToastOverlay      *toast_overlay;
+  AdwViewSwitcherTitle *switcher_title;
+  AdwViewStack         *stack;
+  GtkStack             *devices_stack;
+  AdwStatusPage        *status_page;
+  GtkGridView          *grid_view;
+  GtkStack             *transfers_stack;
+  GtkListBox           *transfers_list;
+  GtkRevealer          *pending_revealer;
+  GtkLabel             *pending_label;
+
+  /* Owned */
+  GListModel           *peers;
+  GListModel           *transfers;
+  GPtrArray            *pending_files;
+  GtkFileChooserNative *chooser;
+  FilerPeer            *chooser_peer;
+};
+
+G_DEFINE_FINAL_TYPE (FilerWindow, filer_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_PEERS,
+  PROP_TRANSFERS,
+  N_PROPS
+};
+
+enum {
+  SEND_FILES,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+update_devices_page (FilerWindow *self)
+{
+  guint n = self->peers ? g_list_model_get_n_items (self->peers) : 0;
+
+  gtk_stack_set_visible_child_name (self->devices_stack, n > 0 ? "peers" : "empty");
+}
+
+static void
+update_transfers_page (FilerWindow *self)
+{
+  guint n = self->transfers ? g_list_model_get_n_items (self->transfers) : 0;
+
+  gtk_stack_set_visible_child_name (self->transfers_stack, n > 0 ? "list" : "empty");
+}
+
+static void
+peers_changed_cb (FilerWindow *self,
+                  guint        position,
+                  guint        removed,
+                  guint        added,
+                  GListModel  *model)
+{
+  update_devices_page (self);
+}
+
+static void
+transfers_changed_cb (FilerWindow *self,
+                      guint        position,
+                      guint        removed,
+                      guint        added,
+                      GListModel  *model)
+{
+  AdwViewStackPage *page;
+
+  update_transfers_page (self);
+
+  /* A new transfer while the user looks at the devices: badge the tab. */
+  page = adw_view_stack_get_page (self->stack,
+                                  adw_view_stack_get_child_by_name (self->stack, "transfers"));
+  if (added > 0 &&
+      g_strcmp0 (adw_view_stack_get_visible_child_name (self->stack), "transfers") != 0)
+    adw_view_stack_page_set_needs_attention (page, TRUE);
+}
+
+static void
+visible_page_changed_cb (FilerWindow *self)
+{
+  if (g_strcmp0 (adw_view_stack_get_visible_child_name (self->stack), "transfers") == 0)
+    {
+      AdwViewStackPage *page;
+
+      page = adw_view_stack_get_page (self->stack,
+                                      adw_view_stack_get_visible_child (self->stack));
+      adw_view_stack_page_set_needs_attention (page, FALSE);
+    }
+}
+
+static void
+tile_files_dropped_cb (FilerWindow   *self,
+                       FilerPeer     *peer,
+                       GPtrArray     *files,
+                       FilerPeerTile *tile)
+{
+  filer_window_send_files (self, peer, files);
+}
+
+static void
+tile_choose_files_cb (FilerWindow   *self,
+                      gboolean       folders,
+                      FilerPeerTile *tile)
+{
+  FilerPeer *peer = filer_peer_tile_get_peer (tile);
+
+  if (peer != NULL)
+    filer_window_choose_files (self, peer, folders);
+}
+
+static void
+tile_setup_cb (FilerWindow              *self,
+               GtkListItem              *item,
+               GtkSignalListItemFactory *factory)
+{
+  GtkWidget *tile = filer_peer_tile_new ();
+
+  g_signal_connect_object (tile, "files-dropped",
+                           G_CALLBACK (tile_files_dropped_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (tile, "choose-files",
+                           G_CALLBACK (tile_choose_files_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_list_item_set_child (item, tile);
+}
+
+static void
+tile_bind_cb (FilerWindow              *self,
+              GtkListItem              *item,
+              GtkSignalListItemFactory *factory)
+{
+  filer_peer_tile_set_peer (FILER_PEER_TILE (gtk_list_item_get_child (item)),
+                            gtk_list_item_get_item (item));
+}
+
+static void
+tile_unbind_cb (FilerWindow              *self,
+                GtkListItem              *item,
+                GtkSignalListItemFactory *factory)
+{
+  FilerPeerTile *tile = FILER_PEER_TILE (gtk_list_item_get_child (item));
+
+  filer_peer_tile_set_peer (tile, NULL);
+  filer_peer_tile_set_activity (tile, NULL);
+}
+
+static void
+grid_activate_cb (FilerWindow *self,
+                  guint        position,
+                  GtkGridView *grid_view)
+{
+  g_autoptr(FilerPeer) peer = NULL;
+
+  if (self->peers == NULL)
+    return;
+
+  peer = g_list_model_get_item (self->peers, position);
+  if (peer == NULL)
+    return;
+
+  /* "filer --send FILE": the files wait for a click on a peer. */
+  if (self->pending_files != NULL && self->pending_files->len > 0)
+    {
+      g_autoptr(GPtrArray) files = g_ptr_array_ref (self->pending_files);
+
+      filer_window_set_pending_files (self, NULL);
+      filer_window_send_files (self, peer, files);
+      return;
+    }
+
+  filer_window_choose_files (self, peer, FALSE);
+}
+
+static GtkWidget *
+create_transfer_row_cb (gpointer item,
+                        gpointer user_data)
+{
+  return filer_transfer_row_new (item);
+}
+
+static void
+chooser_response_cb (FilerWindow          *self,
+                     int                   response,
+                     GtkFileChooserNative *chooser)
+{
+  g_autoptr(FilerPeer) peer = g_steal_pointer (&self->chooser_peer);
+
+  if (response == GTK_RESPONSE_ACCEPT && peer != NULL)
+    {
+      g_autoptr(GListModel) chosen = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (chooser));
+      g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
+      guint n = g_list_model_get_n_items (chosen);
+
+      for (guint i = 0; i < n; i++)
+        g_ptr_array_add (files, g_list_model_get_item (chosen, i));
+
+      if (files->len > 0)
+        filer_window_send_files (self, peer, files);
+    }
+
+  g_clear_object (&self->chooser);
+}
+
+static void
+show_page_action_cb (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  filer_window_show_page (FILER_WINDOW (widget),
+                          g_str_equal (action_name, "win.show-transfers") ? "transfers" : "devices");
+}
+
+static void
+forget_pending_action_cb (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *parameter)
+{
+  filer_window_set_pending_files (FILER_WINDOW (widget), NULL);
+}
+
+static void
+filer_window_dispose (GObject *object)
+{
+  FilerWindow *self = (FilerWindow *)object;
+
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  g_clear_object (&self->chooser_peer);
+
+  filer_window_set_peers (self, NULL);
+  filer_window_set_transfers (self, NULL);
+  g_clear_pointer (&self->pending_files, g_ptr_array_unref);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), FILER_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (filer_window_parent_class)->dispose (object);
+}
+
+static void
+filer_window_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  FilerWindow *self = FILER_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PEERS:
+      g_value_set_object (value, self->peers);
+      break;
+
+    case PROP_TRANSFERS:
+      g_value_set_object (value, self->transfers);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+filer_window_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  FilerWindow *self = FILER_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_PEERS:
+      filer_window_set_peers (self, g_value_get_object (value));
+      break;
+
+    case PROP_TRANSFERS:
+      filer_window_set_transfers (self, g_value_get_object (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+filer_window_class_init (FilerWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = filer_window_dispose;
+  object_class->get_property = filer_window_get_property;
+  object_class->set_property = filer_window_set_property;
+
+  properties[PROP_PEERS] =
+    g_param_spec_object ("peers", NULL, NULL,
+                         G_TYPE_LIST_MODEL,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  properties[PROP_TRANSFERS] =
+    g_param_spec_object ("transfers", NULL, NULL,
+                         G_TYPE_LIST_MODEL,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * FilerWindow::send-files:
+   * @peer: who to send to
+   * @files: (element-type GFile): files and folders to send
+   *
+   * The user asked to send @files to @peer, by a drop, the file chooser
+   * or a pending "--send" list.
+   */
+  signals[SEND_FILES] =
+    g_signal_new ("send-files",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, FILER_TYPE_PEER, G_TYPE_PTR_ARRAY);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/filerapp/Filer/filer-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, FilerWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, FilerWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, FilerWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, FilerWindow, devices_stack);
+  gtk_widget_class_bind_template_child (widget_class, FilerWindow, status_page);
+  gtk_widget_class_bind_template_child (widget_class, FilerWindow, grid_view);
+  gtk_widget_class_bind_template_child (widget_class, FilerWindow, transfers_stack);
+  gtk_widget_class_bind_template_child (widget_class, FilerWindow, transfers_list);
+  gtk_widget_class_bind_template_child (widget_class, FilerWindow, pending_revealer);
+  gtk_widget_class_bind_template_child (widget_class, FilerWindow, pending_label);
+
+  gtk_widget_class_install_action (widget_class, "win.show-devices", NULL, show_page_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.show-transfers", NULL, show_page_action_cb);
+  gtk_widget_class_install_action (widget_class, "win.forget-pending", NULL, forget_pending_action_cb);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-devices", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-transfers", NULL);
+}
+
+static void
+filer_window_init (FilerWindow *self)
+{
+  GtkListItemFactory *factory;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  factory = gtk_signal_list_item_factory_new ();
+  g_signal_connect_object (factory, "setup", G_CALLBACK (tile_setup_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (factory, "bind", G_CALLBACK (tile_bind_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (factory, "unbind", G_CALLBACK (tile_unbind_cb), self, G_CONNECT_SWAPPED);
+  gtk_grid_view_set_factory (self->grid_view, factory);
+  g_object_unref (factory);
+
+  g_signal_connect_object (self->grid_view, "activate",
+                           G_CALLBACK (grid_activate_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->stack, "notify::visible-child",
+                           G_CALLBACK (visible_page_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+
+  update_devices_page (self);
+  update_transfers_page (self);
+
+#ifdef DEVELOPMENT_BUILD
+  gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
+#endif
+}
+
+FilerWindow *
+filer_window_new (GtkApplication *application)
+{
+  return g_object_new (FILER_TYPE_WINDOW,
+                       "application", application,
+                       NULL);
+}
+
+GListModel *
+filer_window_get_peers (FilerWindow *self)
+{
+  g_return_val_if_fail (FILER_IS_WINDOW (self), NULL);
+
+  return self->peers;
+}
+
+/**
+ * filer_window_set_peers:
+ * @peers: (nullable): a #GListModel of #FilerPeer
+ */
+void
+filer_window_set_peers (FilerWindow *self,
+                        GListModel  *peers)
+{
+  g_autoptr(GtkNoSelection) selection = NULL;
+
+  g_return_if_fail (FILER_IS_WINDOW (self));
+  g_return_if_fail (peers == NULL || G_IS_LIST_MODEL (peers));
+
+  if (self->peers == peers)
+    return;
+
+  if (self->peers != NULL)
+    g_signal_handlers_disconnect_by_func (self->peers, peers_changed_cb, self);
+
+  g_set_object (&self->peers, peers);
+
+  if (peers != NULL)
+    {
+      g_signal_connect_object (peers, "items-changed",
+                               G_CALLBACK (peers_changed_cb), self,
+                               G_CONNECT_SWAPPED);
+      selection = gtk_no_selection_new (g_object_ref (peers));
+    }
+
+  if (self->grid_view != NULL)
+    gtk_grid_view_set_model (self->grid_view, GTK_SELECTION_MODEL (selection));
+
+  if (self->devices_stack != NULL)
+    update_devices_page (self);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PEERS]);
+}
+
+GListModel *
+filer_window_get_transfers (FilerWindow *self)
+{
+  g_return_val_if_fail (FILER_IS_WINDOW (self), NULL);
+
+  return self->transfers;
+}
+
+/**
+ * filer_window_set_transfers:
+ * @transfers: (nullable): a #GListModel of transfers; each becomes a
+ *   #FilerTransferRow
+ */
+void
+filer_window_set_transfers (FilerWindow *self,
+                            GListModel  *transfers)
+{
+  g_return_if_fail (FILER_IS_WINDOW (self));
+  g_return_if_fail (transfers == NULL || G_IS_LIST_MODEL (transfers));
+
+  if (self->transfers == transfers)
+    return;
+
+  if (self->transfers != NULL)
+    g_signal_handlers_disconnect_by_func (self->transfers, transfers_changed_cb, self);
+
+  g_set_object (&self->transfers, transfers);
+
+  if (self->transfers_list != NULL)
+    gtk_list_box_bind_model (self->transfers_list, transfers,
+                             transfers ? create_transfer_row_cb : NULL,
+                             NULL, NULL);
+
+  if (transfers != NULL)
+    g_signal_connect_object (transfers, "items-changed",
+                             G_CALLBACK (transfers_changed_cb), self,
+                             G_CONNECT_SWAPPED);
+
+  if (self->transfers_stack != NULL)
+    update_transfers_page (self);
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSFERS]);
+}
+
+/**
+ * filer_window_set_pending_files:
+ * @files: (nullable) (element-type GFile): files waiting for a peer
+ *
+ * Files given with "filer --send": the next activated tile gets them.
+ */
+void
+filer_window_set_pending_files (FilerWindow *self,
+                                GPtrArray   *files)
+{
+  g_return_if_fail (FILER_IS_WINDOW (self));
+
+  g_clear_pointer (&self->pending_files, g_ptr_array_unref);
+
+  if (files != NULL && files->len > 0)
+    {
+      g_autofree char *text = NULL;
+
+      self->pending_files = g_ptr_array_ref (files);
+
+      if (files->len == 1)
+        {
+          g_autofree char *name = g_file_get_basename (g_ptr_array_index (files, 0));
+
+          /* Translators: %s is a file name */
+          text = g_strdup_printf (_("Choose a device to send “%s” to"), name);
+        }
+      else
+        text = g_strdup_printf (ngettext ("Choose a device to send %u file to",
+                                          "Choose a device to send %u files to",
+                                          files->len),
+                                files->len);
+
+      gtk_label_set_label (self->pending_label, text);
+      filer_window_show_page (self, "devices");
+    }
+
+  gtk_revealer_set_reveal_child (self->pending_revealer, self->pending_files != NULL);
+}
+
+/**
+ * filer_window_get_pending_files:
+ *
+ * Returns: (transfer none) (nullable) (element-type GFile): the files
+ *   waiting for a peer
+ */
+GPtrArray *
+filer_window_get_pending_files (FilerWindow *self)
+{
+  g_return_val_if_fail (FILER_IS_WINDOW (self), NULL);
+
+  return self->pending_files;
+}
+
+/**
+ * filer_window_set_status:
+ * @status: (nullable): one line about the connection, shown under the title
+ */
+void
+filer_window_set_status (FilerWindow *self,
+                         const char  *status)
+{
+  g_return_if_fail (FILER_IS_WINDOW (self));
+
+  adw_view_switcher_title_set_subtitle (self->switcher_title, status ? status : "");
+}
+
+void
+filer_window_add_toast (FilerWindow *self,
+                        const char  *message)
+{
+  g_return_if_fail (FILER_IS_WINDOW (self));
+  g_return_if_fail (message != NULL);
+
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+void
+filer_window_show_page (FilerWindow *self,
+                        const char  *name)
+{
+  g_return_if_fail (FILER_IS_WINDOW (self));
+
+  adw_view_stack_set_visible_child_name (self->stack, name);
+}
+
+/**
+ * filer_window_send_files:
+ * @files: (element-type GFile): what to send
+ *
+ * Emits #FilerWindow::send-files and shows the transfers.
+ */
+void
+filer_window_send_files (FilerWindow *self,
+                         FilerPeer   *peer,
+                         GPtrArray   *files)
+{
+  g_return_if_fail (FILER_IS_WINDOW (self));
+  g_return_if_fail (FILER_IS_PEER (peer));
+  g_return_if_fail (files != NULL);
+
+  if (files->len == 0)
+    return;
+
+  g_signal_emit (self, signals[SEND_FILES], 0, peer, files);
+}
+
+/**
+ * filer_window_choose_files:
+ * @folders: pick folders instead of files
+ *
+ * Opens a native file chooser; what is picked goes to @peer.
+ */
+void
+filer_window_choose_files (FilerWindow *self,
+                           FilerPeer   *peer,
+                           gboolean     folders)
+{
+  g_autofree char *title = NULL;
+
+  g_return_if_fail (FILER_IS_WINDOW (self));
+  g_return_if_fail (FILER_IS_PEER (peer));
+
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+
+  /* Translators: file chooser title, %s is a device name */
+  title = g_strdup_printf (folders ? _("Send Folders to %s") : _("Send Files to %s"),
+                           filer_peer_get_name (peer));
+
+  self->chooser = gtk_file_chooser_native_new (title,
+                                               GTK_WINDOW (self),
+                                               folders ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER
+                                                       : GTK_FILE_CHOOSER_ACTION_OPEN,
+                                               _("_Send"),
+                                               _("_Cancel"));
+  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (self->chooser), TRUE);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  g_set_object (&self->chooser_peer, peer);
+  g_signal_connect_object (self->chooser, "response",
+                           G_CALLBACK (chooser_response_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}

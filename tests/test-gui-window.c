@@ -1,0 +1,419 @@
+/* test-gui-window.c: the window, tiles, dialogs and preferences, fed by
+ * plain models (the end-to-end tests with a real server are in
+ * test-gui-app.c)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <adwaita.h>
+
+#include "filer-format.h"
+#include "filer-gui-test-util.h"
+#include "filer-offer-dialog.h"
+#include "filer-peer-tile.h"
+#include "filer-preferences-window.h"
+#include "filer-resources.h"
+#include "filer-test-util.h"
+#include "filer-window.h"
+
+typedef struct
+{
+  GListStore  *peers;
+  FilerWindow *window;
+  FilerPeer   *sent_peer;
+  GPtrArray   *sent_files;
+  guint        n_sent;
+} Fixture;
+
+static FilerPeer *
+make_peer (const char       *id,
+           const char       *name,
+           FilerPeerNetwork  network)
+{
+  FilerPeer *peer = filer_peer_new (id);
+
+  filer_peer_set_name (peer, name);
+  filer_peer_set_network (peer, network);
+  return peer;
+}
+
+static void
+send_files_cb (FilerWindow *window,
+               FilerPeer   *peer,
+               GPtrArray   *files,
+               Fixture     *fixture)
+{
+  g_set_object (&fixture->sent_peer, peer);
+  g_clear_pointer (&fixture->sent_files, g_ptr_array_unref);
+  fixture->sent_files = g_ptr_array_ref (files);
+  fixture->n_sent++;
+}
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  fixture->peers = g_list_store_new (FILER_TYPE_PEER);
+  fixture->window = g_object_new (FILER_TYPE_WINDOW, NULL);
+  g_object_ref_sink (fixture->window);
+  filer_window_set_peers (fixture->window, G_LIST_MODEL (fixture->peers));
+  g_signal_connect (fixture->window, "send-files", G_CALLBACK (send_files_cb), fixture);
+  gtk_window_present (GTK_WINDOW (fixture->window));
+  filer_gui_test_settle (100);
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_clear_object (&fixture->sent_peer);
+  g_clear_pointer (&fixture->sent_files, g_ptr_array_unref);
+  gtk_window_destroy (GTK_WINDOW (fixture->window));
+  g_clear_object (&fixture->window);
+  g_clear_object (&fixture->peers);
+}
+
+typedef struct
+{
+  Fixture    *fixture;
+  const char *names[8];
+} TilesWanted;
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *)a, *(const char * const *)b);
+}
+
+static char *
+tile_names (FilerWindow *window)
+{
+  g_autoptr(GPtrArray) tiles = filer_gui_test_find_all (GTK_WIDGET (window), FILER_TYPE_PEER_TILE);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+
+  for (guint i = 0; i < tiles->len; i++)
+    {
+      FilerPeer *peer = filer_peer_tile_get_peer (g_ptr_array_index (tiles, i));
+      GtkWidget *label;
+
+      if (peer == NULL || !gtk_widget_get_mapped (g_ptr_array_index (tiles, i)))
+        continue;
+
+      /* What is drawn, not just what the tile holds. */
+      label = filer_gui_test_find_label (g_ptr_array_index (tiles, i), filer_peer_get_name (peer));
+      g_ptr_array_add (names, label ? (char *)gtk_label_get_text (GTK_LABEL (label)) : "(no label)");
+    }
+
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (",", (char **)names->pdata);
+}
+
+/* The page a GtkStack shows (mapped is not enough: a crossfade maps
+ * both pages for a moment). */
+static gboolean
+stack_shows (GtkWidget *page)
+{
+  GtkWidget *stack = gtk_widget_get_parent (page);
+
+  return gtk_stack_get_visible_child (GTK_STACK (stack)) == page;
+}
+
+static void
+test_tiles_follow_model (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(FilerPeer) anna = make_peer ("a", "Anna’s Laptop", FILER_PEER_NETWORK_LAN);
+  g_autoptr(FilerPeer) bob = make_peer ("b", "Bob", FILER_PEER_NETWORK_REMOTE);
+  g_autoptr(FilerPeer) carol = make_peer ("c", "Carol’s Phone", FILER_PEER_NETWORK_LAN);
+  GtkWidget *status_page = filer_gui_test_find (GTK_WIDGET (fixture->window), ADW_TYPE_STATUS_PAGE);
+  char *names;
+
+  /* Nobody online: "Looking for devices…". */
+  g_assert_true (stack_shows (status_page));
+  names = tile_names (fixture->window);
+  g_assert_cmpstr (names, ==, "");
+  g_free (names);
+
+  g_list_store_append (fixture->peers, anna);
+  g_list_store_append (fixture->peers, bob);
+  g_list_store_append (fixture->peers, carol);
+  filer_gui_test_settle (200);
+
+  g_assert_false (stack_shows (status_page));
+  names = tile_names (fixture->window);
+  g_assert_cmpstr (names, ==, "Anna’s Laptop,Bob,Carol’s Phone");
+  g_free (names);
+
+  /* A rename shows at once. */
+  filer_peer_set_name (bob, "Bob’s Desktop");
+  filer_gui_test_settle (50);
+  names = tile_names (fixture->window);
+  g_assert_cmpstr (names, ==, "Anna’s Laptop,Bob’s Desktop,Carol’s Phone");
+  g_free (names);
+
+  /* A peer that leaves loses its tile. */
+  g_list_store_remove (fixture->peers, 0);
+  filer_gui_test_settle (200);
+  names = tile_names (fixture->window);
+  g_assert_cmpstr (names, ==, "Bob’s Desktop,Carol’s Phone");
+  g_free (names);
+
+  g_list_store_remove_all (fixture->peers);
+  filer_gui_test_settle (200);
+  g_assert_true (stack_shows (status_page));
+}
+
+static FilerPeerTile *
+tile_for (FilerWindow *window,
+          const char  *id)
+{
+  g_autoptr(GPtrArray) tiles = filer_gui_test_find_all (GTK_WIDGET (window), FILER_TYPE_PEER_TILE);
+
+  for (guint i = 0; i < tiles->len; i++)
+    {
+      FilerPeer *peer = filer_peer_tile_get_peer (g_ptr_array_index (tiles, i));
+
+      if (peer != NULL && g_strcmp0 (filer_peer_get_id (peer), id) == 0)
+        return g_ptr_array_index (tiles, i);
+    }
+
+  return NULL;
+}
+
+static void
+test_drop_on_tile (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(FilerPeer) anna = make_peer ("a", "Anna", FILER_PEER_NETWORK_LAN);
+  g_autoptr(FilerPeer) bob = make_peer ("b", "Bob", FILER_PEER_NETWORK_LAN);
+  g_autoptr(GFile) one = g_file_new_for_path ("/tmp/one.txt");
+  g_autoptr(GFile) two = g_file_new_for_path ("/tmp/two");
+  GSList *files = NULL;
+  FilerPeerTile *tile;
+  GValue value = G_VALUE_INIT;
+  gboolean handled = FALSE;
+  g_autofree char *path = NULL;
+
+  g_list_store_append (fixture->peers, anna);
+  g_list_store_append (fixture->peers, bob);
+  filer_gui_test_settle (200);
+
+  tile = tile_for (fixture->window, "b");
+  g_assert_nonnull (tile);
+
+  files = g_slist_append (files, one);
+  files = g_slist_append (files, two);
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_list (files));
+  g_slist_free (files);
+  g_signal_emit_by_name (filer_peer_tile_get_drop_target (tile), "drop",
+                         &value, 10.0, 10.0, &handled);
+  g_value_unset (&value);
+
+  g_assert_true (handled);
+  g_assert_cmpuint (fixture->n_sent, ==, 1);
+  g_assert_true (fixture->sent_peer == bob);
+  g_assert_cmpuint (fixture->sent_files->len, ==, 2);
+  path = g_file_get_path (g_ptr_array_index (fixture->sent_files, 1));
+  g_assert_cmpstr (path, ==, "/tmp/two");
+}
+
+static void
+test_pending_files (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(FilerPeer) anna = make_peer ("a", "Anna", FILER_PEER_NETWORK_LAN);
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_object_unref);
+  GtkWidget *grid;
+  GtkWidget *revealer;
+
+  g_list_store_append (fixture->peers, anna);
+  g_ptr_array_add (files, g_file_new_for_path ("/tmp/report.pdf"));
+  filer_window_set_pending_files (fixture->window, files);
+  filer_gui_test_settle (100);
+
+  revealer = filer_gui_test_find (GTK_WIDGET (fixture->window), GTK_TYPE_REVEALER);
+  g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (revealer)));
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (fixture->window),
+                                               "Choose a device to send “report.pdf” to"));
+
+  /* Enter or a double click on a tile activates the grid. */
+  grid = filer_gui_test_find (GTK_WIDGET (fixture->window), GTK_TYPE_GRID_VIEW);
+  g_signal_emit_by_name (grid, "activate", 0);
+
+  g_assert_cmpuint (fixture->n_sent, ==, 1);
+  g_assert_true (fixture->sent_peer == anna);
+  g_assert_cmpuint (fixture->sent_files->len, ==, 1);
+  g_assert_null (filer_window_get_pending_files (fixture->window));
+  g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (revealer)));
+}
+
+static void
+test_tile_activity_and_label (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autoptr(FilerPeer) anna = make_peer ("a", "Anna", FILER_PEER_NETWORK_REMOTE);
+  FilerPeerTile *tile;
+
+  filer_peer_set_kind (anna, "phone");
+  g_list_store_append (fixture->peers, anna);
+  filer_gui_test_settle (200);
+
+  tile = tile_for (fixture->window, "a");
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (tile), "Other network"));
+  g_assert_null (filer_gui_test_find_label (GTK_WIDGET (tile), "Sending 42 %"));
+
+  filer_peer_tile_set_activity (tile, "Sending 42 %");
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (tile), "Sending 42 %"));
+  g_assert_true (gtk_widget_get_visible (filer_gui_test_find_label (GTK_WIDGET (tile), "Sending 42 %")));
+}
+
+static void
+test_offer_dialog (void)
+{
+  const char *many[] = { "a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "f.txt", "g.txt", NULL };
+  GtkWidget *dialog;
+  g_autofree char *body = NULL;
+
+  dialog = filer_offer_dialog_new (NULL, "Anna", many, 3 * 1000 * 1000);
+  g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==, "Receive Files?");
+  g_assert_cmpstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)), ==,
+                   "Anna wants to send you 7 files (3.0\302\240MB).");
+  g_assert_cmpstr (filer_offer_dialog_get_files_text (FILER_OFFER_DIALOG (dialog)), ==,
+                   "a.txt\nb.txt\nc.txt\nd.txt\ne.txt\nand 2 more");
+  g_assert_false (filer_offer_dialog_get_always_accept (FILER_OFFER_DIALOG (dialog)));
+  g_assert_true (adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (dialog), "accept"));
+  g_assert_true (adw_message_dialog_has_response (ADW_MESSAGE_DIALOG (dialog), "decline"));
+
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (filer_gui_test_find (dialog, GTK_TYPE_CHECK_BUTTON)), TRUE);
+  g_assert_true (filer_offer_dialog_get_always_accept (FILER_OFFER_DIALOG (dialog)));
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
+static GtkWidget *
+find_entry_row (GtkWidget  *root,
+                const char *title)
+{
+  g_autoptr(GPtrArray) rows = filer_gui_test_find_all (root, ADW_TYPE_ENTRY_ROW);
+
+  for (guint i = 0; i < rows->len; i++)
+    if (g_strcmp0 (adw_preferences_row_get_title (g_ptr_array_index (rows, i)), title) == 0)
+      return g_ptr_array_index (rows, i);
+
+  return NULL;
+}
+
+static GtkWidget *
+find_switch_in_row (GtkWidget  *root,
+                    const char *title)
+{
+  g_autoptr(GPtrArray) rows = filer_gui_test_find_all (root, ADW_TYPE_ACTION_ROW);
+
+  for (guint i = 0; i < rows->len; i++)
+    if (g_strcmp0 (adw_preferences_row_get_title (g_ptr_array_index (rows, i)), title) == 0)
+      return filer_gui_test_find (g_ptr_array_index (rows, i), GTK_TYPE_SWITCH);
+
+  return NULL;
+}
+
+static void
+test_preferences_write_settings (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autofree char *value = NULL;
+  GtkWidget *prefs;
+  GtkWidget *row;
+  GtkWidget *sw;
+
+  prefs = filer_preferences_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (prefs));
+  filer_gui_test_settle (50);
+
+  row = find_entry_row (prefs, "Device Name");
+  g_assert_nonnull (row);
+  gtk_editable_set_text (GTK_EDITABLE (row), "Kitchen PC");
+  g_signal_emit_by_name (row, "apply");
+  value = g_settings_get_string (settings, "device-name");
+  g_assert_cmpstr (value, ==, "Kitchen PC");
+  g_clear_pointer (&value, g_free);
+
+  row = find_entry_row (prefs, "Room Code");
+  gtk_editable_set_text (GTK_EDITABLE (row), " blue-otter ");
+  g_signal_emit_by_name (row, "apply");
+  value = g_settings_get_string (settings, "room-code");
+  g_assert_cmpstr (value, ==, "blue-otter");
+  g_clear_pointer (&value, g_free);
+
+  /* The address row is only usable with automatic discovery off. */
+  row = find_entry_row (prefs, "Server Address");
+  g_assert_false (gtk_widget_get_sensitive (row));
+  sw = find_switch_in_row (prefs, "Find Server Automatically");
+  gtk_switch_set_active (GTK_SWITCH (sw), FALSE);
+  g_assert_false (g_settings_get_boolean (settings, "server-automatic"));
+  g_assert_true (gtk_widget_get_sensitive (row));
+  gtk_editable_set_text (GTK_EDITABLE (row), "127.0.0.1:5000");
+  g_signal_emit_by_name (row, "apply");
+  value = g_settings_get_string (settings, "server-address");
+  g_assert_cmpstr (value, ==, "127.0.0.1:5000");
+  g_clear_pointer (&value, g_free);
+
+  sw = find_switch_in_row (prefs, "Accept Automatically From Trusted Devices");
+  g_assert_false (g_settings_get_boolean (settings, "auto-accept-trusted"));
+  gtk_switch_set_active (GTK_SWITCH (sw), TRUE);
+  g_assert_true (g_settings_get_boolean (settings, "auto-accept-trusted"));
+
+  sw = find_switch_in_row (prefs, "Host the Discovery Service");
+  gtk_switch_set_active (GTK_SWITCH (sw), FALSE);
+  g_assert_false (g_settings_get_boolean (settings, "allow-hosting"));
+
+  /* And the other way: a key changed elsewhere shows in the window. */
+  g_settings_set_string (settings, "room-code", "red-fox");
+  row = find_entry_row (prefs, "Room Code");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row)), ==, "red-fox");
+
+  gtk_window_destroy (GTK_WINDOW (prefs));
+}
+
+static void
+test_format (void)
+{
+  const char *names[] = { "x", "y", NULL };
+  g_autofree char *a = filer_format_progress (500 * 1000, 1000 * 1000, 100 * 1000);
+  g_autofree char *b = filer_format_progress (1000, 1000, 0);
+  g_autofree char *c = filer_format_time_left (3 * 3600 + 5 * 60);
+  g_autofree char *d = filer_format_file_list (names, 5);
+
+  g_assert_cmpstr (a, ==, "500.0\302\240kB of 1.0\302\240MB — 100.0\302\240kB/s — 5 seconds left");
+  g_assert_cmpstr (b, ==, "1.0\302\240kB of 1.0\302\240kB");
+  g_assert_cmpstr (c, ==, "3 h 05 min left");
+  g_assert_cmpstr (d, ==, "x\ny");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  if (!filer_gui_test_init (&argc, &argv))
+    return filer_gui_test_skip_all ("no display");
+
+  (void)filer_get_resource ();
+
+  g_test_add ("/filer/gui/window/tiles-follow-model", Fixture, NULL,
+              fixture_setup, test_tiles_follow_model, fixture_teardown);
+  g_test_add ("/filer/gui/window/drop-on-tile", Fixture, NULL,
+              fixture_setup, test_drop_on_tile, fixture_teardown);
+  g_test_add ("/filer/gui/window/pending-files", Fixture, NULL,
+              fixture_setup, test_pending_files, fixture_teardown);
+  g_test_add ("/filer/gui/window/tile-activity", Fixture, NULL,
+              fixture_setup, test_tile_activity_and_label, fixture_teardown);
+  g_test_add_func ("/filer/gui/offer-dialog", test_offer_dialog);
+  g_test_add_func ("/filer/gui/preferences", test_preferences_write_settings);
+  g_test_add_func ("/filer/gui/format", test_format);
+
+  return g_test_run ();
+}

@@ -1,0 +1,1074 @@
+/* test-transfer.c: whole transfers between two services over loopback
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define _GNU_SOURCE 1
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <gnutls/crypto.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "filer-frame-connection.h"
+#include "filer-peer.h"
+#include "filer-transfer.h"
+#include "filer-transfer-hello.h"
+#include "filer-transfer-protocol.h"
+#include "filer-transfer-service.h"
+#include "filer-transfer-testing.h"
+#include "filer-transfer-writer.h"
+#include "filer-test-util.h"
+
+/* Two (or three) FilerTransferServices in one process, each with its own
+ * folders under a temporary directory, talking over real loopback TCP:
+ * alice sends, bob receives (bob listens on 127.0.0.1, port 0).
+ */
+
+typedef struct
+{
+  char                 *root;       /* temporary directory of the test */
+  char                 *outbox;     /* alice's files */
+  char                 *inbox;      /* bob's download folder */
+  char                 *outside;    /* must stay empty: hostile-name target */
+  FilerTransferService *alice;
+  FilerTransferService *bob;
+  FilerPeer            *bob_peer;
+  FilerPeer            *alice_peer;
+  GPtrArray            *offers;     /* FilerTransfer received by bob */
+} Fixture;
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+
+static void
+offer_received_cb (FilerTransferService *service,
+                   FilerTransfer        *transfer,
+                   Fixture              *fixture)
+{
+  g_assert_cmpint (filer_transfer_get_state (transfer), ==, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+  g_ptr_array_add (fixture->offers, g_object_ref (transfer));
+}
+
+static FilerPeer *
+peer_for (FilerTransferService *service)
+{
+  FilerPeer *peer = filer_peer_new (filer_transfer_service_get_device_id (service));
+  const char * const addresses[] = { "127.0.0.1", NULL };
+
+  filer_peer_set_name (peer, filer_transfer_service_get_device_name (service));
+  filer_peer_set_addresses (peer, addresses);
+  filer_peer_set_port (peer, filer_transfer_service_get_port (service));
+  return peer;
+}
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *alice_inbox = NULL;
+
+  fixture->root = g_dir_make_tmp ("filer-transfer-XXXXXX", &error);
+  g_assert_no_error (error);
+  fixture->outbox = g_build_filename (fixture->root, "outbox", NULL);
+  fixture->inbox = g_build_filename (fixture->root, "inbox", NULL);
+  fixture->outside = g_build_filename (fixture->root, "outside", NULL);
+  alice_inbox = g_build_filename (fixture->root, "alice-inbox", NULL);
+  g_mkdir (fixture->outbox, 0755);
+  g_mkdir (fixture->inbox, 0755);
+  g_mkdir (fixture->outside, 0755);
+
+  fixture->alice = filer_transfer_service_new ("alice-id", "Alice", alice_inbox);
+  fixture->bob = filer_transfer_service_new ("bob-id", "Bob", fixture->inbox);
+  filer_transfer_service_listen (fixture->alice, "127.0.0.1", 0, &error);
+  g_assert_no_error (error);
+  filer_transfer_service_listen (fixture->bob, "127.0.0.1", 0, &error);
+  g_assert_no_error (error);
+  filer_transfer_service_set_connect_timeout (fixture->alice, 5000);
+  filer_transfer_service_set_connect_timeout (fixture->bob, 5000);
+
+  fixture->bob_peer = peer_for (fixture->bob);
+  fixture->alice_peer = peer_for (fixture->alice);
+  fixture->offers = g_ptr_array_new_with_free_func (g_object_unref);
+  g_signal_connect (fixture->bob, "offer-received", G_CALLBACK (offer_received_cb), fixture);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = NULL;
+  const char *name;
+  struct stat st;
+
+  if (lstat (path, &st) < 0)
+    return;
+  if (S_ISDIR (st.st_mode))
+    {
+      chmod (path, 0755);
+      dir = g_dir_open (path, 0, NULL);
+      while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          remove_tree (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  filer_transfer_testing_set_chunk_hook (NULL, NULL);
+  g_clear_pointer (&fixture->offers, g_ptr_array_unref);
+  g_clear_object (&fixture->alice_peer);
+  g_clear_object (&fixture->bob_peer);
+  g_clear_object (&fixture->alice);
+  g_clear_object (&fixture->bob);
+  /* Connections close asynchronously. */
+  filer_test_spin (20);
+
+  remove_tree (fixture->root);
+  g_free (fixture->root);
+  g_free (fixture->outbox);
+  g_free (fixture->inbox);
+  g_free (fixture->outside);
+}
+
+/* Deterministic content: a file's bytes depend on its size and seed. */
+static char *
+make_file (const char *dir,
+           const char *relative,
+           gsize       size,
+           guint32     seed)
+{
+  g_autofree char *path = g_build_filename (dir, relative, NULL);
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_autofree guint32 *block = g_new (guint32, 256 * 1024 / 4);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (seed);
+  gsize written = 0;
+  FILE *file;
+
+  g_mkdir_with_parents (parent, 0755);
+  file = fopen (path, "wb");
+  g_assert_nonnull (file);
+
+  for (guint i = 0; i < 256 * 1024 / 4; i++)
+    block[i] = g_rand_int (rand);
+
+  while (written < size)
+    {
+      gsize n = MIN (size - written, 256 * 1024);
+
+      block[0] = (guint32)written ^ seed;   /* no two blocks alike */
+      g_assert_cmpuint (fwrite (block, 1, n, file), ==, n);
+      written += n;
+    }
+  fclose (file);
+  return g_steal_pointer (&path);
+}
+
+static char *
+sha256_of (const char *path)
+{
+  g_autofree guint8 *buffer = g_malloc (1024 * 1024);
+  guint8 digest[32];
+  char hex[65];
+  gnutls_hash_hd_t hash;
+  gssize n;
+  int fd = open (path, O_RDONLY);
+
+  if (fd < 0)
+    return NULL;
+  gnutls_hash_init (&hash, GNUTLS_DIG_SHA256);
+  while ((n = read (fd, buffer, 1024 * 1024)) > 0)
+    gnutls_hash (hash, buffer, n);
+  close (fd);
+  gnutls_hash_deinit (hash, digest);
+  filer_transfer_digest_to_hex (digest, hex);
+  return g_strdup (hex);
+}
+
+static void
+assert_same_file (const char *a,
+                  const char *b)
+{
+  g_autofree char *hash_a = sha256_of (a);
+  g_autofree char *hash_b = sha256_of (b);
+
+  g_assert_nonnull (hash_a);
+  if (hash_b == NULL)
+    g_error ("%s does not exist", b);
+  g_assert_cmpstr (hash_a, ==, hash_b);
+}
+
+static gboolean
+is_finished (gpointer user_data)
+{
+  return filer_transfer_is_finished (FILER_TRANSFER (user_data));
+}
+
+static void
+wait_finished (FilerTransfer *transfer,
+               guint          timeout_ms)
+{
+  filer_test_wait_until (is_finished, transfer, timeout_ms, "the transfer to finish");
+}
+
+/* The receiving transfer that bob's service holds (the newest one). */
+static FilerTransfer *
+bob_transfer (Fixture *fixture)
+{
+  GListModel *transfers = filer_transfer_service_get_transfers (fixture->bob);
+  guint n = g_list_model_get_n_items (transfers);
+  g_autoptr(FilerTransfer) transfer = NULL;
+
+  g_assert_cmpuint (n, >, 0);
+  transfer = g_list_model_get_item (transfers, n - 1);
+  return transfer;   /* the list keeps it */
+}
+
+static gboolean
+bob_has_transfer (gpointer user_data)
+{
+  Fixture *fixture = user_data;
+
+  return g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)) > 0;
+}
+
+static FilerTransfer *
+send_paths (Fixture            *fixture,
+            const char * const *paths)
+{
+  FilerTransfer *transfer = filer_transfer_service_send (fixture->alice, fixture->bob_peer, paths);
+
+  g_assert_nonnull (transfer);
+  g_assert_cmpint (filer_transfer_get_direction (transfer), ==, FILER_TRANSFER_DIRECTION_SEND);
+  return transfer;
+}
+
+static guint
+count_entries (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+static void
+assert_no_part_files (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (dir, name, NULL);
+
+      g_assert_false (g_str_has_suffix (name, ".part"));
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        assert_no_part_files (child);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests                                                               */
+
+static void
+test_one_file (Fixture       *fixture,
+               gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "hello.txt", 100000, 1);
+  g_autofree char *target = g_build_filename (fixture->inbox, "hello.txt", NULL);
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent, *received;
+  FilerTransferFile *file;
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpstr (filer_transfer_get_path (sent), ==, "lan");
+  g_assert_cmpstr (filer_transfer_get_peer_id (sent), ==, "bob-id");
+  g_assert_cmpstr (filer_transfer_get_peer_name (sent), ==, "Bob");
+  g_assert_cmpuint (filer_transfer_get_bytes_done (sent), ==, 100000);
+  g_assert_cmpuint (filer_transfer_get_bytes_total (sent), ==, 100000);
+  g_assert_cmpuint (filer_transfer_get_files_done (sent), ==, 1);
+
+  received = bob_transfer (fixture);
+  wait_finished (received, 5000);
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpint (filer_transfer_get_direction (received), ==, FILER_TRANSFER_DIRECTION_RECEIVE);
+  g_assert_cmpstr (filer_transfer_get_peer_id (received), ==, "alice-id");
+  g_assert_cmpstr (filer_transfer_get_peer_name (received), ==, "Alice");
+  g_assert_cmpstr (filer_transfer_get_id (received), ==, filer_transfer_get_id (sent));
+  file = filer_transfer_get_file (received, 0);
+  g_assert_cmpstr (filer_transfer_file_get_saved_as (file), ==, "hello.txt");
+  g_assert_cmpint (filer_transfer_file_get_status (file), ==, FILER_TRANSFER_FILE_STATUS_DONE);
+  /* No offer-received: accept-all answered. */
+  g_assert_cmpuint (fixture->offers->len, ==, 0);
+
+  assert_same_file (source, target);
+  assert_no_part_files (fixture->inbox);
+}
+
+static void
+test_empty_file (Fixture       *fixture,
+                 gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "empty", 0, 1);
+  g_autofree char *target = g_build_filename (fixture->inbox, "empty", NULL);
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent;
+  GStatBuf st;
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpint (g_stat (target, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 0);
+  assert_no_part_files (fixture->inbox);
+}
+
+static void
+test_folder_tree (Fixture       *fixture,
+                  gconstpointer  user_data)
+{
+  const char *relatives[] = {
+    "photos/a.jpg", "photos/2024/b.jpg", "photos/2024/summer/c.jpg",
+    "photos/d;e%f.txt", "photos/日本語/名前.txt", "photos/empty-file",
+  };
+  g_autofree char *tree = g_build_filename (fixture->outbox, "photos", NULL);
+  g_autofree char *single = make_file (fixture->outbox, "notes.md", 777, 99);
+  g_autofree char *empty_dir = g_build_filename (tree, "no-files-here", NULL);
+  const char * const paths[] = { tree, single, NULL };
+  FilerTransfer *sent;
+
+  for (guint i = 0; i < G_N_ELEMENTS (relatives); i++)
+    g_free (make_file (fixture->outbox, relatives[i],
+                       g_str_has_suffix (relatives[i], "empty-file") ? 0 : 1000 * (i + 1) + 33 * i, i));
+  g_mkdir_with_parents (empty_dir, 0755);
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpuint (filer_transfer_get_n_files (sent), ==, G_N_ELEMENTS (relatives) + 1);
+
+  for (guint i = 0; i < G_N_ELEMENTS (relatives); i++)
+    {
+      g_autofree char *a = g_build_filename (fixture->outbox, relatives[i], NULL);
+      g_autofree char *b = g_build_filename (fixture->inbox, relatives[i], NULL);
+      assert_same_file (a, b);
+    }
+  {
+    g_autofree char *b = g_build_filename (fixture->inbox, "notes.md", NULL);
+    assert_same_file (single, b);
+  }
+  assert_no_part_files (fixture->inbox);
+}
+
+static void
+test_large_file (Fixture       *fixture,
+                 gconstpointer  user_data)
+{
+  gsize size = 200 * 1000 * 1000 + 12345;   /* not a multiple of 32 KiB */
+  g_autofree char *source = make_file (fixture->outbox, "big.bin", size, 7);
+  g_autofree char *target = g_build_filename (fixture->inbox, "big.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent;
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 120000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpuint (filer_transfer_get_bytes_sent (sent), ==, size);
+  g_assert_cmpfloat (filer_transfer_get_elapsed (sent), >, 0);
+  g_test_message ("200 MB in %.2f s", filer_transfer_get_elapsed (sent));
+  assert_same_file (source, target);
+}
+
+static void
+test_many_small_files (Fixture       *fixture,
+                       gconstpointer  user_data)
+{
+  g_autofree char *tree = g_build_filename (fixture->outbox, "small", NULL);
+  g_autofree char *received_tree = g_build_filename (fixture->inbox, "small", NULL);
+  const char * const paths[] = { tree, NULL };
+  FilerTransfer *sent;
+  guint n = 2000;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *relative = g_strdup_printf ("small/%02u/file-%04u.dat", i % 20, i);
+      g_free (make_file (fixture->outbox, relative, 100 + (i * 37) % 5000, i));
+    }
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 60000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpuint (filer_transfer_get_files_done (sent), ==, n);
+  g_test_message ("%u files in %.2f s", n, filer_transfer_get_elapsed (sent));
+
+  for (guint i = 0; i < n; i += 97)
+    {
+      g_autofree char *relative = g_strdup_printf ("small/%02u/file-%04u.dat", i % 20, i);
+      g_autofree char *a = g_build_filename (fixture->outbox, relative, NULL);
+      g_autofree char *b = g_build_filename (fixture->inbox, relative, NULL);
+      assert_same_file (a, b);
+    }
+  g_assert_cmpuint (count_entries (received_tree), ==, 20);
+  assert_no_part_files (fixture->inbox);
+}
+
+static gboolean
+has_offer (gpointer user_data)
+{
+  Fixture *fixture = user_data;
+
+  return fixture->offers->len > 0;
+}
+
+static void
+test_decline (Fixture       *fixture,
+              gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "unwanted.bin", 5000, 3);
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent, *offer;
+
+  sent = send_paths (fixture, paths);
+  filer_test_wait_until (has_offer, fixture, 20000, "the offer");
+  offer = g_ptr_array_index (fixture->offers, 0);
+  g_assert_cmpuint (filer_transfer_get_n_files (offer), ==, 1);
+  g_assert_cmpuint (filer_transfer_get_bytes_total (offer), ==, 5000);
+  g_assert_cmpstr (filer_transfer_file_get_path (filer_transfer_get_file (offer, 0)), ==, "unwanted.bin");
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+
+  filer_transfer_decline (offer, "Not now, thanks");
+  wait_finished (sent, 10000);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_DECLINED);
+  g_assert_nonnull (strstr (filer_transfer_get_error_message (sent), "Not now, thanks"));
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_DECLINED);
+  g_assert_cmpint (filer_transfer_get_state (offer), ==, FILER_TRANSFER_STATE_DECLINED);
+  g_assert_cmpuint (count_entries (fixture->inbox), ==, 0);
+}
+
+static void
+test_accept_subset (Fixture       *fixture,
+                    gconstpointer  user_data)
+{
+  g_autofree char *tree = g_build_filename (fixture->outbox, "set", NULL);
+  g_autofree char *want_a = g_build_filename (fixture->inbox, "set", "a.txt", NULL);
+  g_autofree char *want_c = g_build_filename (fixture->inbox, "set", "c.txt", NULL);
+  g_autofree char *skip_b = g_build_filename (fixture->inbox, "set", "b.txt", NULL);
+  const char * const paths[] = { tree, NULL };
+  const char * const subset[] = { "set/a.txt", "set/c.txt", NULL };
+  FilerTransfer *sent, *offer;
+
+  g_free (make_file (fixture->outbox, "set/a.txt", 1000, 1));
+  g_free (make_file (fixture->outbox, "set/b.txt", 2000, 2));
+  g_free (make_file (fixture->outbox, "set/c.txt", 3000, 3));
+
+  sent = send_paths (fixture, paths);
+  filer_test_wait_until (has_offer, fixture, 20000, "the offer");
+  offer = g_ptr_array_index (fixture->offers, 0);
+  filer_transfer_accept (offer, subset);
+  wait_finished (sent, 20000);
+
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpuint (filer_transfer_get_files_done (sent), ==, 2);
+  g_assert_cmpuint (filer_transfer_get_bytes_total (sent), ==, 4000);
+  g_assert_cmpint (filer_transfer_file_get_status (filer_transfer_get_file (sent, 1)), ==,
+                   FILER_TRANSFER_FILE_STATUS_SKIPPED);
+  g_assert_true (g_file_test (want_a, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (want_c, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (skip_b, G_FILE_TEST_EXISTS));
+}
+
+/* Cancels from inside the data flow, at a chosen chunk. */
+typedef struct
+{
+  guint64        at;
+  FilerTransfer *target;
+  gboolean       fired;
+  guint64        chunks;
+} Trigger;
+
+static gboolean
+cancel_idle_cb (gpointer user_data)
+{
+  Trigger *trigger = user_data;
+
+  filer_transfer_cancel (trigger->target);
+  return G_SOURCE_REMOVE;
+}
+
+static GBytes *
+trigger_hook (guint     file_index,
+              guint64   offset,
+              GBytes   *chunk,
+              gpointer  user_data)
+{
+  Trigger *trigger = user_data;
+
+  trigger->chunks++;
+  if (!trigger->fired && offset >= trigger->at)
+    {
+      trigger->fired = TRUE;
+      g_idle_add_full (G_PRIORITY_HIGH, cancel_idle_cb, trigger, NULL);
+    }
+  return g_bytes_ref (chunk);
+}
+
+static void
+test_cancel (Fixture       *fixture,
+             gconstpointer  user_data)
+{
+  gboolean by_receiver = GPOINTER_TO_INT (user_data);
+  g_autofree char *source = make_file (fixture->outbox, "movie.bin", 64 * 1024 * 1024, 5);
+  const char * const paths[] = { source, NULL };
+  Trigger trigger = { 4 * 1024 * 1024, NULL, FALSE, 0 };
+  FilerTransfer *sent, *received;
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  filer_test_wait_until (bob_has_transfer, fixture, 20000, "bob to see the transfer");
+  received = bob_transfer (fixture);
+
+  trigger.target = by_receiver ? received : sent;
+  filer_transfer_testing_set_chunk_hook (trigger_hook, &trigger);
+
+  wait_finished (sent, 20000);
+  wait_finished (received, 20000);
+  g_assert_true (trigger.fired);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_CANCELLED);
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_CANCELLED);
+  g_assert_error (filer_transfer_get_error (by_receiver ? sent : received),
+                  FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CANCELLED);
+  /* The other side is told who cancelled. */
+  g_assert_nonnull (strstr (filer_transfer_get_error_message (by_receiver ? sent : received),
+                            by_receiver ? "Bob" : "Alice"));
+
+  /* Nothing keeps a final name; the partial file of a cancel is gone. */
+  filer_test_spin (100);
+  g_assert_cmpuint (count_entries (fixture->inbox), ==, 0);
+}
+
+/* A "kill": the sender's socket is shut down under it, mid-file, as the
+ * kernel does when a process dies. */
+static gboolean
+kill_idle_cb (gpointer user_data)
+{
+  int *fd = user_data;
+
+  shutdown (*fd, SHUT_RDWR);
+  return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  guint64  at;
+  int      fd;
+  gboolean fired;
+} KillTrigger;
+
+static GBytes *
+kill_hook (guint     file_index,
+           guint64   offset,
+           GBytes   *chunk,
+           gpointer  user_data)
+{
+  KillTrigger *trigger = user_data;
+
+  if (!trigger->fired && offset >= trigger->at)
+    {
+      trigger->fired = TRUE;
+      g_idle_add_full (G_PRIORITY_HIGH, kill_idle_cb, &trigger->fd, NULL);
+    }
+  return g_bytes_ref (chunk);
+}
+
+/* The one TCP connection between alice and bob's listener, from alice's
+ * side: found by its peer port. */
+static int
+find_alice_socket (guint16 bob_port)
+{
+  for (int fd = 3; fd < 1024; fd++)
+    {
+      struct sockaddr_storage addr;
+      socklen_t len = sizeof addr;
+
+      if (getpeername (fd, (struct sockaddr *)&addr, &len) == 0 && addr.ss_family == AF_INET &&
+          ntohs (((struct sockaddr_in *)&addr)->sin_port) == bob_port)
+        return fd;
+    }
+  return -1;
+}
+
+static gboolean
+is_transferring (gpointer user_data)
+{
+  return filer_transfer_get_state (FILER_TRANSFER (user_data)) == FILER_TRANSFER_STATE_TRANSFERRING ||
+         filer_transfer_is_finished (FILER_TRANSFER (user_data));
+}
+
+static void
+test_resume_after_kill (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  gsize size = 48 * 1024 * 1024 + 999;
+  g_autofree char *source = make_file (fixture->outbox, "resume.bin", size, 11);
+  g_autofree char *target = g_build_filename (fixture->inbox, "resume.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  KillTrigger trigger = { 16 * 1024 * 1024, -1, FALSE };
+  FilerTransfer *first, *second, *received;
+  guint64 resumed;
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  first = send_paths (fixture, paths);
+  filer_test_wait_until (is_transferring, first, 20000, "data to flow");
+  trigger.fd = find_alice_socket (filer_transfer_service_get_port (fixture->bob));
+  g_assert_cmpint (trigger.fd, >=, 0);
+  filer_transfer_testing_set_chunk_hook (kill_hook, &trigger);
+
+  wait_finished (first, 20000);
+  filer_transfer_testing_set_chunk_hook (NULL, NULL);
+  g_assert_true (trigger.fired);
+  g_assert_cmpint (filer_transfer_get_state (first), ==, FILER_TRANSFER_STATE_FAILED);
+  received = bob_transfer (fixture);
+  wait_finished (received, 20000);
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (received), FILER_TRANSFER_ERROR,
+                  FILER_TRANSFER_ERROR_CONNECTION_LOST);
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+
+  /* Same offer again: bob answers with what it has; alice checks the
+   * prefix hash and sends only the rest. */
+  second = send_paths (fixture, paths);
+  wait_finished (second, 60000);
+  g_assert_cmpstr (filer_transfer_get_error_message (second), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (second), ==, FILER_TRANSFER_STATE_COMPLETED);
+
+  resumed = filer_transfer_get_bytes_resumed (second);
+  g_test_message ("resumed at %" G_GUINT64_FORMAT " of %" G_GSIZE_FORMAT, resumed, size);
+  g_assert_cmpuint (resumed, >=, 8 * 1024 * 1024);   /* data had been written */
+  g_assert_cmpuint (resumed, <, size);
+  /* The bytes already there were not resent. */
+  g_assert_cmpuint (filer_transfer_get_bytes_sent (second), ==, size - resumed);
+  g_assert_cmpuint (filer_transfer_get_bytes_done (second), ==, size);
+  assert_same_file (source, target);
+  assert_no_part_files (fixture->inbox);
+}
+
+static void
+test_resume_mismatched_prefix (Fixture       *fixture,
+                               gconstpointer  user_data)
+{
+  /* A partial file whose bytes do not match (the source changed since):
+   * the prefix hash differs, alice starts over at 0, the result verifies. */
+  gsize size = 3 * 1024 * 1024;
+  g_autofree char *source = make_file (fixture->outbox, "changed.bin", size, 21);
+  g_autofree char *target = g_build_filename (fixture->inbox, "changed.bin", NULL);
+  g_autofree char *part_name = NULL;
+  g_autofree char *part = NULL;
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent;
+
+  part_name = filer_transfer_part_name ("alice-id", "changed.bin", size);
+  part = g_build_filename (fixture->inbox, part_name, NULL);
+  g_assert_true (g_file_set_contents (part, "not the same bytes at all", -1, NULL));
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpuint (filer_transfer_get_bytes_resumed (sent), ==, 0);
+  g_assert_cmpuint (filer_transfer_get_bytes_sent (sent), ==, size);
+  assert_same_file (source, target);
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+}
+
+static void
+test_both_directions (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  g_autofree char *to_bob = make_file (fixture->outbox, "for-bob.bin", 20 * 1024 * 1024, 1);
+  g_autofree char *bob_outbox = g_build_filename (fixture->root, "bob-outbox", NULL);
+  g_autofree char *to_alice = make_file (bob_outbox, "for-alice.bin", 20 * 1024 * 1024 + 5, 2);
+  g_autofree char *at_bob = g_build_filename (fixture->inbox, "for-bob.bin", NULL);
+  g_autofree char *at_alice = g_build_filename (filer_transfer_service_get_download_dir (fixture->alice),
+                                                "for-alice.bin", NULL);
+  const char * const a_paths[] = { to_bob, NULL };
+  const char * const b_paths[] = { to_alice, NULL };
+  FilerTransfer *a_sends, *b_sends;
+
+  filer_transfer_service_set_accept_all (fixture->alice, TRUE);
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  a_sends = filer_transfer_service_send (fixture->alice, fixture->bob_peer, a_paths);
+  b_sends = filer_transfer_service_send (fixture->bob, fixture->alice_peer, b_paths);
+  wait_finished (a_sends, 60000);
+  wait_finished (b_sends, 60000);
+  g_assert_cmpint (filer_transfer_get_state (a_sends), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpint (filer_transfer_get_state (b_sends), ==, FILER_TRANSFER_STATE_COMPLETED);
+  assert_same_file (to_bob, at_bob);
+  assert_same_file (to_alice, at_alice);
+  /* Each service lists its send and its receive. */
+  g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->alice)), ==, 2);
+  g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 2);
+}
+
+static void
+test_several_senders (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  g_autofree char *carol_inbox = g_build_filename (fixture->root, "carol-inbox", NULL);
+  g_autoptr(FilerTransferService) carol = filer_transfer_service_new ("carol-id", "Carol", carol_inbox);
+  g_autofree char *from_alice = make_file (fixture->outbox, "a/same.bin", 8 * 1024 * 1024, 1);
+  g_autofree char *from_carol = make_file (fixture->outbox, "c/same.bin", 8 * 1024 * 1024, 2);
+  g_autofree char *first = g_build_filename (fixture->inbox, "same.bin", NULL);
+  g_autofree char *second = g_build_filename (fixture->inbox, "same (1).bin", NULL);
+  const char * const a_paths[] = { from_alice, NULL };
+  const char * const c_paths[] = { from_carol, NULL };
+  FilerTransfer *a_sends, *c_sends;
+  g_autofree char *hash_first = NULL, *hash_second = NULL, *hash_a = NULL, *hash_c = NULL;
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  a_sends = filer_transfer_service_send (fixture->alice, fixture->bob_peer, a_paths);
+  c_sends = filer_transfer_service_send (carol, fixture->bob_peer, c_paths);
+  wait_finished (a_sends, 60000);
+  wait_finished (c_sends, 60000);
+  g_assert_cmpint (filer_transfer_get_state (a_sends), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpint (filer_transfer_get_state (c_sends), ==, FILER_TRANSFER_STATE_COMPLETED);
+
+  /* Same name from two senders: one gets "same (1).bin"; neither is
+   * overwritten. */
+  hash_first = sha256_of (first);
+  hash_second = sha256_of (second);
+  hash_a = sha256_of (from_alice);
+  hash_c = sha256_of (from_carol);
+  g_assert_nonnull (hash_first);
+  g_assert_nonnull (hash_second);
+  g_assert_true ((g_str_equal (hash_first, hash_a) && g_str_equal (hash_second, hash_c)) ||
+                 (g_str_equal (hash_first, hash_c) && g_str_equal (hash_second, hash_a)));
+}
+
+static GBytes *
+corrupt_hook (guint     file_index,
+              guint64   offset,
+              GBytes   *chunk,
+              gpointer  user_data)
+{
+  gsize length;
+  guint8 *copy;
+
+  if (offset != 3 * FILER_TRANSFER_CHUNK_SIZE)
+    return g_bytes_ref (chunk);
+
+  copy = g_memdup2 (g_bytes_get_data (chunk, &length), g_bytes_get_size (chunk));
+  copy[100] ^= 0x40;   /* one flipped bit */
+  return g_bytes_new_take (copy, length);
+}
+
+static void
+test_corrupted_chunk (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "fragile.bin", 500000, 13);
+  g_autofree char *good = make_file (fixture->outbox, "z-fine.txt", 5000, 14);
+  g_autofree char *target = g_build_filename (fixture->inbox, "fragile.bin", NULL);
+  g_autofree char *fine = g_build_filename (fixture->inbox, "z-fine.txt", NULL);
+  const char * const paths[] = { source, good, NULL };
+  FilerTransfer *sent, *received;
+  FilerTransferFile *file;
+
+  filer_transfer_testing_set_chunk_hook (corrupt_hook, NULL);
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR,
+                  FILER_TRANSFER_ERROR_VERIFY_FAILED);
+  g_assert_cmpuint (filer_transfer_get_files_failed (sent), ==, 1);
+  g_assert_cmpuint (filer_transfer_get_files_done (sent), ==, 1);
+  file = filer_transfer_get_file (sent, 0);
+  g_assert_cmpint (filer_transfer_file_get_status (file), ==, FILER_TRANSFER_FILE_STATUS_FAILED);
+  g_assert_nonnull (strstr (filer_transfer_file_get_error_message (file), "SHA-256"));
+
+  received = bob_transfer (fixture);
+  wait_finished (received, 5000);
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_FAILED);
+
+  /* The corrupted file never got its final name, and its partial file is
+   * gone; the good one arrived. */
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+  assert_no_part_files (fixture->inbox);
+  assert_same_file (good, fine);
+}
+
+static void
+test_existing_names (Fixture       *fixture,
+                     gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "report.tar.gz", 4000, 1);
+  g_autofree char *existing = g_build_filename (fixture->inbox, "report.tar.gz", NULL);
+  g_autofree char *renamed = g_build_filename (fixture->inbox, "report (1).tar.gz", NULL);
+  g_autofree char *renamed2 = g_build_filename (fixture->inbox, "report (2).tar.gz", NULL);
+  const char * const paths[] = { source, NULL };
+  g_autofree char *contents = NULL;
+  FilerTransfer *sent;
+
+  g_assert_true (g_file_set_contents (existing, "keep me", -1, NULL));
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpstr (filer_transfer_file_get_saved_as (filer_transfer_get_file (sent, 0)), ==,
+                   "report (1).tar.gz");
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+
+  g_assert_true (g_file_get_contents (existing, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "keep me");
+  assert_same_file (source, renamed);
+  assert_same_file (source, renamed2);
+}
+
+static gboolean
+tiny_free_space (int       dir_fd,
+                 guint64  *free_bytes,
+                 gpointer  user_data)
+{
+  *free_bytes = GPOINTER_TO_UINT (user_data);
+  return TRUE;
+}
+
+static void
+test_no_space (Fixture       *fixture,
+               gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "huge.bin", 2 * 1024 * 1024, 1);
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent, *received;
+
+  filer_transfer_service_set_free_space_func (fixture->bob, tiny_free_space, GUINT_TO_POINTER (1024 * 1024));
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_DECLINED);
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_NO_SPACE);
+  g_test_message ("sender sees: %s", filer_transfer_get_error_message (sent));
+  g_assert_nonnull (strstr (filer_transfer_get_error_message (sent), "free space"));
+  received = bob_transfer (fixture);
+  wait_finished (received, 5000);
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_DECLINED);
+  g_assert_cmpuint (filer_transfer_get_bytes_sent (sent), ==, 0);
+  g_assert_cmpuint (count_entries (fixture->inbox), ==, 0);
+}
+
+static void
+test_disk_full (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "toobig.bin", 6 * 1024 * 1024, 1);
+  g_autofree char *small_disk = g_build_filename (fixture->root, "small-disk", NULL);
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent, *received;
+  static gboolean own_namespace = FALSE;
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("needs root for a private 2 MiB tmpfs");
+      return;
+    }
+  /* A private mount namespace: the tmpfs vanishes with the process. */
+  if (!own_namespace)
+    {
+      if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        {
+          g_test_skip ("cannot make a private mount namespace here");
+          return;
+        }
+      own_namespace = TRUE;
+    }
+  g_mkdir (small_disk, 0755);
+  if (mount ("filer-test", small_disk, "tmpfs", 0, "size=2m") < 0)
+    {
+      g_test_skip ("cannot mount a tmpfs here");
+      return;
+    }
+
+  filer_transfer_service_set_download_dir (fixture->bob, small_disk);
+  /* The free-space check would refuse up front: lie, to reach ENOSPC. */
+  filer_transfer_service_set_free_space_func (fixture->bob, tiny_free_space, GUINT_TO_POINTER (G_MAXUINT));
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  received = bob_transfer (fixture);
+  wait_finished (received, 20000);
+
+  g_test_message ("sender sees: %s", filer_transfer_get_error_message (sent));
+  g_test_message ("receiver sees: %s", filer_transfer_get_error_message (received));
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_DISK_FULL);
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (received), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_DISK_FULL);
+  g_assert_cmpuint (count_entries (small_disk), ==, 0);   /* nothing half-written */
+
+  filer_test_spin (50);
+  umount2 (small_disk, MNT_DETACH);
+}
+
+static void
+test_wrong_peer (Fixture       *fixture,
+                 gconstpointer  user_data)
+{
+  /* Discovery said "carol is at bob's address" (two homes, one private
+   * range): the hello catches it before any offer. */
+  g_autofree char *source = make_file (fixture->outbox, "secret.txt", 100, 1);
+  const char * const paths[] = { source, NULL };
+  g_autoptr(FilerPeer) carol = filer_peer_new ("carol-id");
+  const char * const addresses[] = { "127.0.0.1", NULL };
+  FilerTransfer *sent;
+
+  filer_peer_set_name (carol, "Carol");
+  filer_peer_set_addresses (carol, addresses);
+  filer_peer_set_port (carol, filer_transfer_service_get_port (fixture->bob));
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+
+  sent = filer_transfer_service_send (fixture->alice, carol, paths);
+  wait_finished (sent, 20000);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_WRONG_PEER);
+  g_test_message ("%s", filer_transfer_get_error_message (sent));
+  filer_test_spin (100);
+  g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 0);
+  g_assert_cmpuint (count_entries (fixture->inbox), ==, 0);
+}
+
+static gboolean
+listen_later_cb (gpointer user_data)
+{
+  FilerTransferService *service = user_data;
+  g_autoptr(GError) error = NULL;
+  guint16 port = GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (service), "port"));
+
+  filer_transfer_service_listen (service, "127.0.0.1", port, &error);
+  g_assert_no_error (error);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_sender_first (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  /* The seed's trap: the sender starts before the receiver listens. */
+  g_autofree char *late_inbox = g_build_filename (fixture->root, "late-inbox", NULL);
+  g_autoptr(FilerTransferService) late = filer_transfer_service_new ("late-id", "Late", late_inbox);
+  g_autofree char *source = make_file (fixture->outbox, "early.txt", 3000, 1);
+  g_autofree char *target = g_build_filename (late_inbox, "early.txt", NULL);
+  const char * const paths[] = { source, NULL };
+  const char * const addresses[] = { "127.0.0.1", NULL };
+  g_autoptr(FilerPeer) peer = filer_peer_new ("late-id");
+  g_autoptr(GSocket) probe = NULL;
+  g_autoptr(GSocketAddress) any = NULL, bound = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  FilerTransfer *sent;
+  guint16 port;
+
+  /* A port that is free now. */
+  probe = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  any = g_inet_socket_address_new (loopback, 0);
+  g_assert_true (g_socket_bind (probe, any, TRUE, NULL));
+  bound = g_socket_get_local_address (probe, NULL);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_socket_close (probe, NULL);
+
+  filer_peer_set_addresses (peer, addresses);
+  filer_peer_set_port (peer, port);
+  filer_transfer_service_set_accept_all (late, TRUE);
+  g_object_set_data (G_OBJECT (late), "port", GUINT_TO_POINTER (port));
+
+  sent = filer_transfer_service_send (fixture->alice, peer, paths);
+  g_timeout_add (1200, listen_later_cb, late);
+  wait_finished (sent, 20000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  assert_same_file (source, target);
+}
+
+static void
+test_unreachable (Fixture       *fixture,
+                  gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "x.txt", 10, 1);
+  const char * const paths[] = { source, NULL };
+  const char * const addresses[] = { "127.0.0.1", NULL };
+  g_autoptr(FilerPeer) peer = filer_peer_new ("nobody-id");
+  FilerTransfer *sent;
+
+  filer_peer_set_addresses (peer, addresses);
+  filer_peer_set_port (peer, 1);   /* nothing listens on port 1 */
+  filer_transfer_service_set_connect_timeout (fixture->alice, 1500);
+  sent = filer_transfer_service_send (fixture->alice, peer, paths);
+  wait_finished (sent, 20000);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_UNREACHABLE);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  filer_test_init (&argc, &argv);
+
+#define ADD(path, func, data) \
+  g_test_add ("/filer/transfer/" path, Fixture, data, fixture_set_up, func, fixture_tear_down)
+
+  ADD ("one-file", test_one_file, NULL);
+  ADD ("empty-file", test_empty_file, NULL);
+  ADD ("folder-tree", test_folder_tree, NULL);
+  ADD ("large-file", test_large_file, NULL);
+  ADD ("many-small-files", test_many_small_files, NULL);
+  ADD ("decline", test_decline, NULL);
+  ADD ("accept-subset", test_accept_subset, NULL);
+  ADD ("cancel-by-sender", test_cancel, GINT_TO_POINTER (FALSE));
+  ADD ("cancel-by-receiver", test_cancel, GINT_TO_POINTER (TRUE));
+  ADD ("resume-after-kill", test_resume_after_kill, NULL);
+  ADD ("resume-mismatched-prefix", test_resume_mismatched_prefix, NULL);
+  ADD ("both-directions", test_both_directions, NULL);
+  ADD ("several-senders", test_several_senders, NULL);
+  ADD ("corrupted-chunk", test_corrupted_chunk, NULL);
+  ADD ("existing-names", test_existing_names, NULL);
+  ADD ("no-space", test_no_space, NULL);
+  ADD ("disk-full", test_disk_full, NULL);
+  ADD ("wrong-peer", test_wrong_peer, NULL);
+  ADD ("sender-first", test_sender_first, NULL);
+  ADD ("unreachable", test_unreachable, NULL);
+
+  return g_test_run ();
+}
