@@ -823,6 +823,36 @@ handle_probe (FilerServer    *self,
     g_debug ("Cannot answer a probe: %s", error->message);
 }
 
+/* An exact type first, then the longest "prefix*" registration. */
+static DatagramHandler *
+lookup_datagram_handler (FilerServer *self,
+                         const char  *type)
+{
+  DatagramHandler *best = g_hash_table_lookup (self->datagram_handlers, type);
+  gsize best_length = 0;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (best != NULL)
+    return best;
+
+  g_hash_table_iter_init (&iter, self->datagram_handlers);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const char *pattern = key;
+      gsize length = strlen (pattern);
+
+      if (length > 0 && pattern[length - 1] == '*' && length - 1 >= best_length &&
+          strncmp (type, pattern, length - 1) == 0)
+        {
+          best = value;
+          best_length = length - 1;
+        }
+    }
+
+  return best;
+}
+
 static void
 dispatch_datagram (FilerServer    *self,
                    const guint8   *data,
@@ -846,7 +876,7 @@ dispatch_datagram (FilerServer    *self,
     }
 
   type = filer_frame_get_message_type (frame);
-  handler = type ? g_hash_table_lookup (self->datagram_handlers, type) : NULL;
+  handler = type ? lookup_datagram_handler (self, type) : NULL;
   if (handler == NULL)
     {
       g_debug ("Ignoring a datagram of unknown type “%s”", type ? type : "");

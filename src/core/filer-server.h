@@ -62,7 +62,8 @@ guint        filer_server_get_n_peers          (FilerServer                 *sel
 
 /* Extension points for other message families (rendezvous, punching,
  * relay: see src/DESIGN.md, "Discovery"). A handler added for a type
- * replaces the built-in one, if any. */
+ * replaces the built-in one, if any; a type ending in '*' ("nat-*")
+ * matches every type with that prefix that has no handler of its own. */
 void         filer_server_add_datagram_handler (FilerServer                 *self,
                                                 const char                  *type,
                                                 FilerServerDatagramHandler   handler,
