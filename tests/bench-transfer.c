@@ -19,11 +19,21 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "filer-peer.h"
 #include "filer-transfer-service.h"
 
 static gboolean finished;
+
+static void
+print_rss (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  printf ("rss %ld\n", usage.ru_maxrss);
+}
 
 static void
 state_cb (FilerTransfer *transfer,
@@ -96,6 +106,7 @@ main (int   argc,
       fflush (stdout);
       while (!finished)
         g_main_context_iteration (NULL, TRUE);
+      print_rss ();
       return 0;
     }
 
@@ -133,6 +144,7 @@ main (int   argc,
       for (guint i = 0; i < clock.per_thousand->len; i++)
         printf (" %.3f", g_array_index (clock.per_thousand, double, i));
       printf ("\n");
+      print_rss ();
       return 0;
     }
 
