@@ -1,0 +1,483 @@
+/* test-nat-traversal.c: peers behind every pairing of NATs reach each other
+ *
+ * In the NAT lab (test-natlab.c proves the lab itself): the rendezvous
+ * server's sockets live on the public server host, each peer's socket on
+ * its host behind its router, and all of them on this process's main
+ * loop. Every pairing of router flavours must carry data that verifies,
+ * over the path the issue expects; keepalives must hold a path open past
+ * the routers' UDP timeout; a relay that goes away must end the transfer
+ * with a clear error, not a hang.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-nat-client.h"
+#include "filer-nat-error.h"
+#include "filer-natlab.h"
+#include "filer-rendezvous-server.h"
+#include "filer-test-util.h"
+#include "filer-udp-stream.h"
+
+#define SERVER_PORT 4700
+
+static const char *flavours[] = { "home", "linux", "symmetric", "fullcone" };
+
+typedef struct
+{
+  FilerNatLab *lab;
+  FilerRendezvousServer *server;
+  FilerNatClient *a;
+  FilerNatClient *b;
+  GIOStream *incoming;     /* what B accepted */
+  char *incoming_path;
+  char *incoming_peer;
+} World;
+
+static gboolean
+lab_available (void)
+{
+  g_autofree char *reason = NULL;
+
+  if (filer_natlab_available (&reason))
+    return TRUE;
+
+  g_test_skip (reason);
+  return FALSE;
+}
+
+static void
+listen_in_srv (gpointer data,
+               gpointer unused)
+{
+  World *world = data;
+  g_autoptr(GError) error = NULL;
+
+  filer_rendezvous_server_listen (world->server, FILER_NATLAB_SERVER_IP, SERVER_PORT, &error);
+  g_assert_no_error (error);
+}
+
+static void
+incoming_cb (FilerNatClient *client,
+             GIOStream      *stream,
+             const char     *peer_id,
+             const char     *path,
+             gpointer        user_data)
+{
+  World *world = user_data;
+
+  g_set_object (&world->incoming, stream);
+  g_free (world->incoming_path);
+  world->incoming_path = g_strdup (path);
+  g_free (world->incoming_peer);
+  world->incoming_peer = g_strdup (peer_id);
+}
+
+static FilerNatClient *
+client_on (World      *world,
+           const char *node,
+           const char *id,
+           guint       keepalive_ms)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autofree char *server = g_strdup_printf ("%s:%u", FILER_NATLAB_SERVER_IP, SERVER_PORT);
+  FilerNatClient *client = filer_nat_client_new (id, server);
+
+  /* Both hosts are 203.0.113.2 and use the same port, as two identical
+   * homes would. */
+  socket = filer_natlab_udp_socket (world->lab, node, FILER_NATLAB_HOST_IP, 40000, &error);
+  g_assert_no_error (error);
+  filer_nat_client_set_socket (client, socket);
+  filer_nat_client_set_keepalive (client, keepalive_ms);
+  filer_nat_client_start (client, &error);
+  g_assert_no_error (error);
+
+  return client;
+}
+
+static gboolean
+mappings_known (gpointer data)
+{
+  World *world = data;
+
+  return filer_nat_client_get_mapping (world->a) && filer_nat_client_get_mapping (world->b);
+}
+
+static void
+world_init (World      *world,
+            const char *flavour_a,
+            const char *flavour_b,
+            guint       udp_timeout,
+            guint       keepalive_ms)
+{
+  g_autoptr(GError) error = NULL;
+
+  world->lab = filer_natlab_new (flavour_a, flavour_b, udp_timeout, &error);
+  g_assert_no_error (error);
+
+  world->server = filer_rendezvous_server_new ();
+  filer_natlab_run_in (world->lab, "srv", listen_in_srv, world);
+
+  world->a = client_on (world, "a", "device-a", keepalive_ms);
+  world->b = client_on (world, "b", "device-b", keepalive_ms);
+  g_signal_connect (world->b, "incoming", G_CALLBACK (incoming_cb), world);
+
+  filer_test_wait_until (mappings_known, world, 5000, "both peers to learn their mapping");
+  g_test_message ("A (%s) public %s, mapping %s; B (%s) public %s, mapping %s",
+                  flavour_a, filer_nat_client_get_public_address (world->a),
+                  filer_nat_client_get_mapping (world->a),
+                  flavour_b, filer_nat_client_get_public_address (world->b),
+                  filer_nat_client_get_mapping (world->b));
+}
+
+static void
+world_clear (World *world)
+{
+  g_clear_object (&world->incoming);
+  g_clear_pointer (&world->incoming_path, g_free);
+  g_clear_pointer (&world->incoming_peer, g_free);
+  g_assert_finalize_object (g_steal_pointer (&world->a));
+  g_assert_finalize_object (g_steal_pointer (&world->b));
+  g_assert_finalize_object (g_steal_pointer (&world->server));
+  g_clear_pointer (&world->lab, filer_natlab_free);
+}
+
+typedef struct
+{
+  gboolean done;
+  GIOStream *stream;
+  char *path;
+  GError *error;
+} Connect;
+
+static void
+connect_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Connect *connect = user_data;
+
+  connect->stream = filer_nat_client_connect_finish (FILER_NAT_CLIENT (object), result,
+                                                     &connect->path, &connect->error);
+  connect->done = TRUE;
+}
+
+static gboolean
+incoming_arrived (gpointer data)
+{
+  return ((World *)data)->incoming != NULL;
+}
+
+/* A connects to B; returns A's stream, the path in @path. */
+static GIOStream *
+connect_a_to_b (World  *world,
+                char  **path,
+                double *seconds)
+{
+  Connect connect = { 0, };
+  gint64 start = g_get_monotonic_time ();
+
+  filer_nat_client_connect_async (world->a, "device-b", NULL, connect_done_cb, &connect);
+  filer_test_wait_for (&connect.done, 15000, "A to reach B");
+  g_assert_no_error (connect.error);
+  *seconds = (g_get_monotonic_time () - start) / (double)G_USEC_PER_SEC;
+
+  filer_test_wait_until (incoming_arrived, world, 10000, "B to accept A's stream");
+  g_assert_cmpstr (world->incoming_peer, ==, "device-a");
+  g_assert_cmpstr (world->incoming_path, ==, connect.path);
+
+  *path = connect.path;
+  return connect.stream;
+}
+
+/* --- moving bytes ------------------------------------------------------ */
+
+typedef struct
+{
+  gboolean done;
+  GError *error;
+  GChecksum *checksum;
+  gsize bytes;
+  gsize stop_after;         /* 0: to EOF */
+  guint8 buffer[64 * 1024];
+  GInputStream *input;
+} Sink;
+
+static void sink_next (Sink *sink);
+
+static void
+sink_read_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Sink *sink = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &sink->error);
+
+  if (n <= 0)
+    {
+      sink->done = TRUE;
+      return;
+    }
+
+  g_checksum_update (sink->checksum, sink->buffer, n);
+  sink->bytes += n;
+  if (sink->stop_after && sink->bytes >= sink->stop_after)
+    {
+      sink->done = TRUE;
+      return;
+    }
+  sink_next (sink);
+}
+
+static void
+sink_next (Sink *sink)
+{
+  g_input_stream_read_async (sink->input, sink->buffer, sizeof sink->buffer,
+                             G_PRIORITY_DEFAULT, NULL, sink_read_cb, sink);
+}
+
+static void
+sink_start (Sink      *sink,
+            GIOStream *stream)
+{
+  sink->checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  sink->input = g_io_stream_get_input_stream (stream);
+  sink_next (sink);
+}
+
+typedef struct
+{
+  gboolean done;
+  GError *error;
+} Done;
+
+static void
+write_done_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Done *done = user_data;
+
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, &done->error);
+  done->done = TRUE;
+}
+
+static void
+close_done_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Done *done = user_data;
+
+  g_io_stream_close_finish (G_IO_STREAM (object), result, &done->error);
+  done->done = TRUE;
+}
+
+static GBytes *
+random_bytes (gsize size)
+{
+  guint32 *data = g_malloc (size);
+
+  for (gsize i = 0; i < size / 4; i++)
+    data[i] = g_test_rand_int ();
+
+  return g_bytes_new_take (data, size);
+}
+
+/* Sends @size bytes from @from to @to, closes, and checks that what
+ * arrived has the same SHA-256. */
+static void
+send_and_verify (GIOStream *from,
+                 GIOStream *to,
+                 gsize      size)
+{
+  g_autoptr(GBytes) payload = random_bytes (size);
+  g_autofree char *expected = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, payload);
+  Done written = { 0, }, closed = { 0, };
+  Sink sink = { 0, };
+
+  sink_start (&sink, to);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (from),
+                                   g_bytes_get_data (payload, NULL), size,
+                                   G_PRIORITY_DEFAULT, NULL, write_done_cb, &written);
+  filer_test_wait_for (&written.done, 60000, "the data to be written");
+  g_assert_no_error (written.error);
+  g_io_stream_close_async (from, G_PRIORITY_DEFAULT, NULL, close_done_cb, &closed);
+
+  filer_test_wait_for (&sink.done, 60000, "the data to arrive");
+  g_assert_no_error (sink.error);
+  g_assert_cmpuint (sink.bytes, ==, size);
+  g_assert_cmpstr (g_checksum_get_string (sink.checksum), ==, expected);
+  g_checksum_free (sink.checksum);
+
+  filer_test_wait_for (&closed.done, 10000, "the sender's close");
+  g_clear_error (&closed.error);
+}
+
+/* --- tests ------------------------------------------------------------- */
+
+static gboolean
+expect_direct (const char *a,
+               const char *b)
+{
+  gboolean a_sym = g_str_equal (a, "symmetric");
+  gboolean b_sym = g_str_equal (b, "symmetric");
+
+  if (!a_sym && !b_sym)
+    return TRUE;
+  /* A symmetric side still reaches a full cone. */
+  return (a_sym && g_str_equal (b, "fullcone")) || (b_sym && g_str_equal (a, "fullcone"));
+}
+
+static void
+test_pairing (gconstpointer data)
+{
+  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  World world = { 0, };
+  g_autoptr(GIOStream) stream = NULL;
+  g_autofree char *path = NULL;
+  double seconds;
+  const char *expected;
+
+  if (!lab_available ())
+    return;
+
+  world_init (&world, pair[0], pair[1], 0, 5000);
+  stream = connect_a_to_b (&world, &path, &seconds);
+  expected = expect_direct (pair[0], pair[1]) ? FILER_NAT_PATH_DIRECT : FILER_NAT_PATH_RELAY;
+  g_test_message ("PAIRING A=%s B=%s: path %s (expected %s), connected in %.2f s",
+                  pair[0], pair[1], path, expected, seconds);
+  g_assert_cmpstr (path, ==, expected);
+
+  send_and_verify (stream, world.incoming, 1024 * 1024);
+
+  g_clear_object (&stream);
+  world_clear (&world);
+}
+
+static void
+test_keepalive (void)
+{
+  World world = { 0, };
+  g_autoptr(GIOStream) stream = NULL;
+  g_autofree char *path = NULL;
+  double seconds;
+
+  if (!lab_available ())
+    return;
+
+  /* Routers forget a UDP mapping idle for 2 s; keepalives every 500 ms. */
+  world_init (&world, "home", "home", 2, 500);
+  stream = connect_a_to_b (&world, &path, &seconds);
+  g_assert_cmpstr (path, ==, FILER_NAT_PATH_DIRECT);
+
+  /* A pause three times the routers' timeout, nothing sent but keepalives. */
+  filer_test_spin (6000);
+
+  send_and_verify (stream, world.incoming, 256 * 1024);
+
+  g_clear_object (&stream);
+  world_clear (&world);
+}
+
+static void
+test_relay_killed (void)
+{
+  World world = { 0, };
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GBytes) payload = random_bytes (64 * 1024 * 1024);
+  g_autofree char *path = NULL;
+  Done written = { 0, };
+  Sink sink = { 0, };
+  double seconds;
+  gint64 killed;
+
+  if (!lab_available ())
+    return;
+
+  world_init (&world, "symmetric", "home", 0, 1000);
+  stream = connect_a_to_b (&world, &path, &seconds);
+  g_assert_cmpstr (path, ==, FILER_NAT_PATH_RELAY);
+
+  sink.stop_after = 256 * 1024;
+  sink_start (&sink, world.incoming);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (stream),
+                                   g_bytes_get_data (payload, NULL), g_bytes_get_size (payload),
+                                   G_PRIORITY_DEFAULT, NULL, write_done_cb, &written);
+  filer_test_wait_for (&sink.done, 30000, "the transfer to be under way");
+  g_assert_no_error (sink.error);
+
+  /* The server ends the relayed session mid-transfer. */
+  killed = g_get_monotonic_time ();
+  filer_rendezvous_server_close_relays (world.server, "test kills the relay");
+
+  sink.done = FALSE;
+  sink.stop_after = 0;
+  sink_next (&sink);
+  filer_test_wait_for (&sink.done, 15000, "the receiver to see the end");
+  filer_test_wait_for (&written.done, 15000, "the sender to see the end");
+  g_test_message ("relay killed: receiver after %.1f s: %s; sender: %s",
+                  (g_get_monotonic_time () - killed) / (double)G_USEC_PER_SEC,
+                  sink.error ? sink.error->message : "EOF",
+                  written.error ? written.error->message : "no error");
+  g_assert_error (sink.error, FILER_NAT_ERROR, FILER_NAT_ERROR_RELAY_CLOSED);
+  g_assert_error (written.error, FILER_NAT_ERROR, FILER_NAT_ERROR_RELAY_CLOSED);
+  g_assert_cmpuint (sink.bytes, <, g_bytes_get_size (payload));
+
+  g_clear_error (&sink.error);
+  g_clear_error (&written.error);
+  g_checksum_free (sink.checksum);
+  g_clear_object (&stream);
+  world_clear (&world);
+}
+
+static void
+test_ttl_matters (void)
+{
+  World world = { 0, };
+  g_autoptr(GIOStream) stream = NULL;
+  g_autofree char *path = NULL;
+  double seconds;
+
+  if (!lab_available ())
+    return;
+
+  /* The control for the TTL trick: if the first side's punches reach a
+   * router that accepts WAN input, that router moves the other side's
+   * mapping, and two such routers cannot be punched. */
+  world_init (&world, "linux", "linux", 0, 5000);
+  filer_nat_client_set_punch_ttl (world.a, 64);
+  filer_nat_client_set_punch_ttl (world.b, 64);
+  stream = connect_a_to_b (&world, &path, &seconds);
+  g_test_message ("linux-linux without the TTL trick: path %s", path);
+  g_assert_cmpstr (path, ==, FILER_NAT_PATH_RELAY);
+
+  send_and_verify (stream, world.incoming, 256 * 1024);
+
+  g_clear_object (&stream);
+  world_clear (&world);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  filer_test_init (&argc, &argv);
+
+  for (guint i = 0; i < G_N_ELEMENTS (flavours); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (flavours); j++)
+      {
+        g_autofree char *name = g_strdup_printf ("/filer/nat/pairing/%s-%s", flavours[i], flavours[j]);
+        char *pair = g_strdup_printf ("%s+%s", flavours[i], flavours[j]);
+
+        g_test_add_data_func_full (name, pair, test_pairing, g_free);
+      }
+
+  g_test_add_func ("/filer/nat/keepalive", test_keepalive);
+  g_test_add_func ("/filer/nat/relay-killed", test_relay_killed);
+  g_test_add_func ("/filer/nat/ttl-matters", test_ttl_matters);
+
+  return g_test_run ();
+}
