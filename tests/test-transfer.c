@@ -1040,6 +1040,33 @@ test_unreachable (Fixture       *fixture,
   g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_UNREACHABLE);
 }
 
+static void
+test_nothing_leaks (Fixture       *fixture,
+                    gconstpointer  user_data)
+{
+  /* Once the services go, every transfer, session and connection goes
+   * with them. */
+  g_autofree char *source = make_file (fixture->outbox, "small.txt", 70000, 1);
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent, *received;
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  received = bob_transfer (fixture);
+  wait_finished (received, 20000);
+  filer_test_spin (100);   /* both connections close */
+
+  g_object_add_weak_pointer (G_OBJECT (sent), (gpointer *)&sent);
+  g_object_add_weak_pointer (G_OBJECT (received), (gpointer *)&received);
+  g_assert_finalize_object (fixture->alice);
+  g_assert_finalize_object (fixture->bob);
+  fixture->alice = fixture->bob = NULL;
+  filer_test_spin (50);
+  g_assert_null (sent);
+  g_assert_null (received);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1069,6 +1096,7 @@ main (int   argc,
   ADD ("wrong-peer", test_wrong_peer, NULL);
   ADD ("sender-first", test_sender_first, NULL);
   ADD ("unreachable", test_unreachable, NULL);
+  ADD ("nothing-leaks", test_nothing_leaks, NULL);
 
   return g_test_run ();
 }
