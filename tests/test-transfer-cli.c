@@ -7,6 +7,8 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -319,6 +321,130 @@ test_unknown_peer (Fixture       *fixture,
                  ? strchr (strchr (sender->stderr_text, '\n') + 1, '\n') : NULL);
 }
 
+/* Reads the sender's JSON events as they come, to kill it mid-file. */
+typedef struct
+{
+  GDataInputStream *lines;
+  GSubprocess      *process;
+  gboolean          killed;
+  gboolean          ended;
+} Killer;
+
+static void
+killer_line_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Killer *killer = user_data;
+  g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (object),
+                                                                     result, NULL, NULL);
+
+  if (line == NULL)
+    {
+      killer->ended = TRUE;
+      return;
+    }
+  /* The first progress event: data is flowing. SIGKILL: no goodbye. */
+  if (!killer->killed && strstr (line, "\"event\":\"progress\"") != NULL)
+    {
+      g_subprocess_force_exit (killer->process);
+      killer->killed = TRUE;
+    }
+  g_data_input_stream_read_line_async (killer->lines, G_PRIORITY_DEFAULT, NULL,
+                                       killer_line_cb, killer);
+}
+
+static void
+test_resume_after_kill (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  g_autofree char *file = g_build_filename (fixture->root, "video.bin", NULL);
+  g_autofree char *inbox = g_build_filename (fixture->root, "inbox", NULL);
+  g_autofree char *received = g_build_filename (inbox, "video.bin", NULL);
+  g_autofree char *config = g_build_filename (fixture->root, "alice", "config", NULL);
+  g_autofree char *home = g_build_filename (fixture->root, "alice", NULL);
+  const char * const receive_args[] = { "receive", "--dir", inbox, "--accept-all", "--json",
+                                        "--name", "Bob", NULL };
+  const char * const send_args[] = { "send", "--to", "Bob", "--json", "--name", "Alice",
+                                     file, NULL };
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(Cli) receiver = NULL;
+  g_autoptr(Cli) sender = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) summary = NULL;
+  Killer killer = { 0, };
+  gsize size = 512 * 1024 * 1024;
+  gint64 resumed, sent, bytes;
+
+  /* Big enough that the first progress event comes long before the end. */
+  {
+    g_autofree guint8 *block = g_malloc (1024 * 1024);
+    g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+    FILE *out = fopen (file, "wb");
+
+    for (gsize i = 0; i < 1024 * 1024; i++)
+      block[i] = g_rand_int (rand);
+    for (gsize written = 0; written < size; written += 1024 * 1024)
+      {
+        memcpy (block, &written, sizeof written);
+        g_assert_cmpuint (fwrite (block, 1, 1024 * 1024, out), ==, 1024 * 1024);
+      }
+    fclose (out);
+  }
+
+  receiver = cli_start (fixture, "bob", receive_args);
+
+  /* The first send, killed mid-file. */
+  g_mkdir_with_parents (config, 0700);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", config, TRUE);
+  g_subprocess_launcher_setenv (launcher, "HOME", home, TRUE);
+  killer.process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("FILER_CLI"),
+                                                "send", "--to", "Bob", "--json", "--name", "Alice",
+                                                file, "--server",
+                                                filer_test_server_get_address (fixture->server),
+                                                NULL);
+  g_assert_no_error (error);
+  killer.lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (killer.process));
+  g_data_input_stream_read_line_async (killer.lines, G_PRIORITY_DEFAULT, NULL, killer_line_cb, &killer);
+  filer_test_wait_for (&killer.ended, 60000, "the first sender to end");
+  g_subprocess_wait (killer.process, NULL, NULL);
+  g_clear_object (&killer.lines);
+
+  if (!killer.killed)
+    {
+      g_clear_object (&killer.process);
+      g_subprocess_send_signal (receiver->process, SIGTERM);
+      cli_wait (receiver);
+      g_test_skip ("the transfer ended before it could be interrupted");
+      return;
+    }
+  g_assert_true (g_subprocess_get_if_signaled (killer.process));
+  g_clear_object (&killer.process);
+  g_assert_false (g_file_test (received, G_FILE_TEST_EXISTS));
+
+  /* The same send again: it resumes. */
+  filer_test_spin (300);   /* the receiver notices the connection is gone */
+  sender = cli_start (fixture, "alice", send_args);
+  g_assert_cmpint (cli_wait (sender), ==, 0);
+
+  summary = find_event (sender->stdout_text, "summary", parser);
+  g_assert_nonnull (summary);
+  g_assert_cmpstr (json_object_get_string_member (summary, "state"), ==, "completed");
+  resumed = json_object_get_int_member (summary, "bytes_resumed");
+  sent = json_object_get_int_member (summary, "bytes_sent");
+  bytes = json_object_get_int_member (summary, "bytes");
+  g_test_message ("resumed %" G_GINT64_FORMAT ", sent %" G_GINT64_FORMAT " of %" G_GINT64_FORMAT,
+                  resumed, sent, bytes);
+  g_assert_cmpint (bytes, ==, (gint64)size);
+  g_assert_cmpint (resumed, >, 0);
+  g_assert_cmpint (sent, ==, bytes - resumed);   /* nothing resent */
+  assert_same (file, received);
+
+  g_subprocess_send_signal (receiver->process, SIGTERM);
+  cli_wait (receiver);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -331,6 +457,8 @@ main (int   argc,
               fixture_set_up, test_text_output, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/declined-without-terminal", Fixture, NULL,
               fixture_set_up, test_declined_without_terminal, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/resume-after-kill", Fixture, NULL,
+              fixture_set_up, test_resume_after_kill, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/unknown-peer", Fixture, NULL,
               fixture_set_up, test_unknown_peer, fixture_tear_down);
 

@@ -213,6 +213,8 @@ print_summary (FilerCliReporter *self,
       json_builder_add_int_value (builder, bytes);
       json_builder_set_member_name (builder, "bytes_resumed");
       json_builder_add_int_value (builder, filer_transfer_get_bytes_resumed (transfer));
+      json_builder_set_member_name (builder, "bytes_sent");
+      json_builder_add_int_value (builder, filer_transfer_get_bytes_sent (transfer));
       json_builder_set_member_name (builder, "seconds");
       json_builder_add_double_value (builder, seconds);
       json_builder_set_member_name (builder, "mb_per_s");
