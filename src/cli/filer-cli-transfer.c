@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "filer-cli-transfer.h"
+#include "filer-core-enums.h"
 
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>

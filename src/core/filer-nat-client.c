@@ -238,7 +238,14 @@ session_remove (Session *session)
 
   session_stop_timers (session);
   if (self)
-    g_hash_table_remove (self->sessions, session->token_hex);
+    {
+      g_autoptr(FilerFrame) frame = filer_frame_new ("nat-close");
+
+      /* The server frees the session (and its relay) now, not at expiry. */
+      filer_frame_set (frame, "session", session->token_hex);
+      send_frame (self, self->server, frame);
+      g_hash_table_remove (self->sessions, session->token_hex);
+    }
 }
 
 static void
@@ -289,7 +296,10 @@ session_make_stream (Session *session)
   FilerUdpStream *stream;
   guint32 conversation;
 
+  /* The token's first four bytes, big-endian: what PseudoTcp puts first
+   * in every segment. */
   memcpy (&conversation, session->token, sizeof conversation);
+  conversation = GUINT32_FROM_BE (conversation);
   stream = filer_udp_stream_new (conversation, session_send_segment,
                                  session_ref (session), session_unref);
   /* Keepalives prove the peer alive; miss three and the stream ends. */

@@ -63,6 +63,7 @@ struct _FilerUdpStream
    * send() said EWOULDBLOCK or took less than offered. */
   guint readable : 1;
   guint send_blocked : 1;
+  guint fin_seen : 1;      /* the peer's FIN: readers must wake for EOF */
 };
 
 G_DEFINE_FINAL_TYPE (FilerUdpStream, filer_udp_stream, G_TYPE_IO_STREAM)
@@ -161,6 +162,13 @@ adjust_clock (FilerUdpStream *self)
 
   if (!self->clock || self->tcp_closed || self->error)
     return;
+
+  /* PseudoTcp does not call Readable for a FIN: wake readers for EOF. */
+  if (!self->fin_seen && pseudo_tcp_socket_is_closed_remotely (self->tcp))
+    {
+      self->fin_seen = TRUE;
+      wake (self, G_IO_IN);
+    }
 
   if (!pseudo_tcp_socket_get_next_clock (self->tcp, &timeout))
     {
