@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <glib/gstdio.h>
 
 #include "filer-application.h"
 #include "filer-discovery-client.h"
@@ -702,6 +703,97 @@ test_settings_reach_session (Fixture       *fixture,
   g_assert_false (filer_session_get_allow_hosting (session));
 }
 
+static void
+test_shortcuts (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_auto(GStrv) quit = gtk_application_get_accels_for_action (GTK_APPLICATION (fixture->app), "app.quit");
+  g_auto(GStrv) prefs = gtk_application_get_accels_for_action (GTK_APPLICATION (fixture->app), "app.preferences");
+  g_auto(GStrv) about = gtk_application_get_accels_for_action (GTK_APPLICATION (fixture->app), "app.about");
+
+  g_assert_cmpstr (quit[0], ==, "<Control>q");
+  g_assert_cmpstr (prefs[0], ==, "<Control>comma");
+  g_assert_cmpstr (about[0], ==, "F1");
+
+  /* The actions do what they say: preferences and about open windows. */
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "about", NULL);
+  filer_test_spin (100);
+  {
+    g_autoptr(GPtrArray) found = g_ptr_array_new ();
+    GList *windows = gtk_application_get_windows (GTK_APPLICATION (fixture->app));
+
+    for (const GList *l = windows; l != NULL; l = l->next)
+      if (ADW_IS_PREFERENCES_WINDOW (l->data) || ADW_IS_ABOUT_WINDOW (l->data))
+        g_ptr_array_add (found, l->data);
+    g_assert_cmpuint (found->len, ==, 2);
+  }
+}
+
+/* "filer --send FILE --server ADDRESS", through the real command line
+ * handling: the window opens with the file waiting for a peer. */
+typedef struct
+{
+  FilerApplication *app;
+  const char       *path;
+  gboolean          checked;
+} SendOption;
+
+static gboolean
+check_send_option_cb (gpointer data)
+{
+  SendOption *option = data;
+  FilerWindow *window = filer_application_get_window (option->app);
+  GPtrArray *pending;
+  g_autofree char *path = NULL;
+  GList *windows;
+
+  g_assert_nonnull (window);
+  pending = filer_window_get_pending_files (window);
+  g_assert_nonnull (pending);
+  g_assert_cmpuint (pending->len, ==, 1);
+  path = g_file_get_path (g_ptr_array_index (pending, 0));
+  g_assert_cmpstr (path, ==, option->path);
+  option->checked = TRUE;
+
+  while ((windows = gtk_application_get_windows (GTK_APPLICATION (option->app))) != NULL)
+    gtk_window_destroy (windows->data);
+  g_application_quit (G_APPLICATION (option->app));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_send_option (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("filer-send-option-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (tmp, "report.pdf", NULL);
+  g_autofree char *id = g_strdup_printf ("%s.SendOption", APP_ID);
+  const char *argv[] = { "filer", "--send", path, "--server", filer_test_server_get_address (server), NULL };
+  SendOption option = { NULL, path, FALSE };
+  int status;
+
+  g_file_set_contents (path, "%PDF", -1, &error);
+  g_assert_no_error (error);
+
+  option.app = filer_application_new (G_APPLICATION_NON_UNIQUE);
+  g_application_set_application_id (G_APPLICATION (option.app), id);
+
+  /* g_application_run() spins its own loop: the check quits it, and the
+   * process backstop catches a hang. */
+  g_timeout_add (500, check_send_option_cb, &option);
+  status = g_application_run (G_APPLICATION (option.app), G_N_ELEMENTS (argv) - 1, (char **)argv);
+
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (option.checked);
+  g_assert_cmpstr (filer_session_get_server (filer_application_get_session (option.app)), ==,
+                   filer_test_server_get_address (server));
+  g_clear_object (&option.app);
+  g_unlink (path);
+  g_rmdir (tmp);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -721,6 +813,9 @@ main (int   argc,
               fixture_setup, test_offer_decline, fixture_teardown);
   g_test_add ("/filer/gui/app/offer-from-notification", Fixture, NULL,
               fixture_setup, test_offer_from_notification, fixture_teardown);
+  g_test_add ("/filer/gui/app/shortcuts", Fixture, NULL,
+              fixture_setup, test_shortcuts, fixture_teardown);
+  g_test_add_func ("/filer/gui/app/send-option", test_send_option);
   g_test_add ("/filer/gui/app/settings-reach-session", Fixture, NULL,
               fixture_setup, test_settings_reach_session, fixture_teardown);
 

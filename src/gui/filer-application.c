@@ -538,6 +538,8 @@ preferences_action_cb (GSimpleAction *action,
 
   preferences = filer_preferences_window_new (gtk_application_get_active_window (GTK_APPLICATION (self)),
                                               self->settings);
+  /* An application window, so that the app's shortcuts work in it. */
+  gtk_window_set_application (GTK_WINDOW (preferences), GTK_APPLICATION (self));
   gtk_window_present (GTK_WINDOW (preferences));
 }
 
@@ -563,6 +565,7 @@ about_action_cb (GSimpleAction *action,
                         "developers", developers,
                         /* Translators: your name(s), one per line, as you want them credited */
                         "translator-credits", _("translator-credits"),
+                        "application", self,
                         NULL);
   gtk_window_present (GTK_WINDOW (about));
 }
