@@ -234,11 +234,17 @@ test_pending_files (Fixture       *fixture,
   GtkWidget *revealer;
 
   g_list_store_append (fixture->peers, anna);
+
+  /* Nothing pending: the bar is not there at all (not even for a
+   * screen reader). */
+  revealer = filer_gui_test_find (GTK_WIDGET (fixture->window), GTK_TYPE_REVEALER);
+  g_assert_false (gtk_widget_get_visible (revealer));
+
   g_ptr_array_add (files, g_file_new_for_path ("/tmp/report.pdf"));
   filer_window_set_pending_files (fixture->window, files);
   filer_gui_test_settle (100);
 
-  revealer = filer_gui_test_find (GTK_WIDGET (fixture->window), GTK_TYPE_REVEALER);
+  g_assert_true (gtk_widget_get_visible (revealer));
   g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (revealer)));
   g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (fixture->window),
                                                "Choose a device to send “report.pdf” to"));

@@ -63,6 +63,14 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void
+pending_revealed_cb (FilerWindow *self)
+{
+  if (!gtk_revealer_get_child_revealed (self->pending_revealer) &&
+      !gtk_revealer_get_reveal_child (self->pending_revealer))
+    gtk_widget_set_visible (GTK_WIDGET (self->pending_revealer), FALSE);
+}
+
+static void
 update_devices_page (FilerWindow *self)
 {
   guint n = self->peers ? g_list_model_get_n_items (self->peers) : 0;
@@ -542,6 +550,9 @@ filer_window_init (FilerWindow *self)
   g_signal_connect_object (self->grid_view, "activate",
                            G_CALLBACK (grid_activate_cb), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->pending_revealer, "notify::child-revealed",
+                           G_CALLBACK (pending_revealed_cb), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->stack, "notify::visible-child",
                            G_CALLBACK (visible_page_changed_cb), self,
                            G_CONNECT_SWAPPED);
@@ -692,6 +703,10 @@ filer_window_set_pending_files (FilerWindow *self,
       filer_window_show_page (self, "devices");
     }
 
+  /* Hidden, not just folded away: a screen reader must not find the
+   * bar's Cancel button when there is nothing pending. */
+  if (self->pending_files != NULL)
+    gtk_widget_set_visible (GTK_WIDGET (self->pending_revealer), TRUE);
   gtk_revealer_set_reveal_child (self->pending_revealer, self->pending_files != NULL);
 }
 
