@@ -36,6 +36,7 @@
 #define CONNECT_TIMEOUT_MS     5000   /* for the server's nat-session */
 #define SESSION_GIVE_UP_MS     10000  /* a passive session never used */
 #define FULL_TTL               64
+#define SHORT_TTL_US           (1000 * 1000)
 #define MAX_FRAME_CONTENT      (FILER_NAT_MAX_DATAGRAM)
 
 typedef enum
@@ -445,9 +446,12 @@ session_punch_cb (gpointer user_data)
     session->peer_direct = g_object_ref (session->peer_public);
 
   /* The first side's packets must not reach the peer's router before the
-   * peer has sent: a short TTL until we have heard from it. */
+   * peer has sent: a short TTL until we have heard from it. After a
+   * second unheard, the full TTL (our NAT may be more hops away than the
+   * short TTL reaches, as behind a carrier's NAT). */
   send_peer (self, session, PATH_DIRECT, FILER_NAT_KIND_PUNCH, NULL, 0,
-             session->first && !session->heard ? self->punch_ttl : FULL_TTL);
+             session->first && !session->heard
+             && now_us - session->started_us < SHORT_TTL_US ? self->punch_ttl : FULL_TTL);
 
   if (session->first && !session->heard && now_us - session->last_ready_us >= RETRY_INTERVAL_MS * 1000)
     session_send_ready (session);
@@ -492,6 +496,22 @@ valid_session_frame (FilerFrame *frame)
 
   return filer_nat_token_from_hex (filer_frame_get (frame, "session"), token)
          && filer_frame_get (frame, "peer-id") != NULL;
+}
+
+/* The connect task waiting for @attempt's answer, taken out of the
+ * table (NULL if answered already). */
+static GTask *
+take_connect (FilerNatClient *self,
+              const char     *attempt)
+{
+  g_autofree char *key = NULL;
+  GTask *task = NULL;
+
+  if (attempt == NULL
+      || !g_hash_table_steal_extended (self->connects, attempt, (gpointer *)&key, (gpointer *)&task))
+    return NULL;
+
+  return task;
 }
 
 /* --- what arrives ------------------------------------------------------ */
@@ -606,7 +626,8 @@ handle_session (FilerNatClient *self,
   if (!valid_session_frame (frame) || attempt == NULL)
     return;
 
-  if (!g_hash_table_steal_extended (self->connects, attempt, NULL, (gpointer *)&task))
+  task = take_connect (self, attempt);
+  if (task == NULL)
     return;  /* answered already */
 
   session = session_new (self, frame, TRUE);
@@ -622,7 +643,8 @@ handle_refused (FilerNatClient *self,
   const char *attempt = filer_frame_get (frame, "attempt");
   g_autoptr(GTask) task = NULL;
 
-  if (attempt == NULL || !g_hash_table_steal_extended (self->connects, attempt, NULL, (gpointer *)&task))
+  task = take_connect (self, attempt);
+  if (task == NULL)
     return;
 
   g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_REFUSED,
@@ -836,7 +858,7 @@ connect_retry_cb (gpointer user_data)
       g_autoptr(GTask) owned = NULL;
 
       connect->retry_id = 0;
-      g_hash_table_steal_extended (self->connects, connect->attempt, NULL, (gpointer *)&owned);
+      owned = take_connect (self, connect->attempt);
       g_task_return_new_error (owned, FILER_NAT_ERROR, FILER_NAT_ERROR_NO_SERVER,
                                "The rendezvous server did not answer");
       return G_SOURCE_REMOVE;
