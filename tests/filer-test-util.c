@@ -9,6 +9,8 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #define FILER_TEST_BACKSTOP 300
@@ -103,4 +105,113 @@ filer_test_spin (guint ms)
 
   while (!watchdog.timed_out)
     g_main_context_iteration (context, TRUE);
+}
+
+/* A test that aborts must not leave its server running. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+struct _FilerTestServer
+{
+  GSubprocess *process;
+  gboolean     dead;
+  guint        port;
+  char        *address;
+};
+
+FilerTestServer *
+filer_test_server_start (const char * const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GDataInputStream) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  const char *binary = g_getenv ("FILER_SERVER");
+  const char *prefix = "filer-server listening on 127.0.0.1:";
+  gboolean has_port = FALSE;
+  FilerTestServer *server;
+  guint64 port;
+
+  if (binary == NULL)
+    g_error ("FILER_SERVER is not set: run the tests through meson test");
+
+  g_ptr_array_add (argv, (char *)binary);
+  g_ptr_array_add (argv, (char *)"--bind");
+  g_ptr_array_add (argv, (char *)"127.0.0.1");
+  for (guint i = 0; args != NULL && args[i] != NULL; i++)
+    {
+      has_port |= g_str_equal (args[i], "--port");
+      g_ptr_array_add (argv, (char *)args[i]);
+    }
+  if (!has_port)
+    {
+      g_ptr_array_add (argv, (char *)"--port");
+      g_ptr_array_add (argv, (char *)"0");
+    }
+  g_ptr_array_add (argv, NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  server = g_new0 (FilerTestServer, 1);
+  server->process = g_subprocess_launcher_spawnv (launcher, (const char * const *)argv->pdata,
+                                                  &error);
+  g_assert_no_error (error);
+
+  /* Blocking is fine here: the server prints this line before its loop
+   * runs, and the process-wide backstop catches a server that never
+   * does. */
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
+  line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
+  g_assert_no_error (error);
+  if (line == NULL || !g_str_has_prefix (line, prefix) ||
+      !g_ascii_string_to_unsigned (line + strlen (prefix), 10, 1, G_MAXUINT16, &port, NULL))
+    g_error ("filer-server did not print its listening line (got “%s”)", line ? line : "EOF");
+
+  server->port = port;
+  server->address = g_strdup_printf ("127.0.0.1:%u", server->port);
+  return server;
+}
+
+guint
+filer_test_server_get_port (FilerTestServer *server)
+{
+  return server->port;
+}
+
+const char *
+filer_test_server_get_address (FilerTestServer *server)
+{
+  return server->address;
+}
+
+void
+filer_test_server_kill (FilerTestServer *server)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (server->process, SIGKILL);
+  g_subprocess_wait (server->process, NULL, &error);
+  g_assert_no_error (error);
+  server->dead = TRUE;
+}
+
+void
+filer_test_server_stop (FilerTestServer *server)
+{
+  if (server == NULL)
+    return;
+
+  if (!server->dead)
+    {
+      g_subprocess_send_signal (server->process, SIGTERM);
+      g_subprocess_wait (server->process, NULL, NULL);
+    }
+
+  g_clear_object (&server->process);
+  g_free (server->address);
+  g_free (server);
 }

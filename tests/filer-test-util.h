@@ -34,4 +34,21 @@ void     filer_test_wait_for    (const gboolean      *flag,
  * does NOT happen). */
 void     filer_test_spin        (guint                ms);
 
+/* A real filer-server process (the binary in $FILER_SERVER), listening
+ * on 127.0.0.1. @args (NULL-terminated, may be NULL) are extra options;
+ * "--port 0" is added unless they hold a --port. Blocks until the server
+ * printed its listening line; fails the test if it does not. */
+typedef struct _FilerTestServer FilerTestServer;
+
+FilerTestServer *filer_test_server_start       (const char * const *args);
+guint            filer_test_server_get_port    (FilerTestServer    *server);
+/* "127.0.0.1:PORT", for FilerDiscoveryClient:server and --server. */
+const char      *filer_test_server_get_address (FilerTestServer    *server);
+/* SIGKILL: the server vanishes without closing anything cleanly. */
+void             filer_test_server_kill        (FilerTestServer    *server);
+/* SIGTERM, reaps the process and frees @server. */
+void             filer_test_server_stop        (FilerTestServer    *server);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilerTestServer, filer_test_server_stop)
+
 G_END_DECLS

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "filer-cli.h"
+#include "filer-cli-options.h"
 
 typedef struct
 {
@@ -46,14 +47,26 @@ main (int   argc,
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
-  /* Global options (--server, --name, --room) may stand before the
-   * command; move the command to the front and hand every option to it. */
+  /* Global options (--server, --name, --room, --json) may stand before
+   * the command: find the first word that is not an option or an
+   * option's value, move it to the front and hand every option to the
+   * subcommand, which parses them all. */
   for (int i = 1; i < argc; i++)
     {
       if (strcmp (argv[i], "--help") == 0 || strcmp (argv[i], "-h") == 0)
         {
           print_usage (stdout);
           return 0;
+        }
+
+      if (strcmp (argv[i], "--") == 0)
+        break;
+
+      if (argv[i][0] == '-')
+        {
+          if (filer_cli_options_takes_value (argv[i]))
+            i++;
+          continue;
         }
 
       for (guint c = 0; c < G_N_ELEMENTS (commands); c++)
@@ -68,12 +81,12 @@ main (int   argc,
                   g_ptr_array_add (args, argv[j]);
               g_ptr_array_add (args, NULL);
 
-              return commands[c].run (argc, (char **)args->pdata);
+              return commands[c].run (args->len - 1, (char **)args->pdata);
             }
         }
 
-      /* An option's value may itself look like anything: only words
-       * after the options are commands, so keep looking. */
+      fprintf (stderr, "filer-cli: %s\n", _("unknown command; try “filer-cli --help”"));
+      return 2;
     }
 
   fprintf (stderr, "filer-cli: %s\n", _("no command given; try “filer-cli --help”"));

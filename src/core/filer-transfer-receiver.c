@@ -376,11 +376,16 @@ handle_file (FilerTransferReceiver *self,
   FilerTransferFile *file;
   guint64 index, offset;
 
+  guint64 next = self->last_started + 1;
+
+  /* Files come in accepted order, none skipped: each gets a result. */
+  while (next < self->n_files && self->state[next] != FILE_ACCEPTED)
+    next++;
+
   if (self->current >= 0 || self->n_files == 0 ||
       !filer_frame_get_uint (frame, "index", self->n_files - 1, &index, NULL) ||
       !filer_frame_get_uint (frame, "offset", G_MAXUINT64, &offset, NULL) ||
-      (gint64)index <= self->last_started || self->state[index] != FILE_ACCEPTED ||
-      (offset != 0 && offset != self->offsets[index]))
+      index != next || (offset != 0 && offset != self->offsets[index]))
     {
       protocol_violation (self, "A file started out of order or at an offset we did not offer");
       return;

@@ -14,6 +14,7 @@
 #include <gnutls/crypto.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Everything the receiver does to the disk happens here, in order, in the
@@ -33,6 +34,7 @@
  */
 
 #define PART_ID_LENGTH 16
+#define IOV_MAX_BATCH  64
 
 typedef enum
 {
@@ -400,21 +402,50 @@ do_open (FilerTransferWriter *self,
     }
 }
 
+/* The whole batch in as few writev() calls as the kernel allows. */
 static gboolean
-write_full (int           fd,
-            const guint8 *data,
-            gsize         length)
+write_batch (int        fd,
+             GPtrArray *chunks)
 {
-  while (length > 0)
-    {
-      gssize n = write (fd, data, length);
+  struct iovec vectors[IOV_MAX_BATCH];
+  guint next = 0;
 
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return FALSE;
-      data += n;
-      length -= n;
+  while (next < chunks->len)
+    {
+      guint n = 0;
+      gsize total = 0;
+
+      for (; n < IOV_MAX_BATCH && next + n < chunks->len; n++)
+        {
+          gsize length;
+          vectors[n].iov_base = (void *)g_bytes_get_data (g_ptr_array_index (chunks, next + n), &length);
+          vectors[n].iov_len = length;
+          total += length;
+        }
+
+      while (total > 0)
+        {
+          gssize written = writev (fd, vectors, n);
+          guint skip = 0;
+
+          if (written < 0 && errno == EINTR)
+            continue;
+          if (written < 0)
+            return FALSE;
+
+          total -= written;
+          /* A short write: drop what went out and go on with the rest. */
+          while (skip < n && (gsize)written >= vectors[skip].iov_len)
+            written -= vectors[skip++].iov_len;
+          if (skip < n)
+            {
+              vectors[skip].iov_base = (guint8 *)vectors[skip].iov_base + written;
+              vectors[skip].iov_len -= written;
+            }
+          memmove (vectors, vectors + skip, (n - skip) * sizeof vectors[0]);
+          n -= skip;
+        }
+      next += IOV_MAX_BATCH < chunks->len - next ? IOV_MAX_BATCH : chunks->len - next;
     }
   return TRUE;
 }
@@ -423,26 +454,27 @@ static void
 do_write (FilerTransferWriter *self,
           Job                 *job)
 {
-  if (!self->have_file || self->file_error != NULL || self->fd < 0)
+  if (!self->have_file || self->file_error != NULL || self->fd < 0 || job->items->len == 0)
     return;
+
+  if (!write_batch (self->fd, job->items))
+    {
+      int saved = errno;
+      g_autofree char *name = current_name (self);
+
+      if (saved == ENOSPC || saved == EDQUOT || saved == EFBIG || saved == EACCES ||
+          saved == EPERM || saved == EROFS || saved == EIO)
+        die (self, errno_error (saved, "write", name));
+      else
+        self->file_error = errno_error (saved, "write", name);
+      return;
+    }
 
   for (guint i = 0; i < job->items->len; i++)
     {
       gsize length;
       const guint8 *data = g_bytes_get_data (g_ptr_array_index (job->items, i), &length);
 
-      if (!write_full (self->fd, data, length))
-        {
-          int saved = errno;
-          g_autofree char *name = current_name (self);
-
-          if (saved == ENOSPC || saved == EDQUOT || saved == EFBIG || saved == EACCES ||
-              saved == EPERM || saved == EROFS || saved == EIO)
-            die (self, errno_error (saved, "write", name));
-          else
-            self->file_error = errno_error (saved, "write", name);
-          return;
-        }
       gnutls_hash (self->hash, data, length);
     }
 }

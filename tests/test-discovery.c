@@ -1,0 +1,688 @@
+/* test-discovery.c: FilerDiscoveryClient against a real filer-server
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "filer-discovery-client.h"
+#include "filer-frame-connection.h"
+#include "filer-frame-decoder.h"
+#include "filer-server.h"
+#include "filer-test-util.h"
+
+/* Generous: the machine is shared and slow. The 1 s bound that the
+ * product promises for a closed peer is asserted separately, with a
+ * measured time. */
+#define WAIT_MS 10000
+
+static FilerDiscoveryClient *
+make_client (const char *server,
+             const char *id,
+             const char *name,
+             const char *room,
+             const char *local_address)
+{
+  g_autoptr(FilerDevice) device = filer_device_new (id, name, "desktop");
+  FilerDiscoveryClient *client = filer_discovery_client_new (device);
+
+  filer_discovery_client_set_server (client, server);
+  filer_discovery_client_set_room (client, room);
+  filer_discovery_client_set_local_address (client, local_address);
+  return client;
+}
+
+static gboolean
+is_online (gpointer user_data)
+{
+  return filer_discovery_client_get_state (user_data) == FILER_DISCOVERY_STATE_ONLINE;
+}
+
+static gboolean
+is_offline (gpointer user_data)
+{
+  return filer_discovery_client_get_state (user_data) == FILER_DISCOVERY_STATE_OFFLINE;
+}
+
+static void
+start_and_wait (FilerDiscoveryClient *client)
+{
+  filer_discovery_client_start (client);
+  filer_test_wait_until (is_online, client, WAIT_MS, "the client to come online");
+}
+
+typedef struct
+{
+  FilerDiscoveryClient *client;
+  const char           *id;
+} Expect;
+
+static FilerPeer *
+find_peer (FilerDiscoveryClient *client,
+           const char           *id)
+{
+  GListModel *peers = filer_discovery_client_get_peers (client);
+
+  for (guint i = 0; i < g_list_model_get_n_items (peers); i++)
+    {
+      g_autoptr(FilerPeer) peer = g_list_model_get_item (peers, i);
+
+      if (g_str_equal (filer_peer_get_id (peer), id))
+        return peer;
+    }
+
+  return NULL;
+}
+
+static gboolean
+has_peer (gpointer user_data)
+{
+  Expect *expect = user_data;
+
+  return find_peer (expect->client, expect->id) != NULL;
+}
+
+static gboolean
+lacks_peer (gpointer user_data)
+{
+  return !has_peer (user_data);
+}
+
+static void
+wait_for_peer (FilerDiscoveryClient *client,
+               const char           *id)
+{
+  Expect expect = { client, id };
+  g_autofree char *what = g_strdup_printf ("%s to appear", id);
+
+  filer_test_wait_until (has_peer, &expect, WAIT_MS, what);
+}
+
+static void
+wait_for_no_peer (FilerDiscoveryClient *client,
+                  const char           *id,
+                  guint                 timeout_ms)
+{
+  Expect expect = { client, id };
+  g_autofree char *what = g_strdup_printf ("%s to disappear", id);
+
+  filer_test_wait_until (lacks_peer, &expect, timeout_ms, what);
+}
+
+static guint
+n_peers (FilerDiscoveryClient *client)
+{
+  return g_list_model_get_n_items (filer_discovery_client_get_peers (client));
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+test_three_clients (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) c = make_client (address, "device-cccc", "Gamma", NULL, NULL);
+  FilerPeer *peer;
+
+  filer_discovery_client_set_transfer_port (b, 4242);
+
+  start_and_wait (a);
+  g_assert_cmpuint (n_peers (a), ==, 0);
+  g_assert_cmpstr (filer_discovery_client_get_public_address (a), ==, "127.0.0.1");
+
+  start_and_wait (b);
+  start_and_wait (c);
+
+  wait_for_peer (a, "device-bbbb");
+  wait_for_peer (a, "device-cccc");
+  wait_for_peer (b, "device-aaaa");
+  wait_for_peer (b, "device-cccc");
+  wait_for_peer (c, "device-aaaa");
+  wait_for_peer (c, "device-bbbb");
+  g_assert_cmpuint (n_peers (a), ==, 2);
+  g_assert_cmpuint (n_peers (b), ==, 2);
+  g_assert_cmpuint (n_peers (c), ==, 2);
+
+  /* What c learnt about b: from the snapshot, not a delta. */
+  peer = find_peer (c, "device-bbbb");
+  g_assert_cmpstr (filer_peer_get_name (peer), ==, "Beta");
+  g_assert_cmpstr (filer_peer_get_kind (peer), ==, "desktop");
+  g_assert_cmpuint (filer_peer_get_port (peer), ==, 4242);
+  g_assert_cmpint (filer_peer_get_network (peer), ==, FILER_PEER_NETWORK_LAN);
+  g_assert_cmpstr (filer_peer_get_public_address (peer), ==, "127.0.0.1");
+
+  /* And what a learnt from the delta. */
+  peer = find_peer (a, "device-bbbb");
+  g_assert_cmpuint (filer_peer_get_port (peer), ==, 4242);
+
+  g_assert_true (filer_discovery_client_lookup_peer (a, "device-cccc", NULL) ==
+                 find_peer (a, "device-cccc"));
+  g_assert_true (filer_discovery_client_lookup_peer (a, "gamma", NULL) ==
+                 find_peer (a, "device-cccc"));
+}
+
+static void
+test_closed_client_leaves (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+  gint64 start;
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+
+  /* The product promises a closed peer is gone for the others within a
+   * second; the watchdog is that second. */
+  start = g_get_monotonic_time ();
+  filer_discovery_client_stop (b);
+  wait_for_no_peer (a, "device-bbbb", 1000);
+  g_test_message ("closed client gone after %" G_GINT64_FORMAT " ms",
+                  (g_get_monotonic_time () - start) / 1000);
+}
+
+static void
+test_killed_connection_leaves (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+
+  /* Disposing the client tears its socket down without a goodbye. */
+  g_clear_object (&b);
+  wait_for_no_peer (a, "device-bbbb", 1000);
+}
+
+/* A raw TCP connection that registers and then says nothing at all. */
+static GSocketConnection *
+raw_connect (guint       port,
+             const char *local_address)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GError) error = NULL;
+  GSocketConnection *connection;
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  if (local_address != NULL)
+    {
+      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (local_address);
+      g_autoptr(GSocketAddress) local = g_inet_socket_address_new (inet, 0);
+
+      g_socket_client_set_local_address (client, local);
+    }
+
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+  g_assert_no_error (error);
+  return connection;
+}
+
+static void
+raw_write (GSocketConnection *connection,
+           const void        *data,
+           gsize              length)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                             data, length, NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+raw_register (GSocketConnection *connection,
+              const char        *id)
+{
+  g_autoptr(FilerFrame) frame = filer_frame_new ("register");
+  g_autoptr(GBytes) bytes = NULL;
+
+  filer_frame_set (frame, "id", id);
+  filer_frame_set (frame, "name", id);
+  bytes = filer_frame_encode (frame, NULL);
+  raw_write (connection, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+static void
+test_silent_client_leaves (void)
+{
+  const char *args[] = { "--idle-timeout", "0.6", NULL };
+  g_autoptr(FilerTestServer) server = filer_test_server_start (args);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(GSocketConnection) silent = NULL;
+  gint64 start;
+
+  start_and_wait (a);
+  silent = raw_connect (filer_test_server_get_port (server), NULL);
+  start = g_get_monotonic_time ();
+  raw_register (silent, "device-silent");
+  wait_for_peer (a, "device-silent");
+
+  /* a itself keeps talking (its keepalive is a third of the timeout), so
+   * it stays; the silent one goes. */
+  wait_for_no_peer (a, "device-silent", WAIT_MS);
+  /* Not before the idle timeout (600 ms) has passed since it spoke. */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 550 * 1000);
+  g_assert_cmpint (filer_discovery_client_get_state (a), ==, FILER_DISCOVERY_STATE_ONLINE);
+
+  /* Several idle timeouts later, a is still online, never dropped. */
+  filer_test_spin (2000);
+  g_assert_cmpint (filer_discovery_client_get_state (a), ==, FILER_DISCOVERY_STATE_ONLINE);
+}
+
+/* The server sees every 127.x address as its own network here
+ * (--loopback-is-public), so clients bound to different loopback
+ * addresses stand for machines behind different NATs. */
+static void
+test_room_and_network_visibility (void)
+{
+  const char *args[] = { "--loopback-is-public", NULL };
+  g_autoptr(FilerTestServer) server = filer_test_server_start (args);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "A", "Room-7", "127.0.0.2");
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "B", "room-7", "127.0.0.3");
+  g_autoptr(FilerDiscoveryClient) c = make_client (address, "device-cccc", "C", NULL, "127.0.0.4");
+  g_autoptr(FilerDiscoveryClient) d = make_client (address, "device-dddd", "D", NULL, "127.0.0.2");
+  g_autoptr(FilerDiscoveryClient) e = make_client (address, "device-eeee", "E", "other", "127.0.0.3");
+
+  start_and_wait (a);
+  start_and_wait (b);
+  start_and_wait (c);
+  start_and_wait (d);
+  start_and_wait (e);
+  g_assert_cmpstr (filer_discovery_client_get_public_address (b), ==, "127.0.0.3");
+
+  /* a: d shares its network, b its room (room codes ignore case). */
+  wait_for_peer (a, "device-bbbb");
+  wait_for_peer (a, "device-dddd");
+  g_assert_cmpint (filer_peer_get_network (find_peer (a, "device-bbbb")), ==,
+                   FILER_PEER_NETWORK_REMOTE);
+  g_assert_cmpint (filer_peer_get_network (find_peer (a, "device-dddd")), ==,
+                   FILER_PEER_NETWORK_LAN);
+
+  /* b: a through the room, e through the network. */
+  wait_for_peer (b, "device-aaaa");
+  wait_for_peer (b, "device-eeee");
+
+  wait_for_peer (d, "device-aaaa");
+  wait_for_peer (e, "device-bbbb");
+
+  /* Give any wrong delta time to arrive, then check nobody else is seen. */
+  filer_test_spin (300);
+  g_assert_cmpuint (n_peers (a), ==, 2);
+  g_assert_cmpuint (n_peers (b), ==, 2);
+  g_assert_cmpuint (n_peers (c), ==, 0);
+  g_assert_cmpuint (n_peers (d), ==, 1);
+  g_assert_cmpuint (n_peers (e), ==, 1);
+}
+
+/* Without the test hook, loopback and private sources are one network. */
+static void
+test_private_addresses_are_one_network (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "A", NULL, "127.0.0.2");
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "B", NULL, "127.0.0.3");
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+  wait_for_peer (b, "device-aaaa");
+  g_assert_cmpint (filer_peer_get_network (find_peer (a, "device-bbbb")), ==,
+                   FILER_PEER_NETWORK_LAN);
+}
+
+static void
+notify_count_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 guint      *count)
+{
+  (*count)++;
+}
+
+static void
+removed_cb (GListModel *model,
+            guint       position,
+            guint       removed,
+            guint       added,
+            guint      *count)
+{
+  *count += removed;
+}
+
+static gboolean
+port_is_5000 (gpointer user_data)
+{
+  return filer_peer_get_port (user_data) == 5000;
+}
+
+static gboolean
+peer_is_renamed (gpointer user_data)
+{
+  return g_strcmp0 (filer_peer_get_name (user_data), "Beta Renamed") == 0;
+}
+
+static void
+test_update_in_place (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+  guint port_notifies = 0;
+  guint name_notifies = 0;
+  guint removals = 0;
+  FilerPeer *peer;
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+  peer = find_peer (a, "device-bbbb");
+  g_signal_connect (peer, "notify::port", G_CALLBACK (notify_count_cb), &port_notifies);
+  g_signal_connect (peer, "notify::name", G_CALLBACK (notify_count_cb), &name_notifies);
+  g_signal_connect (filer_discovery_client_get_peers (a), "items-changed",
+                    G_CALLBACK (removed_cb), &removals);
+
+  filer_discovery_client_set_transfer_port (b, 5000);
+  filer_test_wait_until (port_is_5000, peer, WAIT_MS, "the new port to arrive");
+
+  /* Same object, one notify for what changed, none for what did not,
+   * and the list never lost the row. */
+  g_assert_true (find_peer (a, "device-bbbb") == peer);
+  g_assert_cmpuint (port_notifies, ==, 1);
+  g_assert_cmpuint (name_notifies, ==, 0);
+  g_assert_cmpuint (removals, ==, 0);
+
+  filer_device_set_name (filer_discovery_client_get_device (b), "Beta Renamed");
+  filer_test_wait_until (peer_is_renamed, peer, WAIT_MS, "the new name to arrive");
+  g_assert_cmpuint (name_notifies, ==, 1);
+
+  g_signal_handlers_disconnect_by_data (peer, &port_notifies);
+  g_signal_handlers_disconnect_by_data (peer, &name_notifies);
+  g_signal_handlers_disconnect_by_data (filer_discovery_client_get_peers (a), &removals);
+}
+
+static void
+test_auto_find (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", filer_test_server_get_port (server));
+  const char *targets[] = { target, NULL };
+  g_autoptr(FilerDiscoveryClient) a = make_client (NULL, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (NULL, "device-bbbb", "Beta", NULL, NULL);
+
+  filer_discovery_client_set_probe_targets (a, targets);
+  filer_discovery_client_set_probe_targets (b, targets);
+  start_and_wait (a);
+  start_and_wait (b);
+  g_assert_cmpstr (filer_discovery_client_get_server_address (a), ==,
+                   filer_test_server_get_address (server));
+  wait_for_peer (a, "device-bbbb");
+}
+
+static guint16
+free_udp_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, address, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static void
+test_auto_find_nothing (void)
+{
+  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", free_udp_port ());
+  const char *targets[] = { target, NULL };
+  g_autoptr(FilerDiscoveryClient) a = make_client (NULL, "device-aaaa", "Alpha", NULL, NULL);
+  const GError *error;
+
+  filer_discovery_client_set_probe_targets (a, targets);
+  filer_discovery_client_start (a);
+  filer_test_wait_until (is_offline, a, WAIT_MS, "the probe to give up");
+  error = filer_discovery_client_get_error (a);
+  g_assert_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_NOT_FOUND);
+}
+
+static void
+test_reconnect_after_restart (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autofree char *address = g_strdup (filer_test_server_get_address (server));
+  g_autofree char *port = g_strdup_printf ("%u", filer_test_server_get_port (server));
+  const char *args[] = { "--port", port, NULL };
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+
+  filer_test_server_kill (server);
+  filer_test_wait_until (is_offline, a, WAIT_MS, "a to notice the server is gone");
+  g_assert_nonnull (filer_discovery_client_get_error (a));
+
+  g_clear_pointer (&server, filer_test_server_stop);
+  server = filer_test_server_start (args);
+
+  filer_test_wait_until (is_online, a, WAIT_MS, "a to reconnect");
+  filer_test_wait_until (is_online, b, WAIT_MS, "b to reconnect");
+  wait_for_peer (a, "device-bbbb");
+  wait_for_peer (b, "device-aaaa");
+  g_assert_null (filer_discovery_client_get_error (a));
+}
+
+static gboolean
+peer_b_is_new (gpointer user_data)
+{
+  FilerPeer *peer = find_peer (user_data, "device-bbbb");
+
+  return peer != NULL && g_strcmp0 (filer_peer_get_name (peer), "New") == 0;
+}
+
+static void
+test_same_device_replaces (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b1 = make_client (address, "device-bbbb", "Old", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b2 = make_client (address, "device-bbbb", "New", NULL, NULL);
+  const GError *error;
+
+  start_and_wait (a);
+  start_and_wait (b1);
+  wait_for_peer (a, "device-bbbb");
+
+  /* The same device id again (a restarted app whose old connection has
+   * not timed out yet): the new registration wins, the old connection
+   * is told why and does not fight back. */
+  start_and_wait (b2);
+  filer_test_wait_until (peer_b_is_new, a, WAIT_MS, "the new registration to show");
+  filer_test_wait_until (is_offline, b1, WAIT_MS, "the old connection to be dropped");
+  error = filer_discovery_client_get_error (b1);
+  g_assert_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_REJECTED);
+
+  filer_test_spin (1000);
+  g_assert_cmpint (filer_discovery_client_get_state (b1), ==, FILER_DISCOVERY_STATE_OFFLINE);
+  g_assert_cmpint (filer_discovery_client_get_state (b2), ==, FILER_DISCOVERY_STATE_ONLINE);
+  g_assert_true (peer_b_is_new (a));
+  g_assert_cmpuint (n_peers (a), ==, 1);
+}
+
+static void
+test_lookup (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Twin", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) c = make_client (address, "device-cccc", "Twin", NULL, NULL);
+  g_autoptr(GError) error = NULL;
+
+  start_and_wait (a);
+  start_and_wait (b);
+  start_and_wait (c);
+  wait_for_peer (a, "device-bbbb");
+  wait_for_peer (a, "device-cccc");
+
+  g_assert_null (filer_discovery_client_lookup_peer (a, "twin", &error));
+  g_assert_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_AMBIGUOUS);
+  g_clear_error (&error);
+
+  g_assert_null (filer_discovery_client_lookup_peer (a, "nobody", &error));
+  g_assert_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_NO_SUCH_PEER);
+  g_clear_error (&error);
+
+  g_assert_nonnull (filer_discovery_client_lookup_peer (a, "device-cccc", &error));
+  g_assert_no_error (error);
+}
+
+/* The UDP extension point, with an in-process FilerServer. */
+static void
+echo_handler (FilerServer    *server,
+              FilerFrame     *frame,
+              GSocketAddress *from,
+              gpointer        user_data)
+{
+  g_autoptr(FilerFrame) reply = filer_frame_new ("echo-reply");
+  guint *calls = user_data;
+
+  (*calls)++;
+  filer_frame_set (reply, "said", filer_frame_get (frame, "say"));
+  g_assert_true (filer_server_send_datagram (server, reply, from, NULL));
+}
+
+static gboolean
+socket_readable (gpointer user_data)
+{
+  return g_socket_condition_check (user_data, G_IO_IN) != 0;
+}
+
+static void
+test_datagram_extension (void)
+{
+  g_autoptr(FilerServer) server = filer_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) to = NULL;
+  g_autoptr(FilerFrame) frame = filer_frame_new ("echo");
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (4096);
+  g_autoptr(FilerFrame) reply = NULL;
+  static const char garbage[] = "\x05\x00hello, not a frame at all";
+  char buffer[4096];
+  guint calls = 0;
+  gssize length;
+
+  filer_server_set_bind_address (server, "127.0.0.1");
+  filer_server_set_port (server, 0);
+  filer_server_add_datagram_handler (server, "ech*", echo_handler, &calls, NULL);
+  g_assert_true (filer_server_start (server, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (filer_server_get_port (server), !=, 0);
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
+  to = g_inet_socket_address_new (loopback, filer_server_get_port (server));
+
+  /* Garbage first: ignored, and the server goes on. */
+  g_socket_send_to (socket, to, garbage, sizeof garbage - 1, NULL, &error);
+  g_assert_no_error (error);
+
+  filer_frame_set (frame, "say", "hi; there");
+  bytes = filer_frame_encode (frame, NULL);
+  g_socket_send_to (socket, to, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                    NULL, &error);
+  g_assert_no_error (error);
+
+  filer_test_wait_until (socket_readable, socket, WAIT_MS, "the echo reply");
+  length = g_socket_receive (socket, buffer, sizeof buffer, NULL, &error);
+  g_assert_no_error (error);
+  filer_frame_decoder_feed (decoder, buffer, length);
+  reply = filer_frame_decoder_next (decoder, &error);
+  g_assert_no_error (error);
+  g_assert_true (filer_frame_is (reply, "echo-reply"));
+  g_assert_cmpstr (filer_frame_get (reply, "said"), ==, "hi; there");
+  g_assert_cmpuint (calls, ==, 1);
+
+  filer_server_stop (server);
+  g_assert_false (filer_server_is_running (server));
+}
+
+/* FilerServer in-process, as the GUI hosts it, with a client on it. */
+static void
+test_in_process_server (void)
+{
+  g_autoptr(FilerServer) server = filer_server_new ();
+  g_autoptr(FilerDiscoveryClient) a = NULL;
+  g_autoptr(FilerDiscoveryClient) b = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+
+  filer_server_set_bind_address (server, "127.0.0.1");
+  filer_server_set_port (server, 0);
+  g_assert_true (filer_server_start (server, &error));
+  address = g_strdup_printf ("127.0.0.1:%u", filer_server_get_port (server));
+
+  a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+  g_assert_cmpuint (filer_server_get_n_peers (server), ==, 2);
+  g_assert_true (filer_server_peers_can_see (server, "device-aaaa", "device-bbbb"));
+  g_assert_false (filer_server_peers_can_see (server, "device-aaaa", "device-zzzz"));
+
+  filer_discovery_client_stop (b);
+  wait_for_no_peer (a, "device-bbbb", WAIT_MS);
+
+  g_clear_object (&a);
+  g_clear_object (&b);
+  filer_server_stop (server);
+  g_assert_finalize_object (g_steal_pointer (&server));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  filer_test_init (&argc, &argv);
+
+  g_test_add_func ("/filer/discovery/three-clients", test_three_clients);
+  g_test_add_func ("/filer/discovery/closed-client-leaves", test_closed_client_leaves);
+  g_test_add_func ("/filer/discovery/killed-connection-leaves", test_killed_connection_leaves);
+  g_test_add_func ("/filer/discovery/silent-client-leaves", test_silent_client_leaves);
+  g_test_add_func ("/filer/discovery/room-and-network", test_room_and_network_visibility);
+  g_test_add_func ("/filer/discovery/private-is-one-network", test_private_addresses_are_one_network);
+  g_test_add_func ("/filer/discovery/update-in-place", test_update_in_place);
+  g_test_add_func ("/filer/discovery/auto-find", test_auto_find);
+  g_test_add_func ("/filer/discovery/auto-find-nothing", test_auto_find_nothing);
+  g_test_add_func ("/filer/discovery/reconnect-after-restart", test_reconnect_after_restart);
+  g_test_add_func ("/filer/discovery/same-device-replaces", test_same_device_replaces);
+  g_test_add_func ("/filer/discovery/lookup", test_lookup);
+  g_test_add_func ("/filer/discovery/datagram-extension", test_datagram_extension);
+  g_test_add_func ("/filer/discovery/in-process-server", test_in_process_server);
+
+  return g_test_run ();
+}
