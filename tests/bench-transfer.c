@@ -6,6 +6,8 @@
  *                                            "bench-receiver", accepts
  *                                            everything, exits after one
  *                                            transfer
+ *   bench-transfer mkfiles DIR N SIZE        N files of SIZE distinct bytes,
+ *                                            100 per folder
  *   bench-transfer send PORT PATH...         sends PATHs to it, prints
  *                                            "files bytes seconds" and, per
  *                                            thousand files, the time each
@@ -19,11 +21,23 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "filer-peer.h"
 #include "filer-transfer-service.h"
 
 static gboolean finished;
+
+static void
+print_rss (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  printf ("rss %ld\n", usage.ru_maxrss);
+  printf ("cpu %.2f\n", usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+                        usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6);
+}
 
 static void
 state_cb (FilerTransfer *transfer,
@@ -56,6 +70,17 @@ typedef struct
   GArray *per_thousand;
 } FileClock;
 
+/* Per-thousand times count from the moment data flows (listing the
+ * files, connecting and the offer are not "the first thousand"). */
+static void
+transferring_cb (FilerTransfer *transfer,
+                 GParamSpec    *pspec,
+                 FileClock     *clock)
+{
+  if (filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_TRANSFERRING)
+    clock->last = g_get_monotonic_time ();
+}
+
 static void
 file_finished_cb (FilerTransfer     *transfer,
                   FilerTransferFile *file,
@@ -79,6 +104,30 @@ main (int   argc,
 
   signal (SIGPIPE, SIG_IGN);
 
+  if (argc >= 5 && g_str_equal (argv[1], "mkfiles"))
+    {
+      guint n = atoi (argv[3]);
+      gsize size = atoi (argv[4]);
+      g_autofree char *data = g_malloc (size);
+      g_autoptr(GRand) rand = g_rand_new_with_seed (1);
+
+      for (guint i = 0; i < n; i++)
+        {
+          g_autofree char *folder = g_strdup_printf ("%s/d%03u", argv[2], i / 100);
+          g_autofree char *path = g_strdup_printf ("%s/f%03u", folder, i % 100);
+
+          for (gsize k = 0; k < size; k++)
+            data[k] = g_rand_int (rand);
+          g_mkdir_with_parents (folder, 0755);
+          if (!g_file_set_contents (path, data, size, &error))
+            {
+              fprintf (stderr, "bench-transfer: %s\n", error->message);
+              return 1;
+            }
+        }
+      return 0;
+    }
+
   if (argc >= 4 && g_str_equal (argv[1], "receive"))
     {
       g_autoptr(FilerTransferService) service =
@@ -96,6 +145,14 @@ main (int   argc,
       fflush (stdout);
       while (!finished)
         g_main_context_iteration (NULL, TRUE);
+      /* The last results must leave before we do. */
+      {
+        gint64 until = g_get_monotonic_time () + 300 * 1000;
+        while (g_get_monotonic_time () < until)
+          if (!g_main_context_iteration (NULL, FALSE))
+            g_usleep (1000);
+      }
+      print_rss ();
       return 0;
     }
 
@@ -118,6 +175,7 @@ main (int   argc,
       transfer = filer_transfer_service_send (service, peer, (const char * const *)argv + 3);
       g_signal_connect (transfer, "notify::state", G_CALLBACK (state_cb), NULL);
       g_signal_connect (transfer, "file-finished", G_CALLBACK (file_finished_cb), &clock);
+      g_signal_connect (transfer, "notify::state", G_CALLBACK (transferring_cb), &clock);
       clock.start = clock.last = start;
       while (!finished)
         g_main_context_iteration (NULL, TRUE);
@@ -133,6 +191,7 @@ main (int   argc,
       for (guint i = 0; i < clock.per_thousand->len; i++)
         printf (" %.3f", g_array_index (clock.per_thousand, double, i));
       printf ("\n");
+      print_rss ();
       return 0;
     }
 

@@ -96,16 +96,29 @@ filer_gui_test_find_label (GtkWidget  *root,
   return NULL;
 }
 
+/* What @widget last drew. Right after a change GTK may not have drawn
+ * it yet (no node): give the frame clock a few more frames. */
 static GskRenderNode *
 snapshot_widget (GtkWidget *widget)
 {
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  for (guint attempt = 0; attempt < 50; attempt++)
+    {
+      g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+      GtkSnapshot *snapshot = gtk_snapshot_new ();
+      GskRenderNode *node;
 
-  gdk_paintable_snapshot (paintable, snapshot,
-                          gtk_widget_get_width (widget),
-                          gtk_widget_get_height (widget));
-  return gtk_snapshot_free_to_node (snapshot);
+      gdk_paintable_snapshot (paintable, snapshot,
+                              gtk_widget_get_width (widget),
+                              gtk_widget_get_height (widget));
+      node = gtk_snapshot_free_to_node (snapshot);
+      if (node != NULL)
+        return node;
+
+      gtk_widget_queue_draw (widget);
+      filer_test_spin (20);
+    }
+
+  return NULL;
 }
 
 gboolean
@@ -124,8 +137,13 @@ filer_gui_test_save_png (GtkWidget   *widget,
 
   g_return_val_if_fail (width > 0 && height > 0, FALSE);
 
-  snapshot = gtk_snapshot_new ();
   window_node = snapshot_widget (widget);
+  if (window_node == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "nothing drawn for %s", path);
+      return FALSE;
+    }
+  snapshot = gtk_snapshot_new ();
   gtk_snapshot_append_node (snapshot, window_node);
 
   if (dialog != NULL)
@@ -140,7 +158,8 @@ filer_gui_test_save_png (GtkWidget   *widget,
       gtk_snapshot_save (snapshot);
       gtk_snapshot_translate (snapshot,
                               &GRAPHENE_POINT_INIT ((width - dw) / 2, (height - dh) / 2));
-      gtk_snapshot_append_node (snapshot, dialog_node);
+      if (dialog_node != NULL)
+        gtk_snapshot_append_node (snapshot, dialog_node);
       gtk_snapshot_restore (snapshot);
     }
 

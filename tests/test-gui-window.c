@@ -16,6 +16,8 @@
 #include "filer-preferences-window.h"
 #include "filer-resources.h"
 #include "filer-test-util.h"
+#include "filer-transfer-row.h"
+#include "filer-transfer-service.h"
 #include "filer-window.h"
 
 typedef struct
@@ -232,11 +234,17 @@ test_pending_files (Fixture       *fixture,
   GtkWidget *revealer;
 
   g_list_store_append (fixture->peers, anna);
+
+  /* Nothing pending: the bar is not there at all (not even for a
+   * screen reader). */
+  revealer = filer_gui_test_find (GTK_WIDGET (fixture->window), GTK_TYPE_REVEALER);
+  g_assert_false (gtk_widget_get_visible (revealer));
+
   g_ptr_array_add (files, g_file_new_for_path ("/tmp/report.pdf"));
   filer_window_set_pending_files (fixture->window, files);
   filer_gui_test_settle (100);
 
-  revealer = filer_gui_test_find (GTK_WIDGET (fixture->window), GTK_TYPE_REVEALER);
+  g_assert_true (gtk_widget_get_visible (revealer));
   g_assert_true (gtk_revealer_get_reveal_child (GTK_REVEALER (revealer)));
   g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (fixture->window),
                                                "Choose a device to send “report.pdf” to"));
@@ -270,6 +278,115 @@ test_tile_activity_and_label (Fixture       *fixture,
   filer_peer_tile_set_activity (tile, "Sending 42 %");
   g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (tile), "Sending 42 %"));
   g_assert_true (gtk_widget_get_visible (filer_gui_test_find_label (GTK_WIDGET (tile), "Sending 42 %")));
+}
+
+/* Two real transfer services over loopback: the window shows the
+ * sender's transfers model, as the app does. */
+static gboolean
+transfer_finished (gpointer data)
+{
+  return filer_transfer_is_finished (data);
+}
+
+static const char *
+status_of_row (FilerTransferRow *row)
+{
+  g_autoptr(GPtrArray) labels = filer_gui_test_find_all (GTK_WIDGET (row), GTK_TYPE_LABEL);
+
+  for (guint i = 0; i < labels->len; i++)
+    if (gtk_widget_has_css_class (g_ptr_array_index (labels, i), "caption"))
+      return gtk_label_get_text (g_ptr_array_index (labels, i));
+
+  return NULL;
+}
+
+typedef struct
+{
+  FilerPeerTile *tile;
+  gboolean       saw_activity;
+} ActivityWatch;
+
+static void
+activity_cb (FilerPeerTile *tile,
+             GParamSpec    *pspec,
+             ActivityWatch *watch)
+{
+  const char *activity = filer_peer_tile_get_activity (tile);
+
+  if (activity != NULL &&
+      (g_str_has_prefix (activity, "Sending ") || g_str_equal (activity, "Connecting…") ||
+       g_str_equal (activity, "Waiting for answer")))
+    watch->saw_activity = TRUE;
+}
+
+static void
+test_transfer_row (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("filer-gui-row-XXXXXX", &error);
+  g_autofree char *inbox = g_build_filename (tmp, "inbox", NULL);
+  g_autofree char *source = g_build_filename (tmp, "big.bin", NULL);
+  g_autofree char *received = g_build_filename (inbox, "big.bin", NULL);
+  g_autoptr(FilerTransferService) sender = filer_transfer_service_new ("sender-id", "Sender", tmp);
+  g_autoptr(FilerTransferService) receiver = NULL;
+  g_autoptr(FilerPeer) peer = make_peer ("receiver-id", "Receiver", FILER_PEER_NETWORK_LAN);
+  const char *addresses[] = { "127.0.0.1", NULL };
+  const char *paths[] = { source, NULL };
+  g_autofree char *contents = g_malloc (4 * 1024 * 1024);
+  g_autofree char *got = NULL;
+  gsize got_length = 0;
+  FilerTransfer *transfer;
+  FilerTransferRow *row;
+  GtkProgressBar *bar;
+  ActivityWatch watch = { NULL, FALSE };
+
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (inbox, 0700), ==, 0);
+  for (gsize i = 0; i < 4 * 1024 * 1024; i++)
+    contents[i] = (char)g_random_int ();
+  g_file_set_contents (source, contents, 4 * 1024 * 1024, &error);
+  g_assert_no_error (error);
+
+  receiver = filer_transfer_service_new ("receiver-id", "Receiver", inbox);
+  filer_transfer_service_set_accept_all (receiver, TRUE);
+  filer_transfer_service_listen (receiver, "127.0.0.1", 0, &error);
+  g_assert_no_error (error);
+
+  filer_peer_set_addresses (peer, addresses);
+  filer_peer_set_port (peer, filer_transfer_service_get_port (receiver));
+  g_list_store_append (fixture->peers, peer);
+  filer_window_set_transfers (fixture->window, filer_transfer_service_get_transfers (sender));
+  filer_gui_test_settle (200);
+
+  watch.tile = tile_for (fixture->window, "receiver-id");
+  g_signal_connect (watch.tile, "notify::activity", G_CALLBACK (activity_cb), &watch);
+
+  transfer = filer_transfer_service_send (sender, peer, paths);
+  filer_test_wait_until (transfer_finished, transfer, 30000, "the transfer to finish");
+  g_assert_cmpint (filer_transfer_get_state (transfer), ==, FILER_TRANSFER_STATE_COMPLETED);
+
+  g_file_get_contents (received, &got, &got_length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (got, got_length, contents, 4 * 1024 * 1024);
+
+  /* The row: 100 %, the completed words, no cancel button. */
+  filer_gui_test_settle (100);
+  row = FILER_TRANSFER_ROW (filer_gui_test_find (GTK_WIDGET (fixture->window), FILER_TYPE_TRANSFER_ROW));
+  g_assert_nonnull (row);
+  g_assert_true (filer_transfer_row_get_transfer (row) == transfer);
+  bar = GTK_PROGRESS_BAR (filer_gui_test_find (GTK_WIDGET (row), GTK_TYPE_PROGRESS_BAR));
+  g_assert_cmpfloat (gtk_progress_bar_get_fraction (bar), ==, 1.0);
+  g_assert_cmpstr (status_of_row (row), ==, "Sent 4.2\302\240MB");
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (row), "To Receiver"));
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (row), "big.bin"));
+
+  /* The tile said what was going on, and is quiet again. */
+  g_assert_true (watch.saw_activity);
+  g_assert_null (filer_peer_tile_get_activity (watch.tile));
+  g_signal_handlers_disconnect_by_func (watch.tile, activity_cb, &watch);
+
+  filer_window_set_transfers (fixture->window, NULL);
 }
 
 static void
@@ -411,6 +528,8 @@ main (int   argc,
               fixture_setup, test_pending_files, fixture_teardown);
   g_test_add ("/filer/gui/window/tile-activity", Fixture, NULL,
               fixture_setup, test_tile_activity_and_label, fixture_teardown);
+  g_test_add ("/filer/gui/window/transfer-row", Fixture, NULL,
+              fixture_setup, test_transfer_row, fixture_teardown);
   g_test_add_func ("/filer/gui/offer-dialog", test_offer_dialog);
   g_test_add_func ("/filer/gui/preferences", test_preferences_write_settings);
   g_test_add_func ("/filer/gui/format", test_format);

@@ -18,7 +18,10 @@
 #include "filer-natlab.h"
 #include "filer-rendezvous-server.h"
 #include "filer-test-util.h"
+#include "filer-transfer-service.h"
 #include "filer-udp-stream.h"
+
+#include <glib/gstdio.h>
 
 #define SERVER_PORT 4700
 
@@ -316,6 +319,129 @@ send_and_verify (GIOStream *from,
   g_clear_error (&closed.error);
 }
 
+/* --- sending a folder with the transfer engine --------------------------- */
+
+static char *
+write_random_file (const char *dir,
+                   const char *name,
+                   gsize       size)
+{
+  g_autoptr(GBytes) bytes = random_bytes (size);
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (dir, name, NULL);
+
+  g_file_set_contents (path, g_bytes_get_data (bytes, NULL), size, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+assert_same_file (const char *a,
+                  const char *b)
+{
+  g_autofree char *data_a = NULL;
+  g_autofree char *data_b = NULL;
+  gsize size_a = 0, size_b = 0;
+
+  g_assert_true (g_file_get_contents (a, &data_a, &size_a, NULL));
+  if (!g_file_get_contents (b, &data_b, &size_b, NULL))
+    g_error ("%s did not arrive", b);
+  g_assert_cmpmem (data_a, size_a, data_b, size_b);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir && (name = g_dir_read_name (dir)))
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static gboolean
+transfer_finished (gpointer data)
+{
+  return filer_transfer_is_finished (FILER_TRANSFER (data));
+}
+
+static gboolean
+has_transfer (gpointer data)
+{
+  return g_list_model_get_n_items (filer_transfer_service_get_transfers (data)) > 0;
+}
+
+/* A sends a folder to B over the stream the NAT client made, with the
+ * transfer engine on both ends (its hello checks B's id), and every file
+ * must arrive and verify. */
+static void
+send_folder_and_verify (World      *world,
+                        GIOStream  *stream,
+                        const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_autofree char *folder = g_build_filename (root, "outbox", "holiday", NULL);
+  g_autofree char *sub = g_build_filename (folder, "day two", NULL);
+  g_autofree char *inbox_a = g_build_filename (root, "inbox-a", NULL);
+  g_autofree char *inbox_b = g_build_filename (root, "inbox-b", NULL);
+  g_autoptr(FilerTransferService) alice = NULL;
+  g_autoptr(FilerTransferService) bob = NULL;
+  g_autoptr(FilerTransfer) received = NULL;
+  const char *names[] = { "big.bin", "day two/small.txt", "day two/medium.bin" };
+  gsize sizes[] = { 1536 * 1024, 1000, 300 * 1024 };
+  const char * const paths[] = { folder, NULL };
+  FilerTransfer *sent;
+
+  g_assert_no_error (error);
+  g_mkdir_with_parents (sub, 0755);
+  g_mkdir (inbox_a, 0755);
+  g_mkdir (inbox_b, 0755);
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_free (write_random_file (folder, names[i], sizes[i]));
+
+  alice = filer_transfer_service_new ("device-a", "A", inbox_a);
+  bob = filer_transfer_service_new ("device-b", "B", inbox_b);
+  filer_transfer_service_set_accept_all (bob, TRUE);
+
+  filer_transfer_service_handle_stream (bob, world->incoming, path);
+  sent = filer_transfer_service_send_over_stream (alice, stream, "device-b", "B", path, paths);
+
+  filer_test_wait_until (transfer_finished, sent, 60000, "the folder to be sent");
+  filer_test_wait_until (has_transfer, bob, 5000, "B's transfer");
+  received = g_list_model_get_item (filer_transfer_service_get_transfers (bob), 0);
+  filer_test_wait_until (transfer_finished, received, 10000, "the folder to be received");
+
+  g_test_message ("folder sent over path %s: %s, %" G_GUINT64_FORMAT " bytes in %.2f s",
+                  filer_transfer_get_path (sent),
+                  filer_transfer_get_error_message (sent) ? filer_transfer_get_error_message (sent) : "ok",
+                  filer_transfer_get_bytes_done (sent), filer_transfer_get_elapsed (sent));
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpstr (filer_transfer_get_path (sent), ==, path);
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *a = g_build_filename (folder, names[i], NULL);
+      g_autofree char *b = g_build_filename (inbox_b, "holiday", names[i], NULL);
+
+      assert_same_file (a, b);
+    }
+
+  g_clear_object (&received);
+  g_clear_object (&alice);
+  g_clear_object (&bob);
+  remove_tree (root);
+}
+
 /* --- tests ------------------------------------------------------------- */
 
 static gboolean
@@ -351,7 +477,7 @@ test_pairing (gconstpointer data)
                   pair[0], pair[1], path, expected, seconds);
   g_assert_cmpstr (path, ==, expected);
 
-  send_and_verify (stream, world.incoming, 1024 * 1024);
+  send_folder_and_verify (&world, stream, path);
 
   g_clear_object (&stream);
   world_clear (&world);
@@ -433,6 +559,110 @@ test_relay_killed (void)
   world_clear (&world);
 }
 
+static gboolean
+received_some (gpointer data)
+{
+  GListModel *transfers = filer_transfer_service_get_transfers (data);
+  g_autoptr(FilerTransfer) transfer = NULL;
+
+  if (g_list_model_get_n_items (transfers) == 0)
+    return FALSE;
+  transfer = g_list_model_get_item (transfers, 0);
+  return filer_transfer_get_bytes_done (transfer) >= 2 * 1024 * 1024;
+}
+
+static GIOStream *
+reconnect (World  *world,
+           char  **path)
+{
+  double seconds;
+
+  g_clear_object (&world->incoming);
+  return connect_a_to_b (world, path, &seconds);
+}
+
+static void
+test_relay_killed_resume (void)
+{
+  World world = { 0, };
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_autofree char *outbox = g_build_filename (root, "outbox", NULL);
+  g_autofree char *inbox_a = g_build_filename (root, "inbox-a", NULL);
+  g_autofree char *inbox_b = g_build_filename (root, "inbox-b", NULL);
+  g_autofree char *source = NULL;
+  g_autofree char *target = NULL;
+  g_autoptr(FilerTransferService) alice = NULL;
+  g_autoptr(FilerTransferService) bob = NULL;
+  g_autoptr(FilerTransfer) received = NULL;
+  g_autoptr(FilerTransfer) received2 = NULL;
+  const char *paths[] = { NULL, NULL };
+  FilerTransfer *sent;
+  FilerTransfer *sent2;
+
+  if (!lab_available ())
+    return;
+
+  g_assert_no_error (error);
+  g_mkdir (outbox, 0755);
+  g_mkdir (inbox_a, 0755);
+  g_mkdir (inbox_b, 0755);
+  source = write_random_file (outbox, "film.bin", 24 * 1024 * 1024);
+  target = g_build_filename (inbox_b, "film.bin", NULL);
+  paths[0] = source;
+
+  alice = filer_transfer_service_new ("device-a", "A", inbox_a);
+  bob = filer_transfer_service_new ("device-b", "B", inbox_b);
+  filer_transfer_service_set_accept_all (bob, TRUE);
+
+  /* A symmetric NAT against a home router: the relay carries it. */
+  world_init (&world, "symmetric", "home", 0, 1000);
+  stream = connect_a_to_b (&world, &path, &(double){ 0 });
+  g_assert_cmpstr (path, ==, FILER_NAT_PATH_RELAY);
+
+  filer_transfer_service_handle_stream (bob, world.incoming, path);
+  sent = filer_transfer_service_send_over_stream (alice, stream, "device-b", "B", path, paths);
+  filer_test_wait_until (received_some, bob, 30000, "the transfer to be under way");
+
+  /* The relay goes away mid-transfer: both sides fail, clearly, at once. */
+  filer_rendezvous_server_close_relays (world.server, "test kills the relay");
+  received = g_list_model_get_item (filer_transfer_service_get_transfers (bob), 0);
+  filer_test_wait_until (transfer_finished, sent, 15000, "the sender to give up");
+  filer_test_wait_until (transfer_finished, received, 15000, "the receiver to give up");
+  g_test_message ("relay killed at %" G_GUINT64_FORMAT " bytes: sender \"%s\", receiver \"%s\"",
+                  filer_transfer_get_bytes_done (received),
+                  filer_transfer_get_error_message (sent),
+                  filer_transfer_get_error_message (received));
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+
+  /* A new session, a new send: it resumes where the relay died. */
+  g_clear_object (&stream);
+  g_clear_pointer (&path, g_free);
+  stream = reconnect (&world, &path);
+  filer_transfer_service_handle_stream (bob, world.incoming, path);
+  sent2 = filer_transfer_service_send_over_stream (alice, stream, "device-b", "B", path, paths);
+  filer_test_wait_until (transfer_finished, sent2, 120000, "the resumed transfer");
+  received2 = g_list_model_get_item (filer_transfer_service_get_transfers (bob), 1);
+  filer_test_wait_until (transfer_finished, received2, 10000, "the resumed receive");
+  g_test_message ("resumed: %" G_GUINT64_FORMAT " bytes kept, %s",
+                  filer_transfer_get_bytes_resumed (received2),
+                  filer_transfer_get_error_message (sent2) ? filer_transfer_get_error_message (sent2) : "ok");
+  g_assert_cmpint (filer_transfer_get_state (sent2), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpint (filer_transfer_get_state (received2), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpuint (filer_transfer_get_bytes_resumed (received2), >, 0);
+  assert_same_file (source, target);
+
+  g_clear_object (&stream);
+  g_clear_object (&alice);
+  g_clear_object (&bob);
+  world_clear (&world);
+  remove_tree (root);
+}
+
 static void
 test_ttl_matters (void)
 {
@@ -478,6 +708,7 @@ main (int   argc,
   g_test_add_func ("/filer/nat/keepalive", test_keepalive);
   g_test_add_func ("/filer/nat/relay-killed", test_relay_killed);
   g_test_add_func ("/filer/nat/ttl-matters", test_ttl_matters);
+  g_test_add_func ("/filer/nat/relay-killed-resume", test_relay_killed_resume);
 
   return g_test_run ();
 }

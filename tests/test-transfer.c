@@ -386,9 +386,18 @@ test_folder_tree (Fixture       *fixture,
 }
 
 static void
+count_cb (GObject    *object,
+          GParamSpec *pspec,
+          guint      *count)
+{
+  (*count)++;
+}
+
+static void
 test_large_file (Fixture       *fixture,
                  gconstpointer  user_data)
 {
+  guint notifies = 0;
   gsize size = 200 * 1000 * 1000 + 12345;   /* not a multiple of 32 KiB */
   g_autofree char *source = make_file (fixture->outbox, "big.bin", size, 7);
   g_autofree char *target = g_build_filename (fixture->inbox, "big.bin", NULL);
@@ -397,10 +406,16 @@ test_large_file (Fixture       *fixture,
 
   filer_transfer_service_set_accept_all (fixture->bob, TRUE);
   sent = send_paths (fixture, paths);
+  g_signal_connect (sent, "notify::bytes-done", G_CALLBACK (count_cb), &notifies);
   wait_finished (sent, 120000);
   g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
   g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
   g_assert_cmpuint (filer_transfer_get_bytes_sent (sent), ==, size);
+  /* Progress is throttled: a few notifies a second, not one per chunk
+   * (6,104 chunks). */
+  g_test_message ("%u bytes-done notifies", notifies);
+  g_assert_cmpuint (notifies, >=, 1);
+  g_assert_cmpuint (notifies, <=, (guint)(filer_transfer_get_elapsed (sent) * 4) + 3);
   g_assert_cmpfloat (filer_transfer_get_elapsed (sent), >, 0);
   g_test_message ("200 MB in %.2f s", filer_transfer_get_elapsed (sent));
   assert_same_file (source, target);
@@ -1040,6 +1055,75 @@ test_unreachable (Fixture       *fixture,
   g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_UNREACHABLE);
 }
 
+static GIOStream *
+stream_from_fd (int fd)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, &error);
+
+  g_assert_no_error (error);
+  return G_IO_STREAM (g_socket_connection_factory_create_connection (socket));
+}
+
+static void
+test_over_stream (Fixture       *fixture,
+                  gconstpointer  user_data)
+{
+  /* What NAT traversal does: it hands both services a ready stream (here
+   * a socketpair standing in for a punched path or a relay). */
+  g_autofree char *source = make_file (fixture->outbox, "relayed.bin", 3 * 1024 * 1024 + 7, 4);
+  g_autofree char *target = g_build_filename (fixture->inbox, "relayed.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  g_autoptr(GIOStream) a = NULL;
+  g_autoptr(GIOStream) b = NULL;
+  FilerTransfer *sent, *received;
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  a = stream_from_fd (fds[0]);
+  b = stream_from_fd (fds[1]);
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  filer_transfer_service_handle_stream (fixture->bob, b, "relay");
+  sent = filer_transfer_service_send_over_stream (fixture->alice, a, "bob-id", NULL, "relay", paths);
+  wait_finished (sent, 20000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpstr (filer_transfer_get_path (sent), ==, "relay");
+  g_assert_cmpstr (filer_transfer_get_peer_name (sent), ==, "Bob");   /* from its hello */
+  received = bob_transfer (fixture);
+  wait_finished (received, 5000);
+  g_assert_cmpstr (filer_transfer_get_path (received), ==, "relay");
+  assert_same_file (source, target);
+}
+
+static void
+test_nothing_leaks (Fixture       *fixture,
+                    gconstpointer  user_data)
+{
+  /* Once the services go, every transfer, session and connection goes
+   * with them. */
+  g_autofree char *source = make_file (fixture->outbox, "small.txt", 70000, 1);
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent, *received;
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  received = bob_transfer (fixture);
+  wait_finished (received, 20000);
+  filer_test_spin (100);   /* both connections close */
+
+  g_object_add_weak_pointer (G_OBJECT (sent), (gpointer *)&sent);
+  g_object_add_weak_pointer (G_OBJECT (received), (gpointer *)&received);
+  g_assert_finalize_object (fixture->alice);
+  g_assert_finalize_object (fixture->bob);
+  fixture->alice = fixture->bob = NULL;
+  filer_test_spin (50);
+  g_assert_null (sent);
+  g_assert_null (received);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1069,6 +1153,8 @@ main (int   argc,
   ADD ("wrong-peer", test_wrong_peer, NULL);
   ADD ("sender-first", test_sender_first, NULL);
   ADD ("unreachable", test_unreachable, NULL);
+  ADD ("over-stream", test_over_stream, NULL);
+  ADD ("nothing-leaks", test_nothing_leaks, NULL);
 
   return g_test_run ();
 }

@@ -16,8 +16,9 @@ G_DECLARE_FINAL_TYPE (FilerNatClient, filer_nat_client, FILER, NAT_CLIENT, GObje
 /* Keepalives to the server and on a punched path: routers forget idle
  * UDP mappings after 30 to 120 s. */
 #define FILER_NAT_DEFAULT_KEEPALIVE_MS    20000
-/* No punched path by then: use the relay. */
-#define FILER_NAT_DEFAULT_RELAY_AFTER_MS  3000
+/* No punched path by then: use the relay (so that a relayed send still
+ * has its first byte within 3 s). */
+#define FILER_NAT_DEFAULT_RELAY_AFTER_MS  2000
 /* TTL of the first punch packets of the side that opens first: enough to
  * leave its own NAT, too little to reach the peer's (docs/protocol.md
  * §4.4 says why). */
@@ -40,6 +41,10 @@ void            filer_nat_client_set_relay_after      (FilerNatClient       *sel
                                                        guint                 relay_after_ms);
 void            filer_nat_client_set_punch_ttl        (FilerNatClient       *self,
                                                        guint                 ttl);
+/* The stream engine for the sessions we start: "quic" (the default;
+ * ngtcp2) or "pseudotcp" (libnice). The peer follows our choice. */
+void            filer_nat_client_set_stream_engine    (FilerNatClient       *self,
+                                                       const char           *engine);
 /* Disables punching: every session goes through the relay (benchmark). */
 void            filer_nat_client_set_force_relay      (FilerNatClient       *self,
                                                        gboolean              force_relay);

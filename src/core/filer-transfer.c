@@ -138,7 +138,7 @@ publish (FilerTransfer *self)
   /* Rate: bytes over the wire per second, smoothed so a view does not
    * flicker; time left follows from it. */
   if (self->state == FILER_TRANSFER_STATE_TRANSFERRING && self->last_sample_us != 0 &&
-      now > self->last_sample_us)
+      now > self->last_sample_us + 50 * 1000)
     {
       double seconds = (now - self->last_sample_us) / (double)G_USEC_PER_SEC;
       double instant = (self->counters.bytes_sent - self->last_sample_bytes) / seconds;
@@ -625,6 +625,9 @@ filer_transfer_set_state (FilerTransfer      *self,
   if (state == FILER_TRANSFER_STATE_TRANSFERRING && self->publish_source == NULL)
     {
       self->started_us = g_get_monotonic_time ();
+      /* The first tick already has a rate to show. */
+      self->last_sample_us = self->started_us;
+      self->last_sample_bytes = self->counters.bytes_sent;
       self->publish_source = g_timeout_source_new (PUBLISH_INTERVAL_MS);
       g_source_set_static_name (self->publish_source, "[filer] transfer progress");
       g_source_set_callback (self->publish_source, publish_cb, self, NULL);

@@ -9,8 +9,11 @@
 
 #include <glib/gi18n.h>
 
+#include "filer-format.h"
+#include "filer-offer-dialog.h"
 #include "filer-preferences-window.h"
 #include "filer-resources.h"
+#include "filer-session.h"
 
 /* The application owns the settings and the core objects, and connects
  * them to the window: the window's models are the core's models, and
@@ -22,6 +25,8 @@ struct _FilerApplication
   /* Owned */
   GSettings      *settings;
   char           *server_override;
+  FilerSession   *session;
+  GHashTable     *offer_dialogs;   /* transfer id → FilerOfferDialog */
 };
 
 G_DEFINE_FINAL_TYPE (FilerApplication, filer_application, ADW_TYPE_APPLICATION)
@@ -38,6 +43,393 @@ static const GOptionEntry option_entries[] = {
   { NULL }
 };
 
+/* --- settings → session ------------------------------------------ */
+
+static char *
+download_folder (FilerApplication *self)
+{
+  g_autofree char *folder = g_settings_get_string (self->settings, "download-folder");
+
+  if (folder[0] == '\0')
+    return filer_get_default_download_folder ();
+
+  return g_steal_pointer (&folder);
+}
+
+static char *
+device_name (FilerApplication *self)
+{
+  g_autofree char *name = g_settings_get_string (self->settings, "device-name");
+
+  if (name[0] == '\0')
+    return filer_get_pretty_host_name ();
+
+  return g_steal_pointer (&name);
+}
+
+/* "--server" wins over the settings, and is not saved. */
+static void
+apply_server (FilerApplication *self)
+{
+  g_autofree char *address = NULL;
+
+  if (self->server_override != NULL)
+    {
+      filer_session_set_server (self->session, self->server_override);
+      return;
+    }
+
+  if (!g_settings_get_boolean (self->settings, "server-automatic"))
+    address = g_settings_get_string (self->settings, "server-address");
+
+  filer_session_set_server (self->session, address);
+}
+
+static void
+settings_changed_cb (FilerApplication *self,
+                     const char       *key,
+                     GSettings        *settings)
+{
+  if (g_str_equal (key, "server-automatic") || g_str_equal (key, "server-address"))
+    apply_server (self);
+  else if (g_str_equal (key, "room-code"))
+    {
+      g_autofree char *room = g_settings_get_string (settings, key);
+
+      filer_session_set_room (self->session, room);
+    }
+  else if (g_str_equal (key, "allow-hosting"))
+    filer_session_set_allow_hosting (self->session, g_settings_get_boolean (settings, key));
+  else if (g_str_equal (key, "device-name"))
+    {
+      g_autofree char *name = device_name (self);
+
+      filer_session_set_device_name (self->session, name);
+    }
+  else if (g_str_equal (key, "download-folder"))
+    {
+      g_autofree char *folder = download_folder (self);
+
+      filer_transfer_service_set_download_dir (filer_session_get_transfer_service (self->session),
+                                               folder);
+    }
+}
+
+/* Offers from a device in trusted-devices are accepted without asking,
+ * when the user allowed that. */
+static gboolean
+auto_accept_cb (FilerTransferService *service,
+                FilerTransfer        *transfer,
+                gpointer              user_data)
+{
+  FilerApplication *self = user_data;
+  g_auto(GStrv) trusted = NULL;
+
+  if (!g_settings_get_boolean (self->settings, "auto-accept-trusted"))
+    return FALSE;
+
+  trusted = g_settings_get_strv (self->settings, "trusted-devices");
+  return filer_transfer_get_peer_id (transfer) != NULL &&
+         g_strv_contains ((const char * const *)trusted, filer_transfer_get_peer_id (transfer));
+}
+
+static void
+trust_device (FilerApplication *self,
+              const char       *peer_id)
+{
+  g_auto(GStrv) trusted = g_settings_get_strv (self->settings, "trusted-devices");
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) updated = NULL;
+
+  if (peer_id == NULL || g_strv_contains ((const char * const *)trusted, peer_id))
+    return;
+
+  g_strv_builder_addv (builder, (const char **)trusted);
+  g_strv_builder_add (builder, peer_id);
+  updated = g_strv_builder_end (builder);
+  g_settings_set_strv (self->settings, "trusted-devices", (const char * const *)updated);
+  g_settings_set_boolean (self->settings, "auto-accept-trusted", TRUE);
+}
+
+/* --- status line ---------------------------------------------------- */
+
+static void
+update_status (FilerApplication *self)
+{
+  FilerWindow *window = filer_application_get_window (self);
+  FilerDiscoveryClient *client = filer_session_get_client (self->session);
+  const char *status;
+
+  if (window == NULL)
+    return;
+
+  if (filer_session_get_hosting (self->session))
+    status = _("Hosting discovery");
+  else
+    switch (filer_discovery_client_get_state (client))
+      {
+      case FILER_DISCOVERY_STATE_ONLINE:
+        status = _("Connected");
+        break;
+
+      case FILER_DISCOVERY_STATE_CONNECTING:
+        status = _("Looking for the server…");
+        break;
+
+      case FILER_DISCOVERY_STATE_OFFLINE:
+      default:
+        status = _("Offline");
+        break;
+      }
+
+  filer_window_set_status (window, status);
+}
+
+static void
+session_changed_cb (FilerApplication *self)
+{
+  update_status (self);
+}
+
+/* --- offers ----------------------------------------------------------- */
+
+static FilerTransfer *
+find_transfer (FilerApplication *self,
+               const char       *id)
+{
+  GListModel *transfers = filer_session_get_transfers (self->session);
+  guint n = g_list_model_get_n_items (transfers);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(FilerTransfer) transfer = g_list_model_get_item (transfers, i);
+
+      if (g_strcmp0 (filer_transfer_get_id (transfer), id) == 0)
+        return transfer;
+    }
+
+  return NULL;
+}
+
+static void
+answer_offer (FilerApplication *self,
+              FilerTransfer    *transfer,
+              gboolean          accept,
+              gboolean          always)
+{
+  g_autofree char *notification_id = NULL;
+
+  if (transfer == NULL ||
+      filer_transfer_get_state (transfer) != FILER_TRANSFER_STATE_WAITING_FOR_ANSWER)
+    return;
+
+  notification_id = g_strdup_printf ("offer-%s", filer_transfer_get_id (transfer));
+  g_application_withdraw_notification (G_APPLICATION (self), notification_id);
+
+  if (accept)
+    {
+      if (always)
+        trust_device (self, filer_transfer_get_peer_id (transfer));
+      filer_transfer_accept (transfer, NULL);
+    }
+  else
+    filer_transfer_decline (transfer, NULL);
+}
+
+static void
+offer_response_cb (FilerApplication *self,
+                   const char       *response,
+                   FilerOfferDialog *dialog)
+{
+  FilerTransfer *transfer = g_object_get_data (G_OBJECT (dialog), "transfer");
+
+  answer_offer (self, transfer, g_strcmp0 (response, "accept") == 0,
+                filer_offer_dialog_get_always_accept (dialog));
+  g_hash_table_remove (self->offer_dialogs, filer_transfer_get_id (transfer));
+}
+
+/* The sender gave up (cancel, lost connection): close its question. */
+static void
+offer_state_cb (FilerApplication *self,
+                GParamSpec       *pspec,
+                FilerTransfer    *transfer)
+{
+  GtkWindow *dialog;
+  g_autofree char *notification_id = NULL;
+
+  if (filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_WAITING_FOR_ANSWER)
+    return;
+
+  notification_id = g_strdup_printf ("offer-%s", filer_transfer_get_id (transfer));
+  g_application_withdraw_notification (G_APPLICATION (self), notification_id);
+
+  dialog = g_hash_table_lookup (self->offer_dialogs, filer_transfer_get_id (transfer));
+  if (dialog != NULL)
+    {
+      g_hash_table_steal (self->offer_dialogs, filer_transfer_get_id (transfer));
+      gtk_window_destroy (dialog);
+    }
+}
+
+static char **
+offered_names (FilerTransfer *transfer)
+{
+  GListModel *files = filer_transfer_get_files (transfer);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  guint n = files ? g_list_model_get_n_items (files) : 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(FilerTransferFile) file = g_list_model_get_item (files, i);
+
+      g_strv_builder_add (builder, filer_transfer_file_get_path (file));
+    }
+
+  return g_strv_builder_end (builder);
+}
+
+static void
+offer_received_cb (FilerApplication     *self,
+                   FilerTransfer        *transfer,
+                   FilerTransferService *service)
+{
+  FilerWindow *window = filer_application_get_window (self);
+  g_auto(GStrv) names = offered_names (transfer);
+  const char *sender = filer_transfer_get_peer_name (transfer);
+  GtkWidget *dialog;
+
+  if (sender == NULL || sender[0] == '\0')
+    sender = _("Unnamed device");
+
+  dialog = filer_offer_dialog_new (window ? GTK_WINDOW (window) : NULL, sender,
+                                   (const char * const *)names,
+                                   filer_transfer_get_bytes_total (transfer));
+  g_object_set_data_full (G_OBJECT (dialog), "transfer", g_object_ref (transfer), g_object_unref);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (offer_response_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (transfer, "notify::state", G_CALLBACK (offer_state_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_hash_table_insert (self->offer_dialogs, g_strdup (filer_transfer_get_id (transfer)), dialog);
+  gtk_window_present (GTK_WINDOW (dialog));
+
+  /* Nobody looking: say it in a notification too, with the same answers. */
+  if (window == NULL || !gtk_widget_get_mapped (GTK_WIDGET (window)) ||
+      !gtk_window_is_active (GTK_WINDOW (window)))
+    {
+      g_autoptr(GNotification) notification = NULL;
+      g_autofree char *title = NULL;
+      g_autofree char *body = NULL;
+      g_autofree char *size = g_format_size (filer_transfer_get_bytes_total (transfer));
+      g_autofree char *notification_id = g_strdup_printf ("offer-%s", filer_transfer_get_id (transfer));
+      guint n = g_strv_length (names);
+
+      /* Translators: notification title, %s is a device name */
+      title = g_strdup_printf (_("%s wants to send you files"), sender);
+      body = g_strdup_printf (ngettext ("%u file (%s)", "%u files (%s)", n), n, size);
+      notification = g_notification_new (title);
+      g_notification_set_body (notification, body);
+      g_notification_set_priority (notification, G_NOTIFICATION_PRIORITY_HIGH);
+      g_notification_set_default_action (notification, "app.activate");
+      g_notification_add_button_with_target (notification, _("Decline"), "app.decline-offer",
+                                             "s", filer_transfer_get_id (transfer));
+      g_notification_add_button_with_target (notification, _("Accept"), "app.accept-offer",
+                                             "s", filer_transfer_get_id (transfer));
+      g_application_send_notification (G_APPLICATION (self), notification_id, notification);
+    }
+}
+
+static void
+offer_action_cb (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  FilerApplication *self = user_data;
+  const char *id = g_variant_get_string (parameter, NULL);
+  FilerTransfer *transfer = find_transfer (self, id);
+
+  answer_offer (self, transfer, g_str_equal (g_action_get_name (G_ACTION (action)), "accept-offer"),
+                FALSE);
+}
+
+/* --- the window --------------------------------------------------------- */
+
+static char **
+paths_of (GPtrArray *files)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autofree char *path = g_file_get_path (g_ptr_array_index (files, i));
+
+      /* Only local files can be sent (not a phone's MTP folder, say). */
+      if (path != NULL)
+        g_strv_builder_add (builder, path);
+    }
+
+  return g_strv_builder_end (builder);
+}
+
+/* The addresses a peer announced are its interfaces as it sees them;
+ * the address the discovery server saw it connect from is often
+ * reachable too (and the only one when interface enumeration missed
+ * something): try both. */
+static FilerPeer *
+peer_with_seen_address (FilerPeer *peer)
+{
+  const char *seen = filer_peer_get_public_address (peer);
+  const char * const *addresses = filer_peer_get_addresses (peer);
+  g_autoptr(GStrvBuilder) builder = NULL;
+  g_auto(GStrv) all = NULL;
+  FilerPeer *copy;
+
+  if (seen == NULL || seen[0] == '\0' || g_strv_contains (addresses, seen))
+    return g_object_ref (peer);
+
+  builder = g_strv_builder_new ();
+  g_strv_builder_addv (builder, (const char **)addresses);
+  g_strv_builder_add (builder, seen);
+  all = g_strv_builder_end (builder);
+
+  copy = filer_peer_new (filer_peer_get_id (peer));
+  filer_peer_set_name (copy, filer_peer_get_name (peer));
+  filer_peer_set_kind (copy, filer_peer_get_kind (peer));
+  filer_peer_set_network (copy, filer_peer_get_network (peer));
+  filer_peer_set_port (copy, filer_peer_get_port (peer));
+  filer_peer_set_public_address (copy, seen);
+  filer_peer_set_addresses (copy, (const char * const *)all);
+  return copy;
+}
+
+static void
+send_files_cb (FilerApplication *self,
+               FilerPeer        *peer,
+               GPtrArray        *files,
+               FilerWindow      *window)
+{
+  g_auto(GStrv) paths = paths_of (files);
+
+  if (paths[0] == NULL)
+    {
+      filer_window_add_toast (window, _("Only files on this computer can be sent"));
+      return;
+    }
+
+  {
+    g_autoptr(FilerPeer) target = peer_with_seen_address (peer);
+
+    filer_session_send (self->session, target, (const char * const *)paths);
+  }
+}
+
+static void
+activate_action_cb (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  g_application_activate (G_APPLICATION (user_data));
+}
+
 static FilerWindow *
 ensure_window (FilerApplication *self)
 {
@@ -45,7 +437,23 @@ ensure_window (FilerApplication *self)
 
   if (window == NULL)
     {
+      g_autoptr(GError) error = NULL;
+
       window = filer_window_new (GTK_APPLICATION (self));
+      filer_window_set_peers (window, filer_session_get_peers (self->session));
+      filer_window_set_transfers (window, filer_session_get_transfers (self->session));
+      g_signal_connect_object (window, "send-files", G_CALLBACK (send_files_cb), self,
+                               G_CONNECT_SWAPPED);
+
+      if (!filer_session_start (self->session, &error))
+        {
+          g_autofree char *message = NULL;
+
+          /* Translators: %s is a system error message */
+          message = g_strdup_printf (_("Cannot receive files: %s"), error->message);
+          filer_window_add_toast (window, message);
+        }
+      update_status (self);
       g_settings_bind (self->settings, "window-width", window, "default-width",
                        G_SETTINGS_BIND_DEFAULT);
       g_settings_bind (self->settings, "window-height", window, "default-height",
@@ -90,6 +498,7 @@ filer_application_command_line (GApplication            *app,
     {
       g_free (self->server_override);
       self->server_override = g_strdup (server);
+      apply_server (self);
     }
 
   window = ensure_window (self);
@@ -129,6 +538,8 @@ preferences_action_cb (GSimpleAction *action,
 
   preferences = filer_preferences_window_new (gtk_application_get_active_window (GTK_APPLICATION (self)),
                                               self->settings);
+  /* An application window, so that the app's shortcuts work in it. */
+  gtk_window_set_application (GTK_WINDOW (preferences), GTK_APPLICATION (self));
   gtk_window_present (GTK_WINDOW (preferences));
 }
 
@@ -154,6 +565,7 @@ about_action_cb (GSimpleAction *action,
                         "developers", developers,
                         /* Translators: your name(s), one per line, as you want them credited */
                         "translator-credits", _("translator-credits"),
+                        "application", self,
                         NULL);
   gtk_window_present (GTK_WINDOW (about));
 }
@@ -162,6 +574,9 @@ static const GActionEntry app_actions[] = {
   { "quit", quit_action_cb },
   { "preferences", preferences_action_cb },
   { "about", about_action_cb },
+  { "activate", activate_action_cb },
+  { "accept-offer", offer_action_cb, "s" },
+  { "decline-offer", offer_action_cb, "s" },
 };
 
 static void
@@ -172,7 +587,47 @@ filer_application_startup (GApplication *app)
   static const char *about_accels[] = { "F1", NULL };
   FilerApplication *self = FILER_APPLICATION (app);
 
+  g_autoptr(FilerDevice) device = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *folder = NULL;
+  g_autofree char *room = NULL;
+  FilerTransferService *service;
+
   G_APPLICATION_CLASS (filer_application_parent_class)->startup (app);
+
+  /* Who we are: a stable id kept in the user's config, our name from
+   * the settings (or the host's pretty name). */
+  device = filer_device_load_default (&error);
+  if (device == NULL)
+    {
+      g_autofree char *id = g_uuid_string_random ();
+
+      g_message ("Using a temporary device id: %s", error->message);
+      device = filer_device_new (id, NULL, NULL);
+    }
+  name = device_name (self);
+  filer_device_set_name (device, name);
+
+  folder = download_folder (self);
+  self->session = filer_session_new (device, folder);
+  room = g_settings_get_string (self->settings, "room-code");
+  filer_session_set_room (self->session, room);
+  filer_session_set_allow_hosting (self->session,
+                                   g_settings_get_boolean (self->settings, "allow-hosting"));
+  apply_server (self);
+
+  service = filer_session_get_transfer_service (self->session);
+  filer_transfer_service_set_auto_accept_func (service, auto_accept_cb, self, NULL);
+  g_signal_connect_object (service, "offer-received", G_CALLBACK (offer_received_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::hosting", G_CALLBACK (session_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (filer_session_get_client (self->session), "notify::state",
+                           G_CALLBACK (session_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed", G_CALLBACK (settings_changed_cb), self,
+                           G_CONNECT_SWAPPED);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
@@ -184,6 +639,12 @@ filer_application_startup (GApplication *app)
 static void
 filer_application_shutdown (GApplication *app)
 {
+  FilerApplication *self = FILER_APPLICATION (app);
+
+  g_hash_table_remove_all (self->offer_dialogs);
+  if (self->session != NULL)
+    filer_session_stop (self->session);
+
   G_APPLICATION_CLASS (filer_application_parent_class)->shutdown (app);
 }
 
@@ -192,8 +653,10 @@ filer_application_dispose (GObject *object)
 {
   FilerApplication *self = (FilerApplication *)object;
 
+  g_clear_object (&self->session);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->server_override, g_free);
+  g_clear_pointer (&self->offer_dialogs, g_hash_table_unref);
 
   G_OBJECT_CLASS (filer_application_parent_class)->dispose (object);
 }
@@ -221,6 +684,7 @@ filer_application_init (FilerApplication *self)
   g_assert (filer_get_resource () != NULL);
 
   self->settings = g_settings_new (APP_ID);
+  self->offer_dialogs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
   g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[FILES…]"));
@@ -266,4 +730,18 @@ filer_application_get_window (FilerApplication *self)
       return l->data;
 
   return NULL;
+}
+
+/**
+ * filer_application_get_session:
+ *
+ * Returns: (transfer none) (nullable): the network session, once the
+ *   application is registered (tests configure it before activating)
+ */
+FilerSession *
+filer_application_get_session (FilerApplication *self)
+{
+  g_return_val_if_fail (FILER_IS_APPLICATION (self), NULL);
+
+  return self->session;
 }

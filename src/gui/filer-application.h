@@ -7,6 +7,7 @@
 
 #include <adwaita.h>
 
+#include "filer-session.h"
 #include "filer-window.h"
 
 G_BEGIN_DECLS
@@ -18,5 +19,6 @@ G_DECLARE_FINAL_TYPE (FilerApplication, filer_application, FILER, APPLICATION, A
 FilerApplication *filer_application_new          (GApplicationFlags  flags);
 GSettings        *filer_application_get_settings (FilerApplication  *self);
 FilerWindow      *filer_application_get_window   (FilerApplication  *self);
+FilerSession     *filer_application_get_session  (FilerApplication  *self);
 
 G_END_DECLS

@@ -7,13 +7,15 @@
 
 #include <gtk/gtk.h>
 
+#include "filer-transfer.h"
+
 G_BEGIN_DECLS
 
 #define FILER_TYPE_TRANSFER_ROW (filer_transfer_row_get_type ())
 
 G_DECLARE_FINAL_TYPE (FilerTransferRow, filer_transfer_row, FILER, TRANSFER_ROW, GtkListBoxRow)
 
-GtkWidget *filer_transfer_row_new          (gpointer          transfer);
-gpointer   filer_transfer_row_get_transfer (FilerTransferRow *self);
+GtkWidget     *filer_transfer_row_new          (FilerTransfer    *transfer);
+FilerTransfer *filer_transfer_row_get_transfer (FilerTransferRow *self);
 
 G_END_DECLS

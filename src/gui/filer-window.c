@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "filer-peer-tile.h"
+#include "filer-transfer.h"
 #include "filer-transfer-row.h"
 
 /* The window shows two list models it is given (peers and transfers)
@@ -39,6 +40,9 @@ struct _FilerWindow
   GPtrArray            *pending_files;
   GtkFileChooserNative *chooser;
   FilerPeer            *chooser_peer;
+
+  /* Borrowed: the tiles the grid made, to show what each peer is doing */
+  GPtrArray            *tiles;
 };
 
 G_DEFINE_FINAL_TYPE (FilerWindow, filer_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -57,6 +61,14 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
+
+static void
+pending_revealed_cb (FilerWindow *self)
+{
+  if (!gtk_revealer_get_child_revealed (self->pending_revealer) &&
+      !gtk_revealer_get_reveal_child (self->pending_revealer))
+    gtk_widget_set_visible (GTK_WIDGET (self->pending_revealer), FALSE);
+}
 
 static void
 update_devices_page (FilerWindow *self)
@@ -84,6 +96,130 @@ peers_changed_cb (FilerWindow *self,
   update_devices_page (self);
 }
 
+/* What a tile says its peer is doing: the newest unfinished transfer
+ * with that peer, in a few words. */
+static char *
+activity_for_peer (FilerWindow *self,
+                   FilerPeer   *peer)
+{
+  guint n;
+
+  if (self->transfers == NULL || peer == NULL)
+    return NULL;
+
+  n = g_list_model_get_n_items (self->transfers);
+  for (guint i = n; i > 0; i--)
+    {
+      g_autoptr(FilerTransfer) transfer = g_list_model_get_item (self->transfers, i - 1);
+      gboolean sending;
+      guint percent;
+      guint64 total;
+
+      if (filer_transfer_is_finished (transfer) ||
+          g_strcmp0 (filer_transfer_get_peer_id (transfer), filer_peer_get_id (peer)) != 0)
+        continue;
+
+      sending = filer_transfer_get_direction (transfer) == FILER_TRANSFER_DIRECTION_SEND;
+      total = filer_transfer_get_bytes_total (transfer);
+      percent = total > 0 ? (guint)(filer_transfer_get_bytes_done (transfer) * 100 / total) : 0;
+
+      switch (filer_transfer_get_state (transfer))
+        {
+        case FILER_TRANSFER_STATE_CONNECTING:
+          return g_strdup (sending ? _("Connecting…") : _("Wants to send files"));
+
+        case FILER_TRANSFER_STATE_WAITING_FOR_ANSWER:
+          return g_strdup (sending ? _("Waiting for answer") : _("Wants to send files"));
+
+        case FILER_TRANSFER_STATE_TRANSFERRING:
+          /* Translators: a tile's activity, e.g. "Sending 42 %" */
+          return g_strdup_printf (sending ? _("Sending %u %%") : _("Receiving %u %%"), percent);
+
+        default:
+          return NULL;
+        }
+    }
+
+  return NULL;
+}
+
+static void
+update_activities (FilerWindow *self)
+{
+  for (guint i = 0; i < self->tiles->len; i++)
+    {
+      FilerPeerTile *tile = g_ptr_array_index (self->tiles, i);
+      g_autofree char *activity = activity_for_peer (self, filer_peer_tile_get_peer (tile));
+
+      filer_peer_tile_set_activity (tile, activity);
+    }
+}
+
+static void
+transfer_progress_cb (FilerWindow   *self,
+                      GParamSpec    *pspec,
+                      FilerTransfer *transfer)
+{
+  update_activities (self);
+}
+
+/* Failures say why, as a toast, besides the row. */
+static void
+transfer_state_cb (FilerWindow   *self,
+                   GParamSpec    *pspec,
+                   FilerTransfer *transfer)
+{
+  const char *peer = filer_transfer_get_peer_name (transfer);
+  gboolean sending = filer_transfer_get_direction (transfer) == FILER_TRANSFER_DIRECTION_SEND;
+  g_autofree char *message = NULL;
+
+  if (peer == NULL || peer[0] == '\0')
+    peer = _("Unnamed device");
+
+  switch (filer_transfer_get_state (transfer))
+    {
+    case FILER_TRANSFER_STATE_FAILED:
+      /* Translators: "Sending to Anna failed: the disk is full" */
+      message = g_strdup_printf (sending ? _("Sending to %s failed: %s") : _("Receiving from %s failed: %s"),
+                                 peer,
+                                 filer_transfer_get_error_message (transfer)
+                                 ? filer_transfer_get_error_message (transfer) : _("unknown error"));
+      break;
+
+    case FILER_TRANSFER_STATE_DECLINED:
+      if (sending)
+        /* Translators: %s is a device name */
+        message = g_strdup_printf (_("%s declined the files"), peer);
+      break;
+
+    default:
+      break;
+    }
+
+  if (message != NULL)
+    filer_window_add_toast (self, message);
+
+  update_activities (self);
+}
+
+static void
+watch_transfers (FilerWindow *self,
+                 guint        position,
+                 guint        added)
+{
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(FilerTransfer) transfer = g_list_model_get_item (self->transfers, i);
+
+      g_signal_connect_object (transfer, "notify::state",
+                               G_CALLBACK (transfer_state_cb), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (transfer, "notify::bytes-done",
+                               G_CALLBACK (transfer_progress_cb), self,
+                               G_CONNECT_SWAPPED);
+    }
+}
+
 static void
 transfers_changed_cb (FilerWindow *self,
                       guint        position,
@@ -94,6 +230,8 @@ transfers_changed_cb (FilerWindow *self,
   AdwViewStackPage *page;
 
   update_transfers_page (self);
+  watch_transfers (self, position, added);
+  update_activities (self);
 
   /* A new transfer while the user looks at the devices: badge the tab. */
   page = adw_view_stack_get_page (self->stack,
@@ -150,6 +288,15 @@ tile_setup_cb (FilerWindow              *self,
                            G_CALLBACK (tile_choose_files_cb), self,
                            G_CONNECT_SWAPPED);
   gtk_list_item_set_child (item, tile);
+  g_ptr_array_add (self->tiles, tile);
+}
+
+static void
+tile_teardown_cb (FilerWindow              *self,
+                  GtkListItem              *item,
+                  GtkSignalListItemFactory *factory)
+{
+  g_ptr_array_remove (self->tiles, gtk_list_item_get_child (item));
 }
 
 static void
@@ -157,8 +304,12 @@ tile_bind_cb (FilerWindow              *self,
               GtkListItem              *item,
               GtkSignalListItemFactory *factory)
 {
-  filer_peer_tile_set_peer (FILER_PEER_TILE (gtk_list_item_get_child (item)),
-                            gtk_list_item_get_item (item));
+  FilerPeerTile *tile = FILER_PEER_TILE (gtk_list_item_get_child (item));
+  g_autofree char *activity = NULL;
+
+  filer_peer_tile_set_peer (tile, gtk_list_item_get_item (item));
+  activity = activity_for_peer (self, gtk_list_item_get_item (item));
+  filer_peer_tile_set_activity (tile, activity);
 }
 
 static void
@@ -203,7 +354,7 @@ static GtkWidget *
 create_transfer_row_cb (gpointer item,
                         gpointer user_data)
 {
-  return filer_transfer_row_new (item);
+  return filer_transfer_row_new (FILER_TRANSFER (item));
 }
 
 static void
@@ -266,6 +417,16 @@ filer_window_dispose (GObject *object)
 }
 
 static void
+filer_window_finalize (GObject *object)
+{
+  FilerWindow *self = (FilerWindow *)object;
+
+  g_clear_pointer (&self->tiles, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (filer_window_parent_class)->finalize (object);
+}
+
+static void
 filer_window_get_property (GObject    *object,
                            guint       prop_id,
                            GValue     *value,
@@ -318,6 +479,7 @@ filer_window_class_init (FilerWindowClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = filer_window_dispose;
+  object_class->finalize = filer_window_finalize;
   object_class->get_property = filer_window_get_property;
   object_class->set_property = filer_window_set_property;
 
@@ -373,17 +535,23 @@ filer_window_init (FilerWindow *self)
 {
   GtkListItemFactory *factory;
 
+  self->tiles = g_ptr_array_new ();
+
   gtk_widget_init_template (GTK_WIDGET (self));
 
   factory = gtk_signal_list_item_factory_new ();
   g_signal_connect_object (factory, "setup", G_CALLBACK (tile_setup_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (factory, "bind", G_CALLBACK (tile_bind_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (factory, "unbind", G_CALLBACK (tile_unbind_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (factory, "teardown", G_CALLBACK (tile_teardown_cb), self, G_CONNECT_SWAPPED);
   gtk_grid_view_set_factory (self->grid_view, factory);
   g_object_unref (factory);
 
   g_signal_connect_object (self->grid_view, "activate",
                            G_CALLBACK (grid_activate_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->pending_revealer, "notify::child-revealed",
+                           G_CALLBACK (pending_revealed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->stack, "notify::visible-child",
                            G_CALLBACK (visible_page_changed_cb), self,
@@ -485,9 +653,12 @@ filer_window_set_transfers (FilerWindow *self,
                              NULL, NULL);
 
   if (transfers != NULL)
-    g_signal_connect_object (transfers, "items-changed",
-                             G_CALLBACK (transfers_changed_cb), self,
-                             G_CONNECT_SWAPPED);
+    {
+      g_signal_connect_object (transfers, "items-changed",
+                               G_CALLBACK (transfers_changed_cb), self,
+                               G_CONNECT_SWAPPED);
+      watch_transfers (self, 0, g_list_model_get_n_items (transfers));
+    }
 
   if (self->transfers_stack != NULL)
     update_transfers_page (self);
@@ -532,6 +703,10 @@ filer_window_set_pending_files (FilerWindow *self,
       filer_window_show_page (self, "devices");
     }
 
+  /* Hidden, not just folded away: a screen reader must not find the
+   * bar's Cancel button when there is nothing pending. */
+  if (self->pending_files != NULL)
+    gtk_widget_set_visible (GTK_WIDGET (self->pending_revealer), TRUE);
   gtk_revealer_set_reveal_child (self->pending_revealer, self->pending_files != NULL);
 }
 

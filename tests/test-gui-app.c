@@ -1,0 +1,823 @@
+/* test-gui-app.c: the whole app against a real filer-server process and
+ * real core peers in this process: tiles, drop to send, offers, rows
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+
+#include "filer-application.h"
+#include "filer-discovery-client.h"
+#include "filer-gui-test-util.h"
+#include "filer-offer-dialog.h"
+#include "filer-peer-tile.h"
+#include "filer-test-util.h"
+#include "filer-transfer-row.h"
+#include "filer-transfer-service.h"
+
+#define APP_NAME "Filer Under Test"
+#define TIMEOUT_MS 20000
+
+/* A device that is not the app: discovery client plus transfer service,
+ * the same core objects filer-cli uses. */
+typedef struct
+{
+  FilerDevice          *device;
+  FilerDiscoveryClient *client;
+  FilerTransferService *service;
+  char                 *download_dir;
+} Peer;
+
+typedef struct
+{
+  FilerTestServer  *server;
+  FilerApplication *app;
+  FilerWindow      *window;
+  GSettings        *settings;
+  char             *download_dir;
+  char             *tmp_dir;
+  Peer             *alice;
+  Peer             *bob;
+} Fixture;
+
+static Peer *
+peer_new (Fixture    *fixture,
+          const char *name)
+{
+  Peer *peer = g_new0 (Peer, 1);
+  g_autofree char *id = g_uuid_string_random ();
+  g_autoptr(GError) error = NULL;
+
+  peer->download_dir = g_build_filename (fixture->tmp_dir, name, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (peer->download_dir, 0700), ==, 0);
+
+  peer->device = filer_device_new (id, name, "desktop");
+  peer->service = filer_transfer_service_new (id, name, peer->download_dir);
+  filer_transfer_service_listen (peer->service, "127.0.0.1", 0, &error);
+  g_assert_no_error (error);
+
+  peer->client = filer_discovery_client_new (peer->device);
+  filer_discovery_client_set_server (peer->client, filer_test_server_get_address (fixture->server));
+  filer_discovery_client_set_local_address (peer->client, "127.0.0.1");
+  filer_discovery_client_set_transfer_port (peer->client, filer_transfer_service_get_port (peer->service));
+  filer_discovery_client_start (peer->client);
+
+  return peer;
+}
+
+static void
+peer_free (Peer *peer)
+{
+  if (peer == NULL)
+    return;
+
+  filer_discovery_client_stop (peer->client);
+  g_clear_object (&peer->client);
+  g_clear_object (&peer->service);
+  g_clear_object (&peer->device);
+  g_free (peer->download_dir);
+  g_free (peer);
+}
+
+static gboolean
+app_online (gpointer data)
+{
+  Fixture *fixture = data;
+  FilerSession *session = filer_application_get_session (fixture->app);
+
+  return filer_discovery_client_get_state (filer_session_get_client (session)) ==
+         FILER_DISCOVERY_STATE_ONLINE;
+}
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  FilerSession *session;
+
+  fixture->server = filer_test_server_start (NULL);
+  fixture->tmp_dir = g_dir_make_tmp ("filer-gui-app-XXXXXX", &error);
+  g_assert_no_error (error);
+  fixture->download_dir = g_build_filename (fixture->tmp_dir, "app-downloads", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->download_dir, 0700), ==, 0);
+
+  /* The app reads these through GSettings (memory backend), as if the
+   * user had set them in Preferences. */
+  fixture->settings = g_settings_new (APP_ID);
+  g_settings_set_string (fixture->settings, "device-name", APP_NAME);
+  g_settings_set_string (fixture->settings, "download-folder", fixture->download_dir);
+  g_settings_set_boolean (fixture->settings, "server-automatic", FALSE);
+  g_settings_set_string (fixture->settings, "server-address",
+                         filer_test_server_get_address (fixture->server));
+  g_settings_reset (fixture->settings, "trusted-devices");
+  g_settings_reset (fixture->settings, "auto-accept-trusted");
+  g_settings_reset (fixture->settings, "room-code");
+
+  fixture->app = filer_application_new (G_APPLICATION_NON_UNIQUE);
+  /* One D-Bus object path per test case: the previous app may still be
+   * exported while GTK lets go of it. */
+  {
+    static guint n = 0;
+    g_autofree char *id = g_strdup_printf ("%s.Test%u", APP_ID, ++n);
+
+    g_application_set_application_id (G_APPLICATION (fixture->app), id);
+  }
+  g_application_register (G_APPLICATION (fixture->app), NULL, &error);
+  g_assert_no_error (error);
+
+  /* Loopback only: never an address of a real interface. */
+  session = filer_application_get_session (fixture->app);
+  filer_session_set_local_address (session, "127.0.0.1");
+  g_assert_false (filer_session_get_hosting (session));
+
+  g_application_activate (G_APPLICATION (fixture->app));
+  fixture->window = filer_application_get_window (fixture->app);
+  g_assert_nonnull (fixture->window);
+  filer_test_wait_until (app_online, fixture, TIMEOUT_MS, "the app to be online");
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (fixture->app));
+
+  peer_free (fixture->alice);
+  peer_free (fixture->bob);
+
+  while (windows != NULL)
+    {
+      gtk_window_destroy (windows->data);
+      windows = gtk_application_get_windows (GTK_APPLICATION (fixture->app));
+    }
+  filer_session_stop (filer_application_get_session (fixture->app));
+  filer_test_spin (50);
+  g_clear_object (&fixture->app);
+  g_clear_object (&fixture->settings);
+  g_clear_pointer (&fixture->server, filer_test_server_stop);
+  g_free (fixture->download_dir);
+  g_free (fixture->tmp_dir);
+}
+
+/* --- a notification server --------------------------------------------
+ * The offer also goes out as a GNotification when the window is not
+ * active (under Xvfb, with no window manager, it never is). GLib sends
+ * it to org.freedesktop.Notifications; this stands in for the desktop's
+ * server and records what it was asked to show. */
+
+static const char notifications_xml[] =
+  "<node>"
+  "  <interface name='org.freedesktop.Notifications'>"
+  "    <method name='Notify'>"
+  "      <arg type='s' direction='in'/><arg type='u' direction='in'/>"
+  "      <arg type='s' direction='in'/><arg type='s' direction='in'/>"
+  "      <arg type='s' direction='in'/><arg type='as' direction='in'/>"
+  "      <arg type='a{sv}' direction='in'/><arg type='i' direction='in'/>"
+  "      <arg type='u' direction='out'/>"
+  "    </method>"
+  "    <method name='CloseNotification'><arg type='u' direction='in'/></method>"
+  "    <method name='GetCapabilities'><arg type='as' direction='out'/></method>"
+  "    <method name='GetServerInformation'>"
+  "      <arg type='s' direction='out'/><arg type='s' direction='out'/>"
+  "      <arg type='s' direction='out'/><arg type='s' direction='out'/>"
+  "    </method>"
+  "    <signal name='ActionInvoked'><arg type='u'/><arg type='s'/></signal>"
+  "    <signal name='NotificationClosed'><arg type='u'/><arg type='u'/></signal>"
+  "  </interface>"
+  "</node>";
+
+typedef struct
+{
+  guint  next_id;
+  char  *summary;
+  char  *body;
+  char **actions;
+  guint  n_closed;
+} Notifications;
+
+static Notifications notifications;
+
+static void
+notifications_method_cb (GDBusConnection       *connection,
+                         const char            *sender,
+                         const char            *object_path,
+                         const char            *interface_name,
+                         const char            *method_name,
+                         GVariant              *parameters,
+                         GDBusMethodInvocation *invocation,
+                         gpointer               user_data)
+{
+  if (g_str_equal (method_name, "Notify"))
+    {
+      g_clear_pointer (&notifications.summary, g_free);
+      g_clear_pointer (&notifications.body, g_free);
+      g_clear_pointer (&notifications.actions, g_strfreev);
+      g_variant_get (parameters, "(&su&sss^as@a{sv}i)", NULL, NULL, NULL,
+                     &notifications.summary, &notifications.body, &notifications.actions,
+                     NULL, NULL);
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", ++notifications.next_id));
+    }
+  else if (g_str_equal (method_name, "CloseNotification"))
+    {
+      notifications.n_closed++;
+      g_dbus_method_invocation_return_value (invocation, NULL);
+    }
+  else if (g_str_equal (method_name, "GetCapabilities"))
+    {
+      const char *caps[] = { "actions", "body", NULL };
+
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(^as)", caps));
+    }
+  else
+    g_dbus_method_invocation_return_value (invocation,
+                                           g_variant_new ("(ssss)", "test", "filer", "1", "1.2"));
+}
+
+static void
+start_notification_server (void)
+{
+  static const GDBusInterfaceVTable vtable = { notifications_method_cb, NULL, NULL, { 0 } };
+  g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml (notifications_xml, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  GDBusConnection *bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+
+  g_assert_no_error (error);
+  g_dbus_connection_register_object (bus, "/org/freedesktop/Notifications",
+                                     info->interfaces[0], &vtable, NULL, NULL, &error);
+  g_assert_no_error (error);
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "RequestName",
+                                       g_variant_new ("(su)", "org.freedesktop.Notifications", 4),
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1,
+                                       NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* --- helpers ---------------------------------------------------------- */
+
+typedef struct
+{
+  Fixture    *fixture;
+  const char *names;
+} TilesWanted;
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *)a, *(const char * const *)b);
+}
+
+/* The names on the tiles the grid shows now, sorted, comma-separated. */
+static char *
+tile_names (FilerWindow *window)
+{
+  g_autoptr(GPtrArray) tiles = filer_gui_test_find_all (GTK_WIDGET (window), FILER_TYPE_PEER_TILE);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+
+  for (guint i = 0; i < tiles->len; i++)
+    {
+      FilerPeer *peer = filer_peer_tile_get_peer (g_ptr_array_index (tiles, i));
+      GtkWidget *label;
+
+      if (peer == NULL || !gtk_widget_get_mapped (g_ptr_array_index (tiles, i)))
+        continue;
+
+      label = filer_gui_test_find_label (g_ptr_array_index (tiles, i), filer_peer_get_name (peer));
+      g_ptr_array_add (names, label ? (char *)gtk_label_get_text (GTK_LABEL (label)) : "(no label)");
+    }
+
+  g_ptr_array_sort (names, compare_strings);
+  g_ptr_array_add (names, NULL);
+  return g_strjoinv (",", (char **)names->pdata);
+}
+
+static gboolean
+tiles_are (gpointer data)
+{
+  TilesWanted *wanted = data;
+  g_autofree char *names = tile_names (wanted->fixture->window);
+
+  return g_strcmp0 (names, wanted->names) == 0;
+}
+
+static void
+wait_for_tiles (Fixture    *fixture,
+                const char *names)
+{
+  TilesWanted wanted = { fixture, names };
+  g_autofree char *what = g_strdup_printf ("tiles “%s”", names);
+
+  filer_test_wait_until (tiles_are, &wanted, TIMEOUT_MS, what);
+}
+
+static FilerPeerTile *
+tile_named (FilerWindow *window,
+            const char  *name)
+{
+  g_autoptr(GPtrArray) tiles = filer_gui_test_find_all (GTK_WIDGET (window), FILER_TYPE_PEER_TILE);
+
+  for (guint i = 0; i < tiles->len; i++)
+    {
+      FilerPeer *peer = filer_peer_tile_get_peer (g_ptr_array_index (tiles, i));
+
+      if (peer != NULL && g_strcmp0 (filer_peer_get_name (peer), name) == 0)
+        return g_ptr_array_index (tiles, i);
+    }
+
+  return NULL;
+}
+
+static GBytes *
+random_bytes (gsize size)
+{
+  guint8 *data = g_malloc (size);
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = g_random_int_range (0, 256);
+
+  return g_bytes_new_take (data, size);
+}
+
+static char *
+write_temp_file (Fixture    *fixture,
+                 const char *name,
+                 GBytes     *contents)
+{
+  g_autofree char *dir = g_build_filename (fixture->tmp_dir, "outbox", NULL);
+  char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_file_set_contents (path, g_bytes_get_data (contents, NULL), g_bytes_get_size (contents), &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+typedef struct
+{
+  GListModel         *transfers;
+  FilerTransferState  state;
+} StateWanted;
+
+static gboolean
+has_transfer_in_state (gpointer data)
+{
+  StateWanted *wanted = data;
+  guint n = g_list_model_get_n_items (wanted->transfers);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(FilerTransfer) transfer = g_list_model_get_item (wanted->transfers, i);
+
+      if (filer_transfer_get_state (transfer) == wanted->state)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+static void
+wait_for_transfer_state (GListModel         *transfers,
+                         FilerTransferState  state,
+                         const char         *what)
+{
+  StateWanted wanted = { transfers, state };
+
+  filer_test_wait_until (has_transfer_in_state, &wanted, TIMEOUT_MS, what);
+}
+
+static void
+assert_file_equals (const char *path,
+                    GBytes     *expected)
+{
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (path, &contents, &length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (contents, length, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
+}
+
+/* The window's row for the newest transfer: its progress and words. */
+static FilerTransferRow *
+last_row (FilerWindow *window)
+{
+  g_autoptr(GPtrArray) rows = filer_gui_test_find_all (GTK_WIDGET (window), FILER_TYPE_TRANSFER_ROW);
+
+  return rows->len > 0 ? g_ptr_array_index (rows, rows->len - 1) : NULL;
+}
+
+static gboolean
+row_completed (gpointer data)
+{
+  FilerWindow *window = data;
+  FilerTransferRow *row = last_row (window);
+  GtkProgressBar *bar;
+
+  if (row == NULL)
+    return FALSE;
+
+  bar = GTK_PROGRESS_BAR (filer_gui_test_find (GTK_WIDGET (row), GTK_TYPE_PROGRESS_BAR));
+  return gtk_progress_bar_get_fraction (bar) == 1.0 &&
+         filer_transfer_get_state (filer_transfer_row_get_transfer (row)) == FILER_TRANSFER_STATE_COMPLETED;
+}
+
+static const char *
+row_status (FilerTransferRow *row)
+{
+  g_autoptr(GPtrArray) labels = filer_gui_test_find_all (GTK_WIDGET (row), GTK_TYPE_LABEL);
+
+  /* title, file, status: the status is the one with .caption */
+  for (guint i = 0; i < labels->len; i++)
+    if (gtk_widget_has_css_class (g_ptr_array_index (labels, i), "caption"))
+      return gtk_label_get_text (g_ptr_array_index (labels, i));
+
+  return NULL;
+}
+
+/* --- tests -------------------------------------------------------------- */
+
+static void
+test_one_tile_per_peer (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  fixture->alice = peer_new (fixture, "Alice");
+  fixture->bob = peer_new (fixture, "Bob");
+
+  /* Exactly one tile per online peer, the app itself not among them. */
+  wait_for_tiles (fixture, "Alice,Bob");
+
+  /* A peer that quits loses its tile. */
+  g_clear_pointer (&fixture->bob, peer_free);
+  wait_for_tiles (fixture, "Alice");
+}
+
+static void
+test_drop_sends (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(GBytes) contents = random_bytes (300 * 1024 + 17);
+  g_autofree char *path = write_temp_file (fixture, "dropped.bin", contents);
+  g_autofree char *received = NULL;
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  GSList *files = NULL;
+  GValue value = G_VALUE_INIT;
+  gboolean handled = FALSE;
+  FilerPeerTile *tile;
+  FilerTransferRow *row;
+
+  fixture->alice = peer_new (fixture, "Alice");
+  filer_transfer_service_set_accept_all (fixture->alice->service, TRUE);
+  wait_for_tiles (fixture, "Alice");
+
+  /* What GTK does when a file manager drops a file on the tile. */
+  tile = tile_named (fixture->window, "Alice");
+  files = g_slist_append (files, file);
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_list (files));
+  g_slist_free (files);
+  g_signal_emit_by_name (filer_peer_tile_get_drop_target (tile), "drop", &value, 5.0, 5.0, &handled);
+  g_value_unset (&value);
+  g_assert_true (handled);
+
+  /* Alice has it, verified, with the same bytes. */
+  wait_for_transfer_state (filer_transfer_service_get_transfers (fixture->alice->service),
+                           FILER_TRANSFER_STATE_COMPLETED, "Alice to receive the dropped file");
+  received = g_build_filename (fixture->alice->download_dir, "dropped.bin", NULL);
+  assert_file_equals (received, contents);
+
+  /* And the app's row shows 100 % and the completed state. */
+  filer_test_wait_until (row_completed, fixture->window, TIMEOUT_MS, "the row to complete");
+  row = last_row (fixture->window);
+  g_assert_true (g_str_has_prefix (row_status (row), "Sent "));
+  g_assert_false (gtk_widget_get_visible (filer_gui_test_find (GTK_WIDGET (row), GTK_TYPE_BUTTON)) &&
+                  filer_transfer_is_finished (filer_transfer_row_get_transfer (row)) == FALSE);
+}
+
+static gboolean
+find_offer_dialog (gpointer data)
+{
+  FilerOfferDialog **dialog = data;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  guint n = g_list_model_get_n_items (toplevels);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (FILER_IS_OFFER_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        {
+          *dialog = FILER_OFFER_DIALOG (window);
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+static gboolean
+notification_arrived (gpointer data)
+{
+  return notifications.summary != NULL;
+}
+
+static FilerPeer *
+app_as_seen_by (Peer *peer)
+{
+  GListModel *peers = filer_discovery_client_get_peers (peer->client);
+  guint n = g_list_model_get_n_items (peers);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(FilerPeer) item = g_list_model_get_item (peers, i);
+
+      if (g_strcmp0 (filer_peer_get_name (item), APP_NAME) == 0)
+        return item;
+    }
+
+  return NULL;
+}
+
+static gboolean
+alice_sees_app (gpointer data)
+{
+  return app_as_seen_by (data) != NULL;
+}
+
+/* Alice sends one file to the app; returns the transfer on her side. */
+static FilerTransfer *
+alice_offers (Fixture    *fixture,
+              const char *path)
+{
+  const char *paths[] = { path, NULL };
+  FilerPeer *seen;
+  g_autoptr(FilerPeer) target = NULL;
+  const char *addresses[] = { NULL, NULL };
+
+  fixture->alice = peer_new (fixture, "Alice");
+  filer_test_wait_until (alice_sees_app, fixture->alice, TIMEOUT_MS, "Alice to see the app");
+
+  /* Alice reaches the app at the address the server saw (loopback):
+   * the addresses it announces are the machine's interfaces, which the
+   * app, on 127.0.0.1 only in tests, does not listen on. */
+  seen = app_as_seen_by (fixture->alice);
+  addresses[0] = filer_peer_get_public_address (seen);
+  g_assert_cmpstr (addresses[0], ==, "127.0.0.1");
+  target = filer_peer_new (filer_peer_get_id (seen));
+  filer_peer_set_name (target, filer_peer_get_name (seen));
+  filer_peer_set_addresses (target, addresses);
+  filer_peer_set_port (target, filer_peer_get_port (seen));
+
+  return filer_transfer_service_send (fixture->alice->service, target, paths);
+}
+
+static void
+test_offer_from_notification (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autoptr(GBytes) contents = random_bytes (54321);
+  g_autofree char *path = write_temp_file (fixture, "via-notification.bin", contents);
+  g_autofree char *received = g_build_filename (fixture->download_dir, "via-notification.bin", NULL);
+  g_autofree char *action_name = NULL;
+  g_autoptr(GVariant) target = NULL;
+  g_autoptr(GError) error = NULL;
+  FilerOfferDialog *dialog = NULL;
+  const char *accept = NULL;
+
+  g_clear_pointer (&notifications.summary, g_free);
+  notifications.n_closed = 0;
+
+  /* Nobody is looking at the window. */
+  gtk_widget_set_visible (GTK_WIDGET (fixture->window), FALSE);
+  g_assert_nonnull (alice_offers (fixture, path));
+
+  filer_test_wait_until (notification_arrived, NULL, TIMEOUT_MS, "the notification");
+  g_assert_cmpstr (notifications.summary, ==, "Alice wants to send you files");
+  g_assert_true (g_str_has_prefix (notifications.body, "1 file ("));
+
+  /* Its buttons are app actions with the transfer id as target
+   * (actions come as pairs: detailed action name, label). */
+  for (guint i = 0; notifications.actions[i] != NULL && notifications.actions[i + 1] != NULL; i += 2)
+    if (g_str_equal (notifications.actions[i + 1], "Accept"))
+      accept = notifications.actions[i];
+  g_assert_nonnull (accept);
+  g_action_parse_detailed_name (accept, &action_name, &target, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (action_name, ==, "app.accept-offer");
+
+  /* What the desktop does when the button is clicked. */
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "accept-offer", target);
+
+  wait_for_transfer_state (filer_session_get_transfers (filer_application_get_session (fixture->app)),
+                           FILER_TRANSFER_STATE_COMPLETED, "the file accepted from the notification");
+  assert_file_equals (received, contents);
+
+  /* The dialog asked the same question: it went away, answered. */
+  filer_test_spin (100);
+  g_assert_false (find_offer_dialog (&dialog));
+  g_assert_cmpuint (notifications.n_closed, >=, 1);
+}
+
+static void
+offer_and_answer (Fixture    *fixture,
+                  const char *response)
+{
+  g_autoptr(GBytes) contents = random_bytes (123457);
+  g_autofree char *path = write_temp_file (fixture, "from-alice.bin", contents);
+  g_autofree char *received = NULL;
+  FilerOfferDialog *dialog = NULL;
+
+  g_assert_nonnull (alice_offers (fixture, path));
+
+  filer_test_wait_until (find_offer_dialog, &dialog, TIMEOUT_MS, "the offer dialog");
+
+  g_assert_true (g_str_has_prefix (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)),
+                                   "Alice wants to send you 1 file ("));
+  g_assert_cmpstr (filer_offer_dialog_get_files_text (dialog), ==, "from-alice.bin");
+
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), response);
+
+  received = g_build_filename (fixture->download_dir, "from-alice.bin", NULL);
+  if (g_str_equal (response, "accept"))
+    {
+      FilerTransferRow *row;
+
+      wait_for_transfer_state (filer_session_get_transfers (filer_application_get_session (fixture->app)),
+                               FILER_TRANSFER_STATE_COMPLETED, "the app to receive Alice’s file");
+      assert_file_equals (received, contents);
+
+      filer_test_wait_until (row_completed, fixture->window, TIMEOUT_MS, "the row to complete");
+      row = last_row (fixture->window);
+      g_assert_true (g_str_has_prefix (row_status (row), "Received and verified "));
+    }
+  else
+    {
+      wait_for_transfer_state (filer_transfer_service_get_transfers (fixture->alice->service),
+                               FILER_TRANSFER_STATE_DECLINED, "Alice to hear “declined”");
+      g_assert_false (g_file_test (received, G_FILE_TEST_EXISTS));
+      g_assert_true (g_dir_open (fixture->download_dir, 0, NULL) != NULL);
+      {
+        GDir *dir = g_dir_open (fixture->download_dir, 0, NULL);
+
+        g_assert_null (g_dir_read_name (dir));
+        g_dir_close (dir);
+      }
+    }
+}
+
+static void
+test_offer_accept (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  offer_and_answer (fixture, "accept");
+}
+
+static void
+test_offer_decline (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  offer_and_answer (fixture, "decline");
+}
+
+static void
+test_settings_reach_session (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  FilerSession *session = filer_application_get_session (fixture->app);
+  FilerDevice *device = filer_session_get_device (session);
+
+  g_settings_set_string (fixture->settings, "room-code", "blue-otter");
+  g_assert_cmpstr (filer_session_get_room (session), ==, "blue-otter");
+
+  g_settings_set_string (fixture->settings, "device-name", "Renamed Box");
+  g_assert_cmpstr (filer_device_get_name (device), ==, "Renamed Box");
+
+  g_settings_set_boolean (fixture->settings, "allow-hosting", FALSE);
+  g_assert_false (filer_session_get_allow_hosting (session));
+}
+
+static void
+test_shortcuts (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_auto(GStrv) quit = gtk_application_get_accels_for_action (GTK_APPLICATION (fixture->app), "app.quit");
+  g_auto(GStrv) prefs = gtk_application_get_accels_for_action (GTK_APPLICATION (fixture->app), "app.preferences");
+  g_auto(GStrv) about = gtk_application_get_accels_for_action (GTK_APPLICATION (fixture->app), "app.about");
+
+  g_assert_cmpstr (quit[0], ==, "<Control>q");
+  g_assert_cmpstr (prefs[0], ==, "<Control>comma");
+  g_assert_cmpstr (about[0], ==, "F1");
+
+  /* The actions do what they say: preferences and about open windows. */
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "preferences", NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (fixture->app), "about", NULL);
+  filer_test_spin (100);
+  {
+    g_autoptr(GPtrArray) found = g_ptr_array_new ();
+    GList *windows = gtk_application_get_windows (GTK_APPLICATION (fixture->app));
+
+    for (const GList *l = windows; l != NULL; l = l->next)
+      if (ADW_IS_PREFERENCES_WINDOW (l->data) || ADW_IS_ABOUT_WINDOW (l->data))
+        g_ptr_array_add (found, l->data);
+    g_assert_cmpuint (found->len, ==, 2);
+  }
+}
+
+/* "filer --send FILE --server ADDRESS", through the real command line
+ * handling: the window opens with the file waiting for a peer. */
+typedef struct
+{
+  FilerApplication *app;
+  const char       *path;
+  gboolean          checked;
+} SendOption;
+
+static gboolean
+check_send_option_cb (gpointer data)
+{
+  SendOption *option = data;
+  FilerWindow *window = filer_application_get_window (option->app);
+  GPtrArray *pending;
+  g_autofree char *path = NULL;
+  GList *windows;
+
+  g_assert_nonnull (window);
+  pending = filer_window_get_pending_files (window);
+  g_assert_nonnull (pending);
+  g_assert_cmpuint (pending->len, ==, 1);
+  path = g_file_get_path (g_ptr_array_index (pending, 0));
+  g_assert_cmpstr (path, ==, option->path);
+  option->checked = TRUE;
+
+  while ((windows = gtk_application_get_windows (GTK_APPLICATION (option->app))) != NULL)
+    gtk_window_destroy (windows->data);
+  g_application_quit (G_APPLICATION (option->app));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_send_option (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("filer-send-option-XXXXXX", &error);
+  g_autofree char *path = g_build_filename (tmp, "report.pdf", NULL);
+  g_autofree char *id = g_strdup_printf ("%s.SendOption", APP_ID);
+  const char *argv[] = { "filer", "--send", path, "--server", filer_test_server_get_address (server), NULL };
+  SendOption option = { NULL, path, FALSE };
+  int status;
+
+  g_file_set_contents (path, "%PDF", -1, &error);
+  g_assert_no_error (error);
+
+  option.app = filer_application_new (G_APPLICATION_NON_UNIQUE);
+  g_application_set_application_id (G_APPLICATION (option.app), id);
+
+  /* g_application_run() spins its own loop: the check quits it, and the
+   * process backstop catches a hang. */
+  g_timeout_add (500, check_send_option_cb, &option);
+  status = g_application_run (G_APPLICATION (option.app), G_N_ELEMENTS (argv) - 1, (char **)argv);
+
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (option.checked);
+  g_assert_cmpstr (filer_session_get_server (filer_application_get_session (option.app)), ==,
+                   filer_test_server_get_address (server));
+  g_clear_object (&option.app);
+  g_unlink (path);
+  g_rmdir (tmp);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  if (!filer_gui_test_init (&argc, &argv))
+    return filer_gui_test_skip_all ("no display");
+
+  start_notification_server ();
+
+  g_test_add ("/filer/gui/app/one-tile-per-peer", Fixture, NULL,
+              fixture_setup, test_one_tile_per_peer, fixture_teardown);
+  g_test_add ("/filer/gui/app/drop-sends", Fixture, NULL,
+              fixture_setup, test_drop_sends, fixture_teardown);
+  g_test_add ("/filer/gui/app/offer-accept", Fixture, NULL,
+              fixture_setup, test_offer_accept, fixture_teardown);
+  g_test_add ("/filer/gui/app/offer-decline", Fixture, NULL,
+              fixture_setup, test_offer_decline, fixture_teardown);
+  g_test_add ("/filer/gui/app/offer-from-notification", Fixture, NULL,
+              fixture_setup, test_offer_from_notification, fixture_teardown);
+  g_test_add ("/filer/gui/app/shortcuts", Fixture, NULL,
+              fixture_setup, test_shortcuts, fixture_teardown);
+  g_test_add_func ("/filer/gui/app/send-option", test_send_option);
+  g_test_add ("/filer/gui/app/settings-reach-session", Fixture, NULL,
+              fixture_setup, test_settings_reach_session, fixture_teardown);
+
+  return g_test_run ();
+}
