@@ -663,6 +663,85 @@ test_in_process_server (void)
   g_assert_finalize_object (g_steal_pointer (&server));
 }
 
+/* A fake server that welcomes, then says nothing more and answers no
+ * ping (a dead path TCP has not noticed): the client must give up on it
+ * after three keepalive periods, and say why. It also sends a client
+ * that cannot parse anything else a malformed peer, to check the client
+ * survives it. */
+typedef struct
+{
+  GSocketConnection *held;
+  const char        *script;
+  gsize              script_length;
+} FakeServer;
+
+static gboolean
+fake_incoming_cb (GSocketService    *service,
+                  GSocketConnection *connection,
+                  GObject           *source,
+                  FakeServer        *fake)
+{
+  g_autoptr(FilerFrame) welcome = filer_frame_new ("welcome");
+  g_autoptr(GBytes) bytes = NULL;
+  GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+
+  filer_frame_set_uint (welcome, "keepalive-ms", 100);
+  filer_frame_set_uint (welcome, "count", 0);
+  filer_frame_set (welcome, "public-address", "127.0.0.1");
+  bytes = filer_frame_encode (welcome, NULL);
+  g_output_stream_write_all (output, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                             NULL, NULL, NULL);
+  if (fake->script != NULL)
+    g_output_stream_write_all (output, fake->script, fake->script_length, NULL, NULL, NULL);
+
+  g_clear_object (&fake->held);
+  fake->held = g_object_ref (connection);
+  return TRUE;
+}
+
+static void
+run_fake_server (const char *script,
+                 gsize       script_length,
+                 int         expected)
+{
+  g_autoptr(GSocketService) service = g_socket_service_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FilerDiscoveryClient) client = NULL;
+  g_autofree char *address = NULL;
+  FakeServer fake = { NULL, script, script_length };
+  guint16 port;
+
+  port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (service), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (service, "incoming", G_CALLBACK (fake_incoming_cb), &fake);
+  g_socket_service_start (service);
+
+  address = g_strdup_printf ("127.0.0.1:%u", port);
+  client = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  filer_discovery_client_start (client);
+  filer_test_wait_until (is_offline, client, WAIT_MS, "the client to give up on the fake server");
+  g_assert_error (filer_discovery_client_get_error (client), FILER_DISCOVERY_ERROR, expected);
+
+  filer_discovery_client_stop (client);
+  g_socket_service_stop (service);
+  g_clear_object (&fake.held);
+}
+
+static void
+test_dead_server_detected (void)
+{
+  run_fake_server (NULL, 0, FILER_DISCOVERY_ERROR_TIMEOUT);
+}
+
+static void
+test_malformed_server_message (void)
+{
+  /* A delta without an id. */
+  static const char script[] = "\x15\x00" "CL:0;type:peer-joined";
+
+  run_fake_server (script, sizeof script - 1, FILER_DISCOVERY_ERROR_PROTOCOL);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -683,6 +762,8 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/lookup", test_lookup);
   g_test_add_func ("/filer/discovery/datagram-extension", test_datagram_extension);
   g_test_add_func ("/filer/discovery/in-process-server", test_in_process_server);
+  g_test_add_func ("/filer/discovery/dead-server-detected", test_dead_server_detected);
+  g_test_add_func ("/filer/discovery/malformed-server-message", test_malformed_server_message);
 
   return g_test_run ();
 }
