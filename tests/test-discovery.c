@@ -742,6 +742,77 @@ test_malformed_server_message (void)
   run_fake_server (script, sizeof script - 1, FILER_DISCOVERY_ERROR_PROTOCOL);
 }
 
+/* filer-server serves NAT rendezvous (§4) on its own UDP port, and only
+ * for peers registered over TCP from the same IP. */
+static void
+send_nat_bind (GSocket        *socket,
+               GSocketAddress *to,
+               const char     *id)
+{
+  g_autoptr(FilerFrame) frame = filer_frame_new ("nat-bind");
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+
+  filer_frame_set (frame, "id", id);
+  bytes = filer_frame_encode (frame, NULL);
+  g_socket_send_to (socket, to, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                    NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_rendezvous_on_server_port (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autoptr(GSocketConnection) registered = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) to = NULL;
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (4096);
+  g_autoptr(FilerFrame) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *expected = NULL;
+  guint64 port2 = 0;
+  char buffer[4096];
+  gssize length;
+
+  registered = raw_connect (filer_test_server_get_port (server), NULL);
+  raw_register (registered, "device-bbbb");
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
+  local = g_socket_get_local_address (socket, &error);
+  to = g_inet_socket_address_new (loopback, filer_test_server_get_port (server));
+
+  /* An id nobody registered: no answer. */
+  send_nat_bind (socket, to, "device-nobody");
+  filer_test_spin (300);
+  g_assert_false (socket_readable (socket));
+
+  /* The registered one (the TCP registration may still be in flight:
+   * repeat, as a real client does). */
+  for (guint i = 0; i < 20 && !socket_readable (socket); i++)
+    {
+      send_nat_bind (socket, to, "device-bbbb");
+      filer_test_spin (100);
+    }
+  filer_test_wait_until (socket_readable, socket, WAIT_MS, "nat-bound");
+  length = g_socket_receive (socket, buffer, sizeof buffer, NULL, &error);
+  g_assert_no_error (error);
+  filer_frame_decoder_feed (decoder, buffer, length);
+  reply = filer_frame_decoder_next (decoder, &error);
+  g_assert_no_error (error);
+  g_assert_true (filer_frame_is (reply, "nat-bound"));
+  expected = g_strdup_printf ("127.0.0.1:%u",
+                              g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
+  g_assert_cmpstr (filer_frame_get (reply, "address"), ==, expected);
+  g_assert_true (filer_frame_get_uint (reply, "port2", G_MAXUINT16, &port2, NULL));
+  g_assert_cmpuint (port2, !=, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -764,6 +835,7 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/in-process-server", test_in_process_server);
   g_test_add_func ("/filer/discovery/dead-server-detected", test_dead_server_detected);
   g_test_add_func ("/filer/discovery/malformed-server-message", test_malformed_server_message);
+  g_test_add_func ("/filer/discovery/rendezvous-on-server-port", test_rendezvous_on_server_port);
 
   return g_test_run ();
 }

@@ -15,6 +15,7 @@
 
 #include "filer-discovery-error.h"
 #include "filer-server.h"
+#include "filer-server-rendezvous.h"
 
 static gboolean
 quit_cb (gpointer user_data)
@@ -52,6 +53,7 @@ main (int   argc,
   double idle_timeout = FILER_SERVER_DEFAULT_IDLE_TIMEOUT_MS / 1000.0;
   int max_per_address = FILER_SERVER_DEFAULT_MAX_PER_ADDRESS;
   gboolean loopback_is_public = FALSE;
+  gboolean no_rendezvous = FALSE;
   const char *bound;
   GOptionEntry entries[] = {
     { "bind", 'b', 0, G_OPTION_ARG_STRING, &bind_address,
@@ -64,6 +66,8 @@ main (int   argc,
       "Connections allowed from one source address (default 32; 0 = no limit)", "N" },
     { "loopback-is-public", 0, 0, G_OPTION_ARG_NONE, &loopback_is_public,
       "For tests: every 127.x source address is its own network", NULL },
+    { "no-rendezvous", 0, 0, G_OPTION_ARG_NONE, &no_rendezvous,
+      "Do not serve NAT rendezvous and relay (nat-* datagrams)", NULL },
     { NULL }
   };
 
@@ -97,6 +101,12 @@ main (int   argc,
   if (!filer_server_start (server, &error))
     {
       fprintf (stderr, "filer-server: cannot listen: %s\n", error->message);
+      return 1;
+    }
+
+  if (!no_rendezvous && filer_server_enable_rendezvous (server, &error) == NULL)
+    {
+      fprintf (stderr, "filer-server: cannot serve rendezvous: %s\n", error->message);
       return 1;
     }
 
