@@ -53,6 +53,7 @@ main (int   argc,
   double idle_timeout = FILER_SERVER_DEFAULT_IDLE_TIMEOUT_MS / 1000.0;
   int max_per_address = FILER_SERVER_DEFAULT_MAX_PER_ADDRESS;
   gboolean loopback_is_public = FALSE;
+  gboolean no_rendezvous = FALSE;
   /* NAT traversal (rendezvous and relay, docs/protocol.md §4) */
   g_autoptr(FilerRendezvousServer) rendezvous = NULL;
   gint64 relay_max_bytes = FILER_RENDEZVOUS_DEFAULT_RELAY_MAX_BYTES;
@@ -69,6 +70,8 @@ main (int   argc,
       "Connections allowed from one source address (default 32; 0 = no limit)", "N" },
     { "loopback-is-public", 0, 0, G_OPTION_ARG_NONE, &loopback_is_public,
       "For tests: every 127.x source address is its own network", NULL },
+    { "no-rendezvous", 0, 0, G_OPTION_ARG_NONE, &no_rendezvous,
+      "Do not serve NAT rendezvous and relay (nat-* datagrams)", NULL },
     { "relay-max-bytes", 0, 0, G_OPTION_ARG_INT64, &relay_max_bytes,
       "Bytes one relayed session may carry (default 8 GiB)", "BYTES" },
     { "relay-max-rate", 0, 0, G_OPTION_ARG_INT64, &relay_max_rate,
@@ -111,9 +114,12 @@ main (int   argc,
 
   /* NAT traversal: rendezvous on the same UDP port, a second port for
    * telling symmetric NATs, and the relay. */
-  rendezvous = filer_rendezvous_server_new ();
-  filer_rendezvous_server_set_relay_limits (rendezvous, relay_max_bytes, relay_max_rate);
-  if (!filer_rendezvous_server_attach (rendezvous, server, &error))
+  if (!no_rendezvous)
+    {
+      rendezvous = filer_rendezvous_server_new ();
+      filer_rendezvous_server_set_relay_limits (rendezvous, relay_max_bytes, relay_max_rate);
+    }
+  if (rendezvous != NULL && !filer_rendezvous_server_attach (rendezvous, server, &error))
     {
       fprintf (stderr, "filer-server: cannot open the rendezvous port: %s\n", error->message);
       return 1;
