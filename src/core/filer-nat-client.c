@@ -569,6 +569,16 @@ valid_session_frame (FilerFrame *frame)
          && filer_frame_get (frame, "peer-id") != NULL;
 }
 
+typedef struct
+{
+  FilerNatClient *client;       /* weak */
+  char *peer_id;
+  char *attempt;
+  char *refusal;                /* the server's last "not yet" */
+  guint tries;
+  guint retry_id;
+} ConnectData;
+
 /* The connect task waiting for @attempt's answer, taken out of the
  * table (NULL if answered already). */
 static GTask *
@@ -737,6 +747,22 @@ handle_refused (FilerNatClient *self,
           session_remove (session);
         }
       return;
+    }
+
+  /* The peer (or we) may be about to bind: registration over TCP and the
+   * UDP binding race. Keep asking until the connect times out. */
+  if (attempt && (g_strcmp0 (filer_frame_get (frame, "code"), "unknown-peer") == 0
+                  || g_strcmp0 (filer_frame_get (frame, "code"), "not-bound") == 0))
+    {
+      GTask *waiting = g_hash_table_lookup (self->connects, attempt);
+      ConnectData *connect = waiting ? g_task_get_task_data (waiting) : NULL;
+
+      if (connect && connect->tries * RETRY_INTERVAL_MS < CONNECT_TIMEOUT_MS)
+        {
+          g_free (connect->refusal);
+          connect->refusal = g_strdup (filer_frame_get (frame, "message"));
+          return;
+        }
     }
 
   task = take_connect (self, attempt);
@@ -914,15 +940,6 @@ bind_cb (gpointer user_data)
 
 /* --- connecting -------------------------------------------------------- */
 
-typedef struct
-{
-  FilerNatClient *client;       /* weak */
-  char *peer_id;
-  char *attempt;
-  guint tries;
-  guint retry_id;
-} ConnectData;
-
 static void
 connect_data_free (gpointer data)
 {
@@ -932,6 +949,7 @@ connect_data_free (gpointer data)
   g_clear_weak_pointer (&connect->client);
   g_free (connect->peer_id);
   g_free (connect->attempt);
+  g_free (connect->refusal);
   g_free (connect);
 }
 
@@ -955,8 +973,12 @@ connect_retry_cb (gpointer user_data)
 
       connect->retry_id = 0;
       owned = take_connect (self, connect->attempt);
-      g_task_return_new_error (owned, FILER_NAT_ERROR, FILER_NAT_ERROR_NO_SERVER,
-                               "The rendezvous server did not answer");
+      if (connect->refusal)
+        g_task_return_new_error (owned, FILER_NAT_ERROR, FILER_NAT_ERROR_REFUSED,
+                                 "The server refused: %s", connect->refusal);
+      else
+        g_task_return_new_error (owned, FILER_NAT_ERROR, FILER_NAT_ERROR_NO_SERVER,
+                                 "The rendezvous server did not answer");
       return G_SOURCE_REMOVE;
     }
 
