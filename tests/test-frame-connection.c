@@ -377,6 +377,112 @@ test_peer_reset (Fixture       *fixture,
   g_assert_no_error (fixture->b_error);
 }
 
+/* Each completion queues the next frames, as a sender's pump does: the
+ * queue must stay consistent while a batch is being completed. */
+typedef struct
+{
+  Fixture *fixture;
+  guint    n_queued;
+  guint    n_done;
+  GBytes  *chunk;
+} Pump;
+
+static void pump_sent_cb (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data);
+
+static void
+pump_fill (Pump *pump)
+{
+  while (pump->n_queued - pump->n_done < 8 && pump->n_queued < 500)
+    {
+      g_autoptr(FilerFrame) frame = filer_frame_new ("chunk");
+
+      filer_frame_set_uint (frame, "i", pump->n_queued++);
+      filer_frame_set_content (frame, pump->chunk);
+      filer_frame_connection_send_async (pump->fixture->a, frame, NULL, pump_sent_cb, pump);
+    }
+}
+
+static void
+pump_sent_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Pump *pump = user_data;
+
+  g_assert_true (filer_frame_connection_send_finish (FILER_FRAME_CONNECTION (object), result, NULL));
+  pump->n_done++;
+  pump_fill (pump);
+}
+
+static void
+test_send_from_completion (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autofree guint8 *chunk = g_malloc0 (32 * 1024);
+  Pump pump = { fixture, 0, 0, g_bytes_new_static (chunk, 32 * 1024) };
+  Count count = { fixture, 500 };
+
+  filer_frame_connection_start (fixture->b);
+  pump_fill (&pump);
+  filer_test_wait_until (b_has_count, &count, 20000, "500 frames");
+
+  for (guint i = 0; i < 500; i++)
+    {
+      guint64 value;
+
+      g_assert_true (filer_frame_get_uint (fixture->received_by_b->pdata[i], "i", G_MAXUINT, &value, NULL));
+      g_assert_cmpuint (value, ==, i);
+    }
+  g_assert_cmpuint (pump.n_done, ==, 500);
+  g_bytes_unref (pump.chunk);
+
+  filer_frame_connection_close (fixture->b);
+  filer_test_wait_for (&fixture->b_closed, 5000, "b to close");
+}
+
+static void
+failed_send_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  guint *n_failed = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!filer_frame_connection_send_finish (FILER_FRAME_CONNECTION (object), result, &error))
+    {
+      g_assert_nonnull (error);
+      (*n_failed)++;
+    }
+}
+
+/* The peer vanishes while we write: every queued send fails, and the
+ * connection closes with the error instead of hanging. */
+static void
+test_write_failure (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree guint8 *chunk = g_malloc0 (1024 * 1024);
+  g_autoptr(GBytes) content = g_bytes_new_static (chunk, 1024 * 1024);
+  guint n_failed = 0;
+
+  g_assert_true (g_io_stream_close (fixture->stream_b, NULL, NULL));
+
+  for (guint i = 0; i < 16; i++)
+    {
+      g_autoptr(FilerFrame) frame = filer_frame_new ("chunk");
+
+      filer_frame_set_content (frame, content);
+      filer_frame_connection_send_async (fixture->a, frame, NULL, failed_send_cb, &n_failed);
+    }
+
+  filer_test_wait_for (&fixture->a_closed, 5000, "a to close");
+  g_assert_nonnull (fixture->a_error);
+  g_assert_cmpuint (n_failed, ==, 16);
+  g_assert_cmpuint (filer_frame_connection_get_queued_bytes (fixture->a), ==, 0);
+}
+
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
@@ -395,6 +501,8 @@ main (int   argc,
   ADD ("/filer/frame-connection/send-after-close", test_send_after_close);
   ADD ("/filer/frame-connection/backpressure", test_backpressure);
   ADD ("/filer/frame-connection/peer-closed", test_peer_reset);
+  ADD ("/filer/frame-connection/send-from-completion", test_send_from_completion);
+  ADD ("/filer/frame-connection/write-failure", test_write_failure);
 
   return g_test_run ();
 }

@@ -559,6 +559,110 @@ test_relay_killed (void)
   world_clear (&world);
 }
 
+static gboolean
+received_some (gpointer data)
+{
+  GListModel *transfers = filer_transfer_service_get_transfers (data);
+  g_autoptr(FilerTransfer) transfer = NULL;
+
+  if (g_list_model_get_n_items (transfers) == 0)
+    return FALSE;
+  transfer = g_list_model_get_item (transfers, 0);
+  return filer_transfer_get_bytes_done (transfer) >= 2 * 1024 * 1024;
+}
+
+static GIOStream *
+reconnect (World  *world,
+           char  **path)
+{
+  double seconds;
+
+  g_clear_object (&world->incoming);
+  return connect_a_to_b (world, path, &seconds);
+}
+
+static void
+test_relay_killed_resume (void)
+{
+  World world = { 0, };
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_autofree char *outbox = g_build_filename (root, "outbox", NULL);
+  g_autofree char *inbox_a = g_build_filename (root, "inbox-a", NULL);
+  g_autofree char *inbox_b = g_build_filename (root, "inbox-b", NULL);
+  g_autofree char *source = NULL;
+  g_autofree char *target = NULL;
+  g_autoptr(FilerTransferService) alice = NULL;
+  g_autoptr(FilerTransferService) bob = NULL;
+  g_autoptr(FilerTransfer) received = NULL;
+  g_autoptr(FilerTransfer) received2 = NULL;
+  const char *paths[] = { NULL, NULL };
+  FilerTransfer *sent;
+  FilerTransfer *sent2;
+
+  if (!lab_available ())
+    return;
+
+  g_assert_no_error (error);
+  g_mkdir (outbox, 0755);
+  g_mkdir (inbox_a, 0755);
+  g_mkdir (inbox_b, 0755);
+  source = write_random_file (outbox, "film.bin", 24 * 1024 * 1024);
+  target = g_build_filename (inbox_b, "film.bin", NULL);
+  paths[0] = source;
+
+  alice = filer_transfer_service_new ("device-a", "A", inbox_a);
+  bob = filer_transfer_service_new ("device-b", "B", inbox_b);
+  filer_transfer_service_set_accept_all (bob, TRUE);
+
+  /* A symmetric NAT against a home router: the relay carries it. */
+  world_init (&world, "symmetric", "home", 0, 1000);
+  stream = connect_a_to_b (&world, &path, &(double){ 0 });
+  g_assert_cmpstr (path, ==, FILER_NAT_PATH_RELAY);
+
+  filer_transfer_service_handle_stream (bob, world.incoming, path);
+  sent = filer_transfer_service_send_over_stream (alice, stream, "device-b", "B", path, paths);
+  filer_test_wait_until (received_some, bob, 30000, "the transfer to be under way");
+
+  /* The relay goes away mid-transfer: both sides fail, clearly, at once. */
+  filer_rendezvous_server_close_relays (world.server, "test kills the relay");
+  received = g_list_model_get_item (filer_transfer_service_get_transfers (bob), 0);
+  filer_test_wait_until (transfer_finished, sent, 15000, "the sender to give up");
+  filer_test_wait_until (transfer_finished, received, 15000, "the receiver to give up");
+  g_test_message ("relay killed at %" G_GUINT64_FORMAT " bytes: sender \"%s\", receiver \"%s\"",
+                  filer_transfer_get_bytes_done (received),
+                  filer_transfer_get_error_message (sent),
+                  filer_transfer_get_error_message (received));
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+
+  /* A new session, a new send: it resumes where the relay died. */
+  g_clear_object (&stream);
+  g_clear_pointer (&path, g_free);
+  stream = reconnect (&world, &path);
+  filer_transfer_service_handle_stream (bob, world.incoming, path);
+  sent2 = filer_transfer_service_send_over_stream (alice, stream, "device-b", "B", path, paths);
+  filer_test_wait_until (transfer_finished, sent2, 120000, "the resumed transfer");
+  received2 = g_list_model_get_item (filer_transfer_service_get_transfers (bob), 1);
+  filer_test_wait_until (transfer_finished, received2, 10000, "the resumed receive");
+  g_test_message ("resumed: %" G_GUINT64_FORMAT " bytes kept, %s",
+                  filer_transfer_get_bytes_resumed (received2),
+                  filer_transfer_get_error_message (sent2) ? filer_transfer_get_error_message (sent2) : "ok");
+  g_assert_cmpint (filer_transfer_get_state (sent2), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpint (filer_transfer_get_state (received2), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpuint (filer_transfer_get_bytes_resumed (received2), >, 0);
+  assert_same_file (source, target);
+
+  g_clear_object (&stream);
+  g_clear_object (&alice);
+  g_clear_object (&bob);
+  world_clear (&world);
+  remove_tree (root);
+}
+
 static void
 test_ttl_matters (void)
 {
@@ -586,6 +690,106 @@ test_ttl_matters (void)
   world_clear (&world);
 }
 
+/* --- the real thing: filer-server and two peer processes ------------------ */
+
+typedef struct
+{
+  gboolean done;
+  char *output;
+  GError *error;
+} Communicated;
+
+static void
+communicated_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Communicated *c = user_data;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &c->output, NULL, &c->error);
+  c->done = TRUE;
+}
+
+static void
+test_processes (gconstpointer data)
+{
+  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  const char *server_bin = g_getenv ("FILER_SERVER");
+  const char *peer_bin = g_getenv ("FILER_NATLAB_PEER");
+  g_autoptr(FilerNatLab) lab = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(GSubprocess) receiver = NULL;
+  g_autoptr(GSubprocess) sender = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *outbox = NULL;
+  g_autofree char *inbox_a = NULL;
+  g_autofree char *inbox_b = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *expected = NULL;
+  Communicated c = { 0, };
+
+  if (!lab_available ())
+    return;
+  if (server_bin == NULL || peer_bin == NULL)
+    {
+      g_test_skip ("FILER_SERVER and FILER_NATLAB_PEER must name the programs (meson test sets them)");
+      return;
+    }
+
+  root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_assert_no_error (error);
+  outbox = g_build_filename (root, "outbox", NULL);
+  inbox_a = g_build_filename (root, "inbox-a", NULL);
+  inbox_b = g_build_filename (root, "inbox-b", NULL);
+  g_mkdir (outbox, 0755);
+  g_mkdir (inbox_a, 0755);
+  g_mkdir (inbox_b, 0755);
+  source = write_random_file (outbox, "photo.bin", 3 * 1024 * 1024);
+  target = g_build_filename (inbox_b, "photo.bin", NULL);
+
+  lab = filer_natlab_new (pair[0], pair[1], 0, &error);
+  g_assert_no_error (error);
+
+  /* The real filer-server on the public host, a peer process on each LAN
+   * (both 203.0.113.2), meeting in one room. */
+  server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800", NULL);
+  g_assert_no_error (error);
+  receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                                 peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                                 "--id", "device-b", "--room", "lab", "--download", inbox_b, NULL);
+  g_assert_no_error (error);
+  sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                               peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                               "--id", "device-a", "--room", "lab", "--download", inbox_a,
+                               "--send-to", "device-b", "--path", source, "--timeout", "40", NULL);
+  g_assert_no_error (error);
+
+  g_subprocess_communicate_utf8_async (sender, NULL, NULL, communicated_cb, &c);
+  filer_test_wait_for (&c.done, 60000, "the sender process to finish");
+  g_assert_no_error (c.error);
+  g_test_message ("A=%s B=%s, the sender said:\n%s", pair[0], pair[1], c.output);
+
+  /* The LAN attempt reached A itself (same address), which the hello
+   * refused; then the NAT path. */
+  g_assert_nonnull (strstr (c.output, "lan-failed"));
+  expected = g_strdup_printf ("sent path=%s state=completed",
+                              expect_direct (pair[0], pair[1]) ? "direct" : "relay");
+  g_assert_nonnull (strstr (c.output, expected));
+  g_assert_true (g_subprocess_get_if_exited (sender));
+  g_assert_cmpint (g_subprocess_get_exit_status (sender), ==, 0);
+  assert_same_file (source, target);
+
+  g_subprocess_force_exit (receiver);
+  g_subprocess_force_exit (server);
+  g_subprocess_wait (receiver, NULL, NULL);
+  g_subprocess_wait (server, NULL, NULL);
+  g_free (c.output);
+  remove_tree (root);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -604,6 +808,10 @@ main (int   argc,
   g_test_add_func ("/filer/nat/keepalive", test_keepalive);
   g_test_add_func ("/filer/nat/relay-killed", test_relay_killed);
   g_test_add_func ("/filer/nat/ttl-matters", test_ttl_matters);
+  g_test_add_func ("/filer/nat/relay-killed-resume", test_relay_killed_resume);
+  g_test_add_data_func ("/filer/nat/processes/home-home", "home+home", test_processes);
+  g_test_add_data_func ("/filer/nat/processes/symmetric-home", "symmetric+home", test_processes);
+  g_test_add_data_func ("/filer/nat/processes/linux-fullcone", "linux+fullcone", test_processes);
 
   return g_test_run ();
 }

@@ -386,9 +386,18 @@ test_folder_tree (Fixture       *fixture,
 }
 
 static void
+count_cb (GObject    *object,
+          GParamSpec *pspec,
+          guint      *count)
+{
+  (*count)++;
+}
+
+static void
 test_large_file (Fixture       *fixture,
                  gconstpointer  user_data)
 {
+  guint notifies = 0;
   gsize size = 200 * 1000 * 1000 + 12345;   /* not a multiple of 32 KiB */
   g_autofree char *source = make_file (fixture->outbox, "big.bin", size, 7);
   g_autofree char *target = g_build_filename (fixture->inbox, "big.bin", NULL);
@@ -397,10 +406,16 @@ test_large_file (Fixture       *fixture,
 
   filer_transfer_service_set_accept_all (fixture->bob, TRUE);
   sent = send_paths (fixture, paths);
+  g_signal_connect (sent, "notify::bytes-done", G_CALLBACK (count_cb), &notifies);
   wait_finished (sent, 120000);
   g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
   g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
   g_assert_cmpuint (filer_transfer_get_bytes_sent (sent), ==, size);
+  /* Progress is throttled: a few notifies a second, not one per chunk
+   * (6,104 chunks). */
+  g_test_message ("%u bytes-done notifies", notifies);
+  g_assert_cmpuint (notifies, >=, 1);
+  g_assert_cmpuint (notifies, <=, (guint)(filer_transfer_get_elapsed (sent) * 4) + 3);
   g_assert_cmpfloat (filer_transfer_get_elapsed (sent), >, 0);
   g_test_message ("200 MB in %.2f s", filer_transfer_get_elapsed (sent));
   assert_same_file (source, target);

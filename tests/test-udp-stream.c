@@ -1,4 +1,7 @@
-/* test-udp-stream.c: FilerUdpStream carries bytes reliably over lossy UDP
+/* test-udp-stream.c: both stream engines carry bytes reliably over lossy UDP
+ *
+ * Every case runs twice: FilerUdpStream (PseudoTcp) and FilerQuicStream
+ * (QUIC with ngtcp2).
  *
  * Two loopback UDP sockets, with a forwarding shim between them that the
  * test controls: it drops a share of datagrams (chosen by the test's own
@@ -10,6 +13,7 @@
 #include "config.h"
 
 #include "filer-frame-connection.h"
+#include "filer-quic-stream.h"
 #include "filer-udp-stream.h"
 #include "filer-test-util.h"
 
@@ -22,9 +26,68 @@ typedef struct
   Fixture *fixture;
   GSocket *socket;
   GSource *source;
-  FilerUdpStream *stream;
+  GIOStream *stream;
   guint64 datagrams_sent;
 } End;
+
+/* The two engines behind one set of calls. */
+
+static gboolean
+is_quic (GIOStream *stream)
+{
+  return FILER_IS_QUIC_STREAM (stream);
+}
+
+static void
+stream_receive (GIOStream    *stream,
+                const guint8 *data,
+                gsize         length)
+{
+  if (is_quic (stream))
+    filer_quic_stream_receive_segment (FILER_QUIC_STREAM (stream), data, length);
+  else
+    filer_udp_stream_receive_segment (FILER_UDP_STREAM (stream), data, length);
+}
+
+static void
+stream_set_idle_timeout (GIOStream *stream,
+                         guint      ms)
+{
+  if (is_quic (stream))
+    filer_quic_stream_set_idle_timeout (FILER_QUIC_STREAM (stream), ms);
+  else
+    filer_udp_stream_set_idle_timeout (FILER_UDP_STREAM (stream), ms);
+}
+
+static gboolean
+stream_is_established (GIOStream *stream)
+{
+  if (is_quic (stream))
+    return filer_quic_stream_is_established (FILER_QUIC_STREAM (stream));
+  return filer_udp_stream_is_established (FILER_UDP_STREAM (stream));
+}
+
+static void
+stream_handshake_async (GIOStream           *stream,
+                        gboolean             initiator,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  if (is_quic (stream))
+    filer_quic_stream_handshake_async (FILER_QUIC_STREAM (stream), initiator, NULL, callback, user_data);
+  else
+    filer_udp_stream_handshake_async (FILER_UDP_STREAM (stream), initiator, NULL, callback, user_data);
+}
+
+static gboolean
+stream_handshake_finish (GIOStream     *stream,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  if (is_quic (stream))
+    return filer_quic_stream_handshake_finish (FILER_QUIC_STREAM (stream), result, error);
+  return filer_udp_stream_handshake_finish (FILER_UDP_STREAM (stream), result, error);
+}
 
 struct _Fixture
 {
@@ -108,7 +171,7 @@ end_readable_cb (GSocket      *socket,
   while ((n = g_socket_receive (socket, (char *)buffer, sizeof buffer, NULL, NULL)) >= 0)
     {
       if (end->stream)
-        filer_udp_stream_receive_segment (end->stream, buffer, n);
+        stream_receive (end->stream, buffer, n);
     }
 
   return G_SOURCE_CONTINUE;
@@ -127,15 +190,19 @@ end_send (const guint8 *segment,
 }
 
 static void
-end_init (Fixture *fixture,
-          End     *end)
+end_init (Fixture    *fixture,
+          End        *end,
+          const char *engine)
 {
   end->fixture = fixture;
   end->socket = loopback_socket ();
   end->source = g_socket_create_source (end->socket, G_IO_IN, NULL);
   g_source_set_callback (end->source, G_SOURCE_FUNC (end_readable_cb), end, NULL);
   g_source_attach (end->source, NULL);
-  end->stream = filer_udp_stream_new (0x46494c45, end_send, end, NULL);
+  if (g_str_equal (engine, "quic"))
+    end->stream = G_IO_STREAM (filer_quic_stream_new (end_send, end, NULL));
+  else
+    end->stream = G_IO_STREAM (filer_udp_stream_new (0x46494c45, end_send, end, NULL));
 }
 
 static void
@@ -158,8 +225,8 @@ fixture_setup (Fixture       *fixture,
   g_source_set_callback (fixture->shim_source, G_SOURCE_FUNC (shim_readable_cb), fixture, NULL);
   g_source_attach (fixture->shim_source, NULL);
 
-  end_init (fixture, &fixture->a);
-  end_init (fixture, &fixture->b);
+  end_init (fixture, &fixture->a, data);
+  end_init (fixture, &fixture->b, data);
 }
 
 static void
@@ -190,7 +257,7 @@ handshake_done_cb (GObject      *object,
 {
   Result *r = user_data;
 
-  r->ok = filer_udp_stream_handshake_finish (FILER_UDP_STREAM (object), result, &r->error);
+  r->ok = stream_handshake_finish (G_IO_STREAM (object), result, &r->error);
   r->done = TRUE;
 }
 
@@ -199,14 +266,14 @@ establish (Fixture *fixture)
 {
   Result a = { 0, }, b = { 0, };
 
-  filer_udp_stream_handshake_async (fixture->b.stream, FALSE, NULL, handshake_done_cb, &b);
-  filer_udp_stream_handshake_async (fixture->a.stream, TRUE, NULL, handshake_done_cb, &a);
+  stream_handshake_async (fixture->b.stream, FALSE, handshake_done_cb, &b);
+  stream_handshake_async (fixture->a.stream, TRUE, handshake_done_cb, &a);
   filer_test_wait_for (&a.done, 10000, "handshake at A");
   filer_test_wait_for (&b.done, 10000, "handshake at B");
   g_assert_no_error (a.error);
   g_assert_no_error (b.error);
-  g_assert_true (filer_udp_stream_is_established (fixture->a.stream));
-  g_assert_true (filer_udp_stream_is_established (fixture->b.stream));
+  g_assert_true (stream_is_established (fixture->a.stream));
+  g_assert_true (stream_is_established (fixture->b.stream));
 }
 
 typedef struct
@@ -227,7 +294,7 @@ write_done_cb (GObject      *object,
 }
 
 static void
-write_all (FilerUdpStream *stream,
+write_all (GIOStream      *stream,
            Writer         *w,
            GBytes         *bytes)
 {
@@ -293,7 +360,7 @@ read_next (Reader *r)
 }
 
 static void
-read_all (FilerUdpStream *stream,
+read_all (GIOStream      *stream,
           Reader         *r,
           gsize           expected)
 {
@@ -462,8 +529,8 @@ test_peer_vanishes (Fixture       *fixture,
   Reader ra = { 0, }, rb = { 0, };
   gint64 start;
 
-  filer_udp_stream_set_idle_timeout (fixture->a.stream, 1500);
-  filer_udp_stream_set_idle_timeout (fixture->b.stream, 1500);
+  stream_set_idle_timeout (fixture->a.stream, 1500);
+  stream_set_idle_timeout (fixture->b.stream, 1500);
   establish (fixture);
 
   /* From now on nothing gets through: both ends must give up with a
@@ -483,7 +550,7 @@ test_peer_vanishes (Fixture       *fixture,
                   ra.result.error->message);
 
   filer_test_wait_for (&wa.result.done, 10000, "A's write to fail");
-  g_assert_false (filer_udp_stream_is_established (fixture->a.stream));
+  g_assert_false (stream_is_established (fixture->a.stream));
 
   g_clear_error (&ra.result.error);
   g_clear_error (&rb.result.error);
@@ -586,12 +653,25 @@ main (int   argc,
 {
   filer_test_init (&argc, &argv);
 
-  g_test_add ("/filer/udp-stream/echo", Fixture, NULL, fixture_setup, test_echo, fixture_teardown);
-  g_test_add ("/filer/udp-stream/bulk", Fixture, NULL, fixture_setup, test_bulk, fixture_teardown);
-  g_test_add ("/filer/udp-stream/lossy", Fixture, NULL, fixture_setup, test_lossy, fixture_teardown);
-  g_test_add ("/filer/udp-stream/eof", Fixture, NULL, fixture_setup, test_eof, fixture_teardown);
-  g_test_add ("/filer/udp-stream/frames", Fixture, NULL, fixture_setup, test_frames, fixture_teardown);
-  g_test_add ("/filer/udp-stream/peer-vanishes", Fixture, NULL, fixture_setup, test_peer_vanishes, fixture_teardown);
+  {
+    const char *engines[] = { "pseudotcp", "quic" };
+    struct { const char *name; void (*func) (Fixture *, gconstpointer); } cases[] = {
+      { "echo", test_echo },
+      { "bulk", test_bulk },
+      { "lossy", test_lossy },
+      { "eof", test_eof },
+      { "frames", test_frames },
+      { "peer-vanishes", test_peer_vanishes },
+    };
+
+    for (guint e = 0; e < G_N_ELEMENTS (engines); e++)
+      for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+        {
+          g_autofree char *path = g_strdup_printf ("/filer/udp-stream/%s/%s", engines[e], cases[c].name);
+
+          g_test_add (path, Fixture, engines[e], fixture_setup, cases[c].func, fixture_teardown);
+        }
+  }
 
   return g_test_run ();
 }

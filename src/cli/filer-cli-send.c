@@ -1,4 +1,4 @@
-/* filer-cli-send.c: the "send" subcommand (not built yet)
+/* filer-cli-send.c: the "send" subcommand
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -6,14 +6,215 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "filer-cli.h"
+#include "filer-cli-options.h"
+#include "filer-cli-transfer.h"
+#include "filer-discovery-client.h"
+#include "filer-transfer-service.h"
+
+/* filer-cli send --to NAME_OR_ID FILE_OR_DIR...
+ *
+ * Registers like any peer (with a listener, so that we are a complete
+ * peer; offers to us are declined), finds the receiver in the discovery
+ * list, sends, and exits 0 only if the receiver verified every file.
+ */
+
+#define DEFAULT_FIND_TIMEOUT_S 10
+
+typedef struct
+{
+  FilerDiscoveryClient *client;
+  const char           *to;
+  FilerPeer            *peer;
+  GError               *error;
+  gboolean              finished;
+} Find;
+
+static gboolean
+try_find (gpointer user_data)
+{
+  Find *find = user_data;
+
+  if (find->peer == NULL &&
+      filer_discovery_client_get_state (find->client) == FILER_DISCOVERY_STATE_ONLINE)
+    {
+      g_clear_error (&find->error);
+      find->peer = filer_discovery_client_lookup_peer (find->client, find->to, &find->error);
+      if (find->peer != NULL)
+        g_object_ref (find->peer);
+    }
+  return find->peer != NULL;
+}
+
+static void
+decline_offer_cb (FilerTransferService *service,
+                  FilerTransfer        *transfer,
+                  gpointer              user_data)
+{
+  filer_transfer_decline (transfer, _("This device is only sending right now"));
+}
+
+static void
+transfer_state_cb (FilerTransfer *transfer,
+                   GParamSpec    *pspec,
+                   gboolean      *finished)
+{
+  if (filer_transfer_is_finished (transfer))
+    *finished = TRUE;
+}
+
+static gboolean timeout_cb (gpointer user_data);
+
+static gboolean
+interrupt_cb (gpointer user_data)
+{
+  FilerTransfer **transfer = user_data;
+
+  /* Tell the receiver, then finish like any cancelled transfer. */
+  if (*transfer != NULL)
+    filer_transfer_cancel (*transfer);
+  else
+    exit (130);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Lets the last frames (a result, a cancel) leave before we exit. */
+static void
+drain (guint ms)
+{
+  gboolean done = FALSE;
+  guint timer = g_timeout_add (ms, timeout_cb, &done);
+
+  while (!done)
+    g_main_context_iteration (NULL, TRUE);
+  (void)timer;
+}
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  gboolean *flag = user_data;
+
+  *flag = TRUE;
+  return G_SOURCE_REMOVE;
+}
 
 int
 filer_cli_send (int    argc,
-              char **argv)
+                char **argv)
 {
-  fprintf (stderr, "filer-cli: %s\n", _("“send” is not built yet"));
-  return 1;
+  g_auto(FilerCliOptions) options = { 0 };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FilerDevice) device = NULL;
+  g_autoptr(FilerDiscoveryClient) client = NULL;
+  g_autoptr(FilerTransferService) service = NULL;
+  g_autoptr(FilerCliReporter) reporter = NULL;
+  g_autofree char *to = NULL;
+  g_auto(GStrv) paths = NULL;
+  int find_timeout = DEFAULT_FIND_TIMEOUT_S;
+  gboolean timed_out = FALSE;
+  gboolean finished = FALSE;
+  FilerTransfer *transfer = NULL;
+  Find find = { 0, };
+  guint timer;
+  const GOptionEntry entries[] = {
+    { "to", 't', 0, G_OPTION_ARG_STRING, &to, N_("The receiving peer, by name or id"), N_("NAME_OR_ID") },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &find_timeout, N_("Seconds to wait for the peer to appear (10)"), N_("SECONDS") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL, N_("FILE_OR_DIR…") },
+    { NULL }
+  };
+
+  context = g_option_context_new (_("--to NAME_OR_ID FILE_OR_DIR… — send files or folders to a peer"));
+  filer_cli_options_add_entries (&options, context);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!filer_cli_options_parse (&options, context, &argc, &argv))
+    return 2;
+  if (to == NULL || paths == NULL || paths[0] == NULL)
+    {
+      fprintf (stderr, "filer-cli: %s\n", _("send needs --to NAME_OR_ID and at least one file or folder"));
+      return 2;
+    }
+  for (guint i = 0; paths[i] != NULL; i++)
+    if (!g_file_test (paths[i], G_FILE_TEST_EXISTS))
+      {
+        fprintf (stderr, "filer-cli: %s: %s\n", paths[i], _("no such file or folder"));
+        return 1;
+      }
+
+  reporter = filer_cli_reporter_new (options.json);
+  g_unix_signal_add (SIGINT, interrupt_cb, &transfer);
+  g_unix_signal_add (SIGTERM, interrupt_cb, &transfer);
+
+  /* Discovery sees a fresh id (the app may be online from this machine
+   * too); the transfer carries this machine's stable id, so that a
+   * receiver can resume what we sent before. */
+  client = filer_cli_options_create_client (&options, FALSE, &error);
+  device = client != NULL ? filer_device_load_default (&error) : NULL;
+  if (device == NULL)
+    {
+      filer_cli_reporter_error (reporter, error->message);
+      return 1;
+    }
+
+  service = filer_transfer_service_new (filer_device_get_id (device),
+                                        filer_device_get_name (filer_discovery_client_get_device (client)),
+                                        g_get_user_special_dir (G_USER_DIRECTORY_DOWNLOAD)
+                                        ? g_get_user_special_dir (G_USER_DIRECTORY_DOWNLOAD)
+                                        : g_get_home_dir ());
+  g_signal_connect (service, "offer-received", G_CALLBACK (decline_offer_cb), NULL);
+  if (!filer_transfer_service_listen (service, NULL, 0, &error))
+    {
+      filer_cli_reporter_error (reporter, error->message);
+      return 1;
+    }
+
+  filer_discovery_client_set_transfer_port (client, filer_transfer_service_get_port (service));
+  if (!filer_cli_connect (client, &error))
+    {
+      filer_cli_reporter_error (reporter, error->message);
+      return 1;
+    }
+
+  /* The receiver may register a moment after us: wait for it. */
+  find.client = client;
+  find.to = to;
+  timer = g_timeout_add_seconds (MAX (find_timeout, 1), timeout_cb, &timed_out);
+  while (!try_find (&find) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timer);
+
+  if (find.peer == NULL)
+    {
+      g_autofree char *message = NULL;
+
+      if (filer_discovery_client_get_state (client) != FILER_DISCOVERY_STATE_ONLINE)
+        message = g_strdup_printf (_("could not reach the discovery server%s%s"),
+                                   filer_discovery_client_get_error (client) ? ": " : "",
+                                   filer_discovery_client_get_error (client)
+                                   ? filer_discovery_client_get_error (client)->message : "");
+      else
+        message = g_strdup (find.error != NULL ? find.error->message : _("no such peer"));
+      filer_cli_reporter_error (reporter, message);
+      g_clear_error (&find.error);
+      return 1;
+    }
+  g_clear_error (&find.error);
+
+  transfer = filer_transfer_service_send (service, find.peer, (const char * const *)paths);
+  filer_cli_reporter_watch (reporter, transfer);
+  g_signal_connect (transfer, "notify::state", G_CALLBACK (transfer_state_cb), &finished);
+  while (!finished)
+    g_main_context_iteration (NULL, TRUE);
+
+  drain (200);
+  g_clear_object (&find.peer);
+  filer_discovery_client_stop (client);
+  return filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_COMPLETED ? 0 : 1;
 }

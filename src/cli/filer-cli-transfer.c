@@ -213,6 +213,8 @@ print_summary (FilerCliReporter *self,
       json_builder_add_int_value (builder, bytes);
       json_builder_set_member_name (builder, "bytes_resumed");
       json_builder_add_int_value (builder, filer_transfer_get_bytes_resumed (transfer));
+      json_builder_set_member_name (builder, "bytes_sent");
+      json_builder_add_int_value (builder, filer_transfer_get_bytes_sent (transfer));
       json_builder_set_member_name (builder, "seconds");
       json_builder_add_double_value (builder, seconds);
       json_builder_set_member_name (builder, "mb_per_s");
@@ -234,9 +236,11 @@ print_summary (FilerCliReporter *self,
       g_autofree char *size = g_format_size (bytes);
 
       /* files, bytes, seconds, MB/s, path */
-      printf (sending ? _("Sent %u files (%s, %" G_GUINT64_FORMAT " bytes) to %s in %.2f s, %.1f MB/s, path %s\n")
-                      : _("Received %u files (%s, %" G_GUINT64_FORMAT " bytes) from %s in %.2f s, %.1f MB/s, path %s\n"),
-              files, size, bytes, filer_transfer_get_peer_name (transfer), seconds, mbps,
+      g_autofree char *files_text = g_strdup_printf (ngettext ("%u file", "%u files", files), files);
+
+      printf (sending ? _("Sent %s (%s, %" G_GUINT64_FORMAT " bytes) to %s in %.2f s, %.1f MB/s, path %s\n")
+                      : _("Received %s (%s, %" G_GUINT64_FORMAT " bytes) from %s in %.2f s, %.1f MB/s, path %s\n"),
+              files_text, size, bytes, filer_transfer_get_peer_name (transfer), seconds, mbps,
               path != NULL ? path : "-");
       fflush (stdout);
     }

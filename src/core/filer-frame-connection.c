@@ -23,16 +23,20 @@
  *    the process is affected.
  */
 
-#define READ_BUFFER_SIZE (256 * 1024)
+/* Reads start small, so that thousands of idle connections on a server
+ * cost little, and double whenever a read fills the buffer, up to a size
+ * that keeps a fast transfer to a few reads per chunk batch. */
+#define READ_SIZE_MIN (4 * 1024)
+#define READ_SIZE_MAX (256 * 1024)
+
+/* One writev() carries up to this many vectors (two per frame). */
+#define WRITE_BATCH_VECTORS 64
 
 typedef struct
 {
   GBytes        *header;
   GBytes        *content;
   GTask         *task;   /* nullable: filer_frame_connection_send() has none */
-
-  /* writev_all_async() reads these until it completes. */
-  GOutputVector  vectors[2];
 } PendingWrite;
 
 struct _FilerFrameConnection
@@ -43,7 +47,8 @@ struct _FilerFrameConnection
   GIOStream         *stream;
   FilerFrameDecoder *decoder;
   GCancellable      *cancellable;
-  guint8            *read_buffer;
+  guint8            *read_buffer;     /* owned until the read completes */
+  gsize              read_size;
   GQueue             write_queue;
   gsize              queued_bytes;
   GError            *close_error;
@@ -52,6 +57,11 @@ struct _FilerFrameConnection
   /* Borrowed from the stream */
   GInputStream      *input;
   GOutputStream     *output;
+
+  /* The frames of the writev() in flight: the first n_writing of the
+   * queue. writev_all_async() reads the vectors until it completes. */
+  GOutputVector      write_vectors[WRITE_BATCH_VECTORS];
+  guint              n_writing;
 
   guint              started : 1;
   guint              paused : 1;
@@ -80,6 +90,7 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 static void read_next     (FilerFrameConnection *self);
+static void close_stream  (FilerFrameConnection *self);
 static void write_next    (FilerFrameConnection *self);
 static void begin_closing (FilerFrameConnection *self,
                            GError               *error);
@@ -242,7 +253,7 @@ filer_frame_connection_init (FilerFrameConnection *self)
 {
   self->decoder = filer_frame_decoder_new (0);
   self->cancellable = g_cancellable_new ();
-  self->read_buffer = g_malloc (READ_BUFFER_SIZE);
+  self->read_size = READ_SIZE_MIN;
   g_queue_init (&self->write_queue);
 }
 
@@ -350,6 +361,9 @@ read_cb (GObject      *object,
   self->reading = FALSE;
   n_read = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &error);
 
+  if (n_read <= 0 || self->closed || self->closing)
+    g_clear_pointer (&self->read_buffer, g_free);
+
   if (self->closed || self->closing)
     return;
 
@@ -368,7 +382,16 @@ read_cb (GObject      *object,
       return;
     }
 
-  filer_frame_decoder_feed (self->decoder, self->read_buffer, n_read);
+  /* The decoder keeps the block: frame contents are slices of it. */
+  {
+    g_autoptr(GBytes) block = g_bytes_new_take (g_steal_pointer (&self->read_buffer), n_read);
+
+    filer_frame_decoder_feed_bytes (self->decoder, block);
+  }
+
+  if ((gsize)n_read == self->read_size && self->read_size < READ_SIZE_MAX)
+    self->read_size *= 2;
+
   deliver_frames (self);
 }
 
@@ -378,10 +401,13 @@ read_next (FilerFrameConnection *self)
   if (self->reading || self->paused || self->closing || self->closed)
     return;
 
+  g_assert (self->read_buffer == NULL);
+  self->read_buffer = g_malloc (self->read_size);
+
   self->reading = TRUE;
   g_input_stream_read_async (self->input,
                              self->read_buffer,
-                             READ_BUFFER_SIZE,
+                             self->read_size,
                              G_PRIORITY_DEFAULT,
                              self->cancellable,
                              read_cb,
@@ -459,60 +485,106 @@ write_cb (GObject      *object,
 {
   g_autoptr(FilerFrameConnection) self = user_data;
   g_autoptr(GError) error = NULL;
-  PendingWrite *write;
+  GQueue *done = g_queue_new ();
+  guint n_written = self->n_writing;
+  gboolean written;
 
+  written = g_output_stream_writev_all_finish (G_OUTPUT_STREAM (object), result, NULL, &error);
+
+  /* Settle our own state before completing any task: a task's callback
+   * may queue the next frame (and so start the next write). */
+  for (guint i = 0; i < n_written; i++)
+    g_queue_push_tail (done, g_queue_pop_head (&self->write_queue));
   self->writing = FALSE;
-  write = g_queue_pop_head (&self->write_queue);
-  g_assert (write != NULL);
-  self->queued_bytes -= g_bytes_get_size (write->header) + g_bytes_get_size (write->content);
+  self->n_writing = 0;
 
-  if (!g_output_stream_writev_all_finish (G_OUTPUT_STREAM (object), result, NULL, &error))
+  if (!written)
     {
-      if (write->task != NULL)
-        g_task_return_error (write->task, g_error_copy (error));
-      pending_write_free (write);
-
       g_debug ("Write failed: %s", error->message);
-      fail_pending_writes (self, error);
-      if (!self->closed)
+
+      /* Nothing more can be written: everything queued fails too, and
+       * the connection closes with this error. */
+      while (!g_queue_is_empty (&self->write_queue))
+        g_queue_push_tail (done, g_queue_pop_head (&self->write_queue));
+
+      if (!self->closed && !self->closing)
         {
-          self->closing = FALSE;
-          begin_closing (self, g_steal_pointer (&error));
+          self->closing = TRUE;
+          self->close_error = g_error_copy (error);
         }
-      return;
     }
 
-  if (write->task != NULL)
-    g_task_return_boolean (write->task, TRUE);
-  pending_write_free (write);
+  for (GList *l = done->head; l != NULL; l = l->next)
+    {
+      PendingWrite *write = l->data;
+
+      self->queued_bytes -= g_bytes_get_size (write->header) + g_bytes_get_size (write->content);
+    }
+
+  for (GList *l = done->head; l != NULL; l = l->next)
+    {
+      PendingWrite *write = l->data;
+
+      if (write->task != NULL && written)
+        g_task_return_boolean (write->task, TRUE);
+      else if (write->task != NULL)
+        g_task_return_error (write->task, g_error_copy (error));
+    }
+  g_queue_free_full (done, (GDestroyNotify)pending_write_free);
+
+  if (error != NULL)
+    {
+      if (!self->closed)
+        close_stream (self);
+      return;
+    }
 
   write_next (self);
 }
 
-static void close_stream (FilerFrameConnection *self);
-
+/* Sends as many queued frames as fit in one writev(): a sender that keeps
+ * several chunks queued pays one system call for all of them. */
 static void
 write_next (FilerFrameConnection *self)
 {
-  PendingWrite *write;
+  guint n_vectors = 0;
 
   if (self->writing || self->closed)
     return;
 
-  if (!(write = g_queue_peek_head (&self->write_queue)))
+  if (g_queue_is_empty (&self->write_queue))
     {
       if (self->closing)
         close_stream (self);
       return;
     }
 
-  write->vectors[0].buffer = g_bytes_get_data (write->header, &write->vectors[0].size);
-  write->vectors[1].buffer = g_bytes_get_data (write->content, &write->vectors[1].size);
+  g_assert (self->n_writing == 0);
+
+  for (GList *l = self->write_queue.head;
+       l != NULL && n_vectors + 2 <= WRITE_BATCH_VECTORS;
+       l = l->next)
+    {
+      PendingWrite *write = l->data;
+      GOutputVector *vector = &self->write_vectors[n_vectors];
+
+      vector->buffer = g_bytes_get_data (write->header, &vector->size);
+      n_vectors++;
+
+      if (g_bytes_get_size (write->content) > 0)
+        {
+          vector++;
+          vector->buffer = g_bytes_get_data (write->content, &vector->size);
+          n_vectors++;
+        }
+
+      self->n_writing++;
+    }
 
   self->writing = TRUE;
   g_output_stream_writev_all_async (self->output,
-                                    write->vectors,
-                                    write->vectors[1].size > 0 ? 2 : 1,
+                                    self->write_vectors,
+                                    n_vectors,
                                     G_PRIORITY_DEFAULT,
                                     self->cancellable,
                                     write_cb,

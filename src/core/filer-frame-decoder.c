@@ -10,16 +10,28 @@
 #include "filer-frame-decoder.h"
 
 /* Bytes arrive in any split: one at a time, or many frames in one read.
- * The decoder buffers them and hands out whole frames. Once it has seen
- * a malformed frame it stays failed: the stream has lost its framing and
- * nothing after that point can be trusted.
+ * The decoder keeps the blocks it was fed and hands out whole frames.
+ *
+ * Headers are small: they are gathered into `partial` and parsed there.
+ * Contents are large (32 KiB chunks): one that lies whole inside a fed
+ * block is handed out as a slice of that block, never copied; only one
+ * that straddles blocks is gathered into `partial`.
+ *
+ * Once it has seen a malformed frame the decoder stays failed: the stream
+ * has lost its framing and nothing after that point can be trusted.
  */
+typedef struct
+{
+  GBytes *bytes;
+  gsize   offset;     /* bytes of this block already taken */
+} Block;
+
 struct _FilerFrameDecoder
 {
   GObject     parent_instance;
 
-  GByteArray *buffer;
-  gsize       consumed;             /* bytes of buffer already decoded */
+  GQueue      blocks;               /* of Block, oldest first */
+  GByteArray *partial;              /* a header, or a straddling content */
   gsize       max_content_length;
 
   /* A frame whose header is decoded and whose content is awaited. */
@@ -28,6 +40,13 @@ struct _FilerFrameDecoder
 
   GError     *failure;
 };
+
+static void
+block_free (Block *block)
+{
+  g_bytes_unref (block->bytes);
+  g_free (block);
+}
 
 G_DEFINE_FINAL_TYPE (FilerFrameDecoder, filer_frame_decoder, G_TYPE_OBJECT)
 
@@ -44,7 +63,8 @@ filer_frame_decoder_finalize (GObject *object)
 {
   FilerFrameDecoder *self = (FilerFrameDecoder *)object;
 
-  g_clear_pointer (&self->buffer, g_byte_array_unref);
+  g_queue_clear_full (&self->blocks, (GDestroyNotify)block_free);
+  g_clear_pointer (&self->partial, g_byte_array_unref);
   g_clear_pointer (&self->pending, filer_frame_unref);
   g_clear_error (&self->failure);
 
@@ -115,7 +135,8 @@ filer_frame_decoder_class_init (FilerFrameDecoderClass *klass)
 static void
 filer_frame_decoder_init (FilerFrameDecoder *self)
 {
-  self->buffer = g_byte_array_new ();
+  g_queue_init (&self->blocks);
+  self->partial = g_byte_array_new ();
   self->max_content_length = FILER_FRAME_DEFAULT_MAX_CONTENT_LENGTH;
 }
 
@@ -156,41 +177,127 @@ filer_frame_decoder_set_max_content_length (FilerFrameDecoder *self,
 }
 
 /**
+ * filer_frame_decoder_feed_bytes:
+ * @self: a decoder
+ * @bytes: bytes read from the stream; the decoder keeps a reference
+ *
+ * Appends bytes without copying them; call filer_frame_decoder_next()
+ * until it returns %NULL. Frame contents may be slices of @bytes.
+ */
+void
+filer_frame_decoder_feed_bytes (FilerFrameDecoder *self,
+                                GBytes            *bytes)
+{
+  Block *block;
+
+  g_return_if_fail (FILER_IS_FRAME_DECODER (self));
+  g_return_if_fail (bytes != NULL);
+
+  if (self->failure != NULL || g_bytes_get_size (bytes) == 0)
+    return;
+
+  block = g_new0 (Block, 1);
+  block->bytes = g_bytes_ref (bytes);
+  g_queue_push_tail (&self->blocks, block);
+}
+
+/**
  * filer_frame_decoder_feed:
  * @self: a decoder
  * @data: (array length=length): bytes read from the stream
  * @length: the number of bytes
  *
- * Appends bytes; call filer_frame_decoder_next() until it returns %NULL.
+ * Appends a copy of the bytes; see filer_frame_decoder_feed_bytes().
  */
 void
 filer_frame_decoder_feed (FilerFrameDecoder *self,
                           const void        *data,
                           gsize              length)
 {
+  g_autoptr(GBytes) bytes = NULL;
+
   g_return_if_fail (FILER_IS_FRAME_DECODER (self));
   g_return_if_fail (data != NULL || length == 0);
 
-  if (self->failure != NULL || length == 0)
-    return;
-
-  /* Drop what was decoded before growing, so the buffer stays about
-   * the size of one frame plus one read. */
-  if (self->consumed > 0 && self->consumed >= self->buffer->len / 2)
-    {
-      g_byte_array_remove_range (self->buffer, 0, self->consumed);
-      self->consumed = 0;
-    }
-
-  g_byte_array_append (self->buffer, data, length);
+  bytes = g_bytes_new (data, length);
+  filer_frame_decoder_feed_bytes (self, bytes);
 }
 
 gsize
 filer_frame_decoder_get_buffered (FilerFrameDecoder *self)
 {
+  gsize buffered;
+
   g_return_val_if_fail (FILER_IS_FRAME_DECODER (self), 0);
 
-  return self->buffer->len - self->consumed;
+  buffered = self->partial->len;
+  for (GList *l = self->blocks.head; l != NULL; l = l->next)
+    {
+      Block *block = l->data;
+
+      buffered += g_bytes_get_size (block->bytes) - block->offset;
+    }
+
+  return buffered;
+}
+
+/* Moves bytes from the fed blocks into `partial` until it holds @want
+ * bytes. Returns FALSE if the blocks ran out first. */
+static gboolean
+gather (FilerFrameDecoder *self,
+        gsize              want)
+{
+  while (self->partial->len < want)
+    {
+      Block *block = g_queue_peek_head (&self->blocks);
+      gsize size;
+      const guint8 *data;
+      gsize n;
+
+      if (block == NULL)
+        return FALSE;
+
+      data = g_bytes_get_data (block->bytes, &size);
+      n = MIN (size - block->offset, want - self->partial->len);
+      g_byte_array_append (self->partial, data + block->offset, n);
+      block->offset += n;
+
+      if (block->offset == size)
+        block_free (g_queue_pop_head (&self->blocks));
+    }
+
+  return TRUE;
+}
+
+/* Takes @length content bytes: a slice of the front block when they lie
+ * whole inside it, else gathered. Returns NULL if not all there yet. */
+static GBytes *
+take_content (FilerFrameDecoder *self,
+              gsize              length)
+{
+  Block *block = g_queue_peek_head (&self->blocks);
+
+  if (self->partial->len == 0 && block != NULL &&
+      g_bytes_get_size (block->bytes) - block->offset >= length)
+    {
+      GBytes *slice = g_bytes_new_from_bytes (block->bytes, block->offset, length);
+
+      block->offset += length;
+      if (block->offset == g_bytes_get_size (block->bytes))
+        block_free (g_queue_pop_head (&self->blocks));
+
+      return slice;
+    }
+
+  if (!gather (self, length))
+    return NULL;
+
+  {
+    GByteArray *gathered = g_steal_pointer (&self->partial);
+
+    self->partial = g_byte_array_new ();
+    return g_byte_array_free_to_bytes (gathered);
+  }
 }
 
 static int
@@ -389,9 +496,6 @@ FilerFrame *
 filer_frame_decoder_next (FilerFrameDecoder  *self,
                           GError            **error)
 {
-  const guint8 *data;
-  gsize available;
-
   g_return_val_if_fail (FILER_IS_FRAME_DECODER (self), NULL);
 
   if (self->failure != NULL)
@@ -400,22 +504,19 @@ filer_frame_decoder_next (FilerFrameDecoder  *self,
       return NULL;
     }
 
-  data = self->buffer->data + self->consumed;
-  available = self->buffer->len - self->consumed;
-
   if (self->pending == NULL)
     {
       GError *local_error = NULL;
       gsize header_length;
 
-      if (available < 2)
+      if (!gather (self, 2))
         return NULL;
 
-      header_length = data[0] | (data[1] << 8);
-      if (available < 2 + header_length)
+      header_length = self->partial->data[0] | (self->partial->data[1] << 8);
+      if (!gather (self, 2 + header_length))
         return NULL;
 
-      self->pending = parse_header ((const char *)data + 2, header_length,
+      self->pending = parse_header ((const char *)self->partial->data + 2, header_length,
                                     self->max_content_length,
                                     &self->pending_content_length,
                                     &local_error);
@@ -425,26 +526,17 @@ filer_frame_decoder_next (FilerFrameDecoder  *self,
           return NULL;
         }
 
-      self->consumed += 2 + header_length;
-      data += 2 + header_length;
-      available -= 2 + header_length;
+      g_byte_array_set_size (self->partial, 0);
     }
-
-  if (available < self->pending_content_length)
-    return NULL;
 
   if (self->pending_content_length > 0)
     {
-      g_autoptr(GBytes) content = g_bytes_new (data, self->pending_content_length);
+      g_autoptr(GBytes) content = take_content (self, self->pending_content_length);
+
+      if (content == NULL)
+        return NULL;
 
       filer_frame_set_content (self->pending, content);
-      self->consumed += self->pending_content_length;
-    }
-
-  if (self->consumed == self->buffer->len)
-    {
-      g_byte_array_set_size (self->buffer, 0);
-      self->consumed = 0;
     }
 
   self->pending_content_length = 0;
@@ -471,7 +563,7 @@ filer_frame_decoder_finish (FilerFrameDecoder  *self,
       return FALSE;
     }
 
-  if (self->pending != NULL || self->buffer->len > self->consumed)
+  if (self->pending != NULL || filer_frame_decoder_get_buffered (self) > 0)
     return fail (self,
                  g_error_new (FILER_FRAME_ERROR, FILER_FRAME_ERROR_TRUNCATED,
                               "The stream ended inside a frame"),

@@ -20,6 +20,8 @@ void               filer_frame_decoder_set_max_content_length (FilerFrameDecoder
 void               filer_frame_decoder_feed                   (FilerFrameDecoder  *self,
                                                                const void         *data,
                                                                gsize               length);
+void               filer_frame_decoder_feed_bytes             (FilerFrameDecoder  *self,
+                                                               GBytes             *bytes);
 FilerFrame        *filer_frame_decoder_next                   (FilerFrameDecoder  *self,
                                                                GError            **error);
 gboolean           filer_frame_decoder_finish                 (FilerFrameDecoder  *self,

@@ -29,6 +29,7 @@
 #include "filer-frame.h"
 #include "filer-nat-datagram.h"
 #include "filer-nat-error.h"
+#include "filer-quic-stream.h"
 #include "filer-udp-stream.h"
 
 #define PUNCH_INTERVAL_MS      100
@@ -36,6 +37,7 @@
 #define CONNECT_TIMEOUT_MS     5000   /* for the server's nat-session */
 #define SESSION_GIVE_UP_MS     10000  /* a passive session never used */
 #define FULL_TTL               64
+#define SHORT_TTL_US           (1000 * 1000)
 #define MAX_FRAME_CONTENT      (FILER_NAT_MAX_DATAGRAM)
 
 typedef enum
@@ -71,8 +73,9 @@ typedef struct
   guint punch_id;
   guint keepalive_id;
 
-  FilerUdpStream *stream;       /* weak once handed over */
-  FilerUdpStream *pending;      /* strong while the passive side waits */
+  gboolean quic;                /* the stream engine: QUIC, or PseudoTcp */
+  GIOStream *stream;            /* weak once handed over */
+  GIOStream *pending;           /* strong while the passive side waits */
   GTask *task;                  /* the initiator's connect */
 } Session;
 
@@ -97,6 +100,7 @@ struct _FilerNatClient
   guint punch_ttl;
   guint current_ttl;            /* what the socket is set to now */
   gboolean force_relay;
+  const char *stream_engine;    /* "quic" or "pseudotcp" */
 
   GHashTable *sessions;         /* token hex -> Session* */
   GHashTable *connects;         /* attempt -> GTask* waiting for nat-session */
@@ -256,7 +260,8 @@ session_send_segment (const guint8 *segment,
   Session *session = user_data;
 
   if (session->client && session->path != PATH_NONE)
-    send_peer (session->client, session, session->path, FILER_NAT_KIND_STREAM,
+    send_peer (session->client, session, session->path,
+               session->quic ? FILER_NAT_KIND_QUIC : FILER_NAT_KIND_STREAM,
                segment, length, FULL_TTL);
 }
 
@@ -289,21 +294,86 @@ session_keepalive_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static FilerUdpStream *
+/* The two stream engines behind one set of calls (docs/nat-stream.md). */
+
+static void
+stream_handshake_async (GIOStream           *stream,
+                        gboolean             initiator,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  if (FILER_IS_QUIC_STREAM (stream))
+    filer_quic_stream_handshake_async (FILER_QUIC_STREAM (stream), initiator, cancellable, callback, user_data);
+  else
+    filer_udp_stream_handshake_async (FILER_UDP_STREAM (stream), initiator, cancellable, callback, user_data);
+}
+
+static gboolean
+stream_handshake_finish (GIOStream     *stream,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  if (FILER_IS_QUIC_STREAM (stream))
+    return filer_quic_stream_handshake_finish (FILER_QUIC_STREAM (stream), result, error);
+  return filer_udp_stream_handshake_finish (FILER_UDP_STREAM (stream), result, error);
+}
+
+static void
+stream_receive (GIOStream    *stream,
+                const guint8 *segment,
+                gsize         length)
+{
+  if (FILER_IS_QUIC_STREAM (stream))
+    filer_quic_stream_receive_segment (FILER_QUIC_STREAM (stream), segment, length);
+  else
+    filer_udp_stream_receive_segment (FILER_UDP_STREAM (stream), segment, length);
+}
+
+static void
+stream_notify_alive (GIOStream *stream)
+{
+  if (FILER_IS_QUIC_STREAM (stream))
+    filer_quic_stream_notify_alive (FILER_QUIC_STREAM (stream));
+  else
+    filer_udp_stream_notify_alive (FILER_UDP_STREAM (stream));
+}
+
+static void
+stream_abort (GIOStream    *stream,
+              const GError *error)
+{
+  if (FILER_IS_QUIC_STREAM (stream))
+    filer_quic_stream_abort (FILER_QUIC_STREAM (stream), error);
+  else
+    filer_udp_stream_abort (FILER_UDP_STREAM (stream), error);
+}
+
+static GIOStream *
 session_make_stream (Session *session)
 {
   FilerNatClient *self = session->client;
-  FilerUdpStream *stream;
-  guint32 conversation;
+  GIOStream *stream;
+  guint idle_timeout = MAX (3 * self->keepalive_ms, 3000);
 
-  /* The token's first four bytes, big-endian: what PseudoTcp puts first
-   * in every segment. */
-  memcpy (&conversation, session->token, sizeof conversation);
-  conversation = GUINT32_FROM_BE (conversation);
-  stream = filer_udp_stream_new (conversation, session_send_segment,
-                                 session_ref (session), session_unref);
   /* Keepalives prove the peer alive; miss three and the stream ends. */
-  filer_udp_stream_set_idle_timeout (stream, MAX (3 * self->keepalive_ms, 3000));
+  if (session->quic)
+    {
+      stream = G_IO_STREAM (filer_quic_stream_new (session_send_segment, session_ref (session), session_unref));
+      filer_quic_stream_set_idle_timeout (FILER_QUIC_STREAM (stream), idle_timeout);
+    }
+  else
+    {
+      guint32 conversation;
+
+      /* The token's first four bytes, big-endian: what PseudoTcp puts
+       * first in every segment. */
+      memcpy (&conversation, session->token, sizeof conversation);
+      conversation = GUINT32_FROM_BE (conversation);
+      stream = G_IO_STREAM (filer_udp_stream_new (conversation, session_send_segment,
+                                                  session_ref (session), session_unref));
+      filer_udp_stream_set_idle_timeout (FILER_UDP_STREAM (stream), idle_timeout);
+    }
   g_set_weak_pointer (&session->stream, stream);
 
   session->keepalive_id = g_timeout_add (self->keepalive_ms, session_keepalive_cb, session);
@@ -316,12 +386,12 @@ handshake_done_cb (GObject      *object,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
-  FilerUdpStream *stream = FILER_UDP_STREAM (object);
+  GIOStream *stream = G_IO_STREAM (object);
   g_autoptr(GTask) task = user_data;
   Session *session = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
 
-  if (!filer_udp_stream_handshake_finish (stream, result, &error))
+  if (!stream_handshake_finish (stream, result, &error))
     {
       g_prefix_error (&error, "No path to the peer (%s): ",
                       session->path == PATH_RELAY ? "relay" : "direct");
@@ -343,7 +413,7 @@ handshake_done_cb (GObject      *object,
 static void
 session_start_stream (Session *session)
 {
-  g_autoptr(FilerUdpStream) stream = NULL;
+  g_autoptr(GIOStream) stream = NULL;
 
   g_clear_handle_id (&session->punch_id, g_source_remove);
   stream = session_make_stream (session);
@@ -351,7 +421,7 @@ session_start_stream (Session *session)
 
   /* The task keeps the stream until it completes. */
   g_object_set_data_full (G_OBJECT (session->task), "stream", g_object_ref (stream), g_object_unref);
-  filer_udp_stream_handshake_async (stream, TRUE, g_task_get_cancellable (session->task),
+  stream_handshake_async (stream, TRUE, g_task_get_cancellable (session->task),
                                     handshake_done_cb, g_object_ref (session->task));
 }
 
@@ -360,12 +430,12 @@ passive_handshake_done_cb (GObject      *object,
                            GAsyncResult *result,
                            gpointer      user_data)
 {
-  FilerUdpStream *stream = FILER_UDP_STREAM (object);
+  GIOStream *stream = G_IO_STREAM (object);
   Session *session = user_data;
   g_autoptr(GError) error = NULL;
   FilerNatClient *self = session->client;
 
-  if (!filer_udp_stream_handshake_finish (stream, result, &error))
+  if (!stream_handshake_finish (stream, result, &error))
     {
       g_debug ("nat: incoming session %s failed: %s", session->token_hex, error->message);
       g_clear_object (&session->pending);
@@ -445,9 +515,12 @@ session_punch_cb (gpointer user_data)
     session->peer_direct = g_object_ref (session->peer_public);
 
   /* The first side's packets must not reach the peer's router before the
-   * peer has sent: a short TTL until we have heard from it. */
+   * peer has sent: a short TTL until we have heard from it. After a
+   * second unheard, the full TTL (our NAT may be more hops away than the
+   * short TTL reaches, as behind a carrier's NAT). */
   send_peer (self, session, PATH_DIRECT, FILER_NAT_KIND_PUNCH, NULL, 0,
-             session->first && !session->heard ? self->punch_ttl : FULL_TTL);
+             session->first && !session->heard
+             && now_us - session->started_us < SHORT_TTL_US ? self->punch_ttl : FULL_TTL);
 
   if (session->first && !session->heard && now_us - session->last_ready_us >= RETRY_INTERVAL_MS * 1000)
     session_send_ready (session);
@@ -471,6 +544,8 @@ session_new (FilerNatClient *self,
   session->peer_id = g_strdup (filer_frame_get (frame, "peer-id"));
   session->peer_public = filer_nat_address_from_string (filer_frame_get (frame, "peer"));
   session->first = g_strcmp0 (role, "first") == 0;
+  /* The initiator chose the engine; the server passed its choice on. */
+  session->quic = g_strcmp0 (filer_frame_get (frame, "stream"), "pseudotcp") != 0;
   session->relay_only = g_strcmp0 (role, "relay") == 0 || self->force_relay
                         || session->peer_public == NULL;
   session->go = session->first;
@@ -492,6 +567,22 @@ valid_session_frame (FilerFrame *frame)
 
   return filer_nat_token_from_hex (filer_frame_get (frame, "session"), token)
          && filer_frame_get (frame, "peer-id") != NULL;
+}
+
+/* The connect task waiting for @attempt's answer, taken out of the
+ * table (NULL if answered already). */
+static GTask *
+take_connect (FilerNatClient *self,
+              const char     *attempt)
+{
+  g_autofree char *key = NULL;
+  GTask *task = NULL;
+
+  if (attempt == NULL
+      || !g_hash_table_steal_extended (self->connects, attempt, (gpointer *)&key, (gpointer *)&task))
+    return NULL;
+
+  return task;
 }
 
 /* --- what arrives ------------------------------------------------------ */
@@ -543,10 +634,15 @@ handle_peer_datagram (FilerNatClient *self,
 
     case FILER_NAT_KIND_KEEPALIVE:
       if (session->stream)
-        filer_udp_stream_notify_alive (session->stream);
+        stream_notify_alive (session->stream);
       break;
 
     case FILER_NAT_KIND_STREAM:
+    case FILER_NAT_KIND_QUIC:
+      /* Segments of the other engine are not ours. */
+      if ((kind == FILER_NAT_KIND_QUIC) != session->quic)
+        return;
+
       /* The passive side answers on the path the initiator chose. */
       if (!session->initiator)
         {
@@ -557,12 +653,12 @@ handle_peer_datagram (FilerNatClient *self,
           if (!session->listening && session->pending)
             {
               session->listening = TRUE;
-              filer_udp_stream_handshake_async (session->pending, FALSE, NULL,
+              stream_handshake_async (session->pending, FALSE, NULL,
                                                 passive_handshake_done_cb, session_ref (session));
             }
         }
       if (session->stream)
-        filer_udp_stream_receive_segment (session->stream, payload, payload_length);
+        stream_receive (session->stream, payload, payload_length);
       break;
 
     default:
@@ -606,7 +702,8 @@ handle_session (FilerNatClient *self,
   if (!valid_session_frame (frame) || attempt == NULL)
     return;
 
-  if (!g_hash_table_steal_extended (self->connects, attempt, NULL, (gpointer *)&task))
+  task = take_connect (self, attempt);
+  if (task == NULL)
     return;  /* answered already */
 
   session = session_new (self, frame, TRUE);
@@ -622,7 +719,8 @@ handle_refused (FilerNatClient *self,
   const char *attempt = filer_frame_get (frame, "attempt");
   g_autoptr(GTask) task = NULL;
 
-  if (attempt == NULL || !g_hash_table_steal_extended (self->connects, attempt, NULL, (gpointer *)&task))
+  task = take_connect (self, attempt);
+  if (task == NULL)
     return;
 
   g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_REFUSED,
@@ -735,7 +833,7 @@ handle_server_frame (FilerNatClient *self,
           error = g_error_new (FILER_NAT_ERROR, FILER_NAT_ERROR_RELAY_CLOSED,
                                "The server closed the relay: %s",
                                filer_frame_get (frame, "message") ?: "no reason");
-          filer_udp_stream_abort (session->stream, error);
+          stream_abort (session->stream, error);
         }
     }
 }
@@ -836,7 +934,7 @@ connect_retry_cb (gpointer user_data)
       g_autoptr(GTask) owned = NULL;
 
       connect->retry_id = 0;
-      g_hash_table_steal_extended (self->connects, connect->attempt, NULL, (gpointer *)&owned);
+      owned = take_connect (self, connect->attempt);
       g_task_return_new_error (owned, FILER_NAT_ERROR, FILER_NAT_ERROR_NO_SERVER,
                                "The rendezvous server did not answer");
       return G_SOURCE_REMOVE;
@@ -850,6 +948,7 @@ connect_retry_cb (gpointer user_data)
   filer_frame_set (frame, "id", self->peer_id);
   filer_frame_set (frame, "to", connect->peer_id);
   filer_frame_set (frame, "attempt", connect->attempt);
+  filer_frame_set (frame, "stream", self->stream_engine);
   if (self->mapping)
     filer_frame_set (frame, "mapping", self->mapping);
   send_frame (self, self->server, frame);
@@ -985,7 +1084,7 @@ fail_all (FilerNatClient *self)
                                                      "The NAT client stopped");
 
       if (session->stream)
-        filer_udp_stream_abort (session->stream, error);
+        stream_abort (session->stream, error);
       session_fail (session, g_error_copy (error));
       session->client = NULL;
       g_hash_table_iter_remove (&iter);
@@ -1067,6 +1166,7 @@ filer_nat_client_init (FilerNatClient *self)
   self->keepalive_ms = FILER_NAT_DEFAULT_KEEPALIVE_MS;
   self->relay_after_ms = FILER_NAT_DEFAULT_RELAY_AFTER_MS;
   self->punch_ttl = FILER_NAT_DEFAULT_PUNCH_TTL;
+  self->stream_engine = "quic";
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, session_unref);
   self->connects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
@@ -1130,6 +1230,16 @@ filer_nat_client_set_punch_ttl (FilerNatClient *self,
   g_return_if_fail (ttl >= 1 && ttl <= 255);
 
   self->punch_ttl = ttl;
+}
+
+void
+filer_nat_client_set_stream_engine (FilerNatClient *self,
+                                    const char     *engine)
+{
+  g_return_if_fail (FILER_IS_NAT_CLIENT (self));
+  g_return_if_fail (g_strcmp0 (engine, "quic") == 0 || g_strcmp0 (engine, "pseudotcp") == 0);
+
+  self->stream_engine = g_str_equal (engine, "quic") ? "quic" : "pseudotcp";
 }
 
 void

@@ -41,6 +41,10 @@ void            filer_nat_client_set_relay_after      (FilerNatClient       *sel
                                                        guint                 relay_after_ms);
 void            filer_nat_client_set_punch_ttl        (FilerNatClient       *self,
                                                        guint                 ttl);
+/* The stream engine for the sessions we start: "quic" (the default;
+ * ngtcp2) or "pseudotcp" (libnice). The peer follows our choice. */
+void            filer_nat_client_set_stream_engine    (FilerNatClient       *self,
+                                                       const char           *engine);
 /* Disables punching: every session goes through the relay (benchmark). */
 void            filer_nat_client_set_force_relay      (FilerNatClient       *self,
                                                        gboolean              force_relay);

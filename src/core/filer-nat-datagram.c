@@ -40,6 +40,7 @@ filer_nat_datagram_parse (const guint8  *data,
     case FILER_NAT_KIND_ACK:
     case FILER_NAT_KIND_KEEPALIVE:
     case FILER_NAT_KIND_STREAM:
+    case FILER_NAT_KIND_QUIC:
       break;
     default:
       return FALSE;

@@ -18,7 +18,8 @@ G_BEGIN_DECLS
  *               carries both these and the server's frames
  *   u8 kind     FilerNatKind
  *   8 bytes     the session token the server handed out
- *   payload     for FILER_NAT_KIND_STREAM, one stream segment
+ *   payload     for FILER_NAT_KIND_STREAM, one PseudoTcp segment; for
+ *               FILER_NAT_KIND_QUIC, one QUIC packet
  */
 #define FILER_NAT_TOKEN_SIZE   8
 #define FILER_NAT_HEADER_SIZE  (2 + 1 + FILER_NAT_TOKEN_SIZE)
@@ -29,7 +30,8 @@ typedef enum
   FILER_NAT_KIND_PUNCH     = 'P',
   FILER_NAT_KIND_ACK       = 'A',
   FILER_NAT_KIND_KEEPALIVE = 'K',
-  FILER_NAT_KIND_STREAM    = 'S',
+  FILER_NAT_KIND_STREAM    = 'S',   /* a PseudoTcp segment */
+  FILER_NAT_KIND_QUIC      = 'Q',   /* a QUIC packet */
 } FilerNatKind;
 
 /* Writes the header into @buffer (FILER_NAT_HEADER_SIZE bytes). */

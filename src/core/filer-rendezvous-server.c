@@ -53,6 +53,7 @@ typedef struct
   char *attempt;
   char *a_role;
   char *b_role;
+  const char *stream;         /* the initiator's engine: "quic" or "pseudotcp" */
   GSocketAddress *a_address;
   GSocketAddress *b_address;
   gboolean accepted;          /* B has the offer */
@@ -279,6 +280,7 @@ send_offer (FilerRendezvousServer *self,
   filer_frame_set (offer, "peer-id", session->a_id);
   filer_frame_set (offer, "peer", peer);
   filer_frame_set (offer, "role", session->b_role);
+  filer_frame_set (offer, "stream", session->stream);
   send_frame (self, offer, session->b_address);
   session->last_offer_us = g_get_monotonic_time ();
 }
@@ -295,6 +297,7 @@ send_session (FilerRendezvousServer *self,
   filer_frame_set (reply, "peer-id", session->b_id);
   filer_frame_set (reply, "peer", peer);
   filer_frame_set (reply, "role", session->a_role);
+  filer_frame_set (reply, "stream", session->stream);
   send_frame (self, reply, session->a_address);
 }
 
@@ -393,6 +396,7 @@ handle_connect (FilerRendezvousServer *self,
   session->a_id = g_strdup (id);
   session->b_id = g_strdup (to);
   session->attempt = g_strdup (attempt);
+  session->stream = g_strcmp0 (filer_frame_get (frame, "stream"), "pseudotcp") == 0 ? "pseudotcp" : "quic";
   session->a_address = g_object_ref (a->address);
   session->b_address = g_object_ref (b->address);
   session->created_us = session->last_us = g_get_monotonic_time ();

@@ -14,6 +14,7 @@
 #include "filer-discovery-error.h"
 #include "filer-frame-connection.h"
 #include "filer-frame-decoder.h"
+#include "filer-nat-datagram.h"
 #include "filer-net.h"
 
 /* How it works (docs/protocol.md §2 is the wire contract):
@@ -112,6 +113,7 @@ struct _FilerServer
    * table changes under a loop that is sending to them. */
   GPtrArray        *drop_queue;
   guint             drop_idle_id;
+  guint             busy;                /* > 0 while iterating the tables */
 };
 
 G_DEFINE_FINAL_TYPE (FilerServer, filer_server, G_TYPE_OBJECT)
@@ -132,6 +134,7 @@ static void client_kick (Client     *client,
                          const char *code,
                          const char *message);
 static void client_queue_drop (Client *client);
+static void client_drop       (Client *client);
 
 /* ------------------------------------------------------------------ */
 /* Groups and visibility                                                */
@@ -194,6 +197,8 @@ foreach_visible (Client     *client,
   GHashTableIter iter;
   gpointer key;
 
+  self->busy++;
+
   if (network != NULL)
     {
       g_hash_table_iter_init (&iter, network);
@@ -217,6 +222,8 @@ foreach_visible (Client     *client,
           func (client, other, user_data);
         }
     }
+
+  self->busy--;
 }
 
 /* ------------------------------------------------------------------ */
@@ -573,11 +580,16 @@ closed_cb (FilerFrameConnection *connection,
   if (error != NULL && client->dying_since == 0)
     g_debug ("%s: connection failed: %s", client->source, error->message);
 
-  /* Out of every peer list at once (visibility skips dying clients);
-   * the tables change in the idle. */
+  /* Out of every peer list at once (visibility skips dying clients).
+   * The tables change now, unless we are iterating them (a send that
+   * failed at once): then in an idle. Each main-loop iteration costs
+   * O(connections) in GLib, so saving one matters at 10,000 peers. */
   if (client->dying_since == 0)
     client->dying_since = g_get_monotonic_time ();
-  client_queue_drop (client);
+  if (client->server->busy == 0 && !client->drop_queued)
+    client_drop (client);
+  else
+    client_queue_drop (client);
 }
 
 /* ------------------------------------------------------------------ */
@@ -622,6 +634,16 @@ client_uncount (Client *client)
   client->counted = FALSE;
 }
 
+static void
+client_drop (Client *client)
+{
+  FilerServer *self = client->server;
+
+  client_unregister (client);   /* the others hear it left */
+  client_uncount (client);
+  g_hash_table_remove (self->clients, client);   /* frees it */
+}
+
 static gboolean
 drop_idle_cb (gpointer user_data)
 {
@@ -632,13 +654,7 @@ drop_idle_cb (gpointer user_data)
   self->drop_idle_id = 0;
 
   for (guint i = 0; i < queue->len; i++)
-    {
-      Client *client = g_ptr_array_index (queue, i);
-
-      client_unregister (client);   /* the others hear it left */
-      client_uncount (client);
-      g_hash_table_remove (self->clients, client);   /* frees it */
-    }
+    client_drop (g_ptr_array_index (queue, i));
 
   return G_SOURCE_REMOVE;
 }
@@ -774,6 +790,8 @@ sweep_cb (gpointer user_data)
         g_ptr_array_add (silent, client);
     }
 
+  /* Kicking may close a connection at once: keep the tables still. */
+  self->busy++;
   for (guint i = 0; i < silent->len; i++)
     {
       Client *client = g_ptr_array_index (silent, i);
@@ -790,6 +808,7 @@ sweep_cb (gpointer user_data)
       g_io_stream_close (G_IO_STREAM (client->socket_connection), NULL, NULL);
       client_queue_drop (client);
     }
+  self->busy--;
 
   return G_SOURCE_CONTINUE;
 }
@@ -953,6 +972,9 @@ bind_socket (GInetAddress  *address,
       g_socket_set_broadcast (socket, TRUE);
       /* Read until WOULD_BLOCK, never wait in the callback. */
       g_socket_set_blocking (socket, FALSE);
+      /* NAT relay (filer-rendezvous-server.c): room for bursts of relayed
+       * datagrams; the stream recovers from lost bursts slowly. */
+      filer_nat_socket_set_buffers (socket);
     }
 
   return g_steal_pointer (&socket);

@@ -1,8 +1,9 @@
-/* filer-udp-input-stream.c: the reading half of a FilerUdpStream
+/* filer-udp-input-stream.c: the reading half of a datagram-backed stream
  *
  * Pollable, so that GIO's default read_async, read_bytes_async and
  * splice run on the main loop without threads (PseudoTcp is not
- * thread-safe). Holds its FilerUdpStream weakly: the GIOStream owns it.
+ * thread-safe, nor is ngtcp2). Holds its stream weakly: the GIOStream owns
+ * it; calls back through FilerStreamOps (FilerUdpStream, FilerQuicStream).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -10,13 +11,13 @@
 #include "config.h"
 
 #include "filer-udp-input-stream.h"
-#include "filer-udp-stream-private.h"
 
 struct _FilerUdpInputStream
 {
   GInputStream parent_instance;
 
-  FilerUdpStream *stream;  /* weak */
+  GIOStream *stream;              /* weak */
+  const FilerStreamOps *ops;
 };
 
 static void pollable_iface_init (GPollableInputStreamInterface *iface);
@@ -46,7 +47,7 @@ read_nonblocking (GPollableInputStream  *pollable,
   if (stream_gone (self, error))
     return -1;
 
-  return filer_udp_stream_read_nonblocking (self->stream, buffer, count, error);
+  return self->ops->read_nonblocking (self->stream, buffer, count, error);
 }
 
 static gboolean
@@ -54,7 +55,7 @@ is_readable (GPollableInputStream *pollable)
 {
   FilerUdpInputStream *self = FILER_UDP_INPUT_STREAM (pollable);
 
-  return !self->stream || filer_udp_stream_check (self->stream, G_IO_IN);
+  return !self->stream || self->ops->check (self->stream, G_IO_IN);
 }
 
 static GSource *
@@ -66,7 +67,7 @@ create_source (GPollableInputStream *pollable,
 
   /* Once the stream is gone, a read fails at once: wake up now. */
   if (self->stream)
-    waker = filer_udp_stream_create_waker (self->stream, G_IO_IN);
+    waker = self->ops->create_waker (self->stream, G_IO_IN);
   else
     waker = g_timeout_source_new (0);
 
@@ -98,7 +99,7 @@ filer_udp_input_stream_read (GInputStream  *stream,
       if (stream_gone (self, error))
         return -1;
 
-      n = filer_udp_stream_read_nonblocking (self->stream, buffer, count, &local_error);
+      n = self->ops->read_nonblocking (self->stream, buffer, count, &local_error);
       if (n >= 0 || !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
           if (local_error)
@@ -106,7 +107,7 @@ filer_udp_input_stream_read (GInputStream  *stream,
           return n;
         }
 
-      if (!filer_udp_stream_wait (self->stream, G_IO_IN, cancellable, error))
+      if (!filer_stream_wait (self->stream, self->ops, G_IO_IN, cancellable, error))
         return -1;
     }
 }
@@ -172,14 +173,16 @@ filer_udp_input_stream_init (FilerUdpInputStream *self)
 }
 
 GInputStream *
-filer_udp_input_stream_new (FilerUdpStream *stream)
+filer_udp_input_stream_new (GIOStream            *stream,
+                            const FilerStreamOps *ops)
 {
   FilerUdpInputStream *self;
 
-  g_return_val_if_fail (FILER_IS_UDP_STREAM (stream), NULL);
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
 
   self = g_object_new (FILER_TYPE_UDP_INPUT_STREAM, NULL);
   g_set_weak_pointer (&self->stream, stream);
+  self->ops = ops;
 
   return G_INPUT_STREAM (self);
 }

@@ -1,11 +1,11 @@
-/* filer-udp-input-stream.h: the reading half of a FilerUdpStream
+/* filer-udp-input-stream.h: the reading half of a datagram-backed stream
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
 #pragma once
 
-#include "filer-udp-stream.h"
+#include "filer-stream-wakers.h"
 
 G_BEGIN_DECLS
 
@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (FilerUdpInputStream, filer_udp_input_stream, FILER, UDP_INPUT_STREAM, GInputStream)
 
-GInputStream *filer_udp_input_stream_new (FilerUdpStream *stream);
+GInputStream *filer_udp_input_stream_new (GIOStream            *stream,
+                                         const FilerStreamOps *ops);
 
 G_END_DECLS

@@ -1,9 +1,10 @@
-/* filer-udp-output-stream.c: the writing half of a FilerUdpStream
+/* filer-udp-output-stream.c: the writing half of a datagram-backed stream
  *
  * Pollable, so that GIO's default write_async, writev_async and splice
  * run on the main loop without threads (PseudoTcp is not thread-safe).
  * Closing it sends FIN after the data already written: the peer reads
- * EOF. Holds its FilerUdpStream weakly: the GIOStream owns it.
+ * EOF. Holds its stream weakly: the GIOStream owns it; calls back through
+ * FilerStreamOps (FilerUdpStream, FilerQuicStream).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -11,13 +12,13 @@
 #include "config.h"
 
 #include "filer-udp-output-stream.h"
-#include "filer-udp-stream-private.h"
 
 struct _FilerUdpOutputStream
 {
   GOutputStream parent_instance;
 
-  FilerUdpStream *stream;  /* weak */
+  GIOStream *stream;              /* weak */
+  const FilerStreamOps *ops;
 };
 
 static void pollable_iface_init (GPollableOutputStreamInterface *iface);
@@ -47,7 +48,7 @@ write_nonblocking (GPollableOutputStream  *pollable,
   if (stream_gone (self, error))
     return -1;
 
-  return filer_udp_stream_write_nonblocking (self->stream, buffer, count, error);
+  return self->ops->write_nonblocking (self->stream, buffer, count, error);
 }
 
 static gboolean
@@ -55,7 +56,7 @@ is_writable (GPollableOutputStream *pollable)
 {
   FilerUdpOutputStream *self = FILER_UDP_OUTPUT_STREAM (pollable);
 
-  return !self->stream || filer_udp_stream_check (self->stream, G_IO_OUT);
+  return !self->stream || self->ops->check (self->stream, G_IO_OUT);
 }
 
 static GSource *
@@ -67,7 +68,7 @@ create_source (GPollableOutputStream *pollable,
 
   /* Once the stream is gone, a write fails at once: wake up now. */
   if (self->stream)
-    waker = filer_udp_stream_create_waker (self->stream, G_IO_OUT);
+    waker = self->ops->create_waker (self->stream, G_IO_OUT);
   else
     waker = g_timeout_source_new (0);
 
@@ -99,7 +100,7 @@ filer_udp_output_stream_write (GOutputStream  *stream,
       if (stream_gone (self, error))
         return -1;
 
-      n = filer_udp_stream_write_nonblocking (self->stream, buffer, count, &local_error);
+      n = self->ops->write_nonblocking (self->stream, buffer, count, &local_error);
       if (n >= 0 || !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
           if (local_error)
@@ -107,7 +108,7 @@ filer_udp_output_stream_write (GOutputStream  *stream,
           return n;
         }
 
-      if (!filer_udp_stream_wait (self->stream, G_IO_OUT, cancellable, error))
+      if (!filer_stream_wait (self->stream, self->ops, G_IO_OUT, cancellable, error))
         return -1;
     }
 }
@@ -120,7 +121,7 @@ filer_udp_output_stream_close (GOutputStream  *stream,
   FilerUdpOutputStream *self = FILER_UDP_OUTPUT_STREAM (stream);
 
   if (self->stream)
-    filer_udp_stream_shutdown_write (self->stream);
+    self->ops->shutdown_write (self->stream);
 
   return TRUE;
 }
@@ -178,14 +179,16 @@ filer_udp_output_stream_init (FilerUdpOutputStream *self)
 }
 
 GOutputStream *
-filer_udp_output_stream_new (FilerUdpStream *stream)
+filer_udp_output_stream_new (GIOStream            *stream,
+                            const FilerStreamOps *ops)
 {
   FilerUdpOutputStream *self;
 
-  g_return_val_if_fail (FILER_IS_UDP_STREAM (stream), NULL);
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
 
   self = g_object_new (FILER_TYPE_UDP_OUTPUT_STREAM, NULL);
   g_set_weak_pointer (&self->stream, stream);
+  self->ops = ops;
 
   return G_OUTPUT_STREAM (self);
 }

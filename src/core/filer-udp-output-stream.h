@@ -1,11 +1,11 @@
-/* filer-udp-output-stream.h: the writing half of a FilerUdpStream
+/* filer-udp-output-stream.h: the writing half of a datagram-backed stream
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
 #pragma once
 
-#include "filer-udp-stream.h"
+#include "filer-stream-wakers.h"
 
 G_BEGIN_DECLS
 
@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (FilerUdpOutputStream, filer_udp_output_stream, FILER, UDP_OUTPUT_STREAM, GOutputStream)
 
-GOutputStream *filer_udp_output_stream_new (FilerUdpStream *stream);
+GOutputStream *filer_udp_output_stream_new (GIOStream            *stream,
+                                          const FilerStreamOps *ops);
 
 G_END_DECLS

@@ -18,7 +18,7 @@
 #include "config.h"
 
 #include "filer-udp-stream.h"
-#include "filer-udp-stream-private.h"
+#include "filer-stream-wakers.h"
 #include "filer-udp-input-stream.h"
 #include "filer-udp-output-stream.h"
 
@@ -39,7 +39,7 @@ struct _FilerUdpStream
   GOutputStream *output;
   GMainContext *context;
   GSource *clock;
-  GList *wakers;           /* Waker *, removed when they finalize */
+  FilerWakers *wakers;
   GError *error;           /* sticky: the stream has ended with it */
   GTask *handshake_task;
   GTask *close_task;
@@ -68,79 +68,24 @@ struct _FilerUdpStream
 
 G_DEFINE_FINAL_TYPE (FilerUdpStream, filer_udp_stream, G_TYPE_IO_STREAM)
 
-/* --- wakers: the child sources of pollable sources --------------------- */
-
-typedef struct
-{
-  GSource source;
-  FilerUdpStream *stream;  /* NULL once the stream is gone */
-  GIOCondition condition;
-} Waker;
-
-static gboolean
-waker_dispatch (GSource     *source,
-                GSourceFunc  callback,
-                gpointer     user_data)
-{
-  /* Edge-triggered: the pollable source's user retries the operation
-   * and asks for a new source if it would still block. */
-  g_source_set_ready_time (source, -1);
-
-  return callback ? callback (user_data) : G_SOURCE_CONTINUE;
-}
-
-static void
-waker_finalize (GSource *source)
-{
-  Waker *waker = (Waker *)source;
-
-  if (waker->stream)
-    waker->stream->wakers = g_list_remove (waker->stream->wakers, waker);
-}
-
-/* g_pollable_source_new_full() puts a dummy closure on its child, which
- * GObject allows only on sources that say how to call one. */
-static gboolean
-waker_closure_callback (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs waker_funcs = {
-  .dispatch = waker_dispatch,
-  .finalize = waker_finalize,
-  .closure_callback = waker_closure_callback,
-};
+static gboolean filer_udp_stream_check (FilerUdpStream *self,
+                                        GIOCondition    condition);
 
 static void
 wake (FilerUdpStream *self,
       GIOCondition    condition)
 {
-  for (GList *l = self->wakers; l; l = l->next)
-    {
-      Waker *waker = l->data;
-
-      if ((waker->condition & condition) && !g_source_is_destroyed (&waker->source))
-        g_source_set_ready_time (&waker->source, 0);
-    }
+  if (self->wakers)
+    filer_wakers_wake (self->wakers, condition);
 }
 
-GSource *
-filer_udp_stream_create_waker (FilerUdpStream *self,
-                               GIOCondition    condition)
+static GSource *
+create_waker (GIOStream    *stream,
+              GIOCondition  condition)
 {
-  GSource *source = g_source_new (&waker_funcs, sizeof (Waker));
-  Waker *waker = (Waker *)source;
+  FilerUdpStream *self = FILER_UDP_STREAM (stream);
 
-  g_source_set_static_name (source, "FilerUdpStream waker");
-  waker->stream = self;
-  waker->condition = condition;
-  self->wakers = g_list_prepend (self->wakers, waker);
-
-  if (filer_udp_stream_check (self, condition))
-    g_source_set_ready_time (source, 0);
-
-  return source;
+  return filer_wakers_create (self->wakers, condition, filer_udp_stream_check (self, condition));
 }
 
 /* --- the clock: PseudoTcp's timers and our deferred events ------------- */
@@ -375,7 +320,7 @@ write_packet_cb (PseudoTcpSocket *tcp,
 
 /* --- what the input and output streams use ---------------------------- */
 
-gboolean
+static gboolean
 filer_udp_stream_check (FilerUdpStream *self,
                         GIOCondition    condition)
 {
@@ -394,7 +339,7 @@ filer_udp_stream_check (FilerUdpStream *self,
   return FALSE;
 }
 
-gssize
+static gssize
 filer_udp_stream_read_nonblocking (FilerUdpStream  *self,
                                    void            *buffer,
                                    gsize            count,
@@ -439,7 +384,7 @@ filer_udp_stream_read_nonblocking (FilerUdpStream  *self,
   return -1;
 }
 
-gssize
+static gssize
 filer_udp_stream_write_nonblocking (FilerUdpStream  *self,
                                     const void      *buffer,
                                     gsize            count,
@@ -493,45 +438,6 @@ filer_udp_stream_write_nonblocking (FilerUdpStream  *self,
 }
 
 static void
-cancelled_cb (GCancellable *cancellable,
-              gpointer      user_data)
-{
-}
-
-gboolean
-filer_udp_stream_wait (FilerUdpStream  *self,
-                       GIOCondition     condition,
-                       GCancellable    *cancellable,
-                       GError         **error)
-{
-  g_autoptr(GSource) cancel_source = NULL;
-  g_autoptr(FilerUdpStream) hold = g_object_ref (self);
-
-  if (!g_main_context_acquire (self->context))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                           "Blocking I/O on a UDP stream must run in its main context's thread");
-      return FALSE;
-    }
-
-  if (cancellable)
-    {
-      cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (cancel_source, G_SOURCE_FUNC (cancelled_cb), NULL, NULL);
-      g_source_attach (cancel_source, self->context);
-    }
-
-  while (!filer_udp_stream_check (self, condition) && !g_cancellable_is_cancelled (cancellable))
-    g_main_context_iteration (self->context, TRUE);
-
-  if (cancel_source)
-    g_source_destroy (cancel_source);
-  g_main_context_release (self->context);
-
-  return !g_cancellable_set_error_if_cancelled (cancellable, error);
-}
-
-void
 filer_udp_stream_shutdown_write (FilerUdpStream *self)
 {
   if (self->write_shutdown || self->error || self->tcp_closed)
@@ -544,6 +450,54 @@ filer_udp_stream_shutdown_write (FilerUdpStream *self)
     pseudo_tcp_socket_close (self->tcp, FALSE);
   adjust_clock (self);
 }
+
+/* --- the halves' view of us ------------------------------------------- */
+
+static gssize
+ops_read (GIOStream  *stream,
+          void       *buffer,
+          gsize       count,
+          GError    **error)
+{
+  return filer_udp_stream_read_nonblocking (FILER_UDP_STREAM (stream), buffer, count, error);
+}
+
+static gssize
+ops_write (GIOStream   *stream,
+           const void  *buffer,
+           gsize        count,
+           GError     **error)
+{
+  return filer_udp_stream_write_nonblocking (FILER_UDP_STREAM (stream), buffer, count, error);
+}
+
+static gboolean
+ops_check (GIOStream    *stream,
+           GIOCondition  condition)
+{
+  return filer_udp_stream_check (FILER_UDP_STREAM (stream), condition);
+}
+
+static void
+ops_shutdown_write (GIOStream *stream)
+{
+  filer_udp_stream_shutdown_write (FILER_UDP_STREAM (stream));
+}
+
+static GMainContext *
+ops_get_context (GIOStream *stream)
+{
+  return FILER_UDP_STREAM (stream)->context;
+}
+
+static const FilerStreamOps stream_ops = {
+  .read_nonblocking = ops_read,
+  .write_nonblocking = ops_write,
+  .check = ops_check,
+  .create_waker = create_waker,
+  .shutdown_write = ops_shutdown_write,
+  .get_context = ops_get_context,
+};
 
 /* --- GIOStream --------------------------------------------------------- */
 
@@ -622,15 +576,7 @@ filer_udp_stream_dispose (GObject *object)
   if (self->send_notify)
     g_clear_pointer (&self->send_data, self->send_notify);
 
-  for (GList *l = self->wakers; l; l = l->next)
-    {
-      Waker *waker = l->data;
-
-      waker->stream = NULL;
-      if (!g_source_is_destroyed (&waker->source))
-        g_source_set_ready_time (&waker->source, 0);
-    }
-  g_clear_pointer (&self->wakers, g_list_free);
+  g_clear_pointer (&self->wakers, filer_wakers_free);
 
   if (self->clock)
     {
@@ -724,8 +670,9 @@ filer_udp_stream_new (guint32                conversation,
                 "snd-buf", self->buffer_size,
                 NULL);
 
-  self->input = filer_udp_input_stream_new (self);
-  self->output = filer_udp_output_stream_new (self);
+  self->wakers = filer_wakers_new ();
+  self->input = filer_udp_input_stream_new (G_IO_STREAM (self), &stream_ops);
+  self->output = filer_udp_output_stream_new (G_IO_STREAM (self), &stream_ops);
 
   self->clock = g_source_new (&clock_funcs, sizeof (GSource));
   g_source_set_static_name (self->clock, "FilerUdpStream clock");

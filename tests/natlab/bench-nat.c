@@ -357,11 +357,7 @@ throughput (const char *shaping,
   g_autoptr(GIOStream) tcp_peer = NULL;
   g_autoptr(GIOStream) stream = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = NULL;
   g_autofree char *tcp_label = g_strdup_printf ("kernel TCP, %s", shaping);
-  g_autofree char *udp_label = NULL;
-  g_autofree char *path_relay = NULL;
-  g_autofree char *relay_label = NULL;
   double tcp_rate, udp_rate;
 
   bench_up (&bench, "home", "home");
@@ -374,20 +370,24 @@ throughput (const char *shaping,
   tcp_rate = measure (tcp, tcp_peer, tcp_label);
   g_io_stream_close (tcp, NULL, NULL);
 
-  stream = nat_connect (&bench, &path);
-  udp_label = g_strdup_printf ("punched UDP (%s), %s", path, shaping);
-  udp_rate = measure (stream, bench.incoming, udp_label);
-  g_print ("  %-44s %8.2f x kernel TCP (goal >= 0.8)\n", "ratio", udp_rate / tcp_rate);
-  g_clear_object (&stream);
+  for (guint engine = 0; engine < 2; engine++)
+    for (guint relay = 0; relay < 2; relay++)
+      {
+        const char *name = engine == 0 ? "quic" : "pseudotcp";
+        g_autofree char *label = NULL;
+        g_autofree char *path_name = NULL;
 
-  /* The same hosts through the server's relay. */
-  g_clear_object (&bench.incoming);
-  filer_nat_client_set_force_relay (bench.a, TRUE);
-  filer_nat_client_set_force_relay (bench.b, TRUE);
-  stream = nat_connect (&bench, &path_relay);
-  relay_label = g_strdup_printf ("relayed UDP (%s), %s", path_relay, shaping);
-  udp_rate = measure (stream, bench.incoming, relay_label);
-  g_print ("  %-44s %8.2f x kernel TCP\n", "ratio", udp_rate / tcp_rate);
+        g_clear_object (&stream);
+        g_clear_object (&bench.incoming);
+        filer_nat_client_set_stream_engine (bench.a, name);
+        filer_nat_client_set_force_relay (bench.a, relay);
+        filer_nat_client_set_force_relay (bench.b, relay);
+        stream = nat_connect (&bench, &path_name);
+        label = g_strdup_printf ("%s over UDP (%s), %s", name, path_name, shaping);
+        udp_rate = measure (stream, bench.incoming, label);
+        g_print ("  %-44s %8.2f x kernel TCP%s\n", "ratio", udp_rate / tcp_rate,
+                 relay ? "" : " (goal >= 0.8)");
+      }
 
   g_clear_object (&stream);
   bench_down (&bench);

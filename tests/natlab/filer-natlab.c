@@ -77,9 +77,11 @@ filer_natlab_available (char **reason)
         why = g_strdup_printf ("network namespaces not permitted here: %s", g_strstrip (err));
       else
         {
+          g_autofree char *nft = g_find_program_in_path ("nft");
+
           g_spawn_sync (NULL, del, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
                         NULL, NULL, NULL, NULL);
-          if (!g_find_program_in_path ("nft"))
+          if (nft == NULL)
             why = g_strdup ("NAT lab needs nft (nftables)");
           else
             available = 1;

@@ -1,0 +1,483 @@
+/* test-rendezvous.c: the rendezvous server and NAT client on loopback
+ *
+ * No namespaces needed (the lab tests run as root only): the protocol of
+ * docs/protocol.md §4 spoken by raw sockets and by FilerNatClient against
+ * FilerRendezvousServer on 127.0.0.1. The relay must serve a session's
+ * two endpoints only, within its byte limit, and nothing a client sends
+ * may bring the server down.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-frame.h"
+#include "filer-nat-client.h"
+#include "filer-nat-datagram.h"
+#include "filer-nat-error.h"
+#include "filer-rendezvous-server.h"
+#include "filer-test-util.h"
+
+typedef struct
+{
+  FilerRendezvousServer *server;
+  GSocketAddress *server_address;
+  char *server_text;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+
+  fixture->server = filer_rendezvous_server_new ();
+  filer_rendezvous_server_listen (fixture->server, "127.0.0.1", 0, &error);
+  g_assert_no_error (error);
+  fixture->server_address = g_inet_socket_address_new (loopback, filer_rendezvous_server_get_port (fixture->server));
+  fixture->server_text = g_strdup_printf ("127.0.0.1:%u", filer_rendezvous_server_get_port (fixture->server));
+  g_assert_cmpuint (filer_rendezvous_server_get_port2 (fixture->server), !=, 0);
+}
+
+static void
+fixture_teardown (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_assert_finalize_object (g_steal_pointer (&fixture->server));
+  g_clear_object (&fixture->server_address);
+  g_free (fixture->server_text);
+}
+
+/* --- raw sockets ------------------------------------------------------- */
+
+static GSocket *
+raw_socket (void)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GError) error = NULL;
+  GSocket *socket;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, address, FALSE, &error);
+  g_assert_no_error (error);
+  return socket;
+}
+
+static void
+raw_send (GSocket        *socket,
+          GSocketAddress *to,
+          FilerFrame     *frame)
+{
+  g_autoptr(GError) error = NULL;
+
+  filer_nat_send_frame (socket, to, frame, &error);
+  g_assert_no_error (error);
+}
+
+/* Spins the main loop (the server runs on it) until @socket has a
+ * datagram; returns it as a frame, or NULL after @timeout_ms. */
+static FilerFrame *
+raw_receive (GSocket *socket,
+             guint    timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+  guint8 buffer[4096];
+
+  while (g_get_monotonic_time () < end)
+    {
+      if (g_socket_condition_check (socket, G_IO_IN) & G_IO_IN)
+        {
+          gssize n = g_socket_receive (socket, (char *)buffer, sizeof buffer, NULL, NULL);
+
+          g_assert_cmpint (n, >, 0);
+          return filer_nat_decode_frame (buffer, n, 4096);
+        }
+      filer_test_spin (10);
+    }
+
+  return NULL;
+}
+
+static FilerFrame *
+expect_frame (GSocket    *socket,
+              const char *type)
+{
+  FilerFrame *frame = raw_receive (socket, 3000);
+
+  if (frame == NULL)
+    g_error ("expected a %s, got nothing", type);
+  g_assert_cmpstr (filer_frame_get_message_type (frame), ==, type);
+  return frame;
+}
+
+static void
+raw_bind (Fixture    *fixture,
+          GSocket    *socket,
+          const char *id)
+{
+  g_autoptr(FilerFrame) bind = filer_frame_new ("nat-bind");
+  g_autoptr(FilerFrame) bound = NULL;
+
+  filer_frame_set (bind, "id", id);
+  raw_send (socket, fixture->server_address, bind);
+  bound = expect_frame (socket, "nat-bound");
+  g_assert_true (g_str_has_prefix (filer_frame_get (bound, "address"), "127.0.0.1:"));
+}
+
+static FilerFrame *
+relay_frame (const char   *token_hex,
+             FilerNatKind  kind)
+{
+  FilerFrame *frame = filer_frame_new ("nat-relay");
+  guint8 token[FILER_NAT_TOKEN_SIZE];
+  guint8 datagram[FILER_NAT_HEADER_SIZE + 100];
+  g_autoptr(GBytes) content = NULL;
+
+  g_assert_true (filer_nat_token_from_hex (token_hex, token));
+  filer_nat_datagram_write_header (datagram, kind, token);
+  memset (datagram + FILER_NAT_HEADER_SIZE, 0x5a, 100);
+  content = g_bytes_new (datagram, sizeof datagram);
+  filer_frame_set (frame, "session", token_hex);
+  filer_frame_set_content (frame, content);
+  return frame;
+}
+
+static void
+test_protocol (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GSocket) a = raw_socket ();
+  g_autoptr(GSocket) b = raw_socket ();
+  g_autoptr(GSocket) mallory = raw_socket ();
+  g_autoptr(FilerFrame) connect = filer_frame_new ("nat-connect");
+  g_autoptr(FilerFrame) session = NULL;
+  g_autoptr(FilerFrame) offer = NULL;
+  g_autoptr(FilerFrame) relayed = NULL;
+  g_autoptr(FilerFrame) from_mallory = NULL;
+  g_autoptr(FilerFrame) nothing = NULL;
+  char *token;
+
+  raw_bind (fixture, a, "alice");
+  raw_bind (fixture, b, "bob");
+
+  filer_frame_set (connect, "id", "alice");
+  filer_frame_set (connect, "to", "bob");
+  filer_frame_set (connect, "attempt", "a1");
+  raw_send (a, fixture->server_address, connect);
+
+  session = expect_frame (a, "nat-session");
+  offer = expect_frame (b, "nat-offer");
+  token = (char *)filer_frame_get (session, "session");
+  g_assert_cmpstr (filer_frame_get (offer, "session"), ==, token);
+  g_assert_cmpstr (filer_frame_get (offer, "peer-id"), ==, "alice");
+  g_assert_cmpstr (filer_frame_get (session, "peer-id"), ==, "bob");
+  /* The seed's order: the asked side opens first. */
+  g_assert_cmpstr (filer_frame_get (offer, "role"), ==, "first");
+  g_assert_cmpstr (filer_frame_get (session, "role"), ==, "second");
+
+  /* A stranger who knows the token is still not relayed. */
+  from_mallory = relay_frame (token, FILER_NAT_KIND_KEEPALIVE);
+  raw_send (mallory, fixture->server_address, from_mallory);
+  nothing = raw_receive (b, 300);
+  while (nothing && !filer_frame_is (nothing, "nat-relay"))
+    {
+      filer_frame_unref (nothing);   /* resent offers */
+      nothing = raw_receive (b, 300);
+    }
+  g_assert_null (nothing);
+
+  /* A member is. */
+  {
+    g_autoptr(FilerFrame) from_a = relay_frame (token, FILER_NAT_KIND_STREAM);
+
+    raw_send (a, fixture->server_address, from_a);
+  }
+  relayed = raw_receive (b, 3000);
+  while (relayed && filer_frame_is (relayed, "nat-offer"))
+    {
+      filer_frame_unref (relayed);
+      relayed = raw_receive (b, 3000);
+    }
+  g_assert_nonnull (relayed);
+  g_assert_cmpstr (filer_frame_get_message_type (relayed), ==, "nat-relay");
+  g_assert_cmpuint (filer_frame_get_content_size (relayed), ==, FILER_NAT_HEADER_SIZE + 100);
+  g_assert_cmpuint (filer_rendezvous_server_get_relayed_bytes (fixture->server), ==, FILER_NAT_HEADER_SIZE + 100);
+}
+
+static void
+test_refusals (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autoptr(GSocket) a = raw_socket ();
+  g_autoptr(GSocket) other = raw_socket ();
+  g_autoptr(FilerFrame) refused = NULL;
+  g_autoptr(FilerFrame) connect = filer_frame_new ("nat-connect");
+
+  filer_frame_set (connect, "id", "alice");
+  filer_frame_set (connect, "to", "bob");
+  filer_frame_set (connect, "attempt", "a1");
+
+  /* Not bound yet. */
+  raw_send (a, fixture->server_address, connect);
+  refused = expect_frame (a, "nat-refused");
+  g_assert_cmpstr (filer_frame_get (refused, "code"), ==, "not-bound");
+  g_clear_pointer (&refused, filer_frame_unref);
+
+  /* Bound, but bob is not. */
+  raw_bind (fixture, a, "alice");
+  raw_send (a, fixture->server_address, connect);
+  refused = expect_frame (a, "nat-refused");
+  g_assert_cmpstr (filer_frame_get (refused, "code"), ==, "unknown-peer");
+  g_clear_pointer (&refused, filer_frame_unref);
+
+  /* Claiming alice from another address does not work either. */
+  raw_send (other, fixture->server_address, connect);
+  refused = expect_frame (other, "nat-refused");
+  g_assert_cmpstr (filer_frame_get (refused, "code"), ==, "not-bound");
+  g_assert_cmpuint (filer_rendezvous_server_get_n_sessions (fixture->server), ==, 0);
+}
+
+static void
+test_garbage (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(GSocket) a = raw_socket ();
+  const char *texts[] = {
+    "", "\xff\xff", "\xff\xffP", "\x05\x00CL:0;", "\x04\x00CL:9", "\x11\x00CL:7;type:messagecwsdwed",
+    "\x0e\x00" "CL:0;type:nat-", "\x11\x00" "CL:0;type:nat-go", "\x13\x00" "CL:0;type:nat-bind",
+    "\x1a\x00" "CL:0;type:nat-bind;id:a;b", "\x1b\x00" "CL:0;type:nat-relay;x:y;z:w",
+  };
+
+  /* Malformed frames, unknown types, missing fields, random bytes. */
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    g_socket_send_to (a, fixture->server_address, texts[i], strlen (texts[i]), NULL, NULL);
+  for (guint i = 0; i < 200; i++)
+    {
+      guint8 noise[512];
+      gsize size = g_test_rand_int_range (1, sizeof noise);
+
+      for (gsize j = 0; j < size; j++)
+        noise[j] = g_test_rand_int_range (0, 256);
+      if (i % 2)
+        noise[0] = noise[1] = 0xff;
+      g_socket_send_to (a, fixture->server_address, (const char *)noise, size, NULL, NULL);
+    }
+  {
+    g_autoptr(FilerFrame) relay = relay_frame ("0011223344556677", FILER_NAT_KIND_STREAM);
+
+    g_socket_send_to (a, fixture->server_address, "x", 1, NULL, NULL);
+    raw_send (a, fixture->server_address, relay);
+  }
+  filer_test_spin (200);
+
+  /* Still serving. */
+  raw_bind (fixture, a, "alice");
+  g_assert_cmpuint (filer_rendezvous_server_get_relayed_bytes (fixture->server), ==, 0);
+}
+
+/* --- FilerNatClient on loopback ---------------------------------------- */
+
+typedef struct
+{
+  gboolean done;
+  GIOStream *stream;
+  char *path;
+  GError *error;
+  GIOStream *incoming;
+  char *incoming_path;
+} Reach;
+
+static void
+connect_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Reach *reach = user_data;
+
+  reach->stream = filer_nat_client_connect_finish (FILER_NAT_CLIENT (object), result,
+                                                   &reach->path, &reach->error);
+  reach->done = TRUE;
+}
+
+static void
+incoming_cb (FilerNatClient *client,
+             GIOStream      *stream,
+             const char     *peer_id,
+             const char     *path,
+             gpointer        user_data)
+{
+  Reach *reach = user_data;
+
+  g_assert_cmpstr (peer_id, ==, "alice");
+  g_set_object (&reach->incoming, stream);
+  reach->incoming_path = g_strdup (path);
+}
+
+static gboolean
+has_incoming (gpointer data)
+{
+  return ((Reach *)data)->incoming != NULL;
+}
+
+static gboolean
+mapped (gpointer data)
+{
+  return filer_nat_client_get_mapping (data) != NULL;
+}
+
+static FilerNatClient *
+start_client (Fixture    *fixture,
+              const char *id,
+              gboolean    force_relay)
+{
+  g_autoptr(GError) error = NULL;
+  FilerNatClient *client = filer_nat_client_new (id, fixture->server_text);
+
+  filer_nat_client_set_force_relay (client, force_relay);
+  filer_nat_client_start (client, &error);
+  g_assert_no_error (error);
+  filer_test_wait_until (mapped, client, 5000, "the client to learn its mapping");
+  g_assert_cmpstr (filer_nat_client_get_mapping (client), ==, "independent");
+  return client;
+}
+
+typedef struct
+{
+  gboolean done;
+  gssize n;
+  GError *error;
+  char buffer[64];
+} Read;
+
+static void
+read_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Read *read = user_data;
+
+  read->n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &read->error);
+  read->done = TRUE;
+}
+
+static void
+reach_and_talk (Fixture    *fixture,
+                gboolean    force_relay,
+                const char *expected_path)
+{
+  g_autoptr(FilerNatClient) alice = start_client (fixture, "alice", force_relay);
+  g_autoptr(FilerNatClient) bob = start_client (fixture, "bob", force_relay);
+  Reach reach = { 0, };
+  Read read = { 0, };
+
+  g_signal_connect (bob, "incoming", G_CALLBACK (incoming_cb), &reach);
+  filer_nat_client_connect_async (alice, "bob", NULL, connect_done_cb, &reach);
+  filer_test_wait_for (&reach.done, 10000, "alice to reach bob");
+  g_assert_no_error (reach.error);
+  g_assert_cmpstr (reach.path, ==, expected_path);
+  filer_test_wait_until (has_incoming, &reach, 5000, "bob's incoming stream");
+  g_assert_cmpstr (reach.incoming_path, ==, expected_path);
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (reach.stream), "hello bob", 9, NULL, NULL, NULL);
+  g_input_stream_read_async (g_io_stream_get_input_stream (reach.incoming), read.buffer, sizeof read.buffer,
+                             G_PRIORITY_DEFAULT, NULL, read_cb, &read);
+  filer_test_wait_for (&read.done, 5000, "bob to read");
+  g_assert_no_error (read.error);
+  g_assert_cmpmem (read.buffer, read.n, "hello bob", 9);
+
+  g_clear_object (&reach.stream);
+  g_clear_object (&reach.incoming);
+  g_free (reach.path);
+  g_free (reach.incoming_path);
+}
+
+static void
+test_client_direct (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  reach_and_talk (fixture, FALSE, FILER_NAT_PATH_DIRECT);
+}
+
+static void
+test_client_relay (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  reach_and_talk (fixture, TRUE, FILER_NAT_PATH_RELAY);
+  g_assert_cmpuint (filer_rendezvous_server_get_relayed_bytes (fixture->server), >, 0);
+}
+
+static void
+test_client_refused (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(FilerNatClient) alice = start_client (fixture, "alice", FALSE);
+  Reach reach = { 0, };
+
+  filer_nat_client_connect_async (alice, "nobody", NULL, connect_done_cb, &reach);
+  filer_test_wait_for (&reach.done, 10000, "the refusal");
+  g_assert_error (reach.error, FILER_NAT_ERROR, FILER_NAT_ERROR_REFUSED);
+  g_clear_error (&reach.error);
+}
+
+static void
+test_byte_limit (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(FilerNatClient) alice = NULL;
+  g_autoptr(FilerNatClient) bob = NULL;
+  g_autofree char *payload = g_malloc0 (1024 * 1024);
+  Reach reach = { 0, };
+  Read read = { 0, };
+
+  /* 256 KiB per session: a 1 MiB send cannot finish. */
+  filer_rendezvous_server_set_relay_limits (fixture->server, 256 * 1024, 64 * 1024 * 1024);
+  alice = start_client (fixture, "alice", TRUE);
+  bob = start_client (fixture, "bob", TRUE);
+  g_signal_connect (bob, "incoming", G_CALLBACK (incoming_cb), &reach);
+  filer_nat_client_connect_async (alice, "bob", NULL, connect_done_cb, &reach);
+  filer_test_wait_for (&reach.done, 10000, "alice to reach bob");
+  g_assert_no_error (reach.error);
+  filer_test_wait_until (has_incoming, &reach, 5000, "bob's incoming stream");
+
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (reach.stream), payload, 1024 * 1024,
+                                   G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  /* Bob keeps reading until the stream ends. */
+  for (;;)
+    {
+      read.done = FALSE;
+      g_input_stream_read_async (g_io_stream_get_input_stream (reach.incoming), read.buffer, sizeof read.buffer,
+                                 G_PRIORITY_DEFAULT, NULL, read_cb, &read);
+      filer_test_wait_for (&read.done, 10000, "bob's read");
+      if (read.n <= 0)
+        break;
+    }
+  g_assert_error (read.error, FILER_NAT_ERROR, FILER_NAT_ERROR_RELAY_CLOSED);
+  g_assert_true (strstr (read.error->message, "byte limit") != NULL);
+  g_assert_cmpuint (filer_rendezvous_server_get_relayed_bytes (fixture->server), <=, 256 * 1024);
+
+  g_clear_error (&read.error);
+  g_clear_object (&reach.stream);
+  g_clear_object (&reach.incoming);
+  g_free (reach.path);
+  g_free (reach.incoming_path);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  filer_test_init (&argc, &argv);
+
+  g_test_add ("/filer/rendezvous/protocol", Fixture, NULL, fixture_setup, test_protocol, fixture_teardown);
+  g_test_add ("/filer/rendezvous/refusals", Fixture, NULL, fixture_setup, test_refusals, fixture_teardown);
+  g_test_add ("/filer/rendezvous/garbage", Fixture, NULL, fixture_setup, test_garbage, fixture_teardown);
+  g_test_add ("/filer/rendezvous/client-direct", Fixture, NULL, fixture_setup, test_client_direct, fixture_teardown);
+  g_test_add ("/filer/rendezvous/client-relay", Fixture, NULL, fixture_setup, test_client_relay, fixture_teardown);
+  g_test_add ("/filer/rendezvous/client-refused", Fixture, NULL, fixture_setup, test_client_refused, fixture_teardown);
+  g_test_add ("/filer/rendezvous/byte-limit", Fixture, NULL, fixture_setup, test_byte_limit, fixture_teardown);
+
+  return g_test_run ();
+}
