@@ -1192,6 +1192,8 @@ test_hash_choose (void)
   g_assert_cmpint (chosen, ==, FILER_HASH_XXH3_128);
   g_assert_true (filer_transfer_choose_hash ("sha256,xxh3-128", &chosen));   /* ours first */
   g_assert_cmpint (chosen, ==, FILER_HASH_XXH3_128);
+  g_assert_true (filer_transfer_choose_hash ("sha256 , xxh3-128", &chosen));   /* spaces */
+  g_assert_cmpint (chosen, ==, FILER_HASH_XXH3_128);
   g_assert_true (filer_transfer_choose_hash ("blake3,sha256", &chosen));
   g_assert_cmpint (chosen, ==, FILER_HASH_SHA256);
   g_assert_false (filer_transfer_choose_hash ("blake3", &chosen));

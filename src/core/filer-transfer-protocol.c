@@ -92,7 +92,7 @@ filer_transfer_choose_hash (const char         *offered,
         {
           FilerHashAlgorithm algorithm;
 
-          if (filer_hash_algorithm_from_string (names[i], &algorithm))
+          if (filer_hash_algorithm_from_string (g_strstrip (names[i]), &algorithm))
             in_offer[algorithm] = TRUE;
         }
     }
