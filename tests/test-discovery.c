@@ -663,6 +663,156 @@ test_in_process_server (void)
   g_assert_finalize_object (g_steal_pointer (&server));
 }
 
+/* A fake server that welcomes, then says nothing more and answers no
+ * ping (a dead path TCP has not noticed): the client must give up on it
+ * after three keepalive periods, and say why. It also sends a client
+ * that cannot parse anything else a malformed peer, to check the client
+ * survives it. */
+typedef struct
+{
+  GSocketConnection *held;
+  const char        *script;
+  gsize              script_length;
+} FakeServer;
+
+static gboolean
+fake_incoming_cb (GSocketService    *service,
+                  GSocketConnection *connection,
+                  GObject           *source,
+                  FakeServer        *fake)
+{
+  g_autoptr(FilerFrame) welcome = filer_frame_new ("welcome");
+  g_autoptr(GBytes) bytes = NULL;
+  GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+
+  filer_frame_set_uint (welcome, "keepalive-ms", 100);
+  filer_frame_set_uint (welcome, "count", 0);
+  filer_frame_set (welcome, "public-address", "127.0.0.1");
+  bytes = filer_frame_encode (welcome, NULL);
+  g_output_stream_write_all (output, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                             NULL, NULL, NULL);
+  if (fake->script != NULL)
+    g_output_stream_write_all (output, fake->script, fake->script_length, NULL, NULL, NULL);
+
+  g_clear_object (&fake->held);
+  fake->held = g_object_ref (connection);
+  return TRUE;
+}
+
+static void
+run_fake_server (const char *script,
+                 gsize       script_length,
+                 int         expected)
+{
+  g_autoptr(GSocketService) service = g_socket_service_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FilerDiscoveryClient) client = NULL;
+  g_autofree char *address = NULL;
+  FakeServer fake = { NULL, script, script_length };
+  guint16 port;
+
+  port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (service), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (service, "incoming", G_CALLBACK (fake_incoming_cb), &fake);
+  g_socket_service_start (service);
+
+  address = g_strdup_printf ("127.0.0.1:%u", port);
+  client = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  filer_discovery_client_start (client);
+  filer_test_wait_until (is_offline, client, WAIT_MS, "the client to give up on the fake server");
+  g_assert_error (filer_discovery_client_get_error (client), FILER_DISCOVERY_ERROR, expected);
+
+  filer_discovery_client_stop (client);
+  g_socket_service_stop (service);
+  g_clear_object (&fake.held);
+}
+
+static void
+test_dead_server_detected (void)
+{
+  run_fake_server (NULL, 0, FILER_DISCOVERY_ERROR_TIMEOUT);
+}
+
+static void
+test_malformed_server_message (void)
+{
+  /* A delta without an id. */
+  static const char script[] = "\x15\x00" "CL:0;type:peer-joined";
+
+  run_fake_server (script, sizeof script - 1, FILER_DISCOVERY_ERROR_PROTOCOL);
+}
+
+/* filer-server serves NAT rendezvous (§4) on its own UDP port, and only
+ * for peers registered over TCP from the same IP. */
+static void
+send_nat_bind (GSocket        *socket,
+               GSocketAddress *to,
+               const char     *id)
+{
+  g_autoptr(FilerFrame) frame = filer_frame_new ("nat-bind");
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+
+  filer_frame_set (frame, "id", id);
+  bytes = filer_frame_encode (frame, NULL);
+  g_socket_send_to (socket, to, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                    NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_rendezvous_on_server_port (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autoptr(GSocketConnection) registered = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) to = NULL;
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (4096);
+  g_autoptr(FilerFrame) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *expected = NULL;
+  guint64 port2 = 0;
+  char buffer[4096];
+  gssize length;
+
+  registered = raw_connect (filer_test_server_get_port (server), NULL);
+  raw_register (registered, "device-bbbb");
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
+  local = g_socket_get_local_address (socket, &error);
+  to = g_inet_socket_address_new (loopback, filer_test_server_get_port (server));
+
+  /* An id nobody registered: no answer. */
+  send_nat_bind (socket, to, "device-nobody");
+  filer_test_spin (300);
+  g_assert_false (socket_readable (socket));
+
+  /* The registered one (the TCP registration may still be in flight:
+   * repeat, as a real client does). */
+  for (guint i = 0; i < 20 && !socket_readable (socket); i++)
+    {
+      send_nat_bind (socket, to, "device-bbbb");
+      filer_test_spin (100);
+    }
+  filer_test_wait_until (socket_readable, socket, WAIT_MS, "nat-bound");
+  length = g_socket_receive (socket, buffer, sizeof buffer, NULL, &error);
+  g_assert_no_error (error);
+  filer_frame_decoder_feed (decoder, buffer, length);
+  reply = filer_frame_decoder_next (decoder, &error);
+  g_assert_no_error (error);
+  g_assert_true (filer_frame_is (reply, "nat-bound"));
+  expected = g_strdup_printf ("127.0.0.1:%u",
+                              g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)));
+  g_assert_cmpstr (filer_frame_get (reply, "address"), ==, expected);
+  g_assert_true (filer_frame_get_uint (reply, "port2", G_MAXUINT16, &port2, NULL));
+  g_assert_cmpuint (port2, !=, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -683,6 +833,9 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/lookup", test_lookup);
   g_test_add_func ("/filer/discovery/datagram-extension", test_datagram_extension);
   g_test_add_func ("/filer/discovery/in-process-server", test_in_process_server);
+  g_test_add_func ("/filer/discovery/dead-server-detected", test_dead_server_detected);
+  g_test_add_func ("/filer/discovery/malformed-server-message", test_malformed_server_message);
+  g_test_add_func ("/filer/discovery/rendezvous-on-server-port", test_rendezvous_on_server_port);
 
   return g_test_run ();
 }

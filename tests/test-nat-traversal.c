@@ -690,6 +690,106 @@ test_ttl_matters (void)
   world_clear (&world);
 }
 
+/* --- the real thing: filer-server and two peer processes ------------------ */
+
+typedef struct
+{
+  gboolean done;
+  char *output;
+  GError *error;
+} Communicated;
+
+static void
+communicated_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Communicated *c = user_data;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (object), result, &c->output, NULL, &c->error);
+  c->done = TRUE;
+}
+
+static void
+test_processes (gconstpointer data)
+{
+  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  const char *server_bin = g_getenv ("FILER_SERVER");
+  const char *peer_bin = g_getenv ("FILER_NATLAB_PEER");
+  g_autoptr(FilerNatLab) lab = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(GSubprocess) receiver = NULL;
+  g_autoptr(GSubprocess) sender = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *outbox = NULL;
+  g_autofree char *inbox_a = NULL;
+  g_autofree char *inbox_b = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *expected = NULL;
+  Communicated c = { 0, };
+
+  if (!lab_available ())
+    return;
+  if (server_bin == NULL || peer_bin == NULL)
+    {
+      g_test_skip ("FILER_SERVER and FILER_NATLAB_PEER must name the programs (meson test sets them)");
+      return;
+    }
+
+  root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_assert_no_error (error);
+  outbox = g_build_filename (root, "outbox", NULL);
+  inbox_a = g_build_filename (root, "inbox-a", NULL);
+  inbox_b = g_build_filename (root, "inbox-b", NULL);
+  g_mkdir (outbox, 0755);
+  g_mkdir (inbox_a, 0755);
+  g_mkdir (inbox_b, 0755);
+  source = write_random_file (outbox, "photo.bin", 3 * 1024 * 1024);
+  target = g_build_filename (inbox_b, "photo.bin", NULL);
+
+  lab = filer_natlab_new (pair[0], pair[1], 0, &error);
+  g_assert_no_error (error);
+
+  /* The real filer-server on the public host, a peer process on each LAN
+   * (both 203.0.113.2), meeting in one room. */
+  server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800", NULL);
+  g_assert_no_error (error);
+  receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                                 peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                                 "--id", "device-b", "--room", "lab", "--download", inbox_b, NULL);
+  g_assert_no_error (error);
+  sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                               peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                               "--id", "device-a", "--room", "lab", "--download", inbox_a,
+                               "--send-to", "device-b", "--path", source, "--timeout", "40", NULL);
+  g_assert_no_error (error);
+
+  g_subprocess_communicate_utf8_async (sender, NULL, NULL, communicated_cb, &c);
+  filer_test_wait_for (&c.done, 60000, "the sender process to finish");
+  g_assert_no_error (c.error);
+  g_test_message ("A=%s B=%s, the sender said:\n%s", pair[0], pair[1], c.output);
+
+  /* The LAN attempt reached A itself (same address), which the hello
+   * refused; then the NAT path. */
+  g_assert_nonnull (strstr (c.output, "lan-failed"));
+  expected = g_strdup_printf ("sent path=%s state=completed",
+                              expect_direct (pair[0], pair[1]) ? "direct" : "relay");
+  g_assert_nonnull (strstr (c.output, expected));
+  g_assert_true (g_subprocess_get_if_exited (sender));
+  g_assert_cmpint (g_subprocess_get_exit_status (sender), ==, 0);
+  assert_same_file (source, target);
+
+  g_subprocess_force_exit (receiver);
+  g_subprocess_force_exit (server);
+  g_subprocess_wait (receiver, NULL, NULL);
+  g_subprocess_wait (server, NULL, NULL);
+  g_free (c.output);
+  remove_tree (root);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -709,6 +809,9 @@ main (int   argc,
   g_test_add_func ("/filer/nat/relay-killed", test_relay_killed);
   g_test_add_func ("/filer/nat/ttl-matters", test_ttl_matters);
   g_test_add_func ("/filer/nat/relay-killed-resume", test_relay_killed_resume);
+  g_test_add_data_func ("/filer/nat/processes/home-home", "home+home", test_processes);
+  g_test_add_data_func ("/filer/nat/processes/symmetric-home", "symmetric+home", test_processes);
+  g_test_add_data_func ("/filer/nat/processes/linux-fullcone", "linux+fullcone", test_processes);
 
   return g_test_run ();
 }

@@ -15,6 +15,7 @@
 #include "filer-frame-connection.h"
 #include "filer-frame-decoder.h"
 #include "filer-net.h"
+#include "filer-util.h"
 
 /* The life of a client (docs/protocol.md §2):
  *
@@ -140,12 +141,8 @@ set_string_property (FilerDiscoveryClient  *self,
                      const char            *value,
                      guint                  prop_id)
 {
-  if (g_strcmp0 (*field, value) == 0)
-    return;
-
-  g_free (*field);
-  *field = g_strdup (value);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+  if (filer_set_string (field, value))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
 /* ------------------------------------------------------------------ */

@@ -7,6 +7,7 @@
 
 #include "filer-peer.h"
 #include "filer-core-enums.h"
+#include "filer-util.h"
 
 /* A FilerPeer is what a view binds to: every field is a property that
  * notifies only when it really changes, so a tile redraws only then.
@@ -40,18 +41,6 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-/* g_set_str() arrives only in GLib 2.76. */
-static gboolean
-set_string (char       **field,
-            const char  *value)
-{
-  if (g_strcmp0 (*field, value) == 0)
-    return FALSE;
-
-  g_free (*field);
-  *field = g_strdup (value);
-  return TRUE;
-}
 
 static void
 filer_peer_finalize (GObject *object)
@@ -239,7 +228,7 @@ filer_peer_set_name (FilerPeer  *self,
 {
   g_return_if_fail (FILER_IS_PEER (self));
 
-  if (set_string (&self->name, name ? name : ""))
+  if (filer_set_string (&self->name, name ? name : ""))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
 }
 
@@ -257,7 +246,7 @@ filer_peer_set_kind (FilerPeer  *self,
 {
   g_return_if_fail (FILER_IS_PEER (self));
 
-  if (set_string (&self->kind, kind ? kind : "desktop"))
+  if (filer_set_string (&self->kind, kind ? kind : "desktop"))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_KIND]);
 }
 
@@ -302,7 +291,7 @@ filer_peer_set_public_address (FilerPeer  *self,
 {
   g_return_if_fail (FILER_IS_PEER (self));
 
-  if (set_string (&self->public_address, public_address))
+  if (filer_set_string (&self->public_address, public_address))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PUBLIC_ADDRESS]);
 }
 

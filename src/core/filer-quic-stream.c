@@ -17,10 +17,10 @@
  * Received data waits in a buffer of at most the stream window; reading
  * it opens the window again.
  *
- * The server side presents a self-signed certificate made once per
- * process; the client does not check it yet (the transfer hello checks
- * the device id; pinning a per-device certificate comes next). So the
- * path is encrypted, not authenticated.
+ * The server side presents the device's self-signed certificate (made at
+ * first use, kept in the config folder); the client does not check it
+ * yet (the transfer hello checks the device id; pinning comes next). So
+ * the path is encrypted, not authenticated.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -107,8 +107,113 @@ static void     flush                   (FilerQuicStream *self);
 
 /* --- the certificate ---------------------------------------------------- */
 
+/* The device's QUIC certificate: made with GnuTLS at first use and kept
+ * in the user's config folder (filer/quic-cert.pem, quic-key.pem, 0600),
+ * so that peers can pin it later. If the folder cannot be written, a
+ * certificate for this process only. */
+
 static gnutls_certificate_credentials_t server_credentials;
 static gnutls_certificate_credentials_t client_credentials;
+
+static int
+make_certificate (gnutls_x509_crt_t      *crt_out,
+                  gnutls_x509_privkey_t  *key_out)
+{
+  gnutls_x509_privkey_t key = NULL;
+  gnutls_x509_crt_t crt = NULL;
+  guint8 serial[8];
+  time_t now = time (NULL);
+  int status;
+
+  gnutls_rnd (GNUTLS_RND_NONCE, serial, sizeof serial);
+  serial[0] &= 0x7f;
+  status = gnutls_x509_privkey_init (&key);
+  if (status == 0)
+    status = gnutls_x509_privkey_generate (key, GNUTLS_PK_ECDSA,
+                                           GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0);
+  if (status == 0)
+    status = gnutls_x509_crt_init (&crt);
+  if (status == 0)
+    {
+      gnutls_x509_crt_set_version (crt, 3);
+      gnutls_x509_crt_set_serial (crt, serial, sizeof serial);
+      gnutls_x509_crt_set_activation_time (crt, now - 24 * 3600);
+      gnutls_x509_crt_set_expiration_time (crt, now + 20 * 365 * 24 * 3600);
+      gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, "filer", 5);
+      gnutls_x509_crt_set_key (crt, key);
+      status = gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0);
+    }
+
+  if (status != 0)
+    {
+      if (crt)
+        gnutls_x509_crt_deinit (crt);
+      if (key)
+        gnutls_x509_privkey_deinit (key);
+      return status;
+    }
+
+  *crt_out = crt;
+  *key_out = key;
+  return 0;
+}
+
+static void
+save_certificate (gnutls_x509_crt_t      crt,
+                  gnutls_x509_privkey_t  key,
+                  const char            *cert_path,
+                  const char            *key_path)
+{
+  g_autofree char *dir = g_path_get_dirname (cert_path);
+  g_autoptr(GError) error = NULL;
+  gnutls_datum_t cert_pem = { NULL, 0 };
+  gnutls_datum_t key_pem = { NULL, 0 };
+
+  if (g_mkdir_with_parents (dir, 0700) == 0
+      && gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &cert_pem) == 0
+      && gnutls_x509_privkey_export2 (key, GNUTLS_X509_FMT_PEM, &key_pem) == 0
+      && g_file_set_contents_full (key_path, (const char *)key_pem.data, key_pem.size,
+                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    g_file_set_contents_full (cert_path, (const char *)cert_pem.data, cert_pem.size,
+                              G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error);
+
+  if (error)
+    g_debug ("quic: cannot keep the device certificate: %s", error->message);
+
+  gnutls_free (cert_pem.data);
+  gnutls_free (key_pem.data);
+}
+
+static int
+load_credentials (void)
+{
+  g_autofree char *cert_path = g_build_filename (g_get_user_config_dir (), "filer", "quic-cert.pem", NULL);
+  g_autofree char *key_path = g_build_filename (g_get_user_config_dir (), "filer", "quic-key.pem", NULL);
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_x509_privkey_t key = NULL;
+  int status;
+
+  status = gnutls_certificate_allocate_credentials (&server_credentials);
+  if (status == 0)
+    status = gnutls_certificate_allocate_credentials (&client_credentials);
+  if (status != 0)
+    return status;
+
+  if (g_file_test (cert_path, G_FILE_TEST_IS_REGULAR)
+      && gnutls_certificate_set_x509_key_file (server_credentials, cert_path, key_path,
+                                               GNUTLS_X509_FMT_PEM) >= 0)
+    return 0;
+
+  status = make_certificate (&crt, &key);
+  if (status != 0)
+    return status;
+
+  save_certificate (crt, key, cert_path, key_path);
+  status = gnutls_certificate_set_x509_key (server_credentials, &crt, 1, key);
+  gnutls_x509_crt_deinit (crt);
+  gnutls_x509_privkey_deinit (key);
+  return status;
+}
 
 static gboolean
 ensure_credentials (GError **error)
@@ -118,40 +223,7 @@ ensure_credentials (GError **error)
 
   if (g_once_init_enter (&once))
     {
-      gnutls_x509_privkey_t key = NULL;
-      gnutls_x509_crt_t crt = NULL;
-      guint8 serial[8];
-      time_t now = time (NULL);
-
-      gnutls_rnd (GNUTLS_RND_NONCE, serial, sizeof serial);
-      serial[0] &= 0x7f;
-      status = gnutls_x509_privkey_init (&key);
-      if (status == 0)
-        status = gnutls_x509_privkey_generate (key, GNUTLS_PK_ECDSA,
-                                               GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0);
-      if (status == 0)
-        status = gnutls_x509_crt_init (&crt);
-      if (status == 0)
-        {
-          gnutls_x509_crt_set_version (crt, 3);
-          gnutls_x509_crt_set_serial (crt, serial, sizeof serial);
-          gnutls_x509_crt_set_activation_time (crt, now - 24 * 3600);
-          gnutls_x509_crt_set_expiration_time (crt, now + 10 * 365 * 24 * 3600);
-          gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, "filer", 5);
-          gnutls_x509_crt_set_key (crt, key);
-          status = gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0);
-        }
-      if (status == 0)
-        status = gnutls_certificate_allocate_credentials (&server_credentials);
-      if (status == 0)
-        status = gnutls_certificate_set_x509_key (server_credentials, &crt, 1, key);
-      if (status == 0)
-        status = gnutls_certificate_allocate_credentials (&client_credentials);
-
-      if (crt)
-        gnutls_x509_crt_deinit (crt);
-      if (key)
-        gnutls_x509_privkey_deinit (key);
+      status = load_credentials ();
       g_once_init_leave (&once, 1);
     }
 

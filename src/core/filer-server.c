@@ -14,6 +14,7 @@
 #include "filer-discovery-error.h"
 #include "filer-frame-connection.h"
 #include "filer-frame-decoder.h"
+#include "filer-nat-datagram.h"
 #include "filer-net.h"
 
 /* How it works (docs/protocol.md §2 is the wire contract):
@@ -971,6 +972,9 @@ bind_socket (GInetAddress  *address,
       g_socket_set_broadcast (socket, TRUE);
       /* Read until WOULD_BLOCK, never wait in the callback. */
       g_socket_set_blocking (socket, FALSE);
+      /* NAT relay (filer-rendezvous-server.c): room for bursts of relayed
+       * datagrams; the stream recovers from lost bursts slowly. */
+      filer_nat_socket_set_buffers (socket);
     }
 
   return g_steal_pointer (&socket);

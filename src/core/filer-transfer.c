@@ -8,6 +8,7 @@
 #include "filer-transfer.h"
 #include "filer-transfer-private.h"
 #include "filer-core-enums.h"
+#include "filer-util.h"
 
 /* FilerTransfer is the model only: the sender or receiver session that
  * runs it pushes state in through filer-transfer-private.h, and a view's
@@ -93,17 +94,6 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-static gboolean
-set_string (char       **field,
-            const char  *value)
-{
-  if (g_strcmp0 (*field, value) == 0)
-    return FALSE;
-  g_free (*field);
-  *field = g_strdup (value);
-  return TRUE;
-}
-
 static void
 publish (FilerTransfer *self)
 {
@@ -132,7 +122,7 @@ publish (FilerTransfer *self)
       self->published_files_failed = self->files_failed;
       g_object_notify_by_pspec (object, properties[PROP_FILES_FAILED]);
     }
-  if (set_string (&self->published_current_file, self->current_file))
+  if (filer_set_string (&self->published_current_file, self->current_file))
     g_object_notify_by_pspec (object, properties[PROP_CURRENT_FILE]);
 
   /* Rate: bytes over the wire per second, smoothed so a view does not
@@ -609,7 +599,7 @@ void
 filer_transfer_set_id (FilerTransfer *self,
                        const char    *id)
 {
-  if (set_string (&self->id, id))
+  if (filer_set_string (&self->id, id))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ID]);
 }
 
@@ -660,9 +650,9 @@ filer_transfer_set_peer (FilerTransfer *self,
 {
   g_return_if_fail (FILER_IS_TRANSFER (self));
 
-  if (set_string (&self->peer_id, peer_id))
+  if (filer_set_string (&self->peer_id, peer_id))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PEER_ID]);
-  if (set_string (&self->peer_name, peer_name))
+  if (filer_set_string (&self->peer_name, peer_name))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PEER_NAME]);
 }
 
@@ -672,7 +662,7 @@ filer_transfer_set_path (FilerTransfer *self,
 {
   g_return_if_fail (FILER_IS_TRANSFER (self));
 
-  if (set_string (&self->path, path))
+  if (filer_set_string (&self->path, path))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PATH]);
 }
 
@@ -725,7 +715,7 @@ filer_transfer_set_current_file (FilerTransfer *self,
 {
   /* Published by the timer: with 10,000 small files a notify per file
    * would be 10,000 relayouts. */
-  set_string (&self->current_file, path);
+  filer_set_string (&self->current_file, path);
 }
 
 FilerTransferCounters *

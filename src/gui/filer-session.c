@@ -9,6 +9,7 @@
 
 #include "filer-frame-decoder.h"
 #include "filer-net.h"
+#include "filer-util.h"
 #include "filer-server.h"
 
 /* Zero setup. With no server configured, the discovery client probes the
@@ -85,12 +86,7 @@ set_string (char       **field,
   if (value != NULL && value[0] == '\0')
     value = NULL;
 
-  if (g_strcmp0 (*field, value) == 0)
-    return FALSE;
-
-  g_free (*field);
-  *field = g_strdup (value);
-  return TRUE;
+  return filer_set_string (field, value);
 }
 
 /* The probe targets the client uses when it looks for a server: the

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include "filer-discovery-error.h"
+#include "filer-rendezvous-attach.h"
 #include "filer-server.h"
 
 static gboolean
@@ -52,6 +53,11 @@ main (int   argc,
   double idle_timeout = FILER_SERVER_DEFAULT_IDLE_TIMEOUT_MS / 1000.0;
   int max_per_address = FILER_SERVER_DEFAULT_MAX_PER_ADDRESS;
   gboolean loopback_is_public = FALSE;
+  gboolean no_rendezvous = FALSE;
+  /* NAT traversal (rendezvous and relay, docs/protocol.md §4) */
+  g_autoptr(FilerRendezvousServer) rendezvous = NULL;
+  gint64 relay_max_bytes = FILER_RENDEZVOUS_DEFAULT_RELAY_MAX_BYTES;
+  gint64 relay_max_rate = FILER_RENDEZVOUS_DEFAULT_RELAY_MAX_RATE;
   const char *bound;
   GOptionEntry entries[] = {
     { "bind", 'b', 0, G_OPTION_ARG_STRING, &bind_address,
@@ -64,6 +70,12 @@ main (int   argc,
       "Connections allowed from one source address (default 32; 0 = no limit)", "N" },
     { "loopback-is-public", 0, 0, G_OPTION_ARG_NONE, &loopback_is_public,
       "For tests: every 127.x source address is its own network", NULL },
+    { "no-rendezvous", 0, 0, G_OPTION_ARG_NONE, &no_rendezvous,
+      "Do not serve NAT rendezvous and relay (nat-* datagrams)", NULL },
+    { "relay-max-bytes", 0, 0, G_OPTION_ARG_INT64, &relay_max_bytes,
+      "Bytes one relayed session may carry (default 8 GiB)", "BYTES" },
+    { "relay-max-rate", 0, 0, G_OPTION_ARG_INT64, &relay_max_rate,
+      "Bytes per second one relayed session may carry (default 32 MiB)", "BYTES" },
     { NULL }
   };
 
@@ -79,7 +91,7 @@ main (int   argc,
     }
 
   if (port < 0 || port > G_MAXUINT16 || idle_timeout < 0.1 || idle_timeout > 86400 ||
-      max_per_address < 0)
+      max_per_address < 0 || relay_max_bytes < 0 || relay_max_rate <= 0)
     {
       fprintf (stderr, "filer-server: an option is out of range\n");
       return 2;
@@ -97,6 +109,19 @@ main (int   argc,
   if (!filer_server_start (server, &error))
     {
       fprintf (stderr, "filer-server: cannot listen: %s\n", error->message);
+      return 1;
+    }
+
+  /* NAT traversal: rendezvous on the same UDP port, a second port for
+   * telling symmetric NATs, and the relay. */
+  if (!no_rendezvous)
+    {
+      rendezvous = filer_rendezvous_server_new ();
+      filer_rendezvous_server_set_relay_limits (rendezvous, relay_max_bytes, relay_max_rate);
+    }
+  if (rendezvous != NULL && !filer_rendezvous_server_attach (rendezvous, server, &error))
+    {
+      fprintf (stderr, "filer-server: cannot open the rendezvous port: %s\n", error->message);
       return 1;
     }
 

@@ -1,0 +1,255 @@
+/* natlab-peer.c: one Filer peer, headless, for the NAT lab's end-to-end test
+ *
+ * Runs inside a lab namespace (`ip netns exec`): registers with the real
+ * filer-server (discovery, with a room code), binds a NAT client to its
+ * rendezvous port, and listens for transfers. With --send-to it sends a
+ * file or folder along the path ladder: the peer's LAN addresses over TCP
+ * first (the hello must name the intended device: both LANs use the same
+ * addresses, so 203.0.113.2 may be ourselves), then the NAT client
+ * (punched, or relayed). Prints one line per event on stdout.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "filer-device.h"
+#include "filer-discovery-client.h"
+#include "filer-nat-client.h"
+#include "filer-transfer-connector.h"
+#include "filer-transfer-service.h"
+
+#define TRANSFER_PORT 47900
+
+static char *opt_server;
+static char *opt_id;
+static char *opt_room;
+static char *opt_download;
+static char *opt_send_to;
+static char *opt_path;
+static int opt_timeout = 60;
+
+static FilerDiscoveryClient *discovery;
+static FilerNatClient *nat;
+static FilerTransferService *service;
+static GMainLoop *loop;
+static int exit_code = 3;
+
+static void
+say (const char *format,
+     ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  printf ("%.3f ", (g_get_monotonic_time () % (1000 * G_USEC_PER_SEC)) / (double)G_USEC_PER_SEC);
+  vprintf (format, args);
+  va_end (args);
+  printf ("\n");
+  fflush (stdout);
+}
+
+static void
+transfer_state_cb (FilerTransfer *transfer,
+                   GParamSpec    *pspec,
+                   gpointer       user_data)
+{
+  gboolean sending = GPOINTER_TO_INT (user_data);
+
+  if (!filer_transfer_is_finished (transfer))
+    return;
+
+  say ("%s path=%s state=%s error=%s", sending ? "sent" : "received",
+       filer_transfer_get_path (transfer),
+       filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_COMPLETED ? "completed" : "failed",
+       filer_transfer_get_error_message (transfer) ? filer_transfer_get_error_message (transfer) : "none");
+
+  if (sending)
+    {
+      exit_code = filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_COMPLETED ? 0 : 1;
+      g_main_loop_quit (loop);
+    }
+}
+
+static void
+watch (FilerTransfer *transfer,
+       gboolean       sending)
+{
+  g_signal_connect (transfer, "notify::state", G_CALLBACK (transfer_state_cb), GINT_TO_POINTER (sending));
+}
+
+static void
+transfers_changed_cb (GListModel *transfers,
+                      guint       position,
+                      guint       removed,
+                      guint       added,
+                      gpointer    user_data)
+{
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(FilerTransfer) transfer = g_list_model_get_item (transfers, i);
+
+      if (filer_transfer_get_direction (transfer) == FILER_TRANSFER_DIRECTION_RECEIVE)
+        watch (transfer, FALSE);
+    }
+}
+
+static void
+incoming_cb (FilerNatClient *client,
+             GIOStream      *stream,
+             const char     *peer_id,
+             const char     *path,
+             gpointer        user_data)
+{
+  say ("incoming peer=%s path=%s", peer_id, path);
+  filer_transfer_service_handle_stream (service, stream, path);
+}
+
+/* --- the ladder -------------------------------------------------------- */
+
+static void
+nat_connected_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  g_autofree char *path = NULL;
+  const char * const paths[] = { opt_path, NULL };
+
+  stream = filer_nat_client_connect_finish (nat, result, &path, &error);
+  if (stream == NULL)
+    {
+      say ("nat-failed error=%s", error->message);
+      exit_code = 1;
+      g_main_loop_quit (loop);
+      return;
+    }
+
+  say ("nat-connected path=%s", path);
+  watch (filer_transfer_service_send_over_stream (service, stream, opt_send_to, NULL, path, paths), TRUE);
+}
+
+static void
+lan_checked_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(FilerPeer) peer = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  const char * const paths[] = { opt_path, NULL };
+
+  connection = filer_transfer_connect_lan_finish (result, NULL, &error);
+  if (connection != NULL)
+    {
+      /* The device answered on its LAN address: send there. */
+      filer_frame_connection_close (connection);
+      say ("lan-ok");
+      watch (filer_transfer_service_send (service, peer, paths), TRUE);
+      return;
+    }
+
+  say ("lan-failed error=%s", error->message);
+  filer_nat_client_connect_async (nat, opt_send_to, NULL, nat_connected_cb, NULL);
+}
+
+static gboolean
+try_send_cb (gpointer user_data)
+{
+  FilerPeer *peer = filer_discovery_client_lookup_peer (discovery, opt_send_to, NULL);
+  const char * const *addresses;
+
+  if (peer == NULL || filer_nat_client_get_mapping (nat) == NULL)
+    return G_SOURCE_CONTINUE;
+
+  say ("peer id=%s", opt_send_to);
+  addresses = filer_peer_get_addresses (peer);
+  if (addresses && addresses[0] && filer_peer_get_port (peer))
+    filer_transfer_connect_lan_async (addresses, filer_peer_get_port (peer),
+                                      opt_id, opt_id, opt_send_to, 2000, NULL,
+                                      lan_checked_cb, g_object_ref (peer));
+  else
+    filer_nat_client_connect_async (nat, opt_send_to, NULL, nat_connected_cb, NULL);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  say ("timeout");
+  exit_code = 3;
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("— a Filer peer for the NAT lab");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FilerDevice) device = NULL;
+  GOptionEntry entries[] = {
+    { "server", 0, 0, G_OPTION_ARG_STRING, &opt_server, "filer-server IP:PORT", "ADDR" },
+    { "id", 0, 0, G_OPTION_ARG_STRING, &opt_id, "Device id", "ID" },
+    { "room", 0, 0, G_OPTION_ARG_STRING, &opt_room, "Room code", "ROOM" },
+    { "download", 0, 0, G_OPTION_ARG_FILENAME, &opt_download, "Download folder", "DIR" },
+    { "send-to", 0, 0, G_OPTION_ARG_STRING, &opt_send_to, "Send to this device id", "ID" },
+    { "path", 0, 0, G_OPTION_ARG_FILENAME, &opt_path, "File or folder to send", "PATH" },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "Give up after (s)", "S" },
+    { NULL }
+  };
+
+  signal (SIGPIPE, SIG_IGN);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error)
+      || !opt_server || !opt_id || !opt_room || !opt_download || (opt_send_to && !opt_path))
+    {
+      fprintf (stderr, "natlab-peer: %s\n", error ? error->message : "missing options");
+      return 2;
+    }
+
+  loop = g_main_loop_new (NULL, FALSE);
+
+  service = filer_transfer_service_new (opt_id, opt_id, opt_download);
+  filer_transfer_service_set_accept_all (service, TRUE);
+  if (!filer_transfer_service_listen (service, "0.0.0.0", TRANSFER_PORT, &error))
+    {
+      fprintf (stderr, "natlab-peer: %s\n", error->message);
+      return 1;
+    }
+  g_signal_connect (filer_transfer_service_get_transfers (service), "items-changed",
+                    G_CALLBACK (transfers_changed_cb), NULL);
+
+  device = filer_device_new (opt_id, opt_id, "computer");
+  discovery = filer_discovery_client_new (device);
+  filer_discovery_client_set_server (discovery, opt_server);
+  filer_discovery_client_set_room (discovery, opt_room);
+  filer_discovery_client_set_transfer_port (discovery, TRANSFER_PORT);
+  filer_discovery_client_start (discovery);
+
+  nat = filer_nat_client_new (opt_id, opt_server);
+  g_signal_connect (nat, "incoming", G_CALLBACK (incoming_cb), NULL);
+  if (!filer_nat_client_start (nat, &error))
+    {
+      fprintf (stderr, "natlab-peer: %s\n", error->message);
+      return 1;
+    }
+
+  say ("ready id=%s", opt_id);
+  if (opt_send_to)
+    g_timeout_add (100, try_send_cb, NULL);
+  g_timeout_add_seconds (opt_timeout, timeout_cb, NULL);
+  g_main_loop_run (loop);
+
+  g_clear_object (&nat);
+  g_clear_object (&discovery);
+  g_clear_object (&service);
+  return exit_code;
+}
