@@ -187,3 +187,26 @@ filer_path_ladder_serve (FilerNatClient       *nat,
 
   g_signal_connect_object (nat, "incoming", G_CALLBACK (incoming_cb), service, 0);
 }
+
+FilerNatClient *
+filer_path_ladder_nat_client_new (FilerDiscoveryClient *client)
+{
+  g_autoptr(FilerNatClient) nat = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *server;
+
+  g_return_val_if_fail (FILER_IS_DISCOVERY_CLIENT (client), NULL);
+
+  server = filer_discovery_client_get_server_address (client);
+  if (server == NULL)
+    return NULL;
+
+  nat = filer_nat_client_new (filer_device_get_id (filer_discovery_client_get_device (client)), server);
+  if (!filer_nat_client_start (nat, &error))
+    {
+      g_debug ("ladder: no NAT traversal: %s", error->message);
+      return NULL;
+    }
+
+  return g_steal_pointer (&nat);
+}

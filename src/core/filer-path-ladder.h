@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "filer-discovery-client.h"
 #include "filer-nat-client.h"
 #include "filer-peer.h"
 #include "filer-transfer-service.h"
@@ -25,6 +26,11 @@ void           filer_path_ladder_send_async  (FilerTransferService  *service,
                                               gpointer               user_data);
 FilerTransfer *filer_path_ladder_send_finish (GAsyncResult          *result,
                                               GError               **error);
+
+/* A started NAT client for the id @client registered under, at the
+ * server it is connected to (rendezvous shares the discovery port). NULL
+ * when that server is not given as an IP address (then: LAN only). */
+FilerNatClient *filer_path_ladder_nat_client_new (FilerDiscoveryClient *client);
 
 /* Streams peers open to us through @nat become incoming transfers of
  * @service. */
