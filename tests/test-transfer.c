@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "filer-frame-connection.h"
+#include "filer-hash.h"
 #include "filer-peer.h"
 #include "filer-transfer.h"
 #include "filer-transfer-hello.h"
@@ -131,6 +132,7 @@ fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
   filer_transfer_testing_set_chunk_hook (NULL, NULL);
+  filer_hash_set_allowed (NULL);
   g_clear_pointer (&fixture->offers, g_ptr_array_unref);
   g_clear_object (&fixture->alice_peer);
   g_clear_object (&fixture->bob_peer);
@@ -298,6 +300,7 @@ test_one_file (Fixture       *fixture,
   FilerTransfer *sent, *received;
   FilerTransferFile *file;
 
+  filer_hash_set_allowed (user_data);   /* NULL: the default, XXH3-128 */
   filer_transfer_service_set_accept_all (fixture->bob, TRUE);
   sent = send_paths (fixture, paths);
   wait_finished (sent, 20000);
@@ -710,6 +713,7 @@ test_resume_mismatched_prefix (Fixture       *fixture,
   const char * const paths[] = { source, NULL };
   FilerTransfer *sent;
 
+  filer_hash_set_allowed (user_data);
   part_name = filer_transfer_part_name ("alice-id", "changed.bin", size);
   part = g_build_filename (fixture->inbox, part_name, NULL);
   g_assert_true (g_file_set_contents (part, "not the same bytes at all", -1, NULL));
@@ -817,6 +821,8 @@ test_corrupted_chunk (Fixture       *fixture,
   FilerTransfer *sent, *received;
   FilerTransferFile *file;
 
+  /* A flipped bit is caught by either hash. */
+  filer_hash_set_allowed (user_data);
   filer_transfer_testing_set_chunk_hook (corrupt_hook, NULL);
   filer_transfer_service_set_accept_all (fixture->bob, TRUE);
   sent = send_paths (fixture, paths);
@@ -829,7 +835,9 @@ test_corrupted_chunk (Fixture       *fixture,
   g_assert_cmpuint (filer_transfer_get_files_done (sent), ==, 1);
   file = filer_transfer_get_file (sent, 0);
   g_assert_cmpint (filer_transfer_file_get_status (file), ==, FILER_TRANSFER_FILE_STATUS_FAILED);
-  g_assert_nonnull (strstr (filer_transfer_file_get_error_message (file), "SHA-256"));
+  g_test_message ("%s", filer_transfer_file_get_error_message (file));
+  g_assert_nonnull (strstr (filer_transfer_file_get_error_message (file),
+                            g_strcmp0 (user_data, "sha256") == 0 ? "SHA-256" : "XXH3-128"));
 
   received = bob_transfer (fixture);
   wait_finished (received, 5000);
@@ -1124,6 +1132,224 @@ test_nothing_leaks (Fixture       *fixture,
   g_assert_null (received);
 }
 
+/* --- integrity hashes and their negotiation --- */
+
+static void
+test_hash_algorithms (void)
+{
+  char hex[FILER_HASH_HEX_SIZE];
+  FilerHashAlgorithm algorithm;
+  g_autoptr(FilerHash) hash = NULL;
+
+  /* Published vectors: SHA-256 ("hello"), XXH3-128 (empty, seed 0, as
+   * xxhsum -H2 prints it). */
+  filer_hash_hex_of (FILER_HASH_SHA256, "hello", 5, hex);
+  g_assert_cmpstr (hex, ==, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+  filer_hash_hex_of (FILER_HASH_XXH3_128, "", 0, hex);
+  g_assert_cmpstr (hex, ==, "99aa06d3014798d86001c324468d497f");
+
+  /* Peeking does not end the hash: "hel" then "lo" is "hello". */
+  for (guint i = 0; i < FILER_HASH_N_ALGORITHMS; i++)
+    {
+      char whole[FILER_HASH_HEX_SIZE], part[FILER_HASH_HEX_SIZE];
+
+      g_clear_pointer (&hash, filer_hash_free);
+      hash = filer_hash_new (i);
+      filer_hash_update (hash, "hel", 3);
+      g_assert_true (filer_hash_peek_hex (hash, part));
+      filer_hash_update (hash, "lo", 2);
+      g_assert_true (filer_hash_peek_hex (hash, hex));
+      filer_hash_hex_of (i, "hello", 5, whole);
+      g_assert_cmpstr (hex, ==, whole);
+      g_assert_cmpstr (part, !=, whole);
+      g_assert_true (filer_hash_is_hex (i, hex));
+      g_assert_cmpuint (strlen (hex), ==, filer_hash_algorithm_hex_length (i));
+      g_assert_true (filer_hash_algorithm_from_string (filer_hash_algorithm_to_string (i), &algorithm));
+      g_assert_cmpint (algorithm, ==, i);
+    }
+  g_assert_false (filer_hash_is_hex (FILER_HASH_XXH3_128, "99AA06D3014798D86001C324468D497F"));
+  g_assert_false (filer_hash_is_hex (FILER_HASH_SHA256, "99aa06d3014798d86001c324468d497f"));
+  g_assert_false (filer_hash_algorithm_from_string ("SHA256", NULL));
+  g_assert_false (filer_hash_algorithm_from_string ("xxh3", NULL));
+}
+
+static void
+test_hash_choose (void)
+{
+  FilerHashAlgorithm chosen;
+  FilerHashAlgorithm allowed[FILER_HASH_N_ALGORITHMS];
+  g_autofree char *header = NULL;
+
+  filer_hash_set_allowed (NULL);
+  g_assert_cmpuint (filer_hash_get_allowed (allowed), ==, 2);
+  g_assert_cmpint (allowed[0], ==, FILER_HASH_XXH3_128);
+  header = filer_transfer_hashes_to_header (allowed, 2);
+  g_assert_cmpstr (header, ==, "xxh3-128,sha256");
+
+  g_assert_true (filer_transfer_choose_hash (NULL, &chosen));   /* an old sender */
+  g_assert_cmpint (chosen, ==, FILER_HASH_SHA256);
+  g_assert_true (filer_transfer_choose_hash ("xxh3-128,sha256", &chosen));
+  g_assert_cmpint (chosen, ==, FILER_HASH_XXH3_128);
+  g_assert_true (filer_transfer_choose_hash ("sha256,xxh3-128", &chosen));   /* ours first */
+  g_assert_cmpint (chosen, ==, FILER_HASH_XXH3_128);
+  g_assert_true (filer_transfer_choose_hash ("sha256 , xxh3-128", &chosen));   /* spaces */
+  g_assert_cmpint (chosen, ==, FILER_HASH_XXH3_128);
+  g_assert_true (filer_transfer_choose_hash ("blake3,sha256", &chosen));
+  g_assert_cmpint (chosen, ==, FILER_HASH_SHA256);
+  g_assert_false (filer_transfer_choose_hash ("blake3", &chosen));
+  g_assert_false (filer_transfer_choose_hash ("", &chosen));
+
+  filer_hash_set_allowed ("sha256");
+  g_assert_true (filer_transfer_choose_hash ("xxh3-128,sha256", &chosen));
+  g_assert_cmpint (chosen, ==, FILER_HASH_SHA256);
+  /* SHA-256 is always acceptable, even when not preferred. */
+  filer_hash_set_allowed ("xxh3-128");
+  g_assert_true (filer_transfer_choose_hash ("sha256", &chosen));
+  g_assert_cmpint (chosen, ==, FILER_HASH_SHA256);
+  filer_hash_set_allowed ("nonsense");   /* nothing known: the default */
+  g_assert_cmpuint (filer_hash_get_allowed (allowed), ==, 2);
+  filer_hash_set_allowed (NULL);
+}
+
+typedef struct
+{
+  const char *offered;    /* the raw sender's "hashes", NULL: none (old) */
+  const char *allowed;    /* the receiver's list */
+  const char *expected;   /* the accept's "hash", NULL: a protocol error */
+} NegotiationCase;
+
+static const NegotiationCase negotiation_cases[] = {
+  { NULL, NULL, "sha256" },
+  { "xxh3-128,sha256", NULL, "xxh3-128" },
+  { "xxh3-128,sha256", "sha256", "sha256" },
+  { "blake3,sha256,md5", NULL, "sha256" },
+  { "blake3", NULL, NULL },
+};
+
+static void
+collect_frame_cb (FilerFrameConnection *connection,
+                  FilerFrame           *frame,
+                  GPtrArray            *frames)
+{
+  g_ptr_array_add (frames, filer_frame_ref (frame));
+}
+
+typedef struct
+{
+  GPtrArray *frames;
+  guint      wanted;
+} FrameWait;
+
+static gboolean
+has_frames (gpointer user_data)
+{
+  FrameWait *wait = user_data;
+
+  return wait->frames->len >= wait->wanted;
+}
+
+static FilerFrame *
+wait_frame (GPtrArray *frames,
+            guint      index)
+{
+  FrameWait wait = { frames, index + 1 };
+
+  filer_test_wait_until (has_frames, &wait, 10000, "a frame from the receiver");
+  return g_ptr_array_index (frames, index);
+}
+
+static void
+test_negotiation (Fixture       *fixture,
+                  gconstpointer  user_data)
+{
+  /* A hand-written sender, frame by frame, so that it can offer what a
+   * real one never would: no list (a sender from before the
+   * negotiation), unknown names, nothing usable. */
+  const NegotiationCase *test = user_data;
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  g_autoptr(FilerFrame) hello = filer_frame_new ("hello");
+  g_autoptr(FilerFrame) offer = filer_frame_new ("offer");
+  g_autoptr(FilerFrame) file = filer_frame_new ("file");
+  g_autoptr(FilerFrame) chunk = filer_frame_new ("chunk");
+  g_autoptr(FilerFrame) end = filer_frame_new ("end");
+  g_autoptr(GBytes) content = NULL;
+  g_autoptr(GIOStream) a = NULL, b = NULL;
+  g_autofree char *target = g_build_filename (fixture->inbox, "old.txt", NULL);
+  g_autofree char *saved = NULL;
+  FilerHashAlgorithm algorithm;
+  char hex[FILER_HASH_HEX_SIZE];
+  FilerFrame *answer, *result;
+  int fds[2];
+
+  filer_hash_set_allowed (test->allowed);
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  a = stream_from_fd (fds[0]);
+  b = stream_from_fd (fds[1]);
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  filer_transfer_service_handle_stream (fixture->bob, b, "relay");
+
+  connection = filer_frame_connection_new (a);
+  g_signal_connect (connection, "frame-received", G_CALLBACK (collect_frame_cb), frames);
+  filer_frame_connection_start (connection);
+
+  filer_frame_set_uint (hello, "version", 1);
+  filer_frame_set (hello, "from", "old-id");
+  filer_frame_set (hello, "to", "bob-id");
+  filer_frame_set (hello, "name", "Old");
+  filer_frame_connection_send (connection, hello);
+  g_assert_true (filer_frame_is (wait_frame (frames, 0), "hello"));
+
+  {
+    static const char json[] = "{\"files\":[{\"path\":\"old.txt\",\"size\":5,\"chunks\":1}]}";
+
+    content = g_bytes_new_static (json, strlen (json));
+  }
+  filer_frame_set (offer, "transfer", "t-old");
+  filer_frame_set_uint (offer, "files", 1);
+  filer_frame_set_uint (offer, "size", 5);
+  filer_frame_set_uint (offer, "chunk-size", FILER_TRANSFER_CHUNK_SIZE);
+  if (test->offered != NULL)
+    filer_frame_set (offer, "hashes", test->offered);
+  filer_frame_set_content (offer, content);
+  filer_frame_connection_send (connection, offer);
+
+  answer = wait_frame (frames, 1);
+  g_test_message ("answer: %s %s", filer_frame_get_message_type (answer),
+                  filer_frame_get (answer, "message"));
+  if (test->expected == NULL)
+    {
+      g_assert_true (filer_frame_is (answer, "error"));
+      g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "protocol");
+      filer_hash_set_allowed (NULL);
+      return;
+    }
+  g_assert_true (filer_frame_is (answer, "accept"));
+  g_assert_cmpstr (filer_frame_get (answer, "hash"), ==, test->expected);
+
+  /* The data, verified with the chosen algorithm under its own key. */
+  g_assert_true (filer_hash_algorithm_from_string (test->expected, &algorithm));
+  filer_hash_hex_of (algorithm, "hello", 5, hex);
+  filer_frame_set_uint (file, "index", 0);
+  filer_frame_set_uint (file, "offset", 0);
+  filer_frame_connection_send (connection, file);
+  g_clear_pointer (&content, g_bytes_unref);
+  content = g_bytes_new_static ("hello", 5);
+  filer_frame_set_content (chunk, content);
+  filer_frame_connection_send (connection, chunk);
+  filer_frame_set_uint (end, "index", 0);
+  filer_frame_set (end, test->expected, hex);
+  filer_frame_connection_send (connection, end);
+
+  result = wait_frame (frames, 2);
+  g_assert_true (filer_frame_is (result, "result"));
+  g_assert_cmpstr (filer_frame_get (result, "status"), ==, "ok");
+  g_assert_true (g_file_get_contents (target, &saved, NULL, NULL));
+  g_assert_cmpstr (saved, ==, "hello");
+  filer_frame_connection_close (connection);
+  filer_hash_set_allowed (NULL);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1133,7 +1359,15 @@ main (int   argc,
 #define ADD(path, func, data) \
   g_test_add ("/filer/transfer/" path, Fixture, data, fixture_set_up, func, fixture_tear_down)
 
+  g_test_add_func ("/filer/transfer/hash/algorithms", test_hash_algorithms);
+  g_test_add_func ("/filer/transfer/hash/choose", test_hash_choose);
+  ADD ("hash/old-sender", test_negotiation, &negotiation_cases[0]);
+  ADD ("hash/offers-both", test_negotiation, &negotiation_cases[1]);
+  ADD ("hash/receiver-insists", test_negotiation, &negotiation_cases[2]);
+  ADD ("hash/unknown-names", test_negotiation, &negotiation_cases[3]);
+  ADD ("hash/nothing-common", test_negotiation, &negotiation_cases[4]);
   ADD ("one-file", test_one_file, NULL);
+  ADD ("one-file-sha256", test_one_file, "sha256");
   ADD ("empty-file", test_empty_file, NULL);
   ADD ("folder-tree", test_folder_tree, NULL);
   ADD ("large-file", test_large_file, NULL);
@@ -1144,9 +1378,11 @@ main (int   argc,
   ADD ("cancel-by-receiver", test_cancel, GINT_TO_POINTER (TRUE));
   ADD ("resume-after-kill", test_resume_after_kill, NULL);
   ADD ("resume-mismatched-prefix", test_resume_mismatched_prefix, NULL);
+  ADD ("resume-mismatched-prefix-sha256", test_resume_mismatched_prefix, "sha256");
   ADD ("both-directions", test_both_directions, NULL);
   ADD ("several-senders", test_several_senders, NULL);
   ADD ("corrupted-chunk", test_corrupted_chunk, NULL);
+  ADD ("corrupted-chunk-sha256", test_corrupted_chunk, "sha256");
   ADD ("existing-names", test_existing_names, NULL);
   ADD ("no-space", test_no_space, NULL);
   ADD ("disk-full", test_disk_full, NULL);

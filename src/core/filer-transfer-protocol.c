@@ -40,15 +40,72 @@ filer_transfer_digest_to_hex (const guint8 *digest,
   hex[2 * FILER_TRANSFER_SHA256_SIZE] = '\0';
 }
 
-gboolean
-filer_transfer_is_sha256_hex (const char *hex)
+/**
+ * filer_transfer_hashes_to_header:
+ * @algorithms: what this sender can verify with, preferred first
+ * @n_algorithms: how many
+ *
+ * Returns: (transfer full): the offer's "hashes" value, "xxh3-128,sha256"
+ */
+char *
+filer_transfer_hashes_to_header (const FilerHashAlgorithm *algorithms,
+                                 guint                     n_algorithms)
 {
-  if (hex == NULL || strlen (hex) != 2 * FILER_TRANSFER_SHA256_SIZE)
-    return FALSE;
-  for (const char *p = hex; *p; p++)
-    if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-      return FALSE;
-  return TRUE;
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < n_algorithms; i++)
+    {
+      if (i > 0)
+        g_string_append_c (text, ',');
+      g_string_append (text, filer_hash_algorithm_to_string (algorithms[i]));
+    }
+  return g_string_free (text, FALSE);
+}
+
+/**
+ * filer_transfer_choose_hash:
+ * @offered: (nullable): the offer's "hashes" header
+ * @chosen: (out): the receiver's pick
+ *
+ * The first of this receiver's allowed algorithms (filer_hash_get_allowed())
+ * that the sender offered, else SHA-256; names we do not know are
+ * skipped. No header means a sender from before the negotiation: SHA-256.
+ *
+ * Returns: %FALSE when the offer lacks SHA-256 and everything we allow
+ *   (then the receiver answers with a protocol error)
+ */
+gboolean
+filer_transfer_choose_hash (const char         *offered,
+                            FilerHashAlgorithm *chosen)
+{
+  FilerHashAlgorithm allowed[FILER_HASH_N_ALGORITHMS];
+  gboolean in_offer[FILER_HASH_N_ALGORITHMS] = { FALSE, };
+  guint n_allowed = filer_hash_get_allowed (allowed);
+  g_auto(GStrv) names = NULL;
+
+  if (offered == NULL)
+    in_offer[FILER_HASH_SHA256] = TRUE;
+  else
+    {
+      names = g_strsplit (offered, ",", 16);
+      for (guint i = 0; names[i] != NULL; i++)
+        {
+          FilerHashAlgorithm algorithm;
+
+          if (filer_hash_algorithm_from_string (g_strstrip (names[i]), &algorithm))
+            in_offer[algorithm] = TRUE;
+        }
+    }
+
+  for (guint i = 0; i < n_allowed; i++)
+    if (in_offer[allowed[i]])
+      {
+        *chosen = allowed[i];
+        return TRUE;
+      }
+  /* Every peer must be able to verify with SHA-256, whatever it prefers. */
+  *chosen = FILER_HASH_SHA256;
+  return in_offer[FILER_HASH_SHA256];
 }
 
 /* json-glib turns "\u0000" into a C string that silently ends there: a
@@ -255,11 +312,14 @@ filer_transfer_offer_from_json (GBytes   *content,
  * @entries: the accepted files, in offer order
  * @n_entries: how many
  *
- * Returns: (transfer full): {"files":[{"index":…,"offset":…[,"sha256":…]},…]}
+ * @algorithm: the negotiated hash: names the prefix hash member
+ *
+ * Returns: (transfer full): {"files":[{"index":…,"offset":…[,"xxh3-128":…]},…]}
  */
 GBytes *
 filer_transfer_accept_to_json (const FilerAcceptEntry *entries,
-                               guint                   n_entries)
+                               guint                   n_entries,
+                               FilerHashAlgorithm      algorithm)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonGenerator) generator = json_generator_new ();
@@ -279,8 +339,8 @@ filer_transfer_accept_to_json (const FilerAcceptEntry *entries,
       json_builder_add_int_value (builder, (gint64)entries[i].offset);
       if (entries[i].offset > 0)
         {
-          json_builder_set_member_name (builder, "sha256");
-          json_builder_add_string_value (builder, entries[i].sha256);
+          json_builder_set_member_name (builder, filer_hash_algorithm_to_string (algorithm));
+          json_builder_add_string_value (builder, entries[i].hash);
         }
       json_builder_end_object (builder);
     }
@@ -297,15 +357,17 @@ filer_transfer_accept_to_json (const FilerAcceptEntry *entries,
  * filer_transfer_accept_from_json:
  * @content: the accept message's content
  * @offered: the #FilerTransferFile list we offered
+ * @algorithm: the negotiated hash: names the prefix hash member
  * @error: return location for an error
  *
  * Returns: (transfer full) (element-type FilerAcceptEntry): the accepted
  *   files with strictly increasing indices, offsets within their sizes
  */
 GArray *
-filer_transfer_accept_from_json (GBytes      *content,
-                                 GListModel  *offered,
-                                 GError     **error)
+filer_transfer_accept_from_json (GBytes              *content,
+                                 GListModel          *offered,
+                                 FilerHashAlgorithm   algorithm,
+                                 GError             **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GArray) result = g_array_new (FALSE, TRUE, sizeof (FilerAcceptEntry));
@@ -342,11 +404,11 @@ filer_transfer_accept_from_json (GBytes      *content,
 
       if (entry.offset > 0)
         {
-          const char *sha256 = get_string_member (object, "sha256");
+          const char *hash = get_string_member (object, filer_hash_algorithm_to_string (algorithm));
 
-          if (!filer_transfer_is_sha256_hex (sha256))
+          if (!filer_hash_is_hex (algorithm, hash))
             return protocol_error (error, "A resumed file has no valid prefix hash"), NULL;
-          memcpy (entry.sha256, sha256, sizeof entry.sha256);
+          g_strlcpy (entry.hash, hash, sizeof entry.hash);
         }
 
       g_array_append_val (result, entry);

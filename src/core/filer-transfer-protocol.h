@@ -7,6 +7,7 @@
 
 #include <gio/gio.h>
 
+#include "filer-hash.h"
 #include "filer-transfer-file.h"
 
 G_BEGIN_DECLS
@@ -16,6 +17,14 @@ G_BEGIN_DECLS
 #define FILER_TRANSFER_MAX_FILES        1000000
 #define FILER_TRANSFER_SHA256_SIZE      32
 #define FILER_TRANSFER_SHA256_HEX_SIZE  65
+
+/* The offer's "hashes" header: what the sender can verify with, in its
+ * order of preference; the accept's "hash" header: the receiver's pick.
+ * Absent: "sha256" (a peer from before the negotiation). */
+char      *filer_transfer_hashes_to_header (const FilerHashAlgorithm *algorithms,
+                                            guint                     n_algorithms);
+gboolean   filer_transfer_choose_hash      (const char               *offered,
+                                            FilerHashAlgorithm       *chosen);
 
 /* The offer's file list travels as JSON in the frame content: thousands
  * of paths do not fit a 64 KiB header. */
@@ -30,18 +39,19 @@ typedef struct
 {
   guint   index;
   guint64 offset;
-  char    sha256[FILER_TRANSFER_SHA256_HEX_SIZE];   /* of the first offset bytes; "" when 0 */
+  char    hash[FILER_HASH_HEX_SIZE];   /* of the first offset bytes; "" when 0 */
 } FilerAcceptEntry;
 
 GBytes    *filer_transfer_accept_to_json   (const FilerAcceptEntry *entries,
-                                            guint                   n_entries);
+                                            guint                   n_entries,
+                                            FilerHashAlgorithm      algorithm);
 GArray    *filer_transfer_accept_from_json (GBytes                 *content,
                                             GListModel             *offered,
+                                            FilerHashAlgorithm      algorithm,
                                             GError                **error);
 
 void       filer_transfer_digest_to_hex    (const guint8           *digest,
                                             char                   *hex);
-gboolean   filer_transfer_is_sha256_hex    (const char             *hex);
 guint64    filer_transfer_n_chunks         (guint64                 size);
 
 G_END_DECLS

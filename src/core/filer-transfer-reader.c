@@ -10,12 +10,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/crypto.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Reading and hashing (GnuTLS SHA-256, which uses the CPU's SHA
- * instructions) happen in the session's worker thread, in 256 KiB blocks
+/* Reading and hashing (the negotiated FilerHash: XXH3-128, or SHA-256
+ * through GnuTLS with the CPU's SHA instructions) happen in the session's worker thread, in 256 KiB blocks
  * that the sender slices into 32 KiB chunk frames without copying.
  *
  * The blocks come from fixed pools of buffers. A buffer goes back to its
@@ -38,7 +37,7 @@ typedef struct
   char    *local_path;
   guint64  size;
   guint64  offset;
-  char     sha256[FILER_TRANSFER_SHA256_HEX_SIZE];
+  char     hash[FILER_HASH_HEX_SIZE];
 } ReaderFile;
 
 typedef struct
@@ -62,6 +61,7 @@ struct _FilerTransferReader
   GArray              *files;
   BufferPool          *pool;
   BufferPool          *small_pool;
+  FilerHashAlgorithm   algorithm;
 };
 
 static void
@@ -219,12 +219,10 @@ post_failure (FilerTransferWorker *worker,
 static gboolean
 prefix_matches (int                 fd,
                 const ReaderFile   *file,
-                gnutls_hash_hd_t    hash,
+                FilerHash          *hash,
                 guint8             *scratch)
 {
-  guint8 digest[FILER_TRANSFER_SHA256_SIZE];
-  char hex[FILER_TRANSFER_SHA256_HEX_SIZE];
-  gnutls_hash_hd_t copy;
+  char hex[FILER_HASH_HEX_SIZE];
   guint64 position = 0;
 
   while (position < file->offset)
@@ -234,16 +232,11 @@ prefix_matches (int                 fd,
 
       if (n != (gssize)want)
         return FALSE;
-      gnutls_hash (hash, scratch, n);
+      filer_hash_update (hash, scratch, n);
       position += n;
     }
 
-  copy = gnutls_hash_copy (hash);
-  if (copy == NULL)
-    return FALSE;
-  gnutls_hash_deinit (copy, digest);
-  filer_transfer_digest_to_hex (digest, hex);
-  return strcmp (hex, file->sha256) == 0;
+  return filer_hash_peek_hex (hash, hex) && strcmp (hex, file->hash) == 0;
 }
 
 static void
@@ -251,7 +244,7 @@ read_file (FilerTransferReader *self,
            FilerTransferWorker *worker,
            const ReaderFile    *file)
 {
-  gnutls_hash_hd_t hash = NULL;
+  g_autoptr(FilerHash) hash = NULL;
   guint64 position = 0;
   gboolean first = TRUE;
   int fd;
@@ -267,7 +260,7 @@ read_file (FilerTransferReader *self,
     }
   posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 
-  gnutls_hash_init (&hash, GNUTLS_DIG_SHA256);
+  hash = filer_hash_new (self->algorithm);
 
   if (file->offset > 0)
     {
@@ -281,8 +274,8 @@ read_file (FilerTransferReader *self,
         {
           /* The receiver's partial file is not a prefix of ours: it
            * starts over and the sender says so with offset 0. */
-          gnutls_hash_deinit (hash, NULL);
-          gnutls_hash_init (&hash, GNUTLS_DIG_SHA256);
+          filer_hash_free (hash);
+          hash = filer_hash_new (self->algorithm);
         }
       g_async_queue_push (self->pool->free_buffers, scratch);
     }
@@ -315,7 +308,7 @@ read_file (FilerTransferReader *self,
           break;
         }
 
-      gnutls_hash (hash, buffer->data, n);
+      filer_hash_update (hash, buffer->data, n);
 
       block = g_new0 (FilerReadBlock, 1);
       block->index = file->index;
@@ -325,12 +318,7 @@ read_file (FilerTransferReader *self,
       position += n;
       block->end = position == file->size;
       if (block->end)
-        {
-          guint8 digest[FILER_TRANSFER_SHA256_SIZE];
-
-          gnutls_hash_output (hash, digest);
-          filer_transfer_digest_to_hex (digest, block->sha256);
-        }
+        filer_hash_peek_hex (hash, block->hash);
 
       filer_transfer_worker_post (worker, block);
       first = FALSE;
@@ -340,7 +328,6 @@ read_file (FilerTransferReader *self,
     }
 
 out:
-  gnutls_hash_deinit (hash, NULL);
   close (fd);
 }
 
@@ -360,11 +347,13 @@ reader_job (FilerTransferWorker *worker,
 }
 
 FilerTransferReader *
-filer_transfer_reader_new (FilerTransferWorkerReady ready,
+filer_transfer_reader_new (FilerHashAlgorithm       algorithm,
+                           FilerTransferWorkerReady ready,
                            gpointer                 user_data)
 {
   FilerTransferReader *self = g_new0 (FilerTransferReader, 1);
 
+  self->algorithm = algorithm;
   self->files = g_array_new (FALSE, TRUE, sizeof (ReaderFile));
   g_array_set_clear_func (self->files, reader_file_clear);
   self->pool = pool_new (BLOCK_SIZE, POOL_SIZE);
@@ -381,7 +370,7 @@ filer_transfer_reader_add (FilerTransferReader *self,
                            const char          *local_path,
                            guint64              size,
                            guint64              offset,
-                           const char          *prefix_sha256)
+                           const char          *prefix_hash)
 {
   ReaderFile file = { 0, };
 
@@ -389,8 +378,8 @@ filer_transfer_reader_add (FilerTransferReader *self,
   file.local_path = g_strdup (local_path);
   file.size = size;
   file.offset = offset;
-  if (prefix_sha256 != NULL)
-    g_strlcpy (file.sha256, prefix_sha256, sizeof file.sha256);
+  if (prefix_hash != NULL)
+    g_strlcpy (file.hash, prefix_hash, sizeof file.hash);
   g_array_append_val (self->files, file);
 }
 

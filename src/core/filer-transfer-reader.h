@@ -15,7 +15,7 @@ G_BEGIN_DECLS
 /* What the reader hands the sender, in file order. A block may start a
  * file (then start_offset says where its data begins: the receiver's
  * offset when the prefix hash matched, else 0), carry data, and end it
- * (then sha256 is the whole file's hash, or error says why reading
+ * (then hash is the whole file's hash, in the negotiated algorithm, or error says why reading
  * failed). A small file is one block with all three. */
 typedef struct
 {
@@ -24,7 +24,7 @@ typedef struct
   guint64   start_offset;
   GBytes   *data;
   gboolean  end;
-  char      sha256[FILER_TRANSFER_SHA256_HEX_SIZE];
+  char      hash[FILER_HASH_HEX_SIZE];
   GError   *error;
 } FilerReadBlock;
 
@@ -33,14 +33,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilerReadBlock, filer_read_block_free)
 
 typedef struct _FilerTransferReader FilerTransferReader;
 
-FilerTransferReader *filer_transfer_reader_new   (FilerTransferWorkerReady  ready,
+FilerTransferReader *filer_transfer_reader_new   (FilerHashAlgorithm        algorithm,
+                                                  FilerTransferWorkerReady  ready,
                                                   gpointer                  user_data);
 void                 filer_transfer_reader_add   (FilerTransferReader      *self,
                                                   guint                     index,
                                                   const char               *local_path,
                                                   guint64                   size,
                                                   guint64                   offset,
-                                                  const char               *prefix_sha256);
+                                                  const char               *prefix_hash);
 void                 filer_transfer_reader_start (FilerTransferReader      *self);
 FilerReadBlock      *filer_transfer_reader_pop   (FilerTransferReader      *self);
 void                 filer_transfer_reader_free  (FilerTransferReader      *self);

@@ -52,6 +52,7 @@ struct _FilerTransferReceiver
   FilerFreeSpaceFunc    free_space;
   gpointer              free_space_data;
 
+  FilerHashAlgorithm    hash_algorithm;   /* negotiated in the offer/accept */
   guint                 n_files;
   guint8               *state;
   guint64              *offsets;
@@ -200,6 +201,12 @@ handle_offer (FilerTransferReceiver *self,
 
   filer_transfer_set_id (self->transfer, id);
 
+  if (!filer_transfer_choose_hash (filer_frame_get (frame, "hashes"), &self->hash_algorithm))
+    {
+      protocol_violation (self, "The offer lists no integrity hash this receiver allows");
+      return;
+    }
+
   files = filer_transfer_offer_from_json (filer_frame_get_content (frame), n_files, size, &error);
   if (files == NULL)
     {
@@ -229,6 +236,7 @@ handle_offer (FilerTransferReceiver *self,
 
   self->writer = filer_transfer_writer_new (self->download_fd,
                                             filer_transfer_get_peer_id (self->transfer),
+                                            self->hash_algorithm,
                                             writer_ready_cb, self);
   filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
   g_signal_emit (self, signals[OFFER], 0);
@@ -281,9 +289,11 @@ send_accept (FilerTransferReceiver *self,
       filer_transfer_file_set_status (filer_transfer_get_file (self->transfer, i),
                                       FILER_TRANSFER_FILE_STATUS_SKIPPED);
 
-  content = filer_transfer_accept_to_json ((const FilerAcceptEntry *)(gpointer)entries->data, entries->len);
+  content = filer_transfer_accept_to_json ((const FilerAcceptEntry *)(gpointer)entries->data,
+                                          entries->len, self->hash_algorithm);
   filer_frame_set (frame, "transfer", filer_transfer_get_id (self->transfer));
   filer_frame_set_uint (frame, "files", entries->len);
+  filer_frame_set (frame, "hash", filer_hash_algorithm_to_string (self->hash_algorithm));
   filer_frame_set_content (frame, content);
   filer_frame_connection_send (self->connection, frame);
 
@@ -437,7 +447,7 @@ static void
 handle_end (FilerTransferReceiver *self,
             FilerFrame            *frame)
 {
-  const char *sha256 = filer_frame_get (frame, "sha256");
+  const char *hash = filer_frame_get (frame, filer_hash_algorithm_to_string (self->hash_algorithm));
   const char *code = filer_frame_get (frame, "code");
   guint64 index;
 
@@ -449,7 +459,7 @@ handle_end (FilerTransferReceiver *self,
       return;
     }
 
-  if (code == NULL && (!filer_transfer_is_sha256_hex (sha256) || self->received != self->size))
+  if (code == NULL && (!filer_hash_is_hex (self->hash_algorithm, hash) || self->received != self->size))
     {
       /* A file is complete when its announced bytes arrived, no sooner. */
       protocol_violation (self, "A file ended before its announced size, or without a hash");
@@ -463,7 +473,7 @@ handle_end (FilerTransferReceiver *self,
       filer_transfer_writer_finish (self->writer, index, NULL, message != NULL ? message : code);
     }
   else
-    filer_transfer_writer_finish (self->writer, index, sha256, NULL);
+    filer_transfer_writer_finish (self->writer, index, hash, NULL);
 
   self->state[index] = FILE_ENDED;
   self->current = -1;

@@ -33,6 +33,9 @@ struct _FilerTransferSender
   char                **local_paths;
   FilerTransferReader  *reader;
   guint8               *state;        /* per offered file: see FileState */
+  FilerHashAlgorithm    offered_hashes[FILER_HASH_N_ALGORITHMS];
+  guint                 n_offered_hashes;
+  FilerHashAlgorithm    hash_algorithm;   /* the receiver's pick */
   guint                 n_files;
   guint                 n_accepted;
   guint                 n_results;
@@ -163,7 +166,7 @@ send_block (FilerTransferSender *self,
           filer_frame_set (frame, "message", block->error->message);
         }
       else
-        filer_frame_set (frame, "sha256", block->sha256);
+        filer_frame_set (frame, filer_hash_algorithm_to_string (self->hash_algorithm), block->hash);
       filer_frame_connection_send (self->connection, frame);
     }
 }
@@ -193,15 +196,32 @@ handle_accept (FilerTransferSender *self,
   g_autoptr(GArray) entries = NULL;
   GListModel *files = filer_transfer_get_files (self->transfer);
   guint64 total = 0;
+  const char *hash = filer_frame_get (frame, "hash");
+  gboolean offered = FALSE;
 
-  entries = filer_transfer_accept_from_json (filer_frame_get_content (frame), files, &error);
+  /* No "hash": a receiver from before the negotiation, which uses SHA-256. */
+  if (!filer_hash_algorithm_from_string (hash != NULL ? hash : "sha256", &self->hash_algorithm))
+    {
+      protocol_violation (self, "The receiver chose an unknown integrity hash");
+      return;
+    }
+  for (guint i = 0; i < self->n_offered_hashes; i++)
+    offered |= self->offered_hashes[i] == self->hash_algorithm;
+  if (!offered)
+    {
+      protocol_violation (self, "The receiver chose an integrity hash we did not offer");
+      return;
+    }
+
+  entries = filer_transfer_accept_from_json (filer_frame_get_content (frame), files,
+                                             self->hash_algorithm, &error);
   if (entries == NULL)
     {
       protocol_violation (self, error->message);
       return;
     }
 
-  self->reader = filer_transfer_reader_new (reader_ready_cb, self);
+  self->reader = filer_transfer_reader_new (self->hash_algorithm, reader_ready_cb, self);
   for (guint i = 0; i < entries->len; i++)
     {
       const FilerAcceptEntry *entry = &g_array_index (entries, FilerAcceptEntry, i);
@@ -211,7 +231,7 @@ handle_accept (FilerTransferSender *self,
       total += filer_transfer_file_get_size (file);
       filer_transfer_reader_add (self->reader, entry->index, self->local_paths[entry->index],
                                  filer_transfer_file_get_size (file),
-                                 entry->offset, entry->sha256);
+                                 entry->offset, entry->hash);
     }
   self->n_accepted = entries->len;
 
@@ -523,10 +543,23 @@ filer_transfer_sender_start (FilerTransferSender *self)
 {
   g_autoptr(FilerFrame) offer = filer_frame_new ("offer");
   g_autoptr(GBytes) content = NULL;
+  g_autofree char *hashes = NULL;
   GListModel *files;
   guint64 total = 0;
 
   g_return_if_fail (FILER_IS_TRANSFER_SENDER (self));
+
+  /* SHA-256 is always on the list: every receiver can verify with it. */
+  self->n_offered_hashes = filer_hash_get_allowed (self->offered_hashes);
+  {
+    gboolean has_sha256 = FALSE;
+
+    for (guint i = 0; i < self->n_offered_hashes; i++)
+      has_sha256 |= self->offered_hashes[i] == FILER_HASH_SHA256;
+    if (!has_sha256)
+      self->offered_hashes[self->n_offered_hashes++] = FILER_HASH_SHA256;
+  }
+  hashes = filer_transfer_hashes_to_header (self->offered_hashes, self->n_offered_hashes);
 
   files = filer_transfer_get_files (self->transfer);
   for (guint i = 0; i < self->n_files; i++)
@@ -544,6 +577,7 @@ filer_transfer_sender_start (FilerTransferSender *self)
   filer_frame_set_uint (offer, "files", self->n_files);
   filer_frame_set_uint (offer, "size", total);
   filer_frame_set_uint (offer, "chunk-size", FILER_TRANSFER_CHUNK_SIZE);
+  filer_frame_set (offer, "hashes", hashes);
   filer_frame_set_content (offer, content);
   filer_frame_connection_send (self->connection, offer);
 

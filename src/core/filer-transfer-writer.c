@@ -27,7 +27,7 @@
  *   Its name is derived from the sender's device id, the relative path and
  *   the size, so a retried offer of the same file finds it again: that is
  *   the whole resume bookkeeping, no sidecar to get out of step;
- * - the running SHA-256 covers the part's existing prefix (hashed once,
+ * - the running hash (the negotiated FilerHash) covers the part's existing prefix (hashed once,
  *   when answering the offer) and then every byte written;
  * - only a verified file is renamed, with RENAME_NOREPLACE, to its final
  *   name or "name (1).ext".
@@ -54,7 +54,7 @@ typedef struct
   guint64     offset;
   GPtrArray  *items;     /* PREPARE: FilerTransferFile; WRITE: GBytes */
   gsize       length;
-  char       *sha256;
+  char       *hash;
   char       *sender_error;
   gboolean    discard;
 } Job;
@@ -64,13 +64,14 @@ struct _FilerTransferWriter
   FilerTransferWorker *worker;
   int                  root_fd;
   char                *sender_id;
+  FilerHashAlgorithm   algorithm;
 
   /* Thread-shared. */
   gsize                pending;
   gsize                drain_low_mark;   /* 0: nobody waits */
 
   /* Worker thread only. */
-  GHashTable          *prefix_hashes;    /* index → gnutls_hash_hd_t */
+  GHashTable          *prefix_hashes;    /* index → FilerHash */
   gboolean             dead;
   gboolean             have_file;
   guint                index;
@@ -79,7 +80,7 @@ struct _FilerTransferWriter
   char                *part_name;
   char                *final_name;
   char                *folder;           /* "a/b" or NULL */
-  gnutls_hash_hd_t     hash;
+  FilerHash           *hash;
   GError              *file_error;
 };
 
@@ -89,7 +90,7 @@ job_free (gpointer data)
   Job *job = data;
 
   g_free (job->path);
-  g_free (job->sha256);
+  g_free (job->hash);
   g_free (job->sender_error);
   g_clear_pointer (&job->items, g_ptr_array_unref);
   g_free (job);
@@ -155,24 +156,17 @@ errno_error (int         saved,
 
 /* --- PREPARE: what is already here --- */
 
-static void
-prefix_hash_free (gpointer data)
-{
-  gnutls_hash_deinit ((gnutls_hash_hd_t)data, NULL);
-}
-
 static guint64
 existing_prefix (FilerTransferWriter *self,
                  const char          *path,
                  guint64              size,
                  guint                index,
-                 char                *sha256)
+                 char                *hex)
 {
   g_auto(GStrv) components = filer_safe_path_split (path, NULL);
   g_autofree char *part = NULL;
   g_autofree guint8 *buffer = NULL;
-  guint8 digest[FILER_TRANSFER_SHA256_SIZE];
-  gnutls_hash_hd_t hash = NULL;
+  g_autoptr(FilerHash) hash = NULL;
   guint n_components;
   struct stat st;
   guint64 done = 0;
@@ -200,7 +194,7 @@ existing_prefix (FilerTransferWriter *self,
     }
 
   buffer = g_malloc (256 * 1024);
-  gnutls_hash_init (&hash, GNUTLS_DIG_SHA256);
+  hash = filer_hash_new (self->algorithm);
   while (done < (guint64)st.st_size)
     {
       gssize n = read (fd, buffer, MIN (256 * 1024, (guint64)st.st_size - done));
@@ -209,29 +203,18 @@ existing_prefix (FilerTransferWriter *self,
         continue;
       if (n <= 0)
         break;
-      gnutls_hash (hash, buffer, n);
+      filer_hash_update (hash, buffer, n);
       done += n;
     }
   close (fd);
 
-  if (done == 0)
+  if (done == 0 || !filer_hash_peek_hex (hash, hex))
     {
-      gnutls_hash_deinit (hash, NULL);
+      hex[0] = '\0';
       return 0;
     }
 
-  {
-    gnutls_hash_hd_t copy = gnutls_hash_copy (hash);
-
-    if (copy == NULL)
-      {
-        gnutls_hash_deinit (hash, NULL);
-        return 0;
-      }
-    gnutls_hash_deinit (copy, digest);
-  }
-  filer_transfer_digest_to_hex (digest, sha256);
-  g_hash_table_replace (self->prefix_hashes, GUINT_TO_POINTER (index), hash);
+  g_hash_table_replace (self->prefix_hashes, GUINT_TO_POINTER (index), g_steal_pointer (&hash));
   return done;
 }
 
@@ -252,7 +235,7 @@ do_prepare (FilerTransferWriter *self,
       entry.index = filer_transfer_file_get_index (file);
       entry.offset = existing_prefix (self, filer_transfer_file_get_path (file),
                                       filer_transfer_file_get_size (file),
-                                      entry.index, entry.sha256);
+                                      entry.index, entry.hash);
       g_array_append_val (result->entries, entry);
     }
 
@@ -274,12 +257,9 @@ close_file (FilerTransferWriter *self,
     unlinkat (self->dir_fd, self->part_name, 0);
   if (self->dir_fd >= 0)
     close (self->dir_fd);
-  if (self->hash != NULL)
-    gnutls_hash_deinit (self->hash, NULL);
-
   self->fd = -1;
   self->dir_fd = -1;
-  self->hash = NULL;
+  g_clear_pointer (&self->hash, filer_hash_free);
   g_clear_pointer (&self->part_name, g_free);
   g_clear_pointer (&self->final_name, g_free);
   g_clear_pointer (&self->folder, g_free);
@@ -314,7 +294,7 @@ do_open (FilerTransferWriter *self,
   g_autoptr(GError) error = NULL;
   guint n_components;
   struct stat st;
-  gnutls_hash_hd_t prefix_hash = NULL;
+  FilerHash *prefix_hash = NULL;
 
   close_file (self, FALSE);
   self->have_file = TRUE;
@@ -382,8 +362,7 @@ do_open (FilerTransferWriter *self,
     self->hash = prefix_hash;
   else
     {
-      if (prefix_hash != NULL)
-        gnutls_hash_deinit (prefix_hash, NULL);
+      filer_hash_free (prefix_hash);
       if (job->offset > 0)
         {
           self->file_error = g_error_new (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL,
@@ -391,7 +370,7 @@ do_open (FilerTransferWriter *self,
                                           job->path);
           return;
         }
-      gnutls_hash_init (&self->hash, GNUTLS_DIG_SHA256);
+      self->hash = filer_hash_new (self->algorithm);
     }
 
   if (ftruncate (self->fd, (off_t)job->offset) < 0 ||
@@ -475,7 +454,7 @@ do_write (FilerTransferWriter *self,
       gsize length;
       const guint8 *data = g_bytes_get_data (g_ptr_array_index (job->items, i), &length);
 
-      gnutls_hash (self->hash, data, length);
+      filer_hash_update (self->hash, data, length);
     }
 }
 
@@ -483,8 +462,7 @@ static void
 do_finish (FilerTransferWriter *self,
            Job                 *job)
 {
-  guint8 digest[FILER_TRANSFER_SHA256_SIZE];
-  char hex[FILER_TRANSFER_SHA256_HEX_SIZE];
+  char hex[FILER_HASH_HEX_SIZE];
   g_autofree char *name = NULL;
   GError *error = NULL;
   FilerWriteResult *result;
@@ -516,9 +494,7 @@ do_finish (FilerTransferWriter *self,
       return;
     }
 
-  gnutls_hash_output (self->hash, digest);
-  filer_transfer_digest_to_hex (digest, hex);
-  if (g_strcmp0 (hex, job->sha256) != 0)
+  if (!filer_hash_peek_hex (self->hash, hex) || g_strcmp0 (hex, job->hash) != 0)
     {
       g_autofree char *shown = current_name (self);
 
@@ -526,8 +502,8 @@ do_finish (FilerTransferWriter *self,
       close_file (self, TRUE);
       post (self, FILER_WRITE_RESULT_FILE_FAILED, job->index,
             g_error_new (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_VERIFY_FAILED,
-                         "“%s” failed verification: its SHA-256 does not match the sender’s",
-                         shown));
+                         "“%s” failed verification: its %s does not match the sender’s",
+                         shown, self->algorithm == FILER_HASH_SHA256 ? "SHA-256" : "XXH3-128"));
       return;
     }
 
@@ -608,6 +584,7 @@ writer_job (FilerTransferWorker *worker,
 FilerTransferWriter *
 filer_transfer_writer_new (int                       root_fd,
                            const char               *sender_id,
+                           FilerHashAlgorithm        algorithm,
                            FilerTransferWorkerReady  ready,
                            gpointer                  user_data)
 {
@@ -615,9 +592,10 @@ filer_transfer_writer_new (int                       root_fd,
 
   self->root_fd = dup (root_fd);
   self->sender_id = g_strdup (sender_id);
+  self->algorithm = algorithm;
   self->fd = -1;
   self->dir_fd = -1;
-  self->prefix_hashes = g_hash_table_new_full (NULL, NULL, NULL, prefix_hash_free);
+  self->prefix_hashes = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify)filer_hash_free);
   self->worker = filer_transfer_worker_new ("filer-writer", writer_job, self, job_free,
                                             ready, (GDestroyNotify)filer_write_result_free,
                                             user_data);
@@ -674,18 +652,18 @@ filer_transfer_writer_write (FilerTransferWriter *self,
   filer_transfer_worker_push (self->worker, job);
 }
 
-/* Verifies against @sha256 (or fails with the sender's @sender_error) and
+/* Verifies against @hash (or fails with the sender's @sender_error) and
  * answers FILE_DONE or FILE_FAILED. */
 void
 filer_transfer_writer_finish (FilerTransferWriter *self,
                               guint                index,
-                              const char          *sha256,
+                              const char          *hash,
                               const char          *sender_error)
 {
   Job *job = job_new (JOB_FINISH);
 
   job->index = index;
-  job->sha256 = g_strdup (sha256);
+  job->hash = g_strdup (hash);
   job->sender_error = g_strdup (sender_error);
   filer_transfer_worker_push (self->worker, job);
 }

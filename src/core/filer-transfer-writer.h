@@ -37,6 +37,7 @@ typedef struct _FilerTransferWriter FilerTransferWriter;
 
 FilerTransferWriter *filer_transfer_writer_new         (int                       root_fd,
                                                         const char               *sender_id,
+                                                        FilerHashAlgorithm        algorithm,
                                                         FilerTransferWorkerReady  ready,
                                                         gpointer                  user_data);
 void                 filer_transfer_writer_prepare     (FilerTransferWriter      *self,
@@ -51,7 +52,7 @@ void                 filer_transfer_writer_write       (FilerTransferWriter     
                                                         gsize                     length);
 void                 filer_transfer_writer_finish      (FilerTransferWriter      *self,
                                                         guint                     index,
-                                                        const char               *sha256,
+                                                        const char               *hash,
                                                         const char               *sender_error);
 void                 filer_transfer_writer_close       (FilerTransferWriter      *self,
                                                         gboolean                  discard);
