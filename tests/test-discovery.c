@@ -126,8 +126,9 @@ test_three_clients (void)
   const char *address = filer_test_server_get_address (server);
   g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
   g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
-  g_autoptr(FilerDiscoveryClient) c = make_client (address, "device-cccc", "Gamma", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) c = make_client (address, "device-cccc", "Gamma", NULL, "127.0.0.1");
   FilerPeer *peer;
+  const char * const *addresses;
 
   filer_discovery_client_set_transfer_port (b, 4242);
 
@@ -159,6 +160,11 @@ test_three_clients (void)
   /* And what a learnt from the delta. */
   peer = find_peer (a, "device-bbbb");
   g_assert_cmpuint (filer_peer_get_port (peer), ==, 4242);
+
+  /* A client bound to one address announces that one only. */
+  addresses = filer_peer_get_addresses (find_peer (a, "device-cccc"));
+  g_assert_cmpuint (g_strv_length ((char **)addresses), ==, 1);
+  g_assert_cmpstr (addresses[0], ==, "127.0.0.1");
 
   g_assert_true (filer_discovery_client_lookup_peer (a, "device-cccc", NULL) ==
                  find_peer (a, "device-cccc"));

@@ -772,11 +772,94 @@ test_processes (gconstpointer data)
   g_assert_no_error (c.error);
   g_test_message ("A=%s B=%s, the sender said:\n%s", pair[0], pair[1], c.output);
 
-  /* The LAN attempt reached A itself (same address), which the hello
-   * refused; then the NAT path. */
-  g_assert_nonnull (strstr (c.output, "lan-failed"));
+  /* The LAN attempt reached A itself (same address and port), which the
+   * hello refused (or the file would be in A's inbox, path "lan"); then
+   * the NAT path. */
   expected = g_strdup_printf ("sent path=%s state=completed",
                               expect_direct (pair[0], pair[1]) ? "direct" : "relay");
+  g_assert_nonnull (strstr (c.output, expected));
+  g_assert_true (g_subprocess_get_if_exited (sender));
+  g_assert_cmpint (g_subprocess_get_exit_status (sender), ==, 0);
+  assert_same_file (source, target);
+  {
+    g_autofree char *misdelivered = g_build_filename (inbox_a, "photo.bin", NULL);
+
+    g_assert_false (g_file_test (misdelivered, G_FILE_TEST_EXISTS));
+  }
+
+  g_subprocess_force_exit (receiver);
+  g_subprocess_force_exit (server);
+  g_subprocess_wait (receiver, NULL, NULL);
+  g_subprocess_wait (server, NULL, NULL);
+  g_free (c.output);
+  remove_tree (root);
+}
+
+/* The same with filer-cli on both LANs: the path shows in its summary. */
+static void
+test_cli (gconstpointer data)
+{
+  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  const char *server_bin = g_getenv ("FILER_SERVER");
+  const char *cli_bin = g_getenv ("FILER_CLI");
+  g_autoptr(FilerNatLab) lab = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(GSubprocess) receiver = NULL;
+  g_autoptr(GSubprocess) sender = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *outbox = NULL;
+  g_autofree char *inbox_b = NULL;
+  g_autofree char *config_a = NULL;
+  g_autofree char *config_b = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *target = NULL;
+  g_autofree char *expected = NULL;
+  Communicated c = { 0, };
+
+  if (!lab_available ())
+    return;
+  if (server_bin == NULL || cli_bin == NULL)
+    {
+      g_test_skip ("FILER_SERVER and FILER_CLI must name the programs (meson test sets them)");
+      return;
+    }
+
+  root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_assert_no_error (error);
+  outbox = g_build_filename (root, "outbox", NULL);
+  inbox_b = g_build_filename (root, "inbox-b", NULL);
+  config_a = g_strdup_printf ("XDG_CONFIG_HOME=%s/config-a", root);
+  config_b = g_strdup_printf ("XDG_CONFIG_HOME=%s/config-b", root);
+  g_mkdir (outbox, 0755);
+  g_mkdir (inbox_b, 0755);
+  source = write_random_file (outbox, "song.bin", 2 * 1024 * 1024);
+  target = g_build_filename (inbox_b, "song.bin", NULL);
+
+  lab = filer_natlab_new (pair[0], pair[1], 0, &error);
+  g_assert_no_error (error);
+
+  /* Two devices: their own config folders, so their own ids. */
+  server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800", NULL);
+  g_assert_no_error (error);
+  receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                                 "env", config_b, cli_bin, "receive",
+                                 "--server", FILER_NATLAB_SERVER_IP ":47800", "--room", "lab",
+                                 "--name", "lab-b", "--dir", inbox_b, "--accept-all", NULL);
+  g_assert_no_error (error);
+  sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                               "env", config_a, cli_bin, "send",
+                               "--server", FILER_NATLAB_SERVER_IP ":47800", "--room", "lab",
+                               "--name", "lab-a", "--to", "lab-b", "--timeout", "20", source, NULL);
+  g_assert_no_error (error);
+
+  g_subprocess_communicate_utf8_async (sender, NULL, NULL, communicated_cb, &c);
+  filer_test_wait_for (&c.done, 60000, "filer-cli send to finish");
+  g_assert_no_error (c.error);
+  g_test_message ("A=%s B=%s, filer-cli send said:\n%s", pair[0], pair[1], c.output);
+
+  expected = g_strdup_printf ("path %s", expect_direct (pair[0], pair[1]) ? "direct" : "relay");
   g_assert_nonnull (strstr (c.output, expected));
   g_assert_true (g_subprocess_get_if_exited (sender));
   g_assert_cmpint (g_subprocess_get_exit_status (sender), ==, 0);
@@ -812,6 +895,8 @@ main (int   argc,
   g_test_add_data_func ("/filer/nat/processes/home-home", "home+home", test_processes);
   g_test_add_data_func ("/filer/nat/processes/symmetric-home", "symmetric+home", test_processes);
   g_test_add_data_func ("/filer/nat/processes/linux-fullcone", "linux+fullcone", test_processes);
+  g_test_add_data_func ("/filer/nat/cli/home-linux", "home+linux", test_cli);
+  g_test_add_data_func ("/filer/nat/cli/home-symmetric", "home+symmetric", test_cli);
 
   return g_test_run ();
 }

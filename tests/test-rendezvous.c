@@ -423,6 +423,26 @@ test_client_refused (Fixture       *fixture,
 }
 
 static void
+test_no_answer (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(FilerNatClient) alice = start_client (fixture, "alice", FALSE);
+  g_autoptr(GSocket) bob = raw_socket ();
+  Reach reach = { 0, };
+  gint64 start;
+
+  /* Bob is bound but never answers the offer (gone, or not Filer). */
+  raw_bind (fixture, bob, "bob");
+  start = g_get_monotonic_time ();
+  filer_nat_client_connect_async (alice, "bob", NULL, connect_done_cb, &reach);
+  filer_test_wait_for (&reach.done, 15000, "alice to give up");
+  g_test_message ("gave up after %.1f s: %s", (g_get_monotonic_time () - start) / 1e6,
+                  reach.error ? reach.error->message : "no error");
+  g_assert_error (reach.error, FILER_NAT_ERROR, FILER_NAT_ERROR_UNREACHABLE);
+  g_clear_error (&reach.error);
+}
+
+static void
 test_byte_limit (Fixture       *fixture,
                  gconstpointer  data)
 {
@@ -477,6 +497,7 @@ main (int   argc,
   g_test_add ("/filer/rendezvous/client-direct", Fixture, NULL, fixture_setup, test_client_direct, fixture_teardown);
   g_test_add ("/filer/rendezvous/client-relay", Fixture, NULL, fixture_setup, test_client_relay, fixture_teardown);
   g_test_add ("/filer/rendezvous/client-refused", Fixture, NULL, fixture_setup, test_client_refused, fixture_teardown);
+  g_test_add ("/filer/rendezvous/no-answer", Fixture, NULL, fixture_setup, test_no_answer, fixture_teardown);
   g_test_add ("/filer/rendezvous/byte-limit", Fixture, NULL, fixture_setup, test_byte_limit, fixture_teardown);
 
   return g_test_run ();

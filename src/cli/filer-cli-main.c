@@ -43,7 +43,10 @@ main (int   argc,
 {
   signal (SIGPIPE, SIG_IGN);
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* As in the app: FILER_LOCALEDIR points at the build tree's
+   * translations before installing. */
+  bindtextdomain (GETTEXT_PACKAGE,
+                  g_getenv ("FILER_LOCALEDIR") ? g_getenv ("FILER_LOCALEDIR") : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

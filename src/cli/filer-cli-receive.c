@@ -17,6 +17,7 @@
 #include "filer-cli-options.h"
 #include "filer-cli-transfer.h"
 #include "filer-discovery-client.h"
+#include "filer-path-ladder.h"
 #include "filer-transfer-service.h"
 
 /* filer-cli receive --dir DIR [--accept-all] [--once]
@@ -195,6 +196,7 @@ filer_cli_receive (int    argc,
   g_autoptr(FilerDiscoveryClient) client = NULL;
   g_autoptr(FilerTransferService) service = NULL;
   g_autoptr(FilerCliReporter) reporter = NULL;
+  g_autoptr(FilerNatClient) nat = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *absolute = NULL;
   FilerDevice *device;
@@ -267,6 +269,12 @@ filer_cli_receive (int    argc,
       filer_cli_reporter_error (reporter, error->message);
       return 1;
     }
+  /* NAT traversal: peers on other networks reach us through the server
+   * (punched UDP, or its relay). */
+  nat = filer_path_ladder_nat_client_new (client);
+  if (nat != NULL)
+    filer_path_ladder_serve (nat, service);
+
   filer_cli_reporter_listening (reporter, filer_device_get_name (device),
                                 filer_transfer_service_get_port (service), absolute);
 

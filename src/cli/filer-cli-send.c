@@ -15,6 +15,7 @@
 #include "filer-cli-options.h"
 #include "filer-cli-transfer.h"
 #include "filer-discovery-client.h"
+#include "filer-path-ladder.h"
 #include "filer-transfer-service.h"
 
 /* filer-cli send --to NAME_OR_ID FILE_OR_DIR...
@@ -104,6 +105,25 @@ timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* NAT traversal: the path ladder's answer (LAN, punched UDP, relay). */
+typedef struct
+{
+  gboolean done;
+  FilerTransfer *transfer;
+  GError *error;
+} Ladder;
+
+static void
+ladder_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Ladder *ladder = user_data;
+
+  ladder->transfer = filer_path_ladder_send_finish (result, &ladder->error);
+  ladder->done = TRUE;
+}
+
 int
 filer_cli_send (int    argc,
                 char **argv)
@@ -115,6 +135,9 @@ filer_cli_send (int    argc,
   g_autoptr(FilerDiscoveryClient) client = NULL;
   g_autoptr(FilerTransferService) service = NULL;
   g_autoptr(FilerCliReporter) reporter = NULL;
+  g_autoptr(FilerNatClient) nat = NULL;
+  g_autoptr(FilerTransfer) sending = NULL;
+  Ladder ladder = { 0, };
   g_autofree char *to = NULL;
   g_auto(GStrv) paths = NULL;
   int find_timeout = DEFAULT_FIND_TIMEOUT_S;
@@ -207,7 +230,21 @@ filer_cli_send (int    argc,
     }
   g_clear_error (&find.error);
 
-  transfer = filer_transfer_service_send (service, find.peer, (const char * const *)paths);
+  /* NAT traversal: the peer's LAN addresses first, then a punched UDP
+   * path, then the server's relay (filer-path-ladder.c). */
+  nat = filer_path_ladder_nat_client_new (client);
+  filer_path_ladder_send_async (service, nat, find.peer, (const char * const *)paths,
+                                NULL, ladder_done_cb, &ladder);
+  while (!ladder.done)
+    g_main_context_iteration (NULL, TRUE);
+  if (ladder.transfer == NULL)
+    {
+      filer_cli_reporter_error (reporter, ladder.error->message);
+      g_clear_error (&ladder.error);
+      return 1;
+    }
+  sending = ladder.transfer;
+  transfer = sending;
   filer_cli_reporter_watch (reporter, transfer);
   g_signal_connect (transfer, "notify::state", G_CALLBACK (transfer_state_cb), &finished);
   while (!finished)

@@ -291,8 +291,15 @@ static void
 send_register (FilerDiscoveryClient *self)
 {
   g_autoptr(FilerFrame) frame = filer_frame_new ("register");
-  g_auto(GStrv) addresses = filer_net_get_local_addresses ();
-  g_autofree char *joined = g_strjoinv (",", addresses);
+  g_auto(GStrv) addresses = NULL;
+  g_autofree char *joined = NULL;
+
+  /* A client bound to one address is reachable there and nowhere else. */
+  if (self->local_address != NULL)
+    addresses = g_strdupv ((char *[]) { self->local_address, NULL });
+  else
+    addresses = filer_net_get_local_addresses ();
+  joined = g_strjoinv (",", addresses);
 
   filer_frame_set_uint (frame, "version", 1);
   filer_frame_set (frame, "id", filer_device_get_id (self->device));
@@ -1028,8 +1035,9 @@ filer_discovery_client_class_init (FilerDiscoveryClientClass *klass)
   /**
    * FilerDiscoveryClient:local-address:
    *
-   * The IP address to connect and probe from, or %NULL for any. Tests
-   * use it to appear from different 127.x addresses.
+   * The IP address to connect and probe from, or %NULL for any. When
+   * set, it is also the only address announced to peers. Tests use it to
+   * appear from different 127.x addresses.
    */
   properties[PROP_LOCAL_ADDRESS] =
     g_param_spec_string ("local-address", NULL, NULL,

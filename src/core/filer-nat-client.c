@@ -717,7 +717,27 @@ handle_refused (FilerNatClient *self,
                 FilerFrame     *frame)
 {
   const char *attempt = filer_frame_get (frame, "attempt");
+  const char *token = filer_frame_get (frame, "session");
   g_autoptr(GTask) task = NULL;
+  Session *session = token ? g_hash_table_lookup (self->sessions, token) : NULL;
+
+  /* A session the peer never answered: end it now, not at the idle
+   * timeout. */
+  if (session && session->initiator)
+    {
+      g_autoptr(GError) error = NULL;
+
+      error = g_error_new (FILER_NAT_ERROR, FILER_NAT_ERROR_UNREACHABLE, "%s",
+                           filer_frame_get (frame, "message") ?: "The peer did not answer");
+      if (session->stream)
+        stream_abort (session->stream, error);
+      else
+        {
+          session_fail (session, g_steal_pointer (&error));
+          session_remove (session);
+        }
+      return;
+    }
 
   task = take_connect (self, attempt);
   if (task == NULL)

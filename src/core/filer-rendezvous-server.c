@@ -662,8 +662,21 @@ sweep_cb (gpointer user_data)
     {
       Session *session = value;
 
-      if (now_us - session->last_us > SESSION_TIMEOUT_US
-          || (!session->accepted && now_us - session->created_us > OFFER_GIVE_UP_US))
+      if (!session->accepted && now_us - session->created_us > OFFER_GIVE_UP_US)
+        {
+          g_autoptr(FilerFrame) refused = filer_frame_new ("nat-refused");
+
+          /* Tell the initiator now, rather than let it wait for a
+           * handshake that cannot come. */
+          g_debug ("rendezvous: session %s: %s never answered", session->token, session->b_id);
+          filer_frame_set (refused, "session", session->token);
+          filer_frame_set (refused, "attempt", session->attempt);
+          filer_frame_set (refused, "code", "no-answer");
+          filer_frame_set (refused, "message", "The peer did not answer");
+          send_frame (self, refused, session->a_address);
+          g_hash_table_iter_remove (&iter);
+        }
+      else if (now_us - session->last_us > SESSION_TIMEOUT_US)
         {
           g_debug ("rendezvous: session %s expires", session->token);
           g_hash_table_iter_remove (&iter);

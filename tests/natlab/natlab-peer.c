@@ -20,7 +20,7 @@
 #include "filer-device.h"
 #include "filer-discovery-client.h"
 #include "filer-nat-client.h"
-#include "filer-transfer-connector.h"
+#include "filer-path-ladder.h"
 #include "filer-transfer-service.h"
 
 #define TRANSFER_PORT 47900
@@ -106,76 +106,43 @@ incoming_cb (FilerNatClient *client,
              gpointer        user_data)
 {
   say ("incoming peer=%s path=%s", peer_id, path);
-  filer_transfer_service_handle_stream (service, stream, path);
 }
 
-/* --- the ladder -------------------------------------------------------- */
+/* --- sending ------------------------------------------------------------- */
 
 static void
-nat_connected_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+sent_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GIOStream) stream = NULL;
-  g_autofree char *path = NULL;
-  const char * const paths[] = { opt_path, NULL };
+  g_autoptr(FilerTransfer) transfer = filer_path_ladder_send_finish (result, &error);
 
-  stream = filer_nat_client_connect_finish (nat, result, &path, &error);
-  if (stream == NULL)
+  if (transfer == NULL)
     {
-      say ("nat-failed error=%s", error->message);
+      say ("no-path error=%s", error->message);
       exit_code = 1;
       g_main_loop_quit (loop);
       return;
     }
 
-  say ("nat-connected path=%s", path);
-  watch (filer_transfer_service_send_over_stream (service, stream, opt_send_to, NULL, path, paths), TRUE);
-}
-
-static void
-lan_checked_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(FilerPeer) peer = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(FilerFrameConnection) connection = NULL;
-  const char * const paths[] = { opt_path, NULL };
-
-  connection = filer_transfer_connect_lan_finish (result, NULL, &error);
-  if (connection != NULL)
-    {
-      /* The device answered on its LAN address: send there. */
-      filer_frame_connection_close (connection);
-      say ("lan-ok");
-      watch (filer_transfer_service_send (service, peer, paths), TRUE);
-      return;
-    }
-
-  say ("lan-failed error=%s", error->message);
-  filer_nat_client_connect_async (nat, opt_send_to, NULL, nat_connected_cb, NULL);
+  say ("sending");
+  watch (transfer, TRUE);
+  if (filer_transfer_is_finished (transfer))
+    transfer_state_cb (transfer, NULL, GINT_TO_POINTER (TRUE));
 }
 
 static gboolean
 try_send_cb (gpointer user_data)
 {
   FilerPeer *peer = filer_discovery_client_lookup_peer (discovery, opt_send_to, NULL);
-  const char * const *addresses;
+  const char * const paths[] = { opt_path, NULL };
 
   if (peer == NULL || filer_nat_client_get_mapping (nat) == NULL)
     return G_SOURCE_CONTINUE;
 
   say ("peer id=%s", opt_send_to);
-  addresses = filer_peer_get_addresses (peer);
-  if (addresses && addresses[0] && filer_peer_get_port (peer))
-    filer_transfer_connect_lan_async (addresses, filer_peer_get_port (peer),
-                                      opt_id, opt_id, opt_send_to, 2000, NULL,
-                                      lan_checked_cb, g_object_ref (peer));
-  else
-    filer_nat_client_connect_async (nat, opt_send_to, NULL, nat_connected_cb, NULL);
-
+  filer_path_ladder_send_async (service, nat, peer, paths, NULL, sent_cb, NULL);
   return G_SOURCE_REMOVE;
 }
 
@@ -236,6 +203,7 @@ main (int   argc,
 
   nat = filer_nat_client_new (opt_id, opt_server);
   g_signal_connect (nat, "incoming", G_CALLBACK (incoming_cb), NULL);
+  filer_path_ladder_serve (nat, service);
   if (!filer_nat_client_start (nat, &error))
     {
       fprintf (stderr, "natlab-peer: %s\n", error->message);

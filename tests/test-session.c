@@ -228,11 +228,11 @@ main (int   argc,
 {
   filer_test_init (&argc, &argv);
 
-  g_test_add ("/filer/gui/session/started-together", Fixture, NULL,
+  g_test_add ("/filer/session/started-together", Fixture, NULL,
               fixture_setup, test_started_together, fixture_teardown);
-  g_test_add ("/filer/gui/session/host-quits", Fixture, NULL,
+  g_test_add ("/filer/session/host-quits", Fixture, NULL,
               fixture_setup, test_host_quits, fixture_teardown);
-  g_test_add ("/filer/gui/session/configured-server-never-hosts", Fixture, NULL,
+  g_test_add ("/filer/session/configured-server-never-hosts", Fixture, NULL,
               fixture_setup, test_configured_server_never_hosts, fixture_teardown);
 
   return g_test_run ();

@@ -1,0 +1,212 @@
+/* filer-path-ladder.c: send along the best path: LAN, direct UDP, relay
+ *
+ * The seed's LAN path first (cheapest, fastest), checked by the transfer
+ * hello: a peer on another network may advertise addresses that exist
+ * here too (two homes on the same private range), even our own. Then the
+ * NAT client, which itself tries a punched path before the relay.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-path-ladder.h"
+
+#include "filer-nat-error.h"
+#include "filer-transfer-connector.h"
+
+#define LAN_ATTEMPT_TIMEOUT_MS 2000
+
+typedef struct
+{
+  FilerTransferService *service;
+  FilerNatClient *nat;
+  FilerPeer *peer;
+  char **paths;
+  char *lan_error;
+} Send;
+
+static void
+send_free (gpointer data)
+{
+  Send *send = data;
+
+  g_clear_object (&send->service);
+  g_clear_object (&send->nat);
+  g_clear_object (&send->peer);
+  g_strfreev (send->paths);
+  g_free (send->lan_error);
+  g_free (send);
+}
+
+static void
+nat_connected_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Send *send = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  g_autofree char *path = NULL;
+  FilerTransfer *transfer;
+
+  stream = filer_nat_client_connect_finish (FILER_NAT_CLIENT (object), result, &path, &error);
+  if (stream == NULL)
+    {
+      if (send->lan_error)
+        g_prefix_error (&error, "LAN: %s; ", send->lan_error);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  transfer = filer_transfer_service_send_over_stream (send->service, stream,
+                                                      filer_peer_get_id (send->peer),
+                                                      filer_peer_get_name (send->peer),
+                                                      path, (const char * const *)send->paths);
+  g_task_return_pointer (task, g_object_ref (transfer), g_object_unref);
+}
+
+static void
+try_nat (GTask *task)
+{
+  Send *send = g_task_get_task_data (task);
+
+  if (send->nat == NULL)
+    {
+      g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_UNREACHABLE,
+                               "No path to %s: %s", filer_peer_get_id (send->peer),
+                               send->lan_error ? send->lan_error : "no LAN address");
+      return;
+    }
+
+  filer_nat_client_connect_async (send->nat, filer_peer_get_id (send->peer),
+                                  g_task_get_cancellable (task), nat_connected_cb,
+                                  g_object_ref (task));
+}
+
+static void
+lan_checked_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Send *send = g_task_get_task_data (task);
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  FilerTransfer *transfer;
+
+  connection = filer_transfer_connect_lan_finish (result, NULL, &error);
+  if (connection == NULL)
+    {
+      g_debug ("ladder: LAN path to %s failed: %s", filer_peer_get_id (send->peer), error->message);
+      send->lan_error = g_strdup (error->message);
+      try_nat (task);
+      return;
+    }
+
+  /* The device answered on the LAN: the service sends there (it makes
+   * its own connection; this one only proved the path). */
+  filer_frame_connection_close (connection);
+  transfer = filer_transfer_service_send (send->service, send->peer, (const char * const *)send->paths);
+  g_task_return_pointer (task, g_object_ref (transfer), g_object_unref);
+}
+
+void
+filer_path_ladder_send_async (FilerTransferService  *service,
+                              FilerNatClient        *nat,
+                              FilerPeer             *peer,
+                              const char * const    *paths,
+                              GCancellable          *cancellable,
+                              GAsyncReadyCallback    callback,
+                              gpointer               user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  const char * const *addresses;
+  Send *send;
+
+  g_return_if_fail (FILER_IS_TRANSFER_SERVICE (service));
+  g_return_if_fail (nat == NULL || FILER_IS_NAT_CLIENT (nat));
+  g_return_if_fail (FILER_IS_PEER (peer));
+  g_return_if_fail (paths != NULL && paths[0] != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, filer_path_ladder_send_async);
+
+  send = g_new0 (Send, 1);
+  send->service = g_object_ref (service);
+  send->nat = nat ? g_object_ref (nat) : NULL;
+  send->peer = g_object_ref (peer);
+  send->paths = g_strdupv ((char **)paths);
+  g_task_set_task_data (task, send, send_free);
+
+  addresses = filer_peer_get_addresses (peer);
+  if (addresses == NULL || addresses[0] == NULL || filer_peer_get_port (peer) == 0)
+    {
+      try_nat (task);
+      return;
+    }
+
+  filer_transfer_connect_lan_async (addresses, filer_peer_get_port (peer),
+                                    filer_transfer_service_get_device_id (service),
+                                    filer_transfer_service_get_device_name (service),
+                                    filer_peer_get_id (peer), LAN_ATTEMPT_TIMEOUT_MS,
+                                    cancellable, lan_checked_cb, g_object_ref (task));
+}
+
+/**
+ * filer_path_ladder_send_finish:
+ *
+ * Returns: (transfer full): the transfer, or %NULL with @error
+ */
+FilerTransfer *
+filer_path_ladder_send_finish (GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+incoming_cb (FilerNatClient *nat,
+             GIOStream      *stream,
+             const char     *peer_id,
+             const char     *path,
+             gpointer        user_data)
+{
+  filer_transfer_service_handle_stream (FILER_TRANSFER_SERVICE (user_data), stream, path);
+}
+
+void
+filer_path_ladder_serve (FilerNatClient       *nat,
+                         FilerTransferService *service)
+{
+  g_return_if_fail (FILER_IS_NAT_CLIENT (nat));
+  g_return_if_fail (FILER_IS_TRANSFER_SERVICE (service));
+
+  g_signal_connect_object (nat, "incoming", G_CALLBACK (incoming_cb), service, 0);
+}
+
+FilerNatClient *
+filer_path_ladder_nat_client_new (FilerDiscoveryClient *client)
+{
+  g_autoptr(FilerNatClient) nat = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *server;
+
+  g_return_val_if_fail (FILER_IS_DISCOVERY_CLIENT (client), NULL);
+
+  server = filer_discovery_client_get_server_address (client);
+  if (server == NULL)
+    return NULL;
+
+  nat = filer_nat_client_new (filer_device_get_id (filer_discovery_client_get_device (client)), server);
+  if (!filer_nat_client_start (nat, &error))
+    {
+      g_debug ("ladder: no NAT traversal: %s", error->message);
+      return NULL;
+    }
+
+  return g_steal_pointer (&nat);
+}
