@@ -380,6 +380,10 @@ test_transfer_row (Fixture       *fixture,
   g_assert_cmpstr (status_of_row (row), ==, "Sent 4.2\302\240MB");
   g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (row), "To Receiver"));
   g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (row), "big.bin"));
+  /* The path it took, in words: a LAN send. */
+  g_assert_cmpstr (filer_transfer_get_path (transfer), ==, "lan");
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (row), "On this network"));
+  g_assert_true (gtk_widget_get_visible (filer_gui_test_find_label (GTK_WIDGET (row), "On this network")));
 
   /* The tile said what was going on, and is quiet again. */
   g_assert_true (watch.saw_activity);
