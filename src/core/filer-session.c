@@ -7,6 +7,8 @@
 
 #include "filer-session.h"
 
+#include <string.h>
+
 #include "filer-frame-decoder.h"
 #include "filer-net.h"
 #include "filer-path-ladder.h"
@@ -119,7 +121,14 @@ configure_client (FilerSession *self)
     filer_discovery_client_set_server (self->client, self->configured_server);
   else if (self->server != NULL)
     {
-      local_server = g_strdup_printf ("127.0.0.1:%u", filer_server_get_port (self->server));
+      const char *bound = filer_server_get_bind_address (self->server);
+
+      /* Our own server, where it listens: loopback unless it is bound
+       * to one address only. */
+      if (bound == NULL || strchr (bound, ':') != NULL ||
+          g_str_equal (bound, "0.0.0.0") || g_str_equal (bound, "127.0.0.1"))
+        bound = "127.0.0.1";
+      local_server = g_strdup_printf ("%s:%u", bound, filer_server_get_port (self->server));
       filer_discovery_client_set_server (self->client, local_server);
     }
   else
