@@ -43,23 +43,30 @@ echo "Preparing 1 GiB of random data on tmpfs ($work)…"
 head -c 1073741824 /dev/urandom > "$work/src/big.bin"
 
 # --- Filer ---------------------------------------------------------------
-# filer_once PATH [HASHES]: HASHES goes to FILER_TRANSFER_HASHES on both
-# sides (empty: the default negotiation, which picks XXH3-128).
-filer_once() {
-  rm -rf "$work/dst"; mkdir -p "$work/dst"
-  # The machine is shared: a port can be taken; try a few.
+# start_receiver [HASHES]: a receiving bench-transfer into $work/dst; sets
+# port and rpid. The machine is shared: a port can be taken; try a few.
+start_receiver() {
   for attempt in 1 2 3 4 5; do
     port=$(next_port)
     : > "$work/recv.out"
-    FILER_TRANSFER_HASHES=${2:-} "$bench" receive "$work/dst" "$port" > "$work/recv.out" 2> "$work/recv.err" &
+    FILER_TRANSFER_HASHES=${1:-} "$bench" receive "$work/dst" "$port" > "$work/recv.out" 2> "$work/recv.err" &
     rpid=$!
     while ! grep -q listening "$work/recv.out" 2>/dev/null && kill -0 $rpid 2>/dev/null; do
       sleep 0.05
     done
-    grep -q listening "$work/recv.out" && break
+    grep -q listening "$work/recv.out" && return 0
     wait $rpid || true
-    [ "$attempt" = 5 ] && { cat "$work/recv.err" >&2; echo "the receiver did not start" >&2; exit 1; }
   done
+  cat "$work/recv.err" >&2
+  echo "the receiver did not start" >&2
+  exit 1
+}
+
+# filer_once PATH [HASHES]: HASHES goes to FILER_TRANSFER_HASHES on both
+# sides (empty: the default negotiation, which picks XXH3-128).
+filer_once() {
+  rm -rf "$work/dst"; mkdir -p "$work/dst"
+  start_receiver "${2:-}"
   start=$(now)
   FILER_TRANSFER_HASHES=${2:-} "$bench" send "$port" "$1" > "$work/send.out"
   # The sender exits once it has every file's "result ok", which the
@@ -179,11 +186,8 @@ rm -rf "$work/dst" "$work/small"
 # --- peak RSS for 4 GiB ----------------------------------------------------
 echo "One 4 GiB file (sparse source on tmpfs), peak RSS:"
 truncate -s 4G "$work/src/huge.bin"
-port=$(next_port)
 rm -rf "$work/dst"; mkdir -p "$work/dst"
-"$bench" receive "$work/dst" "$port" > "$work/recv.out" &
-rpid=$!
-while ! grep -q listening "$work/recv.out" 2>/dev/null; do sleep 0.05; done
+start_receiver
 "$bench" send "$port" "$work/src/huge.bin" > "$work/send.out"
 wait $rpid
 # Each side prints its own peak RSS (getrusage) as "rss KiB" on exit.

@@ -149,7 +149,7 @@ filer_cli_send (int    argc,
   const GOptionEntry entries[] = {
     { "to", 't', 0, G_OPTION_ARG_STRING, &to, N_("The receiving peer, by name or id"), N_("NAME_OR_ID") },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &find_timeout, N_("Seconds to wait for the peer to appear (10)"), N_("SECONDS") },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL, N_("FILE_OR_DIR…") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &paths, NULL, NULL },
     { NULL }
   };
 
