@@ -674,8 +674,9 @@ filer_window_set_transfers (FilerWindow *self,
 
   if (self->transfers_stack != NULL)
     update_transfers_page (self);
-  /* Tiles already shown say what the new model's transfers are doing. */
-  if (self->tiles != NULL)
+  /* Tiles already shown say what the new model's transfers are doing
+   * (not on the way out: dispose drops the model after the tiles). */
+  if (transfers != NULL && self->tiles != NULL)
     update_activities (self);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSFERS]);
