@@ -16,6 +16,7 @@
 #include "filer-preferences-window.h"
 #include "filer-resources.h"
 #include "filer-test-util.h"
+#include "filer-transfer-private.h"
 #include "filer-transfer-row.h"
 #include "filer-transfer-service.h"
 #include "filer-window.h"
@@ -380,11 +381,60 @@ test_transfer_row (Fixture       *fixture,
   g_assert_cmpstr (status_of_row (row), ==, "Sent 4.2\302\240MB");
   g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (row), "To Receiver"));
   g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (row), "big.bin"));
+  /* The path it took, in words: a LAN send. */
+  g_assert_cmpstr (filer_transfer_get_path (transfer), ==, "lan");
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (row), "On this network"));
+  g_assert_true (gtk_widget_get_visible (filer_gui_test_find_label (GTK_WIDGET (row), "On this network")));
 
   /* The tile said what was going on, and is quiet again. */
   g_assert_true (watch.saw_activity);
   g_assert_null (filer_peer_tile_get_activity (watch.tile));
   g_signal_handlers_disconnect_by_func (watch.tile, activity_cb, &watch);
+
+  filer_window_set_transfers (fixture->window, NULL);
+}
+
+/* A relayed send (the NAT lab proves the relay; here only the words):
+ * the busy tile and the row say which path it took. */
+static void
+test_path_shown (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(FilerPeer) remote = make_peer ("r", "Remote", FILER_PEER_NETWORK_REMOTE);
+  g_autoptr(GListStore) transfers = g_list_store_new (FILER_TYPE_TRANSFER);
+  g_autoptr(FilerTransfer) transfer = filer_transfer_new (FILER_TRANSFER_DIRECTION_SEND, "t1");
+  FilerPeerTile *tile;
+  FilerTransferRow *row;
+  GtkWidget *label;
+
+  g_list_store_append (fixture->peers, remote);
+  filer_transfer_set_peer (transfer, "r", "Remote");
+  filer_transfer_set_bytes_total (transfer, 1000);
+  filer_transfer_set_state (transfer, FILER_TRANSFER_STATE_TRANSFERRING);
+  g_list_store_append (transfers, transfer);
+  filer_window_set_transfers (fixture->window, G_LIST_MODEL (transfers));
+  filer_gui_test_settle (200);
+
+  /* No path yet: nothing said about it. */
+  tile = tile_for (fixture->window, "r");
+  g_assert_cmpstr (filer_peer_tile_get_activity (tile), ==, "Sending 0 %");
+  row = FILER_TRANSFER_ROW (filer_gui_test_find (GTK_WIDGET (fixture->window), FILER_TYPE_TRANSFER_ROW));
+  g_assert_nonnull (row);
+  g_assert_null (filer_gui_test_find_label (GTK_WIDGET (row), "Through the relay"));
+
+  filer_transfer_set_path (transfer, "relay");
+  filer_transfer_add_bytes (transfer, 500);
+  filer_gui_test_settle (400);
+  g_assert_cmpstr (filer_peer_tile_get_activity (tile), ==, "Sending 50 % · Through the relay");
+  label = filer_gui_test_find_label (GTK_WIDGET (row), "Through the relay");
+  g_assert_nonnull (label);
+  g_assert_true (gtk_widget_get_visible (label));
+
+  /* Done: the tile is quiet, the row still says how it went. */
+  filer_transfer_set_state (transfer, FILER_TRANSFER_STATE_COMPLETED);
+  filer_gui_test_settle (200);
+  g_assert_null (filer_peer_tile_get_activity (tile));
+  g_assert_true (gtk_widget_get_visible (filer_gui_test_find_label (GTK_WIDGET (row), "Through the relay")));
 
   filer_window_set_transfers (fixture->window, NULL);
 }
@@ -530,6 +580,8 @@ main (int   argc,
               fixture_setup, test_tile_activity_and_label, fixture_teardown);
   g_test_add ("/filer/gui/window/transfer-row", Fixture, NULL,
               fixture_setup, test_transfer_row, fixture_teardown);
+  g_test_add ("/filer/gui/window/path-shown", Fixture, NULL,
+              fixture_setup, test_path_shown, fixture_teardown);
   g_test_add_func ("/filer/gui/offer-dialog", test_offer_dialog);
   g_test_add_func ("/filer/gui/preferences", test_preferences_write_settings);
   g_test_add_func ("/filer/gui/format", test_format);

@@ -7,8 +7,12 @@
 
 #include "filer-session.h"
 
+#include <string.h>
+
 #include "filer-frame-decoder.h"
 #include "filer-net.h"
+#include "filer-path-ladder.h"
+#include "filer-rendezvous-attach.h"
 #include "filer-util.h"
 #include "filer-server.h"
 
@@ -32,6 +36,13 @@
  *
  * A configured server (Preferences, or "filer --server") turns all of
  * this off: the app is then only a client.
+ *
+ * Across NATs: once the client is online at a server given as an IP
+ * address, the session starts a NAT client there (the rendezvous shares
+ * the discovery port) and serves the streams peers open through it;
+ * filer_session_send_async() takes the path ladder (LAN TCP, then a
+ * punched UDP path, then the server's relay). A hosted server serves
+ * rendezvous and relay too, like filer-server.
  */
 struct _FilerSession
 {
@@ -41,7 +52,11 @@ struct _FilerSession
   FilerDevice          *device;
   FilerDiscoveryClient *client;
   FilerServer          *server;
+  FilerRendezvousServer *rendezvous;
   FilerTransferService *transfers;
+  FilerNatClient       *nat;
+  char                 *nat_server;
+  GCancellable         *cancellable;
   char                 *local_address;
   char                 *configured_server;
   char                 *room;
@@ -106,7 +121,14 @@ configure_client (FilerSession *self)
     filer_discovery_client_set_server (self->client, self->configured_server);
   else if (self->server != NULL)
     {
-      local_server = g_strdup_printf ("127.0.0.1:%u", filer_server_get_port (self->server));
+      const char *bound = filer_server_get_bind_address (self->server);
+
+      /* Our own server, where it listens: loopback unless it is bound
+       * to one address only. */
+      if (bound == NULL || strchr (bound, ':') != NULL ||
+          g_str_equal (bound, "0.0.0.0") || g_str_equal (bound, "127.0.0.1"))
+        bound = "127.0.0.1";
+      local_server = g_strdup_printf ("%s:%u", bound, filer_server_get_port (self->server));
       filer_discovery_client_set_server (self->client, local_server);
     }
   else
@@ -161,6 +183,10 @@ stop_hosting (FilerSession *self)
   if (self->server == NULL)
     return;
 
+  /* The rendezvous sends through the server: stop it first. */
+  if (self->rendezvous != NULL)
+    filer_rendezvous_server_stop (self->rendezvous);
+  g_clear_object (&self->rendezvous);
   filer_server_stop (self->server);
   g_clear_object (&self->server);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOSTING]);
@@ -194,6 +220,17 @@ try_host_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
 
+  /* NAT rendezvous and relay for peers in the same room elsewhere, as
+   * filer-server does; discovery works without them. */
+  self->rendezvous = filer_rendezvous_server_new ();
+  if (!filer_rendezvous_server_attach (self->rendezvous, server, &error))
+    {
+      g_debug ("Hosting without NAT rendezvous: %s", error->message);
+      g_clear_error (&error);
+      filer_rendezvous_server_stop (self->rendezvous);
+      g_clear_object (&self->rendezvous);
+    }
+
   g_debug ("Hosting the discovery server on port %u", filer_server_get_port (server));
   self->server = g_steal_pointer (&server);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOSTING]);
@@ -202,6 +239,39 @@ try_host_cb (gpointer user_data)
   schedule_yield_check (self);
 
   return G_SOURCE_REMOVE;
+}
+
+static void
+stop_nat (FilerSession *self)
+{
+  if (self->nat != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->nat, self->transfers);
+      filer_nat_client_stop (self->nat);
+    }
+  g_clear_object (&self->nat);
+  g_clear_pointer (&self->nat_server, g_free);
+}
+
+/* Online: reach peers across NATs through this server (again, if it
+ * changed). Offline keeps the NAT client until the next server: a
+ * transfer over it may still be running. */
+static void
+update_nat (FilerSession *self)
+{
+  const char *server = filer_discovery_client_get_server_address (self->client);
+
+  if (server == NULL || g_strcmp0 (server, self->nat_server) == 0)
+    return;
+
+  stop_nat (self);
+  self->nat = filer_path_ladder_nat_client_new (self->client);
+  if (self->nat == NULL)
+    return;
+
+  self->nat_server = g_strdup (server);
+  filer_path_ladder_serve (self->nat, self->transfers);
+  g_debug ("NAT traversal through %s", server);
 }
 
 static void
@@ -216,6 +286,7 @@ client_state_cb (FilerSession         *self,
     case FILER_DISCOVERY_STATE_ONLINE:
       self->misses = 0;
       g_clear_handle_id (&self->host_id, g_source_remove);
+      update_nat (self);
       break;
 
     case FILER_DISCOVERY_STATE_OFFLINE:
@@ -435,6 +506,7 @@ filer_session_dispose (GObject *object)
 
   filer_session_stop (self);
 
+  g_clear_object (&self->cancellable);
   g_clear_object (&self->client);
   g_clear_object (&self->transfers);
   g_clear_object (&self->device);
@@ -655,6 +727,8 @@ filer_session_start (FilerSession  *self,
 
   self->started = TRUE;
   self->misses = 0;
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
   configure_client (self);
   filer_discovery_client_start (self->client);
   return TRUE;
@@ -666,9 +740,11 @@ filer_session_stop (FilerSession *self)
   g_return_if_fail (FILER_IS_SESSION (self));
 
   self->started = FALSE;
+  g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->host_id, g_source_remove);
   if (self->client != NULL)
     filer_discovery_client_stop (self->client);
+  stop_nat (self);
   stop_hosting (self);
 }
 
@@ -890,20 +966,89 @@ filer_session_get_transfers (FilerSession *self)
   return filer_transfer_service_get_transfers (self->transfers);
 }
 
+static void
+ladder_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  FilerTransfer *transfer;
+
+  transfer = filer_path_ladder_send_finish (result, &error);
+  if (transfer == NULL)
+    g_task_return_error (task, g_steal_pointer (&error));
+  else
+    g_task_return_pointer (task, transfer, g_object_unref);
+}
+
 /**
- * filer_session_send:
+ * filer_session_send_async:
  * @paths: local files and folders
+ * @cancellable: (nullable): gives up looking for a path; %NULL: until
+ *   the session stops
  *
- * Returns: (transfer none): the new transfer, also in the transfers model
+ * Sends along the best path to @peer: its LAN addresses, then (when the
+ * session has a NAT client) a punched UDP path, then the relay. The
+ * transfer appears in the transfers model once a path is found; the
+ * send fails only when none was (the peer is unreachable).
+ */
+void
+filer_session_send_async (FilerSession        *self,
+                          FilerPeer           *peer,
+                          const char * const  *paths,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (FILER_IS_SESSION (self));
+  g_return_if_fail (FILER_IS_PEER (peer));
+  g_return_if_fail (paths != NULL && paths[0] != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, filer_session_send_async);
+
+  /* Without a cancellable of the caller's, stopping the session gives
+   * up on a send still looking for a path. */
+  if (cancellable == NULL)
+    cancellable = self->cancellable;
+
+  filer_path_ladder_send_async (self->transfers, self->nat, peer, paths, cancellable,
+                                ladder_done_cb, g_steal_pointer (&task));
+}
+
+/**
+ * filer_session_send_finish:
+ *
+ * Returns: (transfer full): the transfer (its path says which one it
+ *   took), also in the transfers model; %NULL with @error if no path
+ *   reached the peer
  */
 FilerTransfer *
-filer_session_send (FilerSession       *self,
-                    FilerPeer          *peer,
-                    const char * const *paths)
+filer_session_send_finish (FilerSession  *self,
+                           GAsyncResult  *result,
+                           GError       **error)
+{
+  g_return_val_if_fail (FILER_IS_SESSION (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * filer_session_get_nat_client:
+ *
+ * Returns: (transfer none) (nullable): the NAT client, once online at a
+ *   server given as an IP address
+ */
+FilerNatClient *
+filer_session_get_nat_client (FilerSession *self)
 {
   g_return_val_if_fail (FILER_IS_SESSION (self), NULL);
 
-  return filer_transfer_service_send (self->transfers, peer, paths);
+  return self->nat;
 }
 
 const char *

@@ -9,6 +9,7 @@
 
 #include "filer-device.h"
 #include "filer-discovery-client.h"
+#include "filer-nat-client.h"
 #include "filer-transfer-service.h"
 
 G_BEGIN_DECLS
@@ -35,9 +36,16 @@ FilerDiscoveryClient *filer_session_get_client         (FilerSession       *self
 GListModel           *filer_session_get_peers          (FilerSession       *self);
 FilerTransferService *filer_session_get_transfer_service (FilerSession     *self);
 GListModel           *filer_session_get_transfers      (FilerSession       *self);
-FilerTransfer        *filer_session_send               (FilerSession       *self,
+void                  filer_session_send_async         (FilerSession       *self,
                                                         FilerPeer          *peer,
-                                                        const char * const *paths);
+                                                        const char * const *paths,
+                                                        GCancellable       *cancellable,
+                                                        GAsyncReadyCallback callback,
+                                                        gpointer            user_data);
+FilerTransfer        *filer_session_send_finish        (FilerSession       *self,
+                                                        GAsyncResult       *result,
+                                                        GError            **error);
+FilerNatClient       *filer_session_get_nat_client     (FilerSession       *self);
 const char           *filer_session_get_local_address  (FilerSession       *self);
 void                  filer_session_set_local_address  (FilerSession       *self,
                                                         const char         *address);

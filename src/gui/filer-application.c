@@ -402,6 +402,31 @@ peer_with_seen_address (FilerPeer *peer)
 }
 
 static void
+session_sent_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(FilerApplication) self = user_data;
+  g_autoptr(FilerTransfer) transfer = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWindow *window;
+
+  transfer = filer_session_send_finish (FILER_SESSION (object), result, &error);
+  if (transfer != NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  /* No path reached the device: there is no transfer row to say so. */
+  g_debug ("Send failed: %s", error->message);
+  window = gtk_application_get_active_window (GTK_APPLICATION (self));
+  if (FILER_IS_WINDOW (window))
+    {
+      g_autofree char *message = g_strdup_printf (_("Cannot reach the device: %s"), error->message);
+
+      filer_window_add_toast (FILER_WINDOW (window), message);
+    }
+}
+
+static void
 send_files_cb (FilerApplication *self,
                FilerPeer        *peer,
                GPtrArray        *files,
@@ -418,7 +443,8 @@ send_files_cb (FilerApplication *self,
   {
     g_autoptr(FilerPeer) target = peer_with_seen_address (peer);
 
-    filer_session_send (self->session, target, (const char * const *)paths);
+    filer_session_send_async (self->session, target, (const char * const *)paths,
+                              NULL, session_sent_cb, g_object_ref (self));
   }
 }
 

@@ -10,6 +10,21 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
+/* The path a transfer took (filer_transfer_get_path()) in words, or
+ * NULL while it has none. */
+const char *
+filer_format_path (const char *path)
+{
+  if (g_strcmp0 (path, "lan") == 0)
+    return _("On this network");
+  if (g_strcmp0 (path, "direct") == 0)
+    return _("Direct connection");
+  if (g_strcmp0 (path, "relay") == 0)
+    return _("Through the relay");
+
+  return NULL;
+}
+
 char *
 filer_format_time_left (guint64 seconds)
 {

@@ -15,6 +15,7 @@ char *filer_format_progress   (guint64     done,
                                guint64     bytes_per_second);
 char *filer_format_file_list  (const char * const *names,
                                guint               max_shown);
+const char *filer_format_path (const char *path);
 char *filer_get_pretty_host_name (void);
 char *filer_get_default_download_folder (void);
 

@@ -24,6 +24,7 @@ struct _FilerTransferRow
   GtkLabel       *file_label;
   GtkProgressBar *progress_bar;
   GtkLabel       *status_label;
+  GtkLabel       *path_label;
   GtkWidget      *open_folder_button;
   GtkWidget      *open_file_button;
   GtkWidget      *cancel_button;
@@ -154,6 +155,7 @@ refresh (FilerTransferRow *self)
   g_autofree char *status = NULL;
   g_autofree char *accessible = NULL;
   const char *peer;
+  const char *path;
 
   if (transfer == NULL)
     return;
@@ -184,6 +186,10 @@ refresh (FilerTransferRow *self)
   gtk_label_set_label (self->title_label, title);
   gtk_label_set_label (self->file_label, files);
   gtk_label_set_label (self->status_label, status);
+  /* How it reaches the peer: the LAN, a punched path or the relay. */
+  path = filer_format_path (filer_transfer_get_path (transfer));
+  gtk_label_set_label (self->path_label, path ? path : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->path_label), path != NULL);
   gtk_progress_bar_set_fraction (self->progress_bar, CLAMP (fraction, 0.0, 1.0));
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar),
                           !finished || state == FILER_TRANSFER_STATE_COMPLETED);
@@ -200,7 +206,10 @@ refresh (FilerTransferRow *self)
                           received && state == FILER_TRANSFER_STATE_COMPLETED &&
                           filer_transfer_get_n_files (transfer) == 1);
 
-  accessible = g_strdup_printf ("%s, %s, %s", title, files, status);
+  if (path != NULL)
+    accessible = g_strdup_printf ("%s, %s, %s, %s", title, files, status, path);
+  else
+    accessible = g_strdup_printf ("%s, %s, %s", title, files, status);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, accessible,
                                   -1);
@@ -351,6 +360,7 @@ filer_transfer_row_class_init (FilerTransferRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, file_label);
   gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, status_label);
+  gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, path_label);
   gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, open_folder_button);
   gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, open_file_button);
   gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, cancel_button);

@@ -9,6 +9,7 @@
 
 #include <glib/gi18n.h>
 
+#include "filer-format.h"
 #include "filer-peer-tile.h"
 #include "filer-transfer.h"
 #include "filer-transfer-row.h"
@@ -132,8 +133,19 @@ activity_for_peer (FilerWindow *self,
           return g_strdup (sending ? _("Waiting for answer") : _("Wants to send files"));
 
         case FILER_TRANSFER_STATE_TRANSFERRING:
-          /* Translators: a tile's activity, e.g. "Sending 42 %" */
-          return g_strdup_printf (sending ? _("Sending %u %%") : _("Receiving %u %%"), percent);
+          {
+            /* Translators: a tile's activity, e.g. "Sending 42 %" */
+            g_autofree char *doing = g_strdup_printf (sending ? _("Sending %u %%") : _("Receiving %u %%"),
+                                                      percent);
+            const char *path = filer_format_path (filer_transfer_get_path (transfer));
+
+            if (path == NULL)
+              return g_steal_pointer (&doing);
+
+            /* Translators: a tile's activity and the path it takes, e.g.
+             * "Sending 42 % · Direct connection" */
+            return g_strdup_printf (_("%s · %s"), doing, path);
+          }
 
         default:
           return NULL;
@@ -662,6 +674,10 @@ filer_window_set_transfers (FilerWindow *self,
 
   if (self->transfers_stack != NULL)
     update_transfers_page (self);
+  /* Tiles already shown say what the new model's transfers are doing
+   * (not on the way out: dispose drops the model after the tiles). */
+  if (transfers != NULL && self->tiles != NULL)
+    update_activities (self);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSFERS]);
 }
