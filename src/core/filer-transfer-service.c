@@ -543,6 +543,15 @@ collected_cb (GObject      *object,
                                       lan_connected_cb, send);
 }
 
+/* The service's cancellable cancels each send's own: a
+ * GCancellable::cancelled handler gets the source first, @data second. */
+static void
+cancel_send_cb (GCancellable *service_cancellable,
+                gpointer      send_cancellable)
+{
+  g_cancellable_cancel (send_cancellable);
+}
+
 static FilerTransfer *
 begin_send (FilerTransferService *self,
             Send                 *send,
@@ -559,7 +568,7 @@ begin_send (FilerTransferService *self,
   send->transfer = filer_transfer_new (FILER_TRANSFER_DIRECTION_SEND, id);
   filer_transfer_set_peer (send->transfer, peer_id, peer_name != NULL ? peer_name : peer_id);
   filer_transfer_set_controller (send->transfer, &connecting_controller, send);
-  g_cancellable_connect (self->cancellable, G_CALLBACK (g_cancellable_cancel),
+  g_cancellable_connect (self->cancellable, G_CALLBACK (cancel_send_cb),
                          g_object_ref (send->cancellable), g_object_unref);
   add_transfer (self, send->transfer);
 

@@ -42,7 +42,9 @@ struct _FilerWindow
   GtkFileChooserNative *chooser;
   FilerPeer            *chooser_peer;
 
-  /* Borrowed: the tiles the grid made, to show what each peer is doing */
+  /* The tiles the grid made, to show what each peer is doing. Held, not
+   * borrowed: GTK does not tear every list item down when the grid goes,
+   * and a borrowed pointer would then dangle. */
   GPtrArray            *tiles;
 };
 
@@ -158,6 +160,9 @@ activity_for_peer (FilerWindow *self,
 static void
 update_activities (FilerWindow *self)
 {
+  if (self->tiles == NULL)
+    return;
+
   for (guint i = 0; i < self->tiles->len; i++)
     {
       FilerPeerTile *tile = g_ptr_array_index (self->tiles, i);
@@ -300,7 +305,7 @@ tile_setup_cb (FilerWindow              *self,
                            G_CALLBACK (tile_choose_files_cb), self,
                            G_CONNECT_SWAPPED);
   gtk_list_item_set_child (item, tile);
-  g_ptr_array_add (self->tiles, tile);
+  g_ptr_array_add (self->tiles, g_object_ref (tile));
 }
 
 static void
@@ -308,7 +313,8 @@ tile_teardown_cb (FilerWindow              *self,
                   GtkListItem              *item,
                   GtkSignalListItemFactory *factory)
 {
-  g_ptr_array_remove (self->tiles, gtk_list_item_get_child (item));
+  if (self->tiles != NULL)
+    g_ptr_array_remove (self->tiles, gtk_list_item_get_child (item));
 }
 
 static void
@@ -419,6 +425,7 @@ filer_window_dispose (GObject *object)
   g_clear_object (&self->chooser);
   g_clear_object (&self->chooser_peer);
 
+  g_clear_pointer (&self->tiles, g_ptr_array_unref);
   filer_window_set_peers (self, NULL);
   filer_window_set_transfers (self, NULL);
   g_clear_pointer (&self->pending_files, g_ptr_array_unref);
@@ -547,7 +554,7 @@ filer_window_init (FilerWindow *self)
 {
   GtkListItemFactory *factory;
 
-  self->tiles = g_ptr_array_new ();
+  self->tiles = g_ptr_array_new_with_free_func (g_object_unref);
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
