@@ -277,6 +277,35 @@ test_case_insensitive_keys (void)
   g_assert_cmpuint (filer_frame_get_content_size (frame), ==, 2);
 }
 
+/* A datagram is exactly one frame: not less, not more. */
+static void
+test_datagram (void)
+{
+  static const char one[] = "\x11\x00" "CL:7;type:messagecwsdwed";
+  static const char two[] = "\x11\x00" "CL:7;type:messagecwsdwed" "\x04\x00" "CL:0";
+  g_autoptr(FilerFrame) frame = NULL;
+  g_autoptr(GError) error = NULL;
+
+  frame = filer_frame_decode_datagram (one, sizeof one - 1, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (filer_frame_get (frame, "type"), ==, "message");
+
+  g_assert_null (filer_frame_decode_datagram (one, sizeof one - 2, 0, &error));
+  g_assert_error (error, FILER_FRAME_ERROR, FILER_FRAME_ERROR_TRUNCATED);
+  g_clear_error (&error);
+
+  g_assert_null (filer_frame_decode_datagram (two, sizeof two - 1, 0, &error));
+  g_assert_error (error, FILER_FRAME_ERROR, FILER_FRAME_ERROR_TRUNCATED);
+  g_clear_error (&error);
+
+  g_assert_null (filer_frame_decode_datagram (one, sizeof one - 1, 6, &error));
+  g_assert_error (error, FILER_FRAME_ERROR, FILER_FRAME_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+
+  g_assert_null (filer_frame_decode_datagram ("\x02\x00" "CL", 4, 0, &error));
+  g_assert_error (error, FILER_FRAME_ERROR, FILER_FRAME_ERROR_BAD_KEY);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -289,6 +318,7 @@ main (int   argc,
   g_test_add_func ("/filer/frame-decoder/max-content-length", test_max_content_length);
   g_test_add_func ("/filer/frame-decoder/truncated", test_truncated);
   g_test_add_func ("/filer/frame-decoder/case-insensitive-keys", test_case_insensitive_keys);
+  g_test_add_func ("/filer/frame-decoder/datagram", test_datagram);
 
   return g_test_run ();
 }

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include "filer-frame.h"
+#include "filer-frame-decoder.h"
 #include "filer-nat-client.h"
 #include "filer-nat-datagram.h"
 #include "filer-nat-error.h"
@@ -93,7 +94,7 @@ raw_receive (GSocket *socket,
           gssize n = g_socket_receive (socket, (char *)buffer, sizeof buffer, NULL, NULL);
 
           g_assert_cmpint (n, >, 0);
-          return filer_nat_decode_frame (buffer, n, 4096);
+          return filer_frame_decode_datagram (buffer, n, 4096, NULL);
         }
       filer_test_spin (10);
     }

@@ -571,3 +571,45 @@ filer_frame_decoder_finish (FilerFrameDecoder  *self,
 
   return TRUE;
 }
+
+/**
+ * filer_frame_decode_datagram:
+ * @data: (array length=length): one datagram
+ * @length: its size
+ * @max_content_length: the largest CL to accept, or 0 for the default
+ * @error: a #GError
+ *
+ * A datagram carries exactly one frame (docs/protocol.md §1): anything
+ * short of a whole frame, or bytes after it, is an error.
+ *
+ * Returns: (transfer full) (nullable): the frame, or %NULL with @error set
+ */
+FilerFrame *
+filer_frame_decode_datagram (const void  *data,
+                             gsize        length,
+                             gsize        max_content_length,
+                             GError     **error)
+{
+  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (max_content_length);
+  g_autoptr(FilerFrame) frame = NULL;
+
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+
+  filer_frame_decoder_feed (decoder, data, length);
+  if (!(frame = filer_frame_decoder_next (decoder, error)))
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, FILER_FRAME_ERROR, FILER_FRAME_ERROR_TRUNCATED,
+                     "The datagram ends inside a frame");
+      return NULL;
+    }
+
+  if (filer_frame_decoder_get_buffered (decoder) != 0)
+    {
+      g_set_error (error, FILER_FRAME_ERROR, FILER_FRAME_ERROR_TRUNCATED,
+                   "The datagram holds more than one frame");
+      return NULL;
+    }
+
+  return g_steal_pointer (&frame);
+}

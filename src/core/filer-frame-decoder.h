@@ -26,6 +26,10 @@ FilerFrame        *filer_frame_decoder_next                   (FilerFrameDecoder
                                                                GError            **error);
 gboolean           filer_frame_decoder_finish                 (FilerFrameDecoder  *self,
                                                                GError            **error);
+FilerFrame        *filer_frame_decode_datagram                (const void         *data,
+                                                               gsize               length,
+                                                               gsize               max_content_length,
+                                                               GError            **error);
 gsize              filer_frame_decoder_get_buffered           (FilerFrameDecoder  *self);
 
 G_END_DECLS

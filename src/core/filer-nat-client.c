@@ -28,6 +28,7 @@
 
 #include "filer-nat-client.h"
 #include "filer-nat-client-private.h"
+#include "filer-frame-decoder.h"
 
 #include "filer-nat-error.h"
 
@@ -218,7 +219,7 @@ socket_readable_cb (GSocket      *socket,
       else if (filer_nat_address_equal (from, self->server)
                || filer_nat_address_equal (from, self->server2))
         {
-          g_autoptr(FilerFrame) frame = filer_nat_decode_frame (buffer, length, MAX_FRAME_CONTENT);
+          g_autoptr(FilerFrame) frame = filer_frame_decode_datagram (buffer, length, MAX_FRAME_CONTENT, NULL);
 
           if (frame)
             handle_server_frame (self, frame, filer_nat_address_equal (from, self->server2));

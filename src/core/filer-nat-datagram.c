@@ -168,24 +168,6 @@ filer_nat_send_frame (GSocket         *socket,
   return g_socket_send_to (socket, to, data, size, NULL, error) >= 0;
 }
 
-FilerFrame *
-filer_nat_decode_frame (const guint8 *data,
-                        gsize         length,
-                        gsize         max_content_length)
-{
-  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (max_content_length);
-  g_autoptr(FilerFrame) frame = NULL;
-  g_autoptr(GError) error = NULL;
-
-  filer_frame_decoder_feed (decoder, data, length);
-  frame = filer_frame_decoder_next (decoder, &error);
-
-  if (frame == NULL || filer_frame_decoder_get_buffered (decoder) != 0)
-    return NULL;
-
-  return g_steal_pointer (&frame);
-}
-
 void
 filer_nat_socket_set_buffers (GSocket *socket)
 {

@@ -67,9 +67,5 @@ gboolean  filer_nat_send_frame            (GSocket         *socket,
                                            GSocketAddress  *to,
                                            FilerFrame      *frame,
                                            GError         **error);
-/* Decodes exactly one frame from a datagram, or returns NULL. */
-FilerFrame *filer_nat_decode_frame          (const guint8    *data,
-                                           gsize            length,
-                                           gsize            max_content_length);
 
 G_END_DECLS

@@ -23,6 +23,7 @@
 
 #include <string.h>
 
+#include "filer-frame-decoder.h"
 #include "filer-nat-datagram.h"
 
 #define MAX_ID_LENGTH          64
@@ -625,7 +626,7 @@ readable_cb (GSocket      *socket,
       if (length < 0)
         break;
 
-      frame = filer_nat_decode_frame (buffer, length, MAX_FRAME_CONTENT);
+      frame = filer_frame_decode_datagram (buffer, length, MAX_FRAME_CONTENT, NULL);
       if (frame == NULL)
         continue;
 

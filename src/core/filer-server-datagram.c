@@ -88,19 +88,15 @@ dispatch_datagram (FilerServer    *self,
                    gsize           length,
                    GSocketAddress *from)
 {
-  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (MAX_CONTENT_LENGTH);
-  g_autoptr(FilerFrame) frame = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(FilerFrame) frame = filer_frame_decode_datagram (data, length, MAX_CONTENT_LENGTH, &error);
   DatagramHandler *handler;
   const char *type;
 
-  filer_frame_decoder_feed (decoder, data, length);
-  frame = filer_frame_decoder_next (decoder, &error);
-
-  if (frame == NULL || filer_frame_decoder_get_buffered (decoder) != 0)
+  if (frame == NULL)
     {
       g_debug ("Ignoring a malformed datagram (%" G_GSIZE_FORMAT " bytes): %s", length,
-               error ? error->message : "not exactly one frame");
+               error->message);
       return;
     }
 

@@ -369,7 +369,6 @@ yield_reply_cb (GSocket      *socket,
 
   for (;;)
     {
-      g_autoptr(FilerFrameDecoder) decoder = NULL;
       g_autoptr(FilerFrame) frame = NULL;
       g_autoptr(GSocketAddress) from = NULL;
       GInetAddress *address;
@@ -379,9 +378,7 @@ yield_reply_cb (GSocket      *socket,
       if (length < 0)
         return G_SOURCE_CONTINUE;
 
-      decoder = filer_frame_decoder_new (sizeof buffer);
-      filer_frame_decoder_feed (decoder, buffer, length);
-      frame = filer_frame_decoder_next (decoder, NULL);
+      frame = filer_frame_decode_datagram (buffer, length, sizeof buffer, NULL);
       if (frame == NULL || !filer_frame_is (frame, "probe-reply") ||
           !G_IS_INET_SOCKET_ADDRESS (from))
         continue;
