@@ -11,7 +11,8 @@ G_BEGIN_DECLS
 
 /* The session that runs a transfer registers itself as its controller:
  * accept/decline/cancel from a view land there. The session clears it
- * when it goes away, after which they do nothing. */
+ * when it goes away, after which they do nothing. A sending side has no
+ * offer to answer: its accept and decline are NULL. */
 typedef struct
 {
   void (*accept)  (gpointer            controller,

@@ -428,22 +428,8 @@ controller_cancel (gpointer controller)
             frame);
 }
 
-static void
-controller_ignore_answer (gpointer            controller,
-                          const char * const *paths)
-{
-}
-
-static void
-controller_ignore_decline (gpointer    controller,
-                           const char *reason)
-{
-}
-
 static const FilerTransferController sender_controller = {
-  controller_ignore_answer,
-  controller_ignore_decline,
-  controller_cancel,
+  .cancel = controller_cancel,
 };
 
 /* --- life cycle --- */

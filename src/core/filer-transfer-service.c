@@ -406,22 +406,8 @@ connecting_cancel (gpointer controller)
                                    (char *)"Cancelled" });
 }
 
-static void
-connecting_ignore_accept (gpointer            controller,
-                          const char * const *paths)
-{
-}
-
-static void
-connecting_ignore_decline (gpointer    controller,
-                           const char *reason)
-{
-}
-
 static const FilerTransferController connecting_controller = {
-  connecting_ignore_accept,
-  connecting_ignore_decline,
-  connecting_cancel,
+  .cancel = connecting_cancel,
 };
 
 static void

@@ -554,7 +554,8 @@ filer_transfer_accept (FilerTransfer      *self,
   g_return_if_fail (FILER_IS_TRANSFER (self));
   g_return_if_fail (self->direction == FILER_TRANSFER_DIRECTION_RECEIVE);
 
-  if (self->state != FILER_TRANSFER_STATE_WAITING_FOR_ANSWER || self->controller == NULL)
+  if (self->state != FILER_TRANSFER_STATE_WAITING_FOR_ANSWER ||
+      self->controller == NULL || self->controller->accept == NULL)
     return;
   self->controller->accept (self->controller_data, paths);
 }
@@ -571,7 +572,8 @@ filer_transfer_decline (FilerTransfer *self,
   g_return_if_fail (FILER_IS_TRANSFER (self));
   g_return_if_fail (self->direction == FILER_TRANSFER_DIRECTION_RECEIVE);
 
-  if (self->state != FILER_TRANSFER_STATE_WAITING_FOR_ANSWER || self->controller == NULL)
+  if (self->state != FILER_TRANSFER_STATE_WAITING_FOR_ANSWER ||
+      self->controller == NULL || self->controller->decline == NULL)
     return;
   self->controller->decline (self->controller_data, reason);
 }
