@@ -41,8 +41,7 @@
 #include <glib-unix.h>
 #include <math.h>
 
-#include "filer-frame.h"
-#include "filer-frame-connection.h"
+#include "libfiler.h"
 
 #define OBSERVED_GROUPS 20
 #define BATCH           256

@@ -29,7 +29,7 @@
 #include "filer-gui-test-util.h"
 #include "filer-resources.h"
 #include "filer-test-util.h"
-#include "filer-transfer-service.h"
+#include "libfiler.h"
 #include "filer-window.h"
 
 #define PROBE_MS 10

@@ -23,8 +23,7 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
-#include "filer-peer.h"
-#include "filer-transfer-service.h"
+#include "libfiler.h"
 
 static gboolean finished;
 

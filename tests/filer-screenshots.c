@@ -22,7 +22,7 @@
 #include "filer-gui-test-util.h"
 #include "filer-offer-dialog.h"
 #include "filer-test-util.h"
-#include "filer-transfer-service.h"
+#include "libfiler.h"
 
 #define WIDTH  900
 #define HEIGHT 620

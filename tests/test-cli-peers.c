@@ -9,7 +9,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "filer-discovery-client.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 #define WAIT_MS 10000

@@ -5,8 +5,7 @@
 
 #include "config.h"
 
-#include "filer-device.h"
-#include "filer-net.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 #include <string.h>

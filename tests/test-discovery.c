@@ -7,10 +7,7 @@
 
 #include <string.h>
 
-#include "filer-discovery-client.h"
-#include "filer-frame-connection.h"
-#include "filer-frame-decoder.h"
-#include "filer-server.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 /* Generous: the machine is shared and slow. The 1 s bound that the

@@ -8,8 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "filer-frame.h"
-#include "filer-frame-connection.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 typedef struct

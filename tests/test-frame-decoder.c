@@ -7,8 +7,7 @@
 
 #include <string.h>
 
-#include "filer-frame.h"
-#include "filer-frame-decoder.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 /* Three frames back to back: the seed's, an empty one, one with an

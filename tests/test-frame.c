@@ -5,8 +5,7 @@
 
 #include "config.h"
 
-#include "filer-frame.h"
-#include "filer-frame-decoder.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 static FilerFrame *

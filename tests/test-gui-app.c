@@ -10,13 +10,12 @@
 #include <glib/gstdio.h>
 
 #include "filer-application.h"
-#include "filer-discovery-client.h"
+#include "libfiler.h"
 #include "filer-gui-test-util.h"
 #include "filer-offer-dialog.h"
 #include "filer-peer-tile.h"
 #include "filer-test-util.h"
 #include "filer-transfer-row.h"
-#include "filer-transfer-service.h"
 
 #define APP_NAME "Filer Under Test"
 #define TIMEOUT_MS 20000

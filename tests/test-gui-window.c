@@ -16,9 +16,11 @@
 #include "filer-preferences-window.h"
 #include "filer-resources.h"
 #include "filer-test-util.h"
-#include "filer-transfer-private.h"
 #include "filer-transfer-row.h"
-#include "filer-transfer-service.h"
+#include "libfiler.h"
+/* White-box: this test drives the engine side of src/core/transfer. */
+#define FILER_TRANSFER_COMPILATION
+#include "filer-transfer-private.h"
 #include "filer-window.h"
 
 typedef struct

@@ -13,13 +13,9 @@
 
 #include "config.h"
 
-#include "filer-nat-client.h"
-#include "filer-nat-error.h"
+#include "libfiler.h"
 #include "filer-natlab.h"
-#include "filer-rendezvous-server.h"
 #include "filer-test-util.h"
-#include "filer-transfer-service.h"
-#include "filer-udp-stream.h"
 
 #include <glib/gstdio.h>
 

@@ -11,12 +11,7 @@
 
 #include "config.h"
 
-#include "filer-frame.h"
-#include "filer-frame-decoder.h"
-#include "filer-nat-client.h"
-#include "filer-nat-datagram.h"
-#include "filer-nat-error.h"
-#include "filer-rendezvous-server.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 typedef struct

@@ -11,14 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "filer-frame-connection.h"
-#include "filer-peer.h"
-#include "filer-safe-path.h"
-#include "filer-transfer-error.h"
-#include "filer-transfer-hello.h"
-#include "filer-transfer-protocol.h"
-#include "filer-transfer-service.h"
-#include "filer-transfer-writer.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 /* The corpus: names a hostile or broken peer might send. Each entry is

@@ -8,8 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "filer-discovery-client.h"
-#include "filer-frame-decoder.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 #define WAIT_MS 10000

@@ -12,7 +12,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
-#include "filer-session.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 #define TIMEOUT_MS 30000

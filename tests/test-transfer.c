@@ -18,15 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "filer-frame-connection.h"
-#include "filer-hash.h"
-#include "filer-peer.h"
-#include "filer-transfer.h"
-#include "filer-transfer-hello.h"
-#include "filer-transfer-protocol.h"
-#include "filer-transfer-service.h"
-#include "filer-transfer-testing.h"
-#include "filer-transfer-writer.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 /* Two (or three) FilerTransferServices in one process, each with its own

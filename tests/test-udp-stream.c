@@ -12,9 +12,7 @@
 
 #include "config.h"
 
-#include "filer-frame-connection.h"
-#include "filer-quic-stream.h"
-#include "filer-udp-stream.h"
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 #include <sys/socket.h>

@@ -10,7 +10,7 @@
 #include <glib/gi18n.h>
 #include <stdio.h>
 
-#include "filer-net.h"
+#include "libfiler.h"
 
 void
 filer_cli_options_add_entries (FilerCliOptions *options,

@@ -7,7 +7,7 @@
 
 #include <gio/gio.h>
 
-#include "filer-discovery-client.h"
+#include "libfiler.h"
 
 G_BEGIN_DECLS
 

@@ -13,7 +13,7 @@
 
 #include "filer-cli.h"
 #include "filer-cli-options.h"
-#include "filer-discovery-client.h"
+#include "libfiler.h"
 
 /* Output, one line per peer or event:
  *

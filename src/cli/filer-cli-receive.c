@@ -16,9 +16,7 @@
 #include "filer-cli.h"
 #include "filer-cli-options.h"
 #include "filer-cli-transfer.h"
-#include "filer-discovery-client.h"
-#include "filer-path-ladder.h"
-#include "filer-transfer-service.h"
+#include "libfiler.h"
 
 /* filer-cli receive --dir DIR [--accept-all] [--once]
  *

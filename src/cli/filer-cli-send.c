@@ -14,9 +14,7 @@
 #include "filer-cli.h"
 #include "filer-cli-options.h"
 #include "filer-cli-transfer.h"
-#include "filer-discovery-client.h"
-#include "filer-path-ladder.h"
-#include "filer-transfer-service.h"
+#include "libfiler.h"
 
 /* filer-cli send --to NAME_OR_ID FILE_OR_DIR...
  *

@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include "filer-cli-transfer.h"
-#include "filer-core-enums.h"
 
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>

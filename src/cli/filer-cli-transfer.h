@@ -5,7 +5,7 @@
 
 #pragma once
 
-#include "filer-transfer.h"
+#include "libfiler.h"
 
 G_BEGIN_DECLS
 

@@ -13,7 +13,7 @@
 #include "filer-offer-dialog.h"
 #include "filer-preferences-window.h"
 #include "filer-resources.h"
-#include "filer-session.h"
+#include "libfiler.h"
 
 /* The application owns the settings and the core objects, and connects
  * them to the window: the window's models are the core's models, and

@@ -7,7 +7,7 @@
 
 #include <adwaita.h>
 
-#include "filer-session.h"
+#include "libfiler.h"
 #include "filer-window.h"
 
 G_BEGIN_DECLS

@@ -10,7 +10,6 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
-#include "filer-core-enums.h"
 
 /* A tile shows what its FilerPeer says and nothing else: every label is
  * refreshed from the peer's properties when they notify, so the tile

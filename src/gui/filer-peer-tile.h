@@ -7,7 +7,7 @@
 
 #include <gtk/gtk.h>
 
-#include "filer-peer.h"
+#include "libfiler.h"
 
 G_BEGIN_DECLS
 

@@ -10,7 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "filer-format.h"
-#include "filer-transfer.h"
+#include "libfiler.h"
 
 /* A row shows one FilerTransfer and refreshes when it notifies (the
  * transfer publishes progress four times a second, not per chunk). */

@@ -7,7 +7,7 @@
 
 #include <gtk/gtk.h>
 
-#include "filer-transfer.h"
+#include "libfiler.h"
 
 G_BEGIN_DECLS
 

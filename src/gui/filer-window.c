@@ -11,7 +11,7 @@
 
 #include "filer-format.h"
 #include "filer-peer-tile.h"
-#include "filer-transfer.h"
+#include "libfiler.h"
 #include "filer-transfer-row.h"
 
 /* The window shows two list models it is given (peers and transfers)

@@ -13,9 +13,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "filer-discovery-error.h"
-#include "filer-rendezvous-attach.h"
-#include "filer-server.h"
+#include "libfiler.h"
 
 static gboolean
 quit_cb (gpointer user_data)

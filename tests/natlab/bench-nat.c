@@ -21,9 +21,8 @@
 #include <signal.h>
 #include <stdlib.h>
 
-#include "filer-nat-client.h"
+#include "libfiler.h"
 #include "filer-natlab.h"
-#include "filer-rendezvous-server.h"
 
 #define SERVER_PORT 4700
 #define TCP_PORT    5201

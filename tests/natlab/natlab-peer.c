@@ -17,11 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "filer-device.h"
-#include "filer-discovery-client.h"
-#include "filer-nat-client.h"
-#include "filer-path-ladder.h"
-#include "filer-transfer-service.h"
+#include "libfiler.h"
 
 #define TRANSFER_PORT 47900
 

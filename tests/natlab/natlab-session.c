@@ -17,8 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "filer-device.h"
-#include "filer-session.h"
+#include "libfiler.h"
 
 static gboolean opt_host;
 static char *opt_bind;

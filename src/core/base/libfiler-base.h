@@ -1,0 +1,18 @@
+/* libfiler-base.h: src/core/base/, util, net, sockets: what every other folder may use
+ *
+ * The one header of this folder for code outside it. It may use: GLib and GIO only.
+ *
+ *   filer-net.[ch]     small address helpers shared by discovery code
+ *   filer-socket.[ch]  UDP sockets: buffers, and the one datagram read loop
+ *   filer-util.[ch]    small helpers every part of core shares
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#define FILER_INSIDE
+#include "filer-net.h"
+#include "filer-socket.h"
+#include "filer-util.h"
+#undef FILER_INSIDE

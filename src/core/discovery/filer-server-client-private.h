@@ -1,0 +1,59 @@
+/* filer-server-client-private.h: one TCP client of FilerServer (private)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#if !defined (FILER_DISCOVERY_COMPILATION)
+# error "filer-server-client-private.h is private to src/core/discovery/."
+#endif
+
+#include <gio/gio.h>
+
+#include "filer-frame-connection.h"
+#include "filer-server.h"
+
+G_BEGIN_DECLS
+
+/* A plain struct, owned by FilerServer:clients; nothing a client sends
+ * can reach past it. */
+typedef struct
+{
+  FilerServer          *server;          /* borrowed: the server owns us */
+  FilerFrameConnection *connection;
+  GSocketConnection    *socket_connection;
+  gulong                frame_handler;
+  gulong                closed_handler;
+
+  char                 *source;          /* the source IP, as text */
+  guint16               source_port;
+  char                 *network;         /* network group key */
+  gboolean              counted;         /* counted in per_source */
+
+  gint64                last_seen;       /* monotonic µs of the last frame */
+  gint64                dying_since;     /* 0, or when we closed it */
+  gboolean              drop_queued;
+
+  /* Set by "register". */
+  gboolean              registered;
+  char                 *id;
+  char                 *name;
+  char                 *kind;
+  char                 *room;
+  char                 *addresses;       /* comma separated, as sent */
+  guint                 port;
+} Client;
+
+Client *filer_server_client_new        (FilerServer       *server,
+                                        GSocketConnection *connection,
+                                        GSocketAddress    *remote);
+void    filer_server_client_free       (Client            *client);
+void    filer_server_client_send       (Client            *client,
+                                        FilerFrame        *frame);
+void    filer_server_client_kick       (Client            *client,
+                                        const char        *code,
+                                        const char        *message);
+void    filer_server_client_queue_drop (Client            *client);
+
+G_END_DECLS

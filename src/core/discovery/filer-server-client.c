@@ -1,0 +1,544 @@
+/* filer-server-client.c: one TCP client of FilerServer, from accept to drop
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-server-client-private.h"
+
+#include <string.h>
+
+#include "filer-discovery-error.h"
+#include "filer-net.h"
+#include "filer-server-private.h"
+
+/* Every TCP connection is a Client with its own FilerFrameConnection.
+ * The first frame must be "register" (docs/protocol.md §2); the client
+ * then joins its groups (filer-server-visibility.c) and hears about the
+ * others joining, changing and leaving. A client that misbehaves is
+ * closed; nothing it sends can reach past its own Client. */
+
+#define PRIVATE_NETWORK "private"
+
+#define MAX_ID_LENGTH        64
+#define MAX_NAME_LENGTH      256
+#define MAX_KIND_LENGTH      32
+#define MAX_ROOM_LENGTH      64
+#define MAX_ADDRESSES        16
+
+static void client_drop (Client *client);
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+
+static FilerFrame *
+describe_peer (const char *type,
+               Client     *peer,
+               Client     *recipient)
+{
+  FilerFrame *frame = filer_frame_new (type);
+  gboolean lan = g_str_equal (peer->network, recipient->network);
+
+  filer_frame_set (frame, "id", peer->id);
+  filer_frame_set (frame, "name", peer->name);
+  filer_frame_set (frame, "kind", peer->kind);
+  filer_frame_set_uint (frame, "port", peer->port);
+  filer_frame_set (frame, "addresses", peer->addresses);
+  filer_frame_set (frame, "public-address", peer->source);
+  filer_frame_set (frame, "network", lan ? "lan" : "remote");
+
+  return frame;
+}
+
+void
+filer_server_client_send (Client     *client,
+                          FilerFrame *frame)
+{
+  if (client->dying_since == 0)
+    filer_frame_connection_send (client->connection, frame);
+}
+
+static void
+send_joined_cb (Client   *client,
+                Client   *other,
+                gpointer  user_data)
+{
+  const char *type = user_data;
+  g_autoptr(FilerFrame) frame = describe_peer (type, client, other);
+
+  filer_server_client_send (other, frame);
+}
+
+static void
+send_left_cb (Client   *client,
+              Client   *other,
+              gpointer  user_data)
+{
+  FilerFrame *frame = user_data;
+
+  filer_server_client_send (other, frame);
+}
+
+static void
+collect_cb (Client   *client,
+            Client   *other,
+            gpointer  user_data)
+{
+  g_ptr_array_add (user_data, other);
+}
+
+static void
+client_unregister (Client *client)
+{
+  FilerServer *self = client->server;
+  g_autoptr(FilerFrame) left = NULL;
+
+  if (!client->registered)
+    return;
+
+  left = filer_frame_new ("peer-left");
+  filer_frame_set (left, "id", client->id);
+  filer_server_foreach_visible (client, send_left_cb, left);
+
+  filer_server_group_remove (self->networks, client->network, client);
+  if (client->room != NULL)
+    filer_server_group_remove (self->rooms, client->room, client);
+  if (g_hash_table_lookup (self->by_id, client->id) == client)
+    g_hash_table_remove (self->by_id, client->id);
+
+  client->registered = FALSE;
+}
+
+static gboolean
+is_token (const char *text,
+          gsize       max_length,
+          gboolean    allow_dot)
+{
+  gsize length = strlen (text);
+
+  if (length == 0 || length > max_length)
+    return FALSE;
+
+  for (const char *p = text; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && !(allow_dot && *p == '.'))
+      return FALSE;
+
+  return TRUE;
+}
+
+static gboolean
+validate_addresses (const char *addresses)
+{
+  g_auto(GStrv) list = NULL;
+
+  if (*addresses == '\0')
+    return TRUE;
+
+  list = g_strsplit (addresses, ",", -1);
+  if (g_strv_length (list) > MAX_ADDRESSES)
+    return FALSE;
+
+  for (guint i = 0; list[i]; i++)
+    {
+      g_autoptr(GInetAddress) address = g_inet_address_new_from_string (list[i]);
+
+      if (address == NULL)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Reads and checks the fields "register" and "update" share. Leaves the
+ * client untouched on error. */
+static gboolean
+read_description (FilerFrame  *frame,
+                  gboolean     is_register,
+                  char       **name,
+                  char       **kind,
+                  guint       *port,
+                  char       **addresses,
+                  GError     **error)
+{
+  const char *value;
+  guint64 number;
+
+  value = filer_frame_get (frame, "name");
+  if (value != NULL)
+    {
+      if (*value == '\0' || strlen (value) > MAX_NAME_LENGTH)
+        goto bad;
+      *name = g_strdup (value);
+    }
+  else if (is_register)
+    goto bad;
+
+  value = filer_frame_get (frame, "kind");
+  if (value != NULL)
+    {
+      if (!is_token (value, MAX_KIND_LENGTH, FALSE))
+        goto bad;
+      *kind = g_ascii_strdown (value, -1);
+    }
+  else if (is_register)
+    *kind = g_strdup ("desktop");
+
+  if (filer_frame_get (frame, "port") != NULL)
+    {
+      if (!filer_frame_get_uint (frame, "port", G_MAXUINT16, &number, NULL))
+        goto bad;
+      *port = (guint)number;
+    }
+
+  value = filer_frame_get (frame, "addresses");
+  if (value != NULL)
+    {
+      if (!validate_addresses (value))
+        goto bad;
+      *addresses = g_strdup (value);
+    }
+  else if (is_register)
+    *addresses = g_strdup ("");
+
+  return TRUE;
+
+bad:
+  g_clear_pointer (name, g_free);
+  g_clear_pointer (kind, g_free);
+  g_clear_pointer (addresses, g_free);
+  g_set_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_PROTOCOL,
+               "Malformed “%s” message", filer_frame_get_message_type (frame));
+  return FALSE;
+}
+
+static void
+handle_register (Client     *client,
+                 FilerFrame *frame)
+{
+  FilerServer *self = client->server;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) visible = NULL;
+  g_autoptr(FilerFrame) welcome = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *kind = NULL;
+  g_autofree char *addresses = NULL;
+  const char *id = filer_frame_get (frame, "id");
+  const char *room = filer_frame_get (frame, "room");
+  guint port = 0;
+  Client *previous;
+
+  if (client->registered)
+    {
+      filer_server_client_kick (client, "protocol", "Already registered");
+      return;
+    }
+
+  if (id == NULL || !is_token (id, MAX_ID_LENGTH, TRUE) ||
+      (room != NULL && strlen (room) > MAX_ROOM_LENGTH) ||
+      !read_description (frame, TRUE, &name, &kind, &port, &addresses, &error))
+    {
+      g_debug ("%s: bad registration", client->source);
+      filer_server_client_kick (client, "bad-register", "Malformed register message");
+      return;
+    }
+
+  /* The same device again (it reconnected before its old connection
+   * timed out): the new connection wins. */
+  previous = g_hash_table_lookup (self->by_id, id);
+  if (previous != NULL)
+    {
+      g_debug ("%s: device %s registered again, replacing the old connection",
+               client->source, id);
+      filer_server_client_kick (previous, "replaced", "The same device registered again");
+    }
+
+  client->id = g_strdup (id);
+  client->name = g_steal_pointer (&name);
+  client->kind = g_steal_pointer (&kind);
+  client->addresses = g_steal_pointer (&addresses);
+  client->port = port;
+  if (room != NULL && *room != '\0')
+    client->room = g_utf8_casefold (room, -1);
+
+  /* Who is there before we join, for the snapshot. */
+  client->registered = TRUE;
+  filer_server_group_add (self->networks, client->network, client);
+  if (client->room != NULL)
+    filer_server_group_add (self->rooms, client->room, client);
+  g_hash_table_insert (self->by_id, client->id, client);
+
+  visible = g_ptr_array_new ();
+  filer_server_foreach_visible (client, collect_cb, visible);
+
+  welcome = filer_frame_new ("welcome");
+  filer_frame_set_uint (welcome, "version", 1);
+  filer_frame_set (welcome, "public-address", client->source);
+  filer_frame_set_uint (welcome, "public-port", client->source_port);
+  filer_frame_set_uint (welcome, "keepalive-ms", MAX (self->idle_timeout_ms / 3, 1));
+  filer_frame_set_uint (welcome, "count", visible->len);
+  filer_server_client_send (client, welcome);
+
+  for (guint i = 0; i < visible->len; i++)
+    {
+      g_autoptr(FilerFrame) peer = describe_peer ("peer", g_ptr_array_index (visible, i), client);
+
+      filer_server_client_send (client, peer);
+    }
+
+  filer_server_foreach_visible (client, send_joined_cb, (gpointer)"peer-joined");
+
+  g_debug ("%s: registered %s (%s), sees %u peers",
+           client->source, client->id, client->name, visible->len);
+}
+
+static void
+handle_update (Client     *client,
+               FilerFrame *frame)
+{
+  g_autoptr(GError) error = NULL;
+  char *name = NULL;
+  char *kind = NULL;
+  char *addresses = NULL;
+  guint port = client->port;
+
+  if (!read_description (frame, FALSE, &name, &kind, &port, &addresses, &error))
+    {
+      filer_server_client_kick (client, "bad-update", error->message);
+      return;
+    }
+
+  if (name != NULL)
+    {
+      g_free (client->name);
+      client->name = name;
+    }
+  if (kind != NULL)
+    {
+      g_free (client->kind);
+      client->kind = kind;
+    }
+  if (addresses != NULL)
+    {
+      g_free (client->addresses);
+      client->addresses = addresses;
+    }
+  client->port = port;
+
+  filer_server_foreach_visible (client, send_joined_cb, (gpointer)"peer-updated");
+}
+
+static void
+frame_received_cb (FilerFrameConnection *connection,
+                   FilerFrame           *frame,
+                   Client               *client)
+{
+  const char *type = filer_frame_get_message_type (frame);
+
+  if (client->dying_since != 0)
+    return;
+
+  client->last_seen = g_get_monotonic_time ();
+
+  if (type == NULL)
+    {
+      filer_server_client_kick (client, "protocol", "A message needs a type");
+      return;
+    }
+
+  if (g_str_equal (type, "ping"))
+    {
+      g_autoptr(FilerFrame) pong = filer_frame_new ("pong");
+
+      filer_server_client_send (client, pong);
+      return;
+    }
+
+  if (g_str_equal (type, "pong"))
+    return;
+
+  if (g_str_equal (type, "register"))
+    {
+      handle_register (client, frame);
+      return;
+    }
+
+  if (!client->registered)
+    {
+      filer_server_client_kick (client, "not-registered", "Register first");
+      return;
+    }
+
+  if (g_str_equal (type, "update"))
+    handle_update (client, frame);
+  else
+    g_debug ("%s: ignoring a “%s” message", client->source, type);
+}
+
+static void
+closed_cb (FilerFrameConnection *connection,
+           const GError         *error,
+           Client               *client)
+{
+  if (error != NULL && client->dying_since == 0)
+    g_debug ("%s: connection failed: %s", client->source, error->message);
+
+  /* Out of every peer list at once (visibility skips dying clients).
+   * The tables change now, unless we are iterating them (a send that
+   * failed at once): then in an idle. Each main-loop iteration costs
+   * O(connections) in GLib, so saving one matters at 10,000 peers. */
+  if (client->dying_since == 0)
+    client->dying_since = g_get_monotonic_time ();
+  if (client->server->busy == 0 && !client->drop_queued)
+    client_drop (client);
+  else
+    filer_server_client_queue_drop (client);
+}
+
+/* ------------------------------------------------------------------ */
+/* Client lifetime                                                      */
+
+
+void
+filer_server_client_free (Client *client)
+{
+  if (client->connection != NULL)
+    {
+      g_clear_signal_handler (&client->frame_handler, client->connection);
+      g_clear_signal_handler (&client->closed_handler, client->connection);
+    }
+
+  g_clear_object (&client->connection);
+  g_clear_object (&client->socket_connection);
+  g_free (client->source);
+  g_free (client->network);
+  g_free (client->id);
+  g_free (client->name);
+  g_free (client->kind);
+  g_free (client->room);
+  g_free (client->addresses);
+  g_free (client);
+}
+
+static void
+client_uncount (Client *client)
+{
+  FilerServer *self = client->server;
+  guint count;
+
+  if (!client->counted)
+    return;
+
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_source, client->source));
+  if (count <= 1)
+    g_hash_table_remove (self->per_source, client->source);
+  else
+    g_hash_table_insert (self->per_source, g_strdup (client->source), GUINT_TO_POINTER (count - 1));
+
+  client->counted = FALSE;
+}
+
+static void
+client_drop (Client *client)
+{
+  FilerServer *self = client->server;
+
+  client_unregister (client);   /* the others hear it left */
+  client_uncount (client);
+  g_hash_table_remove (self->clients, client);   /* frees it */
+}
+
+static gboolean
+drop_idle_cb (gpointer user_data)
+{
+  FilerServer *self = user_data;
+  g_autoptr(GPtrArray) queue = g_steal_pointer (&self->drop_queue);
+
+  self->drop_queue = g_ptr_array_new ();
+  self->drop_idle_id = 0;
+
+  for (guint i = 0; i < queue->len; i++)
+    client_drop (g_ptr_array_index (queue, i));
+
+  return G_SOURCE_REMOVE;
+}
+
+void
+filer_server_client_queue_drop (Client *client)
+{
+  FilerServer *self = client->server;
+
+  if (client->drop_queued)
+    return;
+
+  client->drop_queued = TRUE;
+  g_ptr_array_add (self->drop_queue, client);
+  if (self->drop_idle_id == 0)
+    self->drop_idle_id = g_idle_add (drop_idle_cb, self);
+}
+
+/* Tells @client why and closes it. The others hear it left now; the
+ * Client lingers only until its error frame is flushed. */
+void
+filer_server_client_kick (Client     *client,
+                          const char *code,
+                          const char *message)
+{
+  if (client->dying_since != 0)
+    return;
+
+  g_debug ("%s: closing: %s", client->source, message);
+
+  client_unregister (client);
+  client_uncount (client);
+  client->dying_since = g_get_monotonic_time ();
+  filer_frame_connection_close_with_error (client->connection, code, message);
+}
+
+static void
+normalize_source (FilerServer     *self,
+                  GSocketAddress  *remote,
+                  Client          *client)
+{
+  GInetAddress *address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote));
+
+  client->source = filer_net_address_to_string (address);
+  client->source_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote));
+
+  /* Senders the server cannot tell apart share one network. The test
+   * hook loopback_is_public makes every 127.x address its own network,
+   * so visibility can be tested on one machine. */
+  if (self->loopback_is_public && g_inet_address_get_is_loopback (address))
+    client->network = g_strdup (client->source);
+  else if (filer_net_address_is_private (address))
+    client->network = g_strdup (PRIVATE_NETWORK);
+  else
+    client->network = g_strdup (client->source);
+}
+
+/* A new Client for an accepted @connection from @remote, not started:
+ * the server adds it to its tables and applies its per-address limit. */
+Client *
+filer_server_client_new (FilerServer       *server,
+                         GSocketConnection *connection,
+                         GSocketAddress    *remote)
+{
+  Client *client;
+
+  g_assert (FILER_IS_SERVER (server));
+  g_assert (G_IS_INET_SOCKET_ADDRESS (remote));
+
+  client = g_new0 (Client, 1);
+  client->server = server;
+  client->socket_connection = g_object_ref (connection);
+  client->connection = filer_frame_connection_new (G_IO_STREAM (connection));
+  client->last_seen = g_get_monotonic_time ();
+  normalize_source (server, remote, client);
+  filer_frame_connection_set_max_content_length (client->connection, MAX_CONTENT_LENGTH);
+  client->frame_handler = g_signal_connect (client->connection, "frame-received",
+                                            G_CALLBACK (frame_received_cb), client);
+  client->closed_handler = g_signal_connect (client->connection, "closed",
+                                             G_CALLBACK (closed_cb), client);
+
+  return client;
+}

@@ -1,0 +1,85 @@
+/* filer-server-private.h: what the pieces of FilerServer share
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#if !defined (FILER_DISCOVERY_COMPILATION)
+# error "filer-server-private.h is private to src/core/discovery/."
+#endif
+
+#include "filer-server.h"
+#include "filer-server-client-private.h"
+
+G_BEGIN_DECLS
+
+/* Discovery messages carry everything in the header. */
+#define MAX_CONTENT_LENGTH 4096
+
+struct _FilerServer
+{
+  GObject           parent_instance;
+
+  /* Settings. */
+  char             *bind_address;
+  guint             port;
+  guint             idle_timeout_ms;
+  guint             max_per_address;
+  gboolean          loopback_is_public;
+
+  /* Owned while running. */
+  GSocketService   *service;
+  GSocket          *udp_socket;
+  GSource          *udp_source;
+  guint             sweep_id;
+
+  GHashTable       *clients;             /* Client* (owned) set */
+  GHashTable       *by_id;               /* id -> Client* */
+  GHashTable       *networks;            /* key -> GHashTable set of Client* */
+  GHashTable       *rooms;               /* room -> GHashTable set of Client* */
+  GHashTable       *per_source;          /* source IP -> count */
+  GHashTable       *datagram_handlers;   /* type -> DatagramHandler* */
+
+  /* Clients whose connection closed, freed from an idle so that no
+   * table changes under a loop that is sending to them. */
+  GPtrArray        *drop_queue;
+  guint             drop_idle_id;
+  guint             busy;                /* > 0 while iterating the tables */
+};
+
+/* filer-server-visibility.c */
+
+typedef void (*ClientFunc) (Client   *client,
+                            Client   *other,
+                            gpointer  user_data);
+
+void     filer_server_group_add              (GHashTable     *groups,
+                                              const char     *key,
+                                              Client         *client);
+void     filer_server_group_remove           (GHashTable     *groups,
+                                              const char     *key,
+                                              Client         *client);
+gboolean filer_server_clients_see_each_other (Client         *a,
+                                              Client         *b);
+void     filer_server_foreach_visible        (Client         *client,
+                                              ClientFunc      func,
+                                              gpointer        user_data);
+
+/* filer-server-datagram.c */
+
+void     filer_server_datagram_handler_free  (gpointer        data);
+void     filer_server_handle_probe           (FilerServer    *self,
+                                              FilerFrame     *frame,
+                                              GSocketAddress *from,
+                                              gpointer        user_data);
+gboolean _filer_server_datagram_cb           (GSocket        *socket,
+                                              const guint8   *data,
+                                              gsize           length,
+                                              GSocketAddress *from,
+                                              gpointer        user_data);
+
+/* At most this many datagrams a wakeup: a flood must not starve TCP. */
+#define FILER_SERVER_DATAGRAMS_PER_WAKEUP 64
+
+G_END_DECLS

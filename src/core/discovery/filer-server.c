@@ -1,0 +1,705 @@
+/* filer-server.c: the discovery server (TCP peer list + UDP datagrams)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include "filer-discovery-error.h"
+#include "filer-socket.h"
+#include "filer-server-private.h"
+
+/* How it works (docs/protocol.md §2 is the wire contract):
+ *
+ * This file is the object: its settings, the listening sockets, accepting
+ * connections (with the per-address limit), the idle sweep and the
+ * public calls the NAT code uses. The rest is split by seam:
+ *
+ *   filer-server-client.c      one TCP client: register, update, kick, drop
+ *   filer-server-visibility.c  network and room groups: who sees whom
+ *   filer-server-datagram.c    the UDP socket and its dispatch table
+ *
+ * Every TCP connection is a Client with its own FilerFrameConnection.
+ * The first frame must be "register"; the client then belongs to one
+ * network group (keyed by its public address, or "private" for loopback
+ * and private source addresses) and optionally one room group. The peers
+ * a client sees are the union of its two groups, computed on demand, so
+ * a join or leave costs O(size of the groups), never O(all clients).
+ *
+ * A client that misbehaves is closed; nothing it sends can reach past its
+ * own Client. One timer sweeps all clients for silence, so there is no
+ * per-client timer to reset on every frame.
+ *
+ * UDP datagrams are frames too, dispatched by their "type" through a
+ * table that other files extend (filer_server_add_datagram_handler()).
+ */
+
+/* How long a client we closed may take to flush its error frame. */
+#define DYING_GRACE_US (2 * G_USEC_PER_SEC)
+
+G_DEFINE_FINAL_TYPE (FilerServer, filer_server, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_BIND_ADDRESS,
+  PROP_PORT,
+  PROP_IDLE_TIMEOUT,
+  PROP_MAX_PER_ADDRESS,
+  PROP_LOOPBACK_IS_PUBLIC,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* ------------------------------------------------------------------ */
+/* Clients: accept and sweep                                            */
+
+static gboolean
+incoming_cb (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source_object,
+             FilerServer       *self)
+{
+  g_autoptr(GSocketAddress) remote = NULL;
+  g_autoptr(GError) error = NULL;
+  Client *client;
+  guint count;
+
+  remote = g_socket_connection_get_remote_address (connection, &error);
+  if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote))
+    {
+      g_debug ("Dropping a connection without a peer address: %s",
+               error ? error->message : "not an inet address");
+      return TRUE;
+    }
+
+  g_socket_set_option (g_socket_connection_get_socket (connection),
+                       IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+
+  client = filer_server_client_new (self, connection, remote);
+  g_hash_table_add (self->clients, client);
+
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_source, client->source));
+  if (self->max_per_address > 0 && count >= self->max_per_address)
+    {
+      g_message ("%s: refusing a connection, already %u from this address",
+                 client->source, count);
+      client->dying_since = g_get_monotonic_time ();
+      filer_frame_connection_close_with_error (client->connection, "too-many-connections",
+                                               "Too many connections from your address");
+      return TRUE;
+    }
+
+  /* Counted until the client is kicked or dropped (client_uncount() in
+   * filer-server-client.c). */
+  g_hash_table_insert (self->per_source, g_strdup (client->source), GUINT_TO_POINTER (count + 1));
+  client->counted = TRUE;
+
+  filer_frame_connection_start (client->connection);
+  return TRUE;
+}
+
+static gboolean
+sweep_cb (gpointer user_data)
+{
+  FilerServer *self = user_data;
+  g_autoptr(GPtrArray) silent = g_ptr_array_new ();
+  g_autoptr(GPtrArray) stuck = g_ptr_array_new ();
+  gint64 now = g_get_monotonic_time ();
+  gint64 idle_us = (gint64)self->idle_timeout_ms * 1000;
+  GHashTableIter iter;
+  gpointer key;
+
+  g_hash_table_iter_init (&iter, self->clients);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    {
+      Client *client = key;
+
+      if (client->dying_since != 0)
+        {
+          if (now - client->dying_since > DYING_GRACE_US)
+            g_ptr_array_add (stuck, client);
+        }
+      else if (now - client->last_seen > idle_us)
+        g_ptr_array_add (silent, client);
+    }
+
+  /* Kicking may close a connection at once: keep the tables still. */
+  self->busy++;
+  for (guint i = 0; i < silent->len; i++)
+    {
+      Client *client = g_ptr_array_index (silent, i);
+
+      g_debug ("%s: silent for %u ms", client->source, self->idle_timeout_ms);
+      filer_server_client_kick (client, "timeout", "No message within the idle timeout");
+    }
+
+  /* A client that will not even take its error frame: cut it off. */
+  for (guint i = 0; i < stuck->len; i++)
+    {
+      Client *client = g_ptr_array_index (stuck, i);
+
+      g_io_stream_close (G_IO_STREAM (client->socket_connection), NULL, NULL);
+      filer_server_client_queue_drop (client);
+    }
+  self->busy--;
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Start and stop                                                       */
+
+static GSocket *
+bind_socket (GInetAddress  *address,
+             guint          port,
+             GSocketType    type,
+             GError       **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+
+  socket = g_socket_new (g_inet_address_get_family (address), type,
+                         type == G_SOCKET_TYPE_STREAM ? G_SOCKET_PROTOCOL_TCP
+                                                      : G_SOCKET_PROTOCOL_UDP,
+                         error);
+  if (socket == NULL)
+    return NULL;
+
+  socket_address = g_inet_socket_address_new (address, port);
+
+  /* TCP may reuse a port in TIME_WAIT (a restarted server); UDP must not
+   * share the port with another server (GLib would set SO_REUSEPORT). */
+  if (!g_socket_bind (socket, socket_address, type == G_SOCKET_TYPE_STREAM, error))
+    return NULL;
+
+  if (type == G_SOCKET_TYPE_STREAM)
+    {
+      g_socket_set_listen_backlog (socket, 4096);
+      if (!g_socket_listen (socket, error))
+        return NULL;
+    }
+  else
+    {
+      g_socket_set_broadcast (socket, TRUE);
+      /* Read until WOULD_BLOCK, never wait in the callback. */
+      g_socket_set_blocking (socket, FALSE);
+      /* NAT relay (filer-rendezvous-server.c): room for bursts of relayed
+       * datagrams; the stream recovers from lost bursts slowly. */
+      filer_socket_set_buffers (socket);
+    }
+
+  return g_steal_pointer (&socket);
+}
+
+static guint
+socket_port (GSocket *socket)
+{
+  g_autoptr(GSocketAddress) local = g_socket_get_local_address (socket, NULL);
+
+  return local ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)) : 0;
+}
+
+gboolean
+filer_server_start (FilerServer  *self,
+                    GError      **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocket) tcp = NULL;
+  g_autoptr(GSocket) udp = NULL;
+  guint sweep_ms;
+
+  g_return_val_if_fail (FILER_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (self->service == NULL, FALSE);
+
+  address = g_inet_address_new_from_string (self->bind_address);
+  if (address == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not an IP address", self->bind_address);
+      return FALSE;
+    }
+
+  /* TCP and UDP share one port number. With port 0 the kernel picks the
+   * TCP port, and that number may be taken on UDP: then try again. */
+  for (guint attempt = 0; ; attempt++)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      g_clear_object (&tcp);
+      tcp = bind_socket (address, self->port, G_SOCKET_TYPE_STREAM, error);
+      if (tcp == NULL)
+        return FALSE;
+
+      udp = bind_socket (address, socket_port (tcp), G_SOCKET_TYPE_DATAGRAM, &local_error);
+      if (udp != NULL)
+        break;
+
+      if (self->port != 0 || attempt >= 20)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local_error), "UDP port %u: ",
+                                      socket_port (tcp));
+          return FALSE;
+        }
+    }
+
+  self->service = g_socket_service_new ();
+  if (!g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), tcp, NULL, error))
+    {
+      g_clear_object (&self->service);
+      return FALSE;
+    }
+  g_signal_connect_object (self->service, "incoming", G_CALLBACK (incoming_cb), self, 0);
+  g_socket_service_start (self->service);
+
+  self->udp_socket = g_steal_pointer (&udp);
+  self->udp_source = filer_socket_watch_datagrams (self->udp_socket, FILER_SERVER_DATAGRAMS_PER_WAKEUP,
+                                                   _filer_server_datagram_cb, self, NULL);
+
+  sweep_ms = CLAMP (self->idle_timeout_ms / 4, 50, 1000);
+  self->sweep_id = g_timeout_add (sweep_ms, sweep_cb, self);
+
+  if (self->port != socket_port (tcp))
+    {
+      self->port = socket_port (tcp);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
+    }
+
+  return TRUE;
+}
+
+void
+filer_server_stop (FilerServer *self)
+{
+  g_autoptr(GList) clients = NULL;
+
+  g_return_if_fail (FILER_IS_SERVER (self));
+
+  if (self->service != NULL)
+    {
+      g_socket_service_stop (self->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+      g_clear_object (&self->service);
+    }
+
+  filer_clear_source (&self->udp_source);
+  if (self->udp_socket != NULL)
+    {
+      g_socket_close (self->udp_socket, NULL);
+      g_clear_object (&self->udp_socket);
+    }
+
+  g_clear_handle_id (&self->sweep_id, g_source_remove);
+  g_clear_handle_id (&self->drop_idle_id, g_source_remove);
+  g_ptr_array_set_size (self->drop_queue, 0);
+
+  /* Close every connection; nobody needs to hear about leaves. */
+  clients = g_hash_table_get_keys (self->clients);
+  for (GList *l = clients; l; l = l->next)
+    {
+      Client *client = l->data;
+
+      client->registered = FALSE;
+      g_clear_signal_handler (&client->frame_handler, client->connection);
+      g_clear_signal_handler (&client->closed_handler, client->connection);
+      filer_frame_connection_close (client->connection);
+    }
+  g_hash_table_remove_all (self->clients);
+  g_hash_table_remove_all (self->by_id);
+  g_hash_table_remove_all (self->networks);
+  g_hash_table_remove_all (self->rooms);
+  g_hash_table_remove_all (self->per_source);
+}
+
+gboolean
+filer_server_is_running (FilerServer *self)
+{
+  g_return_val_if_fail (FILER_IS_SERVER (self), FALSE);
+
+  return self->service != NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* GObject                                                              */
+
+static void
+filer_server_dispose (GObject *object)
+{
+  FilerServer *self = (FilerServer *)object;
+
+  filer_server_stop (self);
+
+  G_OBJECT_CLASS (filer_server_parent_class)->dispose (object);
+}
+
+static void
+filer_server_finalize (GObject *object)
+{
+  FilerServer *self = (FilerServer *)object;
+
+  g_clear_pointer (&self->bind_address, g_free);
+  g_clear_pointer (&self->clients, g_hash_table_unref);
+  g_clear_pointer (&self->by_id, g_hash_table_unref);
+  g_clear_pointer (&self->networks, g_hash_table_unref);
+  g_clear_pointer (&self->rooms, g_hash_table_unref);
+  g_clear_pointer (&self->per_source, g_hash_table_unref);
+  g_clear_pointer (&self->datagram_handlers, g_hash_table_unref);
+  g_clear_pointer (&self->drop_queue, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (filer_server_parent_class)->finalize (object);
+}
+
+static void
+filer_server_get_property (GObject    *object,
+                           guint       prop_id,
+                           GValue     *value,
+                           GParamSpec *pspec)
+{
+  FilerServer *self = FILER_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_BIND_ADDRESS:
+      g_value_set_string (value, self->bind_address);
+      break;
+
+    case PROP_PORT:
+      g_value_set_uint (value, self->port);
+      break;
+
+    case PROP_IDLE_TIMEOUT:
+      g_value_set_uint (value, self->idle_timeout_ms);
+      break;
+
+    case PROP_MAX_PER_ADDRESS:
+      g_value_set_uint (value, self->max_per_address);
+      break;
+
+    case PROP_LOOPBACK_IS_PUBLIC:
+      g_value_set_boolean (value, self->loopback_is_public);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+filer_server_set_property (GObject      *object,
+                           guint         prop_id,
+                           const GValue *value,
+                           GParamSpec   *pspec)
+{
+  FilerServer *self = FILER_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_BIND_ADDRESS:
+      filer_server_set_bind_address (self, g_value_get_string (value));
+      break;
+
+    case PROP_PORT:
+      filer_server_set_port (self, g_value_get_uint (value));
+      break;
+
+    case PROP_IDLE_TIMEOUT:
+      filer_server_set_idle_timeout (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_PER_ADDRESS:
+      filer_server_set_max_per_address (self, g_value_get_uint (value));
+      break;
+
+    case PROP_LOOPBACK_IS_PUBLIC:
+      filer_server_set_loopback_is_public (self, g_value_get_boolean (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+filer_server_class_init (FilerServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = filer_server_dispose;
+  object_class->finalize = filer_server_finalize;
+  object_class->get_property = filer_server_get_property;
+  object_class->set_property = filer_server_set_property;
+
+  /**
+   * FilerServer:bind-address:
+   *
+   * The IP address to listen on (TCP and UDP). Set before starting.
+   */
+  properties[PROP_BIND_ADDRESS] =
+    g_param_spec_string ("bind-address", NULL, NULL,
+                         "0.0.0.0",
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * FilerServer:port:
+   *
+   * The port (TCP and UDP). 0 before starting picks a free one; once
+   * started it holds the port in use.
+   */
+  properties[PROP_PORT] =
+    g_param_spec_uint ("port", NULL, NULL,
+                       0, G_MAXUINT16, FILER_DISCOVERY_DEFAULT_PORT,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * FilerServer:idle-timeout:
+   *
+   * Milliseconds of silence after which a client is dropped. Clients are
+   * told to send a keepalive every third of it.
+   */
+  properties[PROP_IDLE_TIMEOUT] =
+    g_param_spec_uint ("idle-timeout", NULL, NULL,
+                       100, G_MAXUINT, FILER_SERVER_DEFAULT_IDLE_TIMEOUT_MS,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * FilerServer:max-per-address:
+   *
+   * How many connections one source address may hold; 0 is no limit.
+   */
+  properties[PROP_MAX_PER_ADDRESS] =
+    g_param_spec_uint ("max-per-address", NULL, NULL,
+                       0, G_MAXUINT, FILER_SERVER_DEFAULT_MAX_PER_ADDRESS,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * FilerServer:loopback-is-public:
+   *
+   * For tests: treat each loopback source address (127.x.y.z) as its own
+   * public network instead of one private network, so visibility across
+   * networks can be tested on one machine.
+   */
+  properties[PROP_LOOPBACK_IS_PUBLIC] =
+    g_param_spec_boolean ("loopback-is-public", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+filer_server_init (FilerServer *self)
+{
+  self->bind_address = g_strdup ("0.0.0.0");
+  self->port = FILER_DISCOVERY_DEFAULT_PORT;
+  self->idle_timeout_ms = FILER_SERVER_DEFAULT_IDLE_TIMEOUT_MS;
+  self->max_per_address = FILER_SERVER_DEFAULT_MAX_PER_ADDRESS;
+
+  self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify)filer_server_client_free, NULL);
+  self->by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  self->networks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify)g_hash_table_unref);
+  self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify)g_hash_table_unref);
+  self->per_source = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->datagram_handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                   filer_server_datagram_handler_free);
+
+  self->drop_queue = g_ptr_array_new ();
+
+  filer_server_add_datagram_handler (self, "probe", filer_server_handle_probe, NULL, NULL);
+}
+
+FilerServer *
+filer_server_new (void)
+{
+  return g_object_new (FILER_TYPE_SERVER, NULL);
+}
+
+const char *
+filer_server_get_bind_address (FilerServer *self)
+{
+  g_return_val_if_fail (FILER_IS_SERVER (self), NULL);
+
+  return self->bind_address;
+}
+
+void
+filer_server_set_bind_address (FilerServer *self,
+                               const char  *bind_address)
+{
+  g_return_if_fail (FILER_IS_SERVER (self));
+  g_return_if_fail (self->service == NULL);
+
+  if (bind_address == NULL)
+    bind_address = "0.0.0.0";
+
+  if (g_strcmp0 (self->bind_address, bind_address) == 0)
+    return;
+
+  g_free (self->bind_address);
+  self->bind_address = g_strdup (bind_address);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BIND_ADDRESS]);
+}
+
+guint
+filer_server_get_port (FilerServer *self)
+{
+  g_return_val_if_fail (FILER_IS_SERVER (self), 0);
+
+  return self->port;
+}
+
+void
+filer_server_set_port (FilerServer *self,
+                       guint        port)
+{
+  g_return_if_fail (FILER_IS_SERVER (self));
+  g_return_if_fail (port <= G_MAXUINT16);
+  g_return_if_fail (self->service == NULL);
+
+  if (self->port != port)
+    {
+      self->port = port;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
+    }
+}
+
+guint
+filer_server_get_idle_timeout (FilerServer *self)
+{
+  g_return_val_if_fail (FILER_IS_SERVER (self), 0);
+
+  return self->idle_timeout_ms;
+}
+
+void
+filer_server_set_idle_timeout (FilerServer *self,
+                               guint        idle_timeout_ms)
+{
+  g_return_if_fail (FILER_IS_SERVER (self));
+  g_return_if_fail (idle_timeout_ms >= 100);
+  g_return_if_fail (self->service == NULL);
+
+  if (self->idle_timeout_ms != idle_timeout_ms)
+    {
+      self->idle_timeout_ms = idle_timeout_ms;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_TIMEOUT]);
+    }
+}
+
+guint
+filer_server_get_max_per_address (FilerServer *self)
+{
+  g_return_val_if_fail (FILER_IS_SERVER (self), 0);
+
+  return self->max_per_address;
+}
+
+void
+filer_server_set_max_per_address (FilerServer *self,
+                                  guint        max_per_address)
+{
+  g_return_if_fail (FILER_IS_SERVER (self));
+
+  if (self->max_per_address != max_per_address)
+    {
+      self->max_per_address = max_per_address;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_PER_ADDRESS]);
+    }
+}
+
+gboolean
+filer_server_get_loopback_is_public (FilerServer *self)
+{
+  g_return_val_if_fail (FILER_IS_SERVER (self), FALSE);
+
+  return self->loopback_is_public;
+}
+
+void
+filer_server_set_loopback_is_public (FilerServer *self,
+                                     gboolean     loopback_is_public)
+{
+  g_return_if_fail (FILER_IS_SERVER (self));
+  g_return_if_fail (self->service == NULL);
+
+  loopback_is_public = !!loopback_is_public;
+  if (self->loopback_is_public != loopback_is_public)
+    {
+      self->loopback_is_public = loopback_is_public;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOOPBACK_IS_PUBLIC]);
+    }
+}
+
+guint
+filer_server_get_n_connections (FilerServer *self)
+{
+  g_return_val_if_fail (FILER_IS_SERVER (self), 0);
+
+  return g_hash_table_size (self->clients);
+}
+
+guint
+filer_server_get_n_peers (FilerServer *self)
+{
+  g_return_val_if_fail (FILER_IS_SERVER (self), 0);
+
+  return g_hash_table_size (self->by_id);
+}
+
+
+
+gboolean
+filer_server_send_to_peer (FilerServer *self,
+                           const char  *peer_id,
+                           FilerFrame  *frame)
+{
+  Client *client;
+
+  g_return_val_if_fail (FILER_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (peer_id != NULL, FALSE);
+  g_return_val_if_fail (frame != NULL, FALSE);
+
+  client = g_hash_table_lookup (self->by_id, peer_id);
+  if (client == NULL || client->dying_since != 0)
+    return FALSE;
+
+  filer_server_client_send (client, frame);
+  return TRUE;
+}
+
+gboolean
+filer_server_peers_can_see (FilerServer *self,
+                            const char  *peer_id,
+                            const char  *other_id)
+{
+  Client *a;
+  Client *b;
+
+  g_return_val_if_fail (FILER_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (peer_id != NULL, FALSE);
+  g_return_val_if_fail (other_id != NULL, FALSE);
+
+  a = g_hash_table_lookup (self->by_id, peer_id);
+  b = g_hash_table_lookup (self->by_id, other_id);
+
+  return a != NULL && b != NULL && filer_server_clients_see_each_other (a, b);
+}
+
+char *
+filer_server_get_peer_public_address (FilerServer *self,
+                                      const char  *peer_id)
+{
+  Client *client;
+
+  g_return_val_if_fail (FILER_IS_SERVER (self), NULL);
+  g_return_val_if_fail (peer_id != NULL, NULL);
+
+  client = g_hash_table_lookup (self->by_id, peer_id);
+  return client ? g_strdup (client->source) : NULL;
+}

@@ -1,0 +1,586 @@
+/* filer-nat-client.c: reach peers on other networks (punch, or relay)
+ *
+ * One UDP socket carries everything: frames to and from the rendezvous
+ * server (registration, keepalive, session set-up, relayed datagrams) and
+ * peer datagrams (punch, ack, keepalive, stream segments), told apart by
+ * the peer datagrams' 0xFF 0xFF magic (filer-nat-datagram.h).
+ *
+ * A session is one attempt to reach one peer, named by the token the
+ * server hands out. The punching follows the seed's order, hardened
+ * (docs/protocol.md §4.4): the side told to go "first" sends punch
+ * packets whose TTL dies between the routers (opening its own NAT without
+ * touching the peer's), then reports ready; only then is the "second"
+ * side told to go. Both keep punching every 100 ms, answer every punch
+ * with an ack to the address it came from (the peer's NAT may have picked
+ * another port), and the side that asked decides: direct once an ack
+ * arrived, the relay if none did within the relay delay. The other side
+ * answers on whichever path the stream's segments arrive.
+ *
+ * This file holds the object, its socket and what it hears from the
+ * server, and the connect task; the binding is in filer-nat-binding.c, a
+ * session's punching and stream in filer-nat-punch.c, and sending to the
+ * peer (direct or relayed) in filer-nat-relay.c.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-nat-client.h"
+#include "filer-nat-client-private.h"
+#include "filer-socket.h"
+#include "filer-frame-decoder.h"
+
+#include "filer-nat-error.h"
+
+G_DEFINE_FINAL_TYPE (FilerNatClient, filer_nat_client, G_TYPE_OBJECT)
+
+enum {
+  INCOMING,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+void
+filer_nat_client_emit_incoming (FilerNatClient *self,
+                                GIOStream      *stream,
+                                const char     *peer_id,
+                                const char     *path)
+{
+  g_signal_emit (self, signals[INCOMING], 0, stream, peer_id, path);
+}
+
+typedef struct
+{
+  FilerNatClient *client;       /* weak */
+  char *peer_id;
+  char *attempt;
+  char *refusal;                /* the server's last "not yet" */
+  guint tries;
+  guint retry_id;
+} ConnectData;
+
+/* The connect task waiting for @attempt's answer, taken out of the
+ * table (NULL if answered already). */
+static GTask *
+take_connect (FilerNatClient *self,
+              const char     *attempt)
+{
+  g_autofree char *key = NULL;
+  GTask *task = NULL;
+
+  if (attempt == NULL
+      || !g_hash_table_steal_extended (self->connects, attempt, (gpointer *)&key, (gpointer *)&task))
+    return NULL;
+
+  return task;
+}
+
+/* --- what arrives ------------------------------------------------------ */
+
+static void
+handle_session (FilerNatClient *self,
+                FilerFrame     *frame)
+{
+  const char *attempt = filer_frame_get (frame, "attempt");
+  g_autoptr(GTask) task = NULL;
+  Session *session;
+
+  if (!filer_nat_valid_session_frame (frame) || attempt == NULL)
+    return;
+
+  task = take_connect (self, attempt);
+  if (task == NULL)
+    return;  /* answered already */
+
+  session = filer_nat_session_new (self, frame, TRUE);
+  session->task = g_steal_pointer (&task);
+  if (session->first && !session->relay_only)
+    filer_nat_session_punch_cb (session);
+}
+
+static void
+handle_refused (FilerNatClient *self,
+                FilerFrame     *frame)
+{
+  const char *attempt = filer_frame_get (frame, "attempt");
+  const char *token = filer_frame_get (frame, "session");
+  g_autoptr(GTask) task = NULL;
+  Session *session = token ? g_hash_table_lookup (self->sessions, token) : NULL;
+
+  /* A session the peer never answered: end it now, not at the idle
+   * timeout. */
+  if (session && session->initiator)
+    {
+      g_autoptr(GError) error = NULL;
+
+      error = g_error_new (FILER_NAT_ERROR, FILER_NAT_ERROR_UNREACHABLE, "%s",
+                           filer_frame_get (frame, "message") ?: "The peer did not answer");
+      if (session->stream)
+        filer_nat_client_stream_abort (session->stream, error);
+      else
+        {
+          filer_nat_session_fail (session, g_steal_pointer (&error));
+          filer_nat_session_remove (session);
+        }
+      return;
+    }
+
+  /* The peer (or we) may be about to bind: registration over TCP and the
+   * UDP binding race. Keep asking until the connect times out. */
+  if (attempt && (g_strcmp0 (filer_frame_get (frame, "code"), "unknown-peer") == 0
+                  || g_strcmp0 (filer_frame_get (frame, "code"), "not-bound") == 0))
+    {
+      GTask *waiting = g_hash_table_lookup (self->connects, attempt);
+      ConnectData *connect = waiting ? g_task_get_task_data (waiting) : NULL;
+
+      if (connect && connect->tries * RETRY_INTERVAL_MS < CONNECT_TIMEOUT_MS)
+        {
+          g_free (connect->refusal);
+          connect->refusal = g_strdup (filer_frame_get (frame, "message"));
+          return;
+        }
+    }
+
+  task = take_connect (self, attempt);
+  if (task == NULL)
+    return;
+
+  g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_REFUSED,
+                           "The server refused: %s",
+                           filer_frame_get (frame, "message") ? filer_frame_get (frame, "message") : "no reason");
+}
+
+static void
+handle_server_frame (FilerNatClient *self,
+                     FilerFrame     *frame,
+                     gboolean        from_second_port)
+{
+  const char *type = filer_frame_get_message_type (frame);
+  Session *session;
+
+  if (g_strcmp0 (type, "nat-bound") == 0 || g_strcmp0 (type, "nat-probed") == 0)
+    {
+      filer_nat_client_handle_bound (self, frame, from_second_port);
+      return;
+    }
+
+  if (from_second_port)
+    return;
+
+  if (g_strcmp0 (type, "nat-offer") == 0)
+    filer_nat_client_handle_offer (self, frame);
+  else if (g_strcmp0 (type, "nat-session") == 0)
+    handle_session (self, frame);
+  else if (g_strcmp0 (type, "nat-refused") == 0)
+    handle_refused (self, frame);
+  else if (g_strcmp0 (type, "nat-accepted") == 0)
+    {
+      session = g_hash_table_lookup (self->sessions, filer_frame_get (frame, "session") ?: "");
+      if (session)
+        session->accepted = TRUE;
+    }
+  else if (g_strcmp0 (type, "nat-go") == 0)
+    {
+      session = g_hash_table_lookup (self->sessions, filer_frame_get (frame, "session") ?: "");
+      if (session && !session->go)
+        {
+          g_debug ("nat: session %s: go", session->token_hex);
+          session->go = TRUE;
+        }
+    }
+  else if (g_strcmp0 (type, "nat-relay") == 0)
+    filer_nat_client_handle_relay (self, frame);
+  else if (g_strcmp0 (type, "nat-relay-closed") == 0)
+    filer_nat_client_handle_relay_closed (self, frame);
+}
+
+static gboolean
+datagram_cb (GSocket        *socket,
+             const guint8   *data,
+             gsize           length,
+             GSocketAddress *from,
+             gpointer        user_data)
+{
+  FilerNatClient *self = user_data;
+  g_autoptr(FilerNatClient) hold = g_object_ref (self);
+
+  if (length >= 2 && data[0] == 0xFF && data[1] == 0xFF)
+    filer_nat_client_handle_peer_datagram (self, data, length, from, FALSE);
+  else if (filer_nat_address_equal (from, self->server)
+           || filer_nat_address_equal (from, self->server2))
+    {
+      g_autoptr(FilerFrame) frame = filer_frame_decode_datagram (data, length, MAX_FRAME_CONTENT, NULL);
+
+      if (frame)
+        handle_server_frame (self, frame, filer_nat_address_equal (from, self->server2));
+    }
+
+  return self->socket != NULL ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* --- connecting -------------------------------------------------------- */
+
+static void
+connect_data_free (gpointer data)
+{
+  ConnectData *connect = data;
+
+  g_clear_handle_id (&connect->retry_id, g_source_remove);
+  g_clear_weak_pointer (&connect->client);
+  g_free (connect->peer_id);
+  g_free (connect->attempt);
+  g_free (connect->refusal);
+  g_free (connect);
+}
+
+static gboolean
+connect_retry_cb (gpointer user_data)
+{
+  GTask *task = user_data;
+  ConnectData *connect = g_task_get_task_data (task);
+  FilerNatClient *self = connect->client;
+  g_autoptr(FilerFrame) frame = NULL;
+
+  if (self == NULL || !g_hash_table_contains (self->connects, connect->attempt))
+    {
+      connect->retry_id = 0;
+      return G_SOURCE_REMOVE;
+    }
+
+  if (connect->tries++ * RETRY_INTERVAL_MS >= CONNECT_TIMEOUT_MS)
+    {
+      g_autoptr(GTask) owned = NULL;
+
+      connect->retry_id = 0;
+      owned = take_connect (self, connect->attempt);
+      if (connect->refusal)
+        g_task_return_new_error (owned, FILER_NAT_ERROR, FILER_NAT_ERROR_REFUSED,
+                                 "The server refused: %s", connect->refusal);
+      else
+        g_task_return_new_error (owned, FILER_NAT_ERROR, FILER_NAT_ERROR_NO_SERVER,
+                                 "The rendezvous server did not answer");
+      return G_SOURCE_REMOVE;
+    }
+
+  /* The server pairs roles by mapping: give the probe a moment. */
+  if (self->mapping == NULL && connect->tries <= 4)
+    return G_SOURCE_CONTINUE;
+
+  frame = filer_frame_new ("nat-connect");
+  filer_frame_set (frame, "id", self->peer_id);
+  filer_frame_set (frame, "to", connect->peer_id);
+  filer_frame_set (frame, "attempt", connect->attempt);
+  filer_frame_set (frame, "stream", self->stream_engine);
+  if (self->mapping)
+    filer_frame_set (frame, "mapping", self->mapping);
+  filer_nat_client_send_frame (self, self->server, frame);
+
+  return G_SOURCE_CONTINUE;
+}
+
+void
+filer_nat_client_connect_async (FilerNatClient      *self,
+                                const char          *peer_id,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ConnectData *connect;
+
+  g_return_if_fail (FILER_IS_NAT_CLIENT (self));
+  g_return_if_fail (peer_id != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, filer_nat_client_connect_async);
+
+  if (self->socket == NULL)
+    {
+      g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_FAILED,
+                               "The NAT client is not started");
+      return;
+    }
+
+  connect = g_new0 (ConnectData, 1);
+  g_set_weak_pointer (&connect->client, self);
+  connect->peer_id = g_strdup (peer_id);
+  connect->attempt = g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
+  g_task_set_task_data (task, connect, connect_data_free);
+
+  g_hash_table_insert (self->connects, g_strdup (connect->attempt), g_object_ref (task));
+  connect_retry_cb (task);
+  connect->retry_id = g_timeout_add_full (G_PRIORITY_DEFAULT, RETRY_INTERVAL_MS, connect_retry_cb,
+                                          g_object_ref (task), g_object_unref);
+}
+
+/**
+ * filer_nat_client_connect_finish:
+ * @path: (out) (optional): "direct" or "relay"
+ *
+ * Returns: (transfer full): the established stream
+ */
+GIOStream *
+filer_nat_client_connect_finish (FilerNatClient  *self,
+                                 GAsyncResult    *result,
+                                 char           **path,
+                                 GError         **error)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  Session *session;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  stream = g_task_propagate_pointer (G_TASK (result), error);
+  if (stream == NULL)
+    return NULL;
+
+  session = g_task_get_task_data (G_TASK (result));
+  if (path)
+    *path = g_strdup (session && session->path == PATH_RELAY ? FILER_NAT_PATH_RELAY : FILER_NAT_PATH_DIRECT);
+
+  return g_steal_pointer (&stream);
+}
+
+/* --- life -------------------------------------------------------------- */
+
+gboolean
+filer_nat_client_start (FilerNatClient  *self,
+                        GError         **error)
+{
+  g_return_val_if_fail (FILER_IS_NAT_CLIENT (self), FALSE);
+  g_return_val_if_fail (self->source == NULL, FALSE);
+
+  if (self->server == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not an IP address and port", self->server_text);
+      return FALSE;
+    }
+
+  if (self->socket == NULL)
+    {
+      GSocketFamily family = g_socket_address_get_family (self->server);
+      g_autoptr(GInetAddress) any = g_inet_address_new_any (family);
+      g_autoptr(GSocketAddress) address = g_inet_socket_address_new (any, 0);
+      g_autoptr(GSocket) socket = NULL;
+
+      socket = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
+      if (socket == NULL || !g_socket_bind (socket, address, FALSE, error))
+        return FALSE;
+      self->socket = g_steal_pointer (&socket);
+    }
+
+  filer_socket_set_buffers (self->socket);
+
+  /* A batch, then let others (a server in the same loop) run. */
+  self->source = filer_socket_watch_datagrams (self->socket, 64, datagram_cb, self, NULL);
+
+  filer_nat_client_bind_cb (self);
+
+  return TRUE;
+}
+
+static void
+fail_all (FilerNatClient *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->connects);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      GTask *task = value;
+
+      g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_FAILED,
+                               "The NAT client stopped");
+      g_hash_table_iter_remove (&iter);
+    }
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Session *session = value;
+      g_autoptr(GError) error = g_error_new_literal (FILER_NAT_ERROR, FILER_NAT_ERROR_FAILED,
+                                                     "The NAT client stopped");
+
+      if (session->stream)
+        filer_nat_client_stream_abort (session->stream, error);
+      filer_nat_session_fail (session, g_error_copy (error));
+      session->client = NULL;
+      g_hash_table_iter_remove (&iter);
+    }
+}
+
+void
+filer_nat_client_stop (FilerNatClient *self)
+{
+  g_return_if_fail (FILER_IS_NAT_CLIENT (self));
+
+  fail_all (self);
+  g_clear_handle_id (&self->bind_id, g_source_remove);
+  filer_clear_source (&self->source);
+  if (self->socket)
+    g_socket_close (self->socket, NULL);
+  g_clear_object (&self->socket);
+}
+
+static void
+filer_nat_client_dispose (GObject *object)
+{
+  FilerNatClient *self = FILER_NAT_CLIENT (object);
+
+  filer_nat_client_stop (self);
+
+  G_OBJECT_CLASS (filer_nat_client_parent_class)->dispose (object);
+}
+
+static void
+filer_nat_client_finalize (GObject *object)
+{
+  FilerNatClient *self = FILER_NAT_CLIENT (object);
+
+  g_clear_pointer (&self->sessions, g_hash_table_unref);
+  g_clear_pointer (&self->connects, g_hash_table_unref);
+  g_clear_object (&self->server);
+  g_clear_object (&self->server2);
+  g_free (self->peer_id);
+  g_free (self->server_text);
+  g_free (self->public_address);
+  g_free (self->public_address2);
+  g_free (self->mapping);
+
+  G_OBJECT_CLASS (filer_nat_client_parent_class)->finalize (object);
+}
+
+static void
+filer_nat_client_class_init (FilerNatClientClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = filer_nat_client_dispose;
+  object_class->finalize = filer_nat_client_finalize;
+
+  /**
+   * FilerNatClient::incoming:
+   * @stream: the established stream (take a reference to keep it)
+   * @peer_id: who reached us, as the server paired us
+   * @path: "direct" or "relay"
+   *
+   * A peer on another network reached us.
+   */
+  signals[INCOMING] =
+    g_signal_new ("incoming",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_IO_STREAM, G_TYPE_STRING, G_TYPE_STRING);
+}
+
+static void
+filer_nat_client_init (FilerNatClient *self)
+{
+  self->keepalive_ms = FILER_NAT_DEFAULT_KEEPALIVE_MS;
+  self->relay_after_ms = FILER_NAT_DEFAULT_RELAY_AFTER_MS;
+  self->punch_ttl = FILER_NAT_DEFAULT_PUNCH_TTL;
+  self->stream_engine = "quic";
+  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, filer_nat_session_unref);
+  self->connects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+}
+
+/**
+ * filer_nat_client_new:
+ * @peer_id: our device id, as registered with the discovery server
+ * @server_address: the rendezvous server's UDP "ip:port"
+ */
+FilerNatClient *
+filer_nat_client_new (const char *peer_id,
+                      const char *server_address)
+{
+  FilerNatClient *self;
+
+  g_return_val_if_fail (peer_id != NULL, NULL);
+  g_return_val_if_fail (server_address != NULL, NULL);
+
+  self = g_object_new (FILER_TYPE_NAT_CLIENT, NULL);
+  self->peer_id = g_strdup (peer_id);
+  self->server_text = g_strdup (server_address);
+  self->server = filer_nat_address_from_string (server_address);
+
+  return self;
+}
+
+void
+filer_nat_client_set_socket (FilerNatClient *self,
+                             GSocket        *socket)
+{
+  g_return_if_fail (FILER_IS_NAT_CLIENT (self));
+  g_return_if_fail (self->source == NULL);
+
+  g_set_object (&self->socket, socket);
+}
+
+void
+filer_nat_client_set_keepalive (FilerNatClient *self,
+                                guint           keepalive_ms)
+{
+  g_return_if_fail (FILER_IS_NAT_CLIENT (self));
+  g_return_if_fail (keepalive_ms >= 100);
+
+  self->keepalive_ms = keepalive_ms;
+}
+
+void
+filer_nat_client_set_relay_after (FilerNatClient *self,
+                                  guint           relay_after_ms)
+{
+  g_return_if_fail (FILER_IS_NAT_CLIENT (self));
+
+  self->relay_after_ms = relay_after_ms;
+}
+
+void
+filer_nat_client_set_punch_ttl (FilerNatClient *self,
+                                guint           ttl)
+{
+  g_return_if_fail (FILER_IS_NAT_CLIENT (self));
+  g_return_if_fail (ttl >= 1 && ttl <= 255);
+
+  self->punch_ttl = ttl;
+}
+
+void
+filer_nat_client_set_stream_engine (FilerNatClient *self,
+                                    const char     *engine)
+{
+  g_return_if_fail (FILER_IS_NAT_CLIENT (self));
+  g_return_if_fail (g_strcmp0 (engine, "quic") == 0 || g_strcmp0 (engine, "pseudotcp") == 0);
+
+  self->stream_engine = g_str_equal (engine, "quic") ? "quic" : "pseudotcp";
+}
+
+void
+filer_nat_client_set_force_relay (FilerNatClient *self,
+                                  gboolean        force_relay)
+{
+  g_return_if_fail (FILER_IS_NAT_CLIENT (self));
+
+  self->force_relay = force_relay;
+}
+
+const char *
+filer_nat_client_get_public_address (FilerNatClient *self)
+{
+  g_return_val_if_fail (FILER_IS_NAT_CLIENT (self), NULL);
+
+  return self->public_address;
+}
+
+const char *
+filer_nat_client_get_mapping (FilerNatClient *self)
+{
+  g_return_val_if_fail (FILER_IS_NAT_CLIENT (self), NULL);
+
+  return self->mapping;
+}

@@ -1,0 +1,1239 @@
+/* filer-quic-stream.c: a reliable byte stream over datagrams: QUIC (ngtcp2)
+ *
+ * The second engine behind the NAT client's streams (the first is
+ * PseudoTcp, filer-udp-stream.c; docs/nat-stream.md compares them): QUIC
+ * v1 by ngtcp2 with TLS 1.3 by GnuTLS, CUBIC congestion control, ACK
+ * ranges and pacing. Everything that touches ngtcp2 is in this file: it
+ * is a pre-1.0 API.
+ *
+ * The connection carries one bidirectional stream, opened by the client
+ * (the initiator). Packets go out through the owner's send function (a
+ * punched path or the relay) and come in through receive_segment(); the
+ * network path ngtcp2 sees is a constant pair of placeholder addresses,
+ * since the owner, not QUIC, knows where the peer is.
+ *
+ * Sent data stays in a queue of chunks until QUIC reports it
+ * acknowledged (ngtcp2 keeps pointers into it for retransmission).
+ * Received data waits in a buffer of at most the stream window; reading
+ * it opens the window again.
+ *
+ * The server side presents the device's self-signed certificate (made at
+ * first use, kept in the config folder); the client does not check it
+ * yet (the transfer hello checks the device id; pinning comes next). So
+ * the path is encrypted, not authenticated.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-quic-stream.h"
+
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+
+#include "filer-stream-wakers-private.h"
+#include "filer-udp-input-stream-private.h"
+#include "filer-udp-output-stream-private.h"
+
+#define ALPN                "filer/1"
+#define STREAM_WINDOW       (4 * 1024 * 1024)
+#define CONNECTION_WINDOW   (8 * 1024 * 1024)
+#define SEND_BUFFER         (4 * 1024 * 1024)
+#define MAX_PACKETS_PER_RUN 256
+#define CLOSE_GRACE_US      (3 * G_USEC_PER_SEC)
+#define PRIORITIES          "NORMAL:-VERS-ALL:+VERS-TLS1.3:%DISABLE_TLS13_COMPAT_MODE"
+
+struct _FilerQuicStream
+{
+  GIOStream parent_instance;
+
+  /* owned */
+  ngtcp2_conn *conn;
+  gnutls_session_t tls;
+  ngtcp2_crypto_conn_ref conn_ref;
+  GInputStream *input;
+  GOutputStream *output;
+  GMainContext *context;
+  GSource *clock;
+  FilerWakers *wakers;
+  GError *error;
+  GTask *handshake_task;
+  GTask *close_task;
+
+  FilerUdpStreamSendFunc send_func;
+  gpointer send_data;
+  GDestroyNotify send_notify;
+
+  struct sockaddr_in local;     /* placeholders for ngtcp2's path */
+  struct sockaddr_in remote;
+
+  int64_t stream_id;            /* -1 until opened */
+  GQueue chunks;                /* GBytes not yet acknowledged */
+  guint64 chunks_base;          /* stream offset of the first chunk */
+  guint64 queued;               /* bytes written by the user */
+  guint64 handed;               /* bytes given to ngtcp2 */
+  guint64 acked;
+  GByteArray *rbuf;
+  gsize rbuf_read;              /* consumed bytes at the front of rbuf */
+
+  guint idle_timeout_ms;
+  gint64 last_heard_us;
+  gint64 close_started_us;
+  guint initiator : 1;
+  guint watching_idle : 1;
+  guint established : 1;
+  guint want_fin : 1;
+  guint fin_sent : 1;
+  guint fin_received : 1;
+  guint peer_closed : 1;        /* CONNECTION_CLOSE from the peer */
+  guint closed : 1;             /* we sent CONNECTION_CLOSE */
+};
+
+G_DEFINE_FINAL_TYPE (FilerQuicStream, filer_quic_stream, G_TYPE_IO_STREAM)
+
+static gboolean filer_quic_stream_check (FilerQuicStream *self,
+                                         GIOCondition     condition);
+static void     flush                   (FilerQuicStream *self);
+
+/* --- the certificate ---------------------------------------------------- */
+
+/* The device's QUIC certificate: made with GnuTLS at first use and kept
+ * in the user's config folder (filer/quic-cert.pem, quic-key.pem, 0600),
+ * so that peers can pin it later. If the folder cannot be written, a
+ * certificate for this process only. */
+
+static gnutls_certificate_credentials_t server_credentials;
+static gnutls_certificate_credentials_t client_credentials;
+
+static int
+make_certificate (gnutls_x509_crt_t      *crt_out,
+                  gnutls_x509_privkey_t  *key_out)
+{
+  gnutls_x509_privkey_t key = NULL;
+  gnutls_x509_crt_t crt = NULL;
+  guint8 serial[8];
+  time_t now = time (NULL);
+  int status;
+
+  gnutls_rnd (GNUTLS_RND_NONCE, serial, sizeof serial);
+  serial[0] &= 0x7f;
+  status = gnutls_x509_privkey_init (&key);
+  if (status == 0)
+    status = gnutls_x509_privkey_generate (key, GNUTLS_PK_ECDSA,
+                                           GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0);
+  if (status == 0)
+    status = gnutls_x509_crt_init (&crt);
+  if (status == 0)
+    {
+      gnutls_x509_crt_set_version (crt, 3);
+      gnutls_x509_crt_set_serial (crt, serial, sizeof serial);
+      gnutls_x509_crt_set_activation_time (crt, now - 24 * 3600);
+      gnutls_x509_crt_set_expiration_time (crt, now + 20 * 365 * 24 * 3600);
+      gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, "filer", 5);
+      gnutls_x509_crt_set_key (crt, key);
+      status = gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0);
+    }
+
+  if (status != 0)
+    {
+      if (crt)
+        gnutls_x509_crt_deinit (crt);
+      if (key)
+        gnutls_x509_privkey_deinit (key);
+      return status;
+    }
+
+  *crt_out = crt;
+  *key_out = key;
+  return 0;
+}
+
+static void
+save_certificate (gnutls_x509_crt_t      crt,
+                  gnutls_x509_privkey_t  key,
+                  const char            *cert_path,
+                  const char            *key_path)
+{
+  g_autofree char *dir = g_path_get_dirname (cert_path);
+  g_autoptr(GError) error = NULL;
+  gnutls_datum_t cert_pem = { NULL, 0 };
+  gnutls_datum_t key_pem = { NULL, 0 };
+
+  if (g_mkdir_with_parents (dir, 0700) == 0
+      && gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &cert_pem) == 0
+      && gnutls_x509_privkey_export2 (key, GNUTLS_X509_FMT_PEM, &key_pem) == 0
+      && g_file_set_contents_full (key_path, (const char *)key_pem.data, key_pem.size,
+                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    g_file_set_contents_full (cert_path, (const char *)cert_pem.data, cert_pem.size,
+                              G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error);
+
+  if (error)
+    g_debug ("quic: cannot keep the device certificate: %s", error->message);
+
+  gnutls_free (cert_pem.data);
+  gnutls_free (key_pem.data);
+}
+
+static int
+load_credentials (void)
+{
+  g_autofree char *cert_path = g_build_filename (g_get_user_config_dir (), "filer", "quic-cert.pem", NULL);
+  g_autofree char *key_path = g_build_filename (g_get_user_config_dir (), "filer", "quic-key.pem", NULL);
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_x509_privkey_t key = NULL;
+  int status;
+
+  status = gnutls_certificate_allocate_credentials (&server_credentials);
+  if (status == 0)
+    status = gnutls_certificate_allocate_credentials (&client_credentials);
+  if (status != 0)
+    return status;
+
+  if (g_file_test (cert_path, G_FILE_TEST_IS_REGULAR)
+      && gnutls_certificate_set_x509_key_file (server_credentials, cert_path, key_path,
+                                               GNUTLS_X509_FMT_PEM) >= 0)
+    return 0;
+
+  status = make_certificate (&crt, &key);
+  if (status != 0)
+    return status;
+
+  save_certificate (crt, key, cert_path, key_path);
+  status = gnutls_certificate_set_x509_key (server_credentials, &crt, 1, key);
+  gnutls_x509_crt_deinit (crt);
+  gnutls_x509_privkey_deinit (key);
+  return status;
+}
+
+static gboolean
+ensure_credentials (GError **error)
+{
+  static gsize once;
+  static int status;
+
+  if (g_once_init_enter (&once))
+    {
+      status = load_credentials ();
+      g_once_init_leave (&once, 1);
+    }
+
+  if (status != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "Cannot make a TLS certificate: %s", gnutls_strerror (status));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* --- errors and events -------------------------------------------------- */
+
+static void
+wake (FilerQuicStream *self,
+      GIOCondition     condition)
+{
+  if (self->wakers)
+    filer_wakers_wake (self->wakers, condition);
+}
+
+static void
+schedule_events (FilerQuicStream *self)
+{
+  if (self->clock)
+    g_source_set_ready_time (self->clock, 0);
+}
+
+static void
+fail (FilerQuicStream *self,
+      GError          *error)
+{
+  if (self->error)
+    {
+      g_error_free (error);
+      return;
+    }
+
+  g_debug ("quic stream %p: %s", self, error->message);
+  self->error = error;
+  wake (self, G_IO_IN | G_IO_OUT);
+  schedule_events (self);
+}
+
+static void
+fail_ngtcp2 (FilerQuicStream *self,
+             const char      *what,
+             int              rv)
+{
+  if (rv == NGTCP2_ERR_DRAINING || rv == NGTCP2_ERR_CLOSING)
+    {
+      /* The peer closed the connection: a clean end if its FIN came. */
+      self->peer_closed = TRUE;
+      if (self->fin_received && self->want_fin)
+        {
+          wake (self, G_IO_IN | G_IO_OUT);
+          schedule_events (self);
+          return;
+        }
+      fail (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                                       "The peer closed the connection"));
+      return;
+    }
+
+  if (rv == NGTCP2_ERR_IDLE_CLOSE)
+    {
+      fail (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                                       "The peer stopped answering"));
+      return;
+    }
+
+  fail (self, g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED, "QUIC %s: %s", what, ngtcp2_strerror (rv)));
+}
+
+static ngtcp2_tstamp
+now_ns (void)
+{
+  return (ngtcp2_tstamp)g_get_monotonic_time () * 1000;
+}
+
+/* --- ngtcp2 callbacks: record, wake, never call back into the user ------ */
+
+static void
+rand_cb (uint8_t                *dest,
+         size_t                  destlen,
+         const ngtcp2_rand_ctx  *rand_ctx)
+{
+  gnutls_rnd (GNUTLS_RND_RANDOM, dest, destlen);
+}
+
+static int
+get_new_connection_id_cb (ngtcp2_conn *conn,
+                          ngtcp2_cid  *cid,
+                          uint8_t     *token,
+                          size_t       cidlen,
+                          void        *user_data)
+{
+  if (gnutls_rnd (GNUTLS_RND_RANDOM, cid->data, cidlen) != 0
+      || gnutls_rnd (GNUTLS_RND_RANDOM, token, NGTCP2_STATELESS_RESET_TOKENLEN) != 0)
+    return NGTCP2_ERR_CALLBACK_FAILURE;
+
+  cid->datalen = cidlen;
+  return 0;
+}
+
+static int
+handshake_completed_cb (ngtcp2_conn *conn,
+                        void        *user_data)
+{
+  FilerQuicStream *self = user_data;
+
+  /* The client opens the one stream at once. */
+  if (self->initiator && self->stream_id < 0)
+    {
+      int rv = ngtcp2_conn_open_bidi_stream (conn, &self->stream_id, NULL);
+
+      if (rv != 0)
+        return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
+
+  g_debug ("quic stream %p: established", self);
+  self->established = TRUE;
+  wake (self, G_IO_OUT | G_IO_IN);
+  schedule_events (self);
+  return 0;
+}
+
+static int
+stream_open_cb (ngtcp2_conn *conn,
+                int64_t      stream_id,
+                void        *user_data)
+{
+  FilerQuicStream *self = user_data;
+
+  if (self->stream_id < 0)
+    {
+      self->stream_id = stream_id;
+      wake (self, G_IO_OUT);
+    }
+
+  return 0;
+}
+
+static int
+recv_stream_data_cb (ngtcp2_conn   *conn,
+                     uint32_t       flags,
+                     int64_t        stream_id,
+                     uint64_t       offset,
+                     const uint8_t *data,
+                     size_t         datalen,
+                     void          *user_data,
+                     void          *stream_user_data)
+{
+  FilerQuicStream *self = user_data;
+
+  if (stream_id != self->stream_id)
+    return 0;   /* one stream only */
+
+  g_byte_array_append (self->rbuf, data, datalen);
+  if (flags & NGTCP2_STREAM_DATA_FLAG_FIN)
+    self->fin_received = TRUE;
+
+  wake (self, G_IO_IN);
+  return 0;
+}
+
+static int
+acked_stream_data_offset_cb (ngtcp2_conn *conn,
+                             int64_t      stream_id,
+                             uint64_t     offset,
+                             uint64_t     datalen,
+                             void        *user_data,
+                             void        *stream_user_data)
+{
+  FilerQuicStream *self = user_data;
+
+  self->acked = MAX (self->acked, offset + datalen);
+
+  /* Chunks wholly acknowledged are not needed for retransmission. */
+  while (!g_queue_is_empty (&self->chunks))
+    {
+      GBytes *chunk = g_queue_peek_head (&self->chunks);
+      gsize size = g_bytes_get_size (chunk);
+
+      if (self->chunks_base + size > self->acked)
+        break;
+
+      self->chunks_base += size;
+      g_bytes_unref (g_queue_pop_head (&self->chunks));
+    }
+
+  wake (self, G_IO_OUT);
+  schedule_events (self);
+  return 0;
+}
+
+static ngtcp2_conn *
+get_conn_cb (ngtcp2_crypto_conn_ref *ref)
+{
+  FilerQuicStream *self = ref->user_data;
+
+  return self->conn;
+}
+
+static void
+fill_callbacks (ngtcp2_callbacks *callbacks,
+                gboolean          client)
+{
+  memset (callbacks, 0, sizeof *callbacks);
+
+  if (client)
+    {
+      callbacks->client_initial = ngtcp2_crypto_client_initial_cb;
+      callbacks->recv_retry = ngtcp2_crypto_recv_retry_cb;
+    }
+  else
+    callbacks->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+
+  callbacks->recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb;
+  callbacks->encrypt = ngtcp2_crypto_encrypt_cb;
+  callbacks->decrypt = ngtcp2_crypto_decrypt_cb;
+  callbacks->hp_mask = ngtcp2_crypto_hp_mask_cb;
+  callbacks->update_key = ngtcp2_crypto_update_key_cb;
+  callbacks->delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb;
+  callbacks->delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb;
+  callbacks->get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb;
+  callbacks->version_negotiation = ngtcp2_crypto_version_negotiation_cb;
+  callbacks->rand = rand_cb;
+  callbacks->get_new_connection_id = get_new_connection_id_cb;
+  callbacks->handshake_completed = handshake_completed_cb;
+  callbacks->stream_open = stream_open_cb;
+  callbacks->recv_stream_data = recv_stream_data_cb;
+  callbacks->acked_stream_data_offset = acked_stream_data_offset_cb;
+}
+
+static void
+fill_settings (ngtcp2_settings         *settings,
+               ngtcp2_transport_params *params)
+{
+  ngtcp2_settings_default (settings);
+  settings->initial_ts = now_ns ();
+  settings->max_tx_udp_payload_size = FILER_QUIC_MAX_PACKET;
+  settings->no_tx_udp_payload_size_shaping = 1;
+  settings->cc_algo = NGTCP2_CC_ALGO_CUBIC;
+  settings->max_window = CONNECTION_WINDOW;
+  settings->max_stream_window = STREAM_WINDOW;
+
+  ngtcp2_transport_params_default (params);
+  params->initial_max_streams_bidi = 1;
+  params->initial_max_stream_data_bidi_local = STREAM_WINDOW;
+  params->initial_max_stream_data_bidi_remote = STREAM_WINDOW;
+  params->initial_max_data = CONNECTION_WINDOW;
+  /* Our own idle clock (keepalives count, which QUIC does not see) ends
+   * the stream; QUIC's is only a backstop. */
+  params->max_idle_timeout = 600 * NGTCP2_SECONDS;
+}
+
+static ngtcp2_path
+make_path (FilerQuicStream *self)
+{
+  ngtcp2_path path = {
+    { (struct sockaddr *)&self->local, sizeof self->local },
+    { (struct sockaddr *)&self->remote, sizeof self->remote },
+    NULL,
+  };
+
+  return path;
+}
+
+static gboolean
+setup_tls (FilerQuicStream  *self,
+           gboolean          client,
+           GError          **error)
+{
+  gnutls_datum_t alpn = { (unsigned char *)ALPN, sizeof ALPN - 1 };
+  int rv;
+
+  rv = gnutls_init (&self->tls, client ? GNUTLS_CLIENT : GNUTLS_SERVER);
+  if (rv == 0)
+    rv = gnutls_priority_set_direct (self->tls, PRIORITIES, NULL);
+  if (rv == 0)
+    rv = client ? ngtcp2_crypto_gnutls_configure_client_session (self->tls)
+                : ngtcp2_crypto_gnutls_configure_server_session (self->tls);
+  if (rv == 0)
+    rv = gnutls_credentials_set (self->tls, GNUTLS_CRD_CERTIFICATE,
+                                 client ? client_credentials : server_credentials);
+  if (rv == 0)
+    rv = gnutls_alpn_set_protocols (self->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY);
+
+  if (rv != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "TLS set-up failed: %s", gnutls_strerror (rv));
+      return FALSE;
+    }
+
+  self->conn_ref.get_conn = get_conn_cb;
+  self->conn_ref.user_data = self;
+  gnutls_session_set_ptr (self->tls, &self->conn_ref);
+  ngtcp2_conn_set_tls_native_handle (self->conn, self->tls);
+  return TRUE;
+}
+
+/* --- sending ------------------------------------------------------------- */
+
+/* Points @vec at the written bytes ngtcp2 has not had yet. */
+static size_t
+unsent_vectors (FilerQuicStream *self,
+                ngtcp2_vec      *vec,
+                size_t           max)
+{
+  guint64 offset = self->chunks_base;
+  size_t n = 0;
+
+  for (GList *l = self->chunks.head; l && n < max; l = l->next)
+    {
+      gsize size;
+      const guint8 *data = g_bytes_get_data (l->data, &size);
+
+      if (offset + size > self->handed)
+        {
+          guint64 skip = self->handed > offset ? self->handed - offset : 0;
+
+          vec[n].base = (uint8_t *)data + skip;
+          vec[n].len = size - skip;
+          n++;
+        }
+      offset += size;
+    }
+
+  return n;
+}
+
+static void
+send_packet (FilerQuicStream *self,
+             const uint8_t   *packet,
+             gsize            length)
+{
+  if (self->send_func)
+    self->send_func (packet, length, self->send_data);
+}
+
+static void
+arm_clock (FilerQuicStream *self)
+{
+  gint64 ready = -1;
+  gint64 current;
+
+  if (!self->clock)
+    return;
+
+  if (self->conn && !self->error && !self->closed)
+    {
+      ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry (self->conn);
+
+      if (expiry != UINT64_MAX)
+        ready = (gint64)(expiry / 1000);
+    }
+
+  if (self->watching_idle && self->idle_timeout_ms > 0 && !self->error)
+    {
+      gint64 idle = self->last_heard_us + (gint64)self->idle_timeout_ms * 1000;
+
+      ready = ready < 0 ? idle : MIN (ready, idle);
+    }
+
+  if (self->close_task)
+    ready = ready < 0 ? g_get_monotonic_time () + 100000 : MIN (ready, g_get_monotonic_time () + 100000);
+
+  current = g_source_get_ready_time (self->clock);
+  if (current != 0)
+    g_source_set_ready_time (self->clock, ready);
+}
+
+static void
+flush (FilerQuicStream *self)
+{
+  uint8_t packet[FILER_QUIC_MAX_PACKET];
+  ngtcp2_path_storage storage;
+  ngtcp2_pkt_info info;
+  ngtcp2_tstamp ts = now_ns ();
+
+  if (self->conn == NULL || self->error || self->closed || self->peer_closed)
+    return;
+
+  ngtcp2_path_storage_zero (&storage);
+
+  for (guint i = 0; i < MAX_PACKETS_PER_RUN; i++)
+    {
+      ngtcp2_vec vec[16];
+      size_t nvec = 0;
+      ngtcp2_ssize datalen = -1;
+      uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
+      int64_t stream_id = -1;
+      ngtcp2_ssize written;
+
+      if (self->stream_id >= 0 && (self->handed < self->queued || (self->want_fin && !self->fin_sent)))
+        {
+          nvec = unsent_vectors (self, vec, G_N_ELEMENTS (vec));
+          stream_id = self->stream_id;
+          if (self->want_fin)
+            flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
+        }
+
+      written = ngtcp2_conn_writev_stream (self->conn, &storage.path, &info, packet, sizeof packet,
+                                           &datalen, flags, stream_id, vec, nvec, ts);
+      if (written < 0)
+        {
+          if (written == NGTCP2_ERR_WRITE_MORE)
+            {
+              self->handed += datalen;
+              continue;
+            }
+          if (written == NGTCP2_ERR_STREAM_DATA_BLOCKED || written == NGTCP2_ERR_STREAM_SHUT_WR)
+            {
+              /* Flow control: send what else there is (acks). */
+              written = ngtcp2_conn_writev_stream (self->conn, &storage.path, &info, packet, sizeof packet,
+                                                   NULL, 0, -1, NULL, 0, ts);
+              if (written <= 0)
+                break;
+              send_packet (self, packet, written);
+              continue;
+            }
+
+          fail_ngtcp2 (self, "write", (int)written);
+          break;
+        }
+
+      if (datalen > 0)
+        self->handed += datalen;
+      if (stream_id >= 0 && self->want_fin && datalen >= 0 && self->handed == self->queued)
+        self->fin_sent = TRUE;
+
+      if (written == 0)
+        break;
+
+      send_packet (self, packet, written);
+    }
+
+  arm_clock (self);
+}
+
+static void
+send_connection_close (FilerQuicStream *self)
+{
+  uint8_t packet[FILER_QUIC_MAX_PACKET];
+  ngtcp2_path_storage storage;
+  ngtcp2_pkt_info info;
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_ssize written;
+
+  if (self->conn == NULL || self->closed || self->peer_closed)
+    return;
+
+  self->closed = TRUE;
+  ngtcp2_path_storage_zero (&storage);
+  ngtcp2_connection_close_error_default (&ccerr);
+  ngtcp2_connection_close_error_set_application_error (&ccerr, 0, NULL, 0);
+  written = ngtcp2_conn_write_connection_close (self->conn, &storage.path, &info, packet, sizeof packet,
+                                                &ccerr, now_ns ());
+  if (written > 0)
+    send_packet (self, packet, written);
+}
+
+/* --- the clock: timers and deferred events ------------------------------ */
+
+static void
+finish_close_task (FilerQuicStream *self)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&self->close_task);
+
+  send_connection_close (self);
+  g_input_stream_close (self->input, NULL, NULL);
+  g_output_stream_close (self->output, NULL, NULL);
+
+  if (self->error && self->acked < self->queued)
+    g_task_return_error (task, g_error_copy (self->error));
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+clock_cb (gpointer user_data)
+{
+  g_autoptr(FilerQuicStream) self = g_object_ref (user_data);
+  gint64 now_us = g_get_monotonic_time ();
+
+  g_source_set_ready_time (self->clock, -1);
+
+  if (!self->error && self->watching_idle && self->idle_timeout_ms > 0
+      && now_us - self->last_heard_us >= (gint64)self->idle_timeout_ms * 1000)
+    fail (self, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                             "Nothing heard from the peer for %u ms", self->idle_timeout_ms));
+
+  if (self->conn && !self->error && !self->closed && !self->peer_closed
+      && ngtcp2_conn_get_expiry (self->conn) <= now_ns ())
+    {
+      int rv = ngtcp2_conn_handle_expiry (self->conn, now_ns ());
+
+      if (rv != 0)
+        fail_ngtcp2 (self, "timer", rv);
+    }
+
+  flush (self);
+
+  if (self->handshake_task && (self->established || self->error))
+    {
+      g_autoptr(GTask) task = g_steal_pointer (&self->handshake_task);
+
+      if (self->established && !self->error)
+        g_task_return_boolean (task, TRUE);
+      else
+        g_task_return_error (task, g_error_copy (self->error));
+    }
+
+  if (self->close_task
+      && (self->error || self->peer_closed || self->conn == NULL
+          || (self->fin_sent && self->acked >= self->queued)
+          || now_us - self->close_started_us >= CLOSE_GRACE_US))
+    finish_close_task (self);
+
+  arm_clock (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+clock_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  return callback (user_data);
+}
+
+static GSourceFuncs clock_funcs = {
+  .dispatch = clock_dispatch,
+};
+
+/* --- what the halves use ------------------------------------------------ */
+
+static gboolean
+filer_quic_stream_check (FilerQuicStream *self,
+                         GIOCondition     condition)
+{
+  if (self->error)
+    return TRUE;
+
+  if (condition & G_IO_IN)
+    return self->rbuf->len > self->rbuf_read || self->fin_received || self->peer_closed;
+
+  if (condition & G_IO_OUT)
+    return self->want_fin || self->peer_closed
+           || (self->established && self->queued - self->acked < SEND_BUFFER);
+
+  return FALSE;
+}
+
+static gssize
+quic_read (GIOStream  *stream,
+           void       *buffer,
+           gsize       count,
+           GError    **error)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+  gsize available = self->rbuf->len - self->rbuf_read;
+  gsize n = MIN (count, available);
+
+  if (n > 0)
+    {
+      memcpy (buffer, self->rbuf->data + self->rbuf_read, n);
+      self->rbuf_read += n;
+      if (self->rbuf_read == self->rbuf->len || self->rbuf_read > 1024 * 1024)
+        {
+          g_byte_array_remove_range (self->rbuf, 0, self->rbuf_read);
+          self->rbuf_read = 0;
+        }
+
+      /* Reading opens the window again. */
+      if (self->conn && !self->error && !self->closed && !self->peer_closed)
+        {
+          ngtcp2_conn_extend_max_stream_offset (self->conn, self->stream_id, n);
+          ngtcp2_conn_extend_max_offset (self->conn, n);
+          flush (self);
+        }
+      return n;
+    }
+
+  if (count == 0 || self->fin_received)
+    return 0;
+
+  if (self->error)
+    {
+      g_propagate_error (error, g_error_copy (self->error));
+      return -1;
+    }
+
+  if (self->peer_closed)
+    return 0;
+
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "No data yet");
+  return -1;
+}
+
+static gssize
+quic_write (GIOStream   *stream,
+            const void  *buffer,
+            gsize        count,
+            GError     **error)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+  gsize room;
+
+  if (self->error)
+    {
+      g_propagate_error (error, g_error_copy (self->error));
+      return -1;
+    }
+
+  if (self->want_fin || self->peer_closed || self->closed)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "The stream is closed for writing");
+      return -1;
+    }
+
+  room = self->established ? SEND_BUFFER - MIN (SEND_BUFFER, self->queued - self->acked) : 0;
+  if (room == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "Send buffer full");
+      return -1;
+    }
+
+  count = MIN (count, room);
+  g_queue_push_tail (&self->chunks, g_bytes_new (buffer, count));
+  self->queued += count;
+  flush (self);
+
+  return count;
+}
+
+static gboolean
+quic_check (GIOStream    *stream,
+            GIOCondition  condition)
+{
+  return filer_quic_stream_check (FILER_QUIC_STREAM (stream), condition);
+}
+
+static GSource *
+quic_create_waker (GIOStream    *stream,
+                   GIOCondition  condition)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+
+  return filer_wakers_create (self->wakers, condition, filer_quic_stream_check (self, condition));
+}
+
+static void
+quic_shutdown_write (GIOStream *stream)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+
+  if (self->want_fin)
+    return;
+
+  self->want_fin = TRUE;
+  flush (self);
+}
+
+static GMainContext *
+quic_get_context (GIOStream *stream)
+{
+  return FILER_QUIC_STREAM (stream)->context;
+}
+
+static const FilerStreamOps stream_ops = {
+  .read_nonblocking = quic_read,
+  .write_nonblocking = quic_write,
+  .check = quic_check,
+  .create_waker = quic_create_waker,
+  .shutdown_write = quic_shutdown_write,
+  .get_context = quic_get_context,
+};
+
+/* --- GIOStream ------------------------------------------------------------ */
+
+static GInputStream *
+filer_quic_stream_get_input_stream (GIOStream *stream)
+{
+  return FILER_QUIC_STREAM (stream)->input;
+}
+
+static GOutputStream *
+filer_quic_stream_get_output_stream (GIOStream *stream)
+{
+  return FILER_QUIC_STREAM (stream)->output;
+}
+
+static gboolean
+filer_quic_stream_close_fn (GIOStream     *stream,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+
+  /* Synchronous close: FIN and CONNECTION_CLOSE now, no waiting. */
+  if (self->conn && !self->error)
+    {
+      quic_shutdown_write (stream);
+      send_connection_close (self);
+    }
+
+  return TRUE;
+}
+
+static void
+filer_quic_stream_close_async (GIOStream           *stream,
+                               int                  io_priority,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+
+  /* Never through a thread: completes once everything written (and the
+   * FIN) is acknowledged, or after a grace period. */
+  g_task_set_source_tag (task, filer_quic_stream_close_async);
+  g_return_if_fail (self->close_task == NULL);
+
+  self->close_task = g_steal_pointer (&task);
+  self->close_started_us = g_get_monotonic_time ();
+  quic_shutdown_write (stream);
+  schedule_events (self);
+}
+
+static gboolean
+filer_quic_stream_close_finish (GIOStream     *stream,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+filer_quic_stream_dispose (GObject *object)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (object);
+
+  self->send_func = NULL;
+  if (self->send_notify)
+    g_clear_pointer (&self->send_data, self->send_notify);
+
+  g_clear_pointer (&self->wakers, filer_wakers_free);
+  if (self->clock)
+    {
+      g_source_destroy (self->clock);
+      g_clear_pointer (&self->clock, g_source_unref);
+    }
+
+  g_clear_pointer (&self->conn, ngtcp2_conn_del);
+  g_clear_pointer (&self->tls, gnutls_deinit);
+  g_queue_clear_full (&self->chunks, (GDestroyNotify)g_bytes_unref);
+  g_clear_object (&self->input);
+  g_clear_object (&self->output);
+
+  G_OBJECT_CLASS (filer_quic_stream_parent_class)->dispose (object);
+}
+
+static void
+filer_quic_stream_finalize (GObject *object)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (object);
+
+  g_assert (self->handshake_task == NULL);
+  g_assert (self->close_task == NULL);
+  g_clear_error (&self->error);
+  g_clear_pointer (&self->rbuf, g_byte_array_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (filer_quic_stream_parent_class)->finalize (object);
+}
+
+static void
+filer_quic_stream_class_init (FilerQuicStreamClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GIOStreamClass *stream_class = G_IO_STREAM_CLASS (klass);
+
+  object_class->dispose = filer_quic_stream_dispose;
+  object_class->finalize = filer_quic_stream_finalize;
+
+  stream_class->get_input_stream = filer_quic_stream_get_input_stream;
+  stream_class->get_output_stream = filer_quic_stream_get_output_stream;
+  stream_class->close_fn = filer_quic_stream_close_fn;
+  stream_class->close_async = filer_quic_stream_close_async;
+  stream_class->close_finish = filer_quic_stream_close_finish;
+}
+
+static void
+placeholder_address (struct sockaddr_in *address,
+                     guint16             port)
+{
+  memset (address, 0, sizeof *address);
+  address->sin_family = AF_INET;
+  address->sin_port = g_htons (port);
+  address->sin_addr.s_addr = g_htonl (0x7f000001);
+}
+
+static void
+filer_quic_stream_init (FilerQuicStream *self)
+{
+  self->stream_id = -1;
+  self->idle_timeout_ms = FILER_UDP_STREAM_DEFAULT_IDLE_TIMEOUT_MS;
+  self->rbuf = g_byte_array_new ();
+  g_queue_init (&self->chunks);
+}
+
+FilerQuicStream *
+filer_quic_stream_new (FilerUdpStreamSendFunc send_func,
+                       gpointer               user_data,
+                       GDestroyNotify         notify)
+{
+  FilerQuicStream *self;
+
+  g_return_val_if_fail (send_func != NULL, NULL);
+
+  self = g_object_new (FILER_TYPE_QUIC_STREAM, NULL);
+  self->send_func = send_func;
+  self->send_data = user_data;
+  self->send_notify = notify;
+  self->context = g_main_context_ref_thread_default ();
+  self->wakers = filer_wakers_new ();
+  self->input = filer_udp_input_stream_new (G_IO_STREAM (self), &stream_ops);
+  self->output = filer_udp_output_stream_new (G_IO_STREAM (self), &stream_ops);
+
+  self->clock = g_source_new (&clock_funcs, sizeof (GSource));
+  g_source_set_static_name (self->clock, "FilerQuicStream clock");
+  g_source_set_callback (self->clock, clock_cb, self, NULL);
+  g_source_attach (self->clock, self->context);
+
+  return self;
+}
+
+guint
+filer_quic_stream_get_idle_timeout (FilerQuicStream *self)
+{
+  g_return_val_if_fail (FILER_IS_QUIC_STREAM (self), 0);
+
+  return self->idle_timeout_ms;
+}
+
+void
+filer_quic_stream_set_idle_timeout (FilerQuicStream *self,
+                                    guint            idle_timeout_ms)
+{
+  g_return_if_fail (FILER_IS_QUIC_STREAM (self));
+
+  self->idle_timeout_ms = idle_timeout_ms;
+  arm_clock (self);
+}
+
+gboolean
+filer_quic_stream_is_established (FilerQuicStream *self)
+{
+  g_return_val_if_fail (FILER_IS_QUIC_STREAM (self), FALSE);
+
+  return self->established && !self->error;
+}
+
+void
+filer_quic_stream_receive_segment (FilerQuicStream *self,
+                                   const guint8    *segment,
+                                   gsize            length)
+{
+  ngtcp2_path path;
+  ngtcp2_pkt_info info = { 0, };
+  int rv;
+
+  g_return_if_fail (FILER_IS_QUIC_STREAM (self));
+
+  if (self->error || self->closed || self->peer_closed)
+    return;
+
+  self->last_heard_us = g_get_monotonic_time ();
+  path = make_path (self);
+
+  if (self->conn == NULL)
+    {
+      ngtcp2_pkt_hd header;
+      ngtcp2_callbacks callbacks;
+      ngtcp2_settings settings;
+      ngtcp2_transport_params params;
+      ngtcp2_cid scid;
+      g_autoptr(GError) error = NULL;
+
+      /* Only a listening server makes a connection, from an Initial. */
+      if (self->initiator || !self->watching_idle || ngtcp2_accept (&header, segment, length) != 0)
+        return;
+
+      fill_callbacks (&callbacks, FALSE);
+      fill_settings (&settings, &params);
+      params.original_dcid = header.dcid;
+      scid.datalen = NGTCP2_MAX_CIDLEN;
+      gnutls_rnd (GNUTLS_RND_RANDOM, scid.data, scid.datalen);
+
+      rv = ngtcp2_conn_server_new (&self->conn, &header.scid, &scid, &path, header.version,
+                                   &callbacks, &settings, &params, NULL, self);
+      if (rv != 0)
+        {
+          fail_ngtcp2 (self, "accept", rv);
+          return;
+        }
+      if (!setup_tls (self, FALSE, &error))
+        {
+          fail (self, g_steal_pointer (&error));
+          return;
+        }
+    }
+
+  rv = ngtcp2_conn_read_pkt (self->conn, &path, &info, segment, length, now_ns ());
+  if (rv != 0)
+    {
+      fail_ngtcp2 (self, "read", rv);
+      return;
+    }
+
+  flush (self);
+}
+
+void
+filer_quic_stream_notify_alive (FilerQuicStream *self)
+{
+  g_return_if_fail (FILER_IS_QUIC_STREAM (self));
+
+  self->last_heard_us = g_get_monotonic_time ();
+}
+
+void
+filer_quic_stream_handshake_async (FilerQuicStream     *self,
+                                   gboolean             initiator,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (FILER_IS_QUIC_STREAM (self));
+  g_return_if_fail (self->handshake_task == NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, filer_quic_stream_handshake_async);
+
+  self->initiator = initiator;
+  self->watching_idle = TRUE;
+  self->last_heard_us = g_get_monotonic_time ();
+  placeholder_address (&self->local, initiator ? 1 : 2);
+  placeholder_address (&self->remote, initiator ? 2 : 1);
+
+  if (!ensure_credentials (&error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (initiator && self->conn == NULL)
+    {
+      ngtcp2_callbacks callbacks;
+      ngtcp2_settings settings;
+      ngtcp2_transport_params params;
+      ngtcp2_cid dcid, scid;
+      ngtcp2_path path = make_path (self);
+      int rv;
+
+      fill_callbacks (&callbacks, TRUE);
+      fill_settings (&settings, &params);
+      dcid.datalen = NGTCP2_MAX_CIDLEN;
+      scid.datalen = NGTCP2_MAX_CIDLEN;
+      gnutls_rnd (GNUTLS_RND_RANDOM, dcid.data, dcid.datalen);
+      gnutls_rnd (GNUTLS_RND_RANDOM, scid.data, scid.datalen);
+
+      rv = ngtcp2_conn_client_new (&self->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
+                                   &callbacks, &settings, &params, NULL, self);
+      if (rv != 0)
+        fail_ngtcp2 (self, "connect", rv);
+      else if (!setup_tls (self, TRUE, &error))
+        fail (self, g_steal_pointer (&error));
+      else
+        flush (self);
+    }
+
+  self->handshake_task = g_steal_pointer (&task);
+  schedule_events (self);
+}
+
+gboolean
+filer_quic_stream_handshake_finish (FilerQuicStream  *self,
+                                    GAsyncResult     *result,
+                                    GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+filer_quic_stream_abort (FilerQuicStream *self,
+                         const GError    *error)
+{
+  g_return_if_fail (FILER_IS_QUIC_STREAM (self));
+  g_return_if_fail (error != NULL);
+
+  fail (self, g_error_copy (error));
+}

@@ -1,0 +1,62 @@
+/* filer-stream-wakers-private.h: what the datagram-backed GIOStreams share
+ *
+ * FilerUdpStream (PseudoTcp) and FilerQuicStream (ngtcp2) both expose
+ * pollable input and output halves (filer-udp-input-stream.c,
+ * filer-udp-output-stream.c) that call back into their stream through
+ * FilerStreamOps, and wake pollable sources with FilerWakers.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#if !defined (FILER_STREAM_COMPILATION)
+# error "filer-stream-wakers-private.h is private to src/core/stream/."
+#endif
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  gssize   (*read_nonblocking)  (GIOStream     *stream,
+                                 void          *buffer,
+                                 gsize          count,
+                                 GError       **error);
+  gssize   (*write_nonblocking) (GIOStream     *stream,
+                                 const void    *buffer,
+                                 gsize          count,
+                                 GError       **error);
+  /* G_IO_IN: a read would not block; G_IO_OUT: a write would not block. */
+  gboolean (*check)             (GIOStream     *stream,
+                                 GIOCondition   condition);
+  /* A source that dispatches when check() may have turned TRUE. */
+  GSource *(*create_waker)      (GIOStream     *stream,
+                                 GIOCondition   condition);
+  /* Sends FIN once everything written has gone: the peer reads EOF. */
+  void     (*shutdown_write)    (GIOStream     *stream);
+  GMainContext *(*get_context)  (GIOStream     *stream);
+} FilerStreamOps;
+
+typedef struct _FilerWakers FilerWakers;
+
+FilerWakers *filer_wakers_new     (void);
+/* Wakes every source and detaches them from the set. */
+void         filer_wakers_free    (FilerWakers   *wakers);
+void         filer_wakers_wake    (FilerWakers   *wakers,
+                                   GIOCondition   condition);
+/* A new edge-triggered source for @condition, ready at once if @now. */
+GSource     *filer_wakers_create  (FilerWakers   *wakers,
+                                   GIOCondition   condition,
+                                   gboolean       now);
+
+/* Blocks, iterating the stream's main context, until @condition holds
+ * (for the halves' synchronous read and write). */
+gboolean     filer_stream_wait    (GIOStream             *stream,
+                                   const FilerStreamOps  *ops,
+                                   GIOCondition           condition,
+                                   GCancellable          *cancellable,
+                                   GError               **error);
+
+G_END_DECLS

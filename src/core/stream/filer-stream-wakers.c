@@ -1,0 +1,149 @@
+/* filer-stream-wakers.c: what the datagram-backed GIOStreams share
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-stream-wakers-private.h"
+
+struct _FilerWakers
+{
+  GList *list;   /* Waker *, removed when they finalize */
+};
+
+typedef struct
+{
+  GSource source;
+  FilerWakers *wakers;  /* NULL once the set is gone */
+  GIOCondition condition;
+} Waker;
+
+static gboolean
+waker_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  /* Edge-triggered: the pollable source's user retries the operation
+   * and asks for a new source if it would still block. */
+  g_source_set_ready_time (source, -1);
+
+  return callback ? callback (user_data) : G_SOURCE_CONTINUE;
+}
+
+static void
+waker_finalize (GSource *source)
+{
+  Waker *waker = (Waker *)source;
+
+  if (waker->wakers)
+    waker->wakers->list = g_list_remove (waker->wakers->list, waker);
+}
+
+/* g_pollable_source_new_full() puts a dummy closure on its child, which
+ * GObject allows only on sources that say how to call one. */
+static gboolean
+waker_closure_callback (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs waker_funcs = {
+  .dispatch = waker_dispatch,
+  .finalize = waker_finalize,
+  .closure_callback = waker_closure_callback,
+};
+
+FilerWakers *
+filer_wakers_new (void)
+{
+  return g_new0 (FilerWakers, 1);
+}
+
+void
+filer_wakers_free (FilerWakers *wakers)
+{
+  for (GList *l = wakers->list; l; l = l->next)
+    {
+      Waker *waker = l->data;
+
+      waker->wakers = NULL;
+      if (!g_source_is_destroyed (&waker->source))
+        g_source_set_ready_time (&waker->source, 0);
+    }
+  g_list_free (wakers->list);
+  g_free (wakers);
+}
+
+void
+filer_wakers_wake (FilerWakers  *wakers,
+                   GIOCondition  condition)
+{
+  for (GList *l = wakers->list; l; l = l->next)
+    {
+      Waker *waker = l->data;
+
+      if ((waker->condition & condition) && !g_source_is_destroyed (&waker->source))
+        g_source_set_ready_time (&waker->source, 0);
+    }
+}
+
+GSource *
+filer_wakers_create (FilerWakers  *wakers,
+                     GIOCondition  condition,
+                     gboolean      now)
+{
+  GSource *source = g_source_new (&waker_funcs, sizeof (Waker));
+  Waker *waker = (Waker *)source;
+
+  g_source_set_static_name (source, "Filer stream waker");
+  waker->wakers = wakers;
+  waker->condition = condition;
+  wakers->list = g_list_prepend (wakers->list, waker);
+
+  if (now)
+    g_source_set_ready_time (source, 0);
+
+  return source;
+}
+
+static void
+cancelled_cb (GCancellable *cancellable,
+              gpointer      user_data)
+{
+}
+
+gboolean
+filer_stream_wait (GIOStream             *stream,
+                   const FilerStreamOps  *ops,
+                   GIOCondition           condition,
+                   GCancellable          *cancellable,
+                   GError               **error)
+{
+  g_autoptr(GSource) cancel_source = NULL;
+  g_autoptr(GIOStream) hold = g_object_ref (stream);
+  GMainContext *context = ops->get_context (stream);
+
+  if (!g_main_context_acquire (context))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "Blocking I/O on a UDP stream must run in its main context's thread");
+      return FALSE;
+    }
+
+  if (cancellable)
+    {
+      cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (cancel_source, G_SOURCE_FUNC (cancelled_cb), NULL, NULL);
+      g_source_attach (cancel_source, context);
+    }
+
+  while (!ops->check (stream, condition) && !g_cancellable_is_cancelled (cancellable))
+    g_main_context_iteration (context, TRUE);
+
+  if (cancel_source)
+    g_source_destroy (cancel_source);
+  g_main_context_release (context);
+
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+}

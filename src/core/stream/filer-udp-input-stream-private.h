@@ -1,0 +1,23 @@
+/* filer-udp-input-stream-private.h: the reading half of a datagram-backed stream
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#if !defined (FILER_STREAM_COMPILATION)
+# error "filer-udp-input-stream-private.h is private to src/core/stream/."
+#endif
+
+#include "filer-stream-wakers-private.h"
+
+G_BEGIN_DECLS
+
+#define FILER_TYPE_UDP_INPUT_STREAM (filer_udp_input_stream_get_type ())
+
+G_DECLARE_FINAL_TYPE (FilerUdpInputStream, filer_udp_input_stream, FILER, UDP_INPUT_STREAM, GInputStream)
+
+GInputStream *filer_udp_input_stream_new (GIOStream            *stream,
+                                         const FilerStreamOps *ops);
+
+G_END_DECLS

@@ -1,0 +1,188 @@
+/* filer-udp-input-stream.c: the reading half of a datagram-backed stream
+ *
+ * Pollable, so that GIO's default read_async, read_bytes_async and
+ * splice run on the main loop without threads (PseudoTcp is not
+ * thread-safe, nor is ngtcp2). Holds its stream weakly: the GIOStream owns
+ * it; calls back through FilerStreamOps (FilerUdpStream, FilerQuicStream).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-udp-input-stream-private.h"
+
+struct _FilerUdpInputStream
+{
+  GInputStream parent_instance;
+
+  GIOStream *stream;              /* weak */
+  const FilerStreamOps *ops;
+};
+
+static void pollable_iface_init (GPollableInputStreamInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (FilerUdpInputStream, filer_udp_input_stream, G_TYPE_INPUT_STREAM,
+                               G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM, pollable_iface_init))
+
+static gboolean
+stream_gone (FilerUdpInputStream  *self,
+             GError              **error)
+{
+  if (self->stream)
+    return FALSE;
+
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "The stream is gone");
+  return TRUE;
+}
+
+static gssize
+read_nonblocking (GPollableInputStream  *pollable,
+                  void                  *buffer,
+                  gsize                  count,
+                  GError               **error)
+{
+  FilerUdpInputStream *self = FILER_UDP_INPUT_STREAM (pollable);
+
+  if (stream_gone (self, error))
+    return -1;
+
+  return self->ops->read_nonblocking (self->stream, buffer, count, error);
+}
+
+static gboolean
+is_readable (GPollableInputStream *pollable)
+{
+  FilerUdpInputStream *self = FILER_UDP_INPUT_STREAM (pollable);
+
+  return !self->stream || self->ops->check (self->stream, G_IO_IN);
+}
+
+static GSource *
+create_source (GPollableInputStream *pollable,
+               GCancellable         *cancellable)
+{
+  FilerUdpInputStream *self = FILER_UDP_INPUT_STREAM (pollable);
+  g_autoptr(GSource) waker = NULL;
+
+  /* Once the stream is gone, a read fails at once: wake up now. */
+  if (self->stream)
+    waker = self->ops->create_waker (self->stream, G_IO_IN);
+  else
+    waker = g_timeout_source_new (0);
+
+  return g_pollable_source_new_full (pollable, waker, cancellable);
+}
+
+static void
+pollable_iface_init (GPollableInputStreamInterface *iface)
+{
+  iface->read_nonblocking = read_nonblocking;
+  iface->is_readable = is_readable;
+  iface->create_source = create_source;
+}
+
+static gssize
+filer_udp_input_stream_read (GInputStream  *stream,
+                             void          *buffer,
+                             gsize          count,
+                             GCancellable  *cancellable,
+                             GError       **error)
+{
+  FilerUdpInputStream *self = FILER_UDP_INPUT_STREAM (stream);
+
+  for (;;)
+    {
+      g_autoptr(GError) local_error = NULL;
+      gssize n;
+
+      if (stream_gone (self, error))
+        return -1;
+
+      n = self->ops->read_nonblocking (self->stream, buffer, count, &local_error);
+      if (n >= 0 || !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          if (local_error)
+            g_propagate_error (error, g_steal_pointer (&local_error));
+          return n;
+        }
+
+      if (!filer_stream_wait (self->stream, self->ops, G_IO_IN, cancellable, error))
+        return -1;
+    }
+}
+
+static gboolean
+filer_udp_input_stream_close (GInputStream  *stream,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  /* Reading simply stops; the GIOStream's close ends the conversation. */
+  return TRUE;
+}
+
+static void
+filer_udp_input_stream_close_async (GInputStream        *stream,
+                                    int                  io_priority,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (stream, cancellable, callback, user_data);
+
+  /* Never through a thread, as GInputStream's default would. */
+  g_task_set_source_tag (task, filer_udp_input_stream_close_async);
+  g_task_return_boolean (task, TRUE);
+}
+
+static gboolean
+filer_udp_input_stream_close_finish (GInputStream  *stream,
+                                     GAsyncResult  *result,
+                                     GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+filer_udp_input_stream_dispose (GObject *object)
+{
+  FilerUdpInputStream *self = FILER_UDP_INPUT_STREAM (object);
+
+  g_clear_weak_pointer (&self->stream);
+
+  G_OBJECT_CLASS (filer_udp_input_stream_parent_class)->dispose (object);
+}
+
+static void
+filer_udp_input_stream_class_init (FilerUdpInputStreamClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GInputStreamClass *input_class = G_INPUT_STREAM_CLASS (klass);
+
+  object_class->dispose = filer_udp_input_stream_dispose;
+
+  input_class->read_fn = filer_udp_input_stream_read;
+  input_class->close_fn = filer_udp_input_stream_close;
+  input_class->close_async = filer_udp_input_stream_close_async;
+  input_class->close_finish = filer_udp_input_stream_close_finish;
+}
+
+static void
+filer_udp_input_stream_init (FilerUdpInputStream *self)
+{
+}
+
+GInputStream *
+filer_udp_input_stream_new (GIOStream            *stream,
+                            const FilerStreamOps *ops)
+{
+  FilerUdpInputStream *self;
+
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
+
+  self = g_object_new (FILER_TYPE_UDP_INPUT_STREAM, NULL);
+  g_set_weak_pointer (&self->stream, stream);
+  self->ops = ops;
+
+  return G_INPUT_STREAM (self);
+}

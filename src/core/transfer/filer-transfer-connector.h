@@ -1,0 +1,34 @@
+/* filer-transfer-connector.h: a checked connection to one peer
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#if !defined (FILER_INSIDE) && !defined (FILER_COMPILATION)
+# error "Only <libfiler.h> can be included directly."
+#endif
+
+#include "filer-frame-connection.h"
+
+G_BEGIN_DECLS
+
+#define FILER_TRANSFER_PATH_LAN "lan"
+
+#define FILER_TRANSFER_ATTEMPT_TIMEOUT_MS 2000
+#define FILER_TRANSFER_CONNECT_TIMEOUT_MS 30000
+
+void                  filer_transfer_connect_lan_async  (const char * const    *addresses,
+                                                         guint16                port,
+                                                         const char            *my_id,
+                                                         const char            *my_name,
+                                                         const char            *peer_id,
+                                                         guint                  timeout_ms,
+                                                         GCancellable          *cancellable,
+                                                         GAsyncReadyCallback    callback,
+                                                         gpointer               user_data);
+FilerFrameConnection *filer_transfer_connect_lan_finish (GAsyncResult          *result,
+                                                         char                 **peer_name,
+                                                         GError               **error);
+
+G_END_DECLS

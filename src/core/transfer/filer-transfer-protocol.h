@@ -1,0 +1,61 @@
+/* filer-transfer-protocol.h: the transfer messages (docs/protocol.md §3)
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#if !defined (FILER_INSIDE) && !defined (FILER_COMPILATION)
+# error "Only <libfiler.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "filer-hash.h"
+#include "filer-transfer-file.h"
+
+G_BEGIN_DECLS
+
+#define FILER_TRANSFER_PROTOCOL_VERSION 1
+#define FILER_TRANSFER_CHUNK_SIZE       32768
+#define FILER_TRANSFER_MAX_FILES        1000000
+#define FILER_TRANSFER_SHA256_SIZE      32
+#define FILER_TRANSFER_SHA256_HEX_SIZE  65
+
+/* The offer's "hashes" header: what the sender can verify with, in its
+ * order of preference; the accept's "hash" header: the receiver's pick.
+ * Absent: "sha256" (a peer from before the negotiation). */
+char      *filer_transfer_hashes_to_header (const FilerHashAlgorithm *algorithms,
+                                            guint                     n_algorithms);
+gboolean   filer_transfer_choose_hash      (const char               *offered,
+                                            FilerHashAlgorithm       *chosen);
+
+/* The offer's file list travels as JSON in the frame content: thousands
+ * of paths do not fit a 64 KiB header. */
+GBytes    *filer_transfer_offer_to_json    (GListModel   *files);
+GPtrArray *filer_transfer_offer_from_json  (GBytes       *content,
+                                            guint64       expected_files,
+                                            guint64       expected_size,
+                                            GError      **error);
+
+/* One line of the receiver's answer. */
+typedef struct
+{
+  guint   index;
+  guint64 offset;
+  char    hash[FILER_HASH_HEX_SIZE];   /* of the first offset bytes; "" when 0 */
+} FilerAcceptEntry;
+
+GBytes    *filer_transfer_accept_to_json   (const FilerAcceptEntry *entries,
+                                            guint                   n_entries,
+                                            FilerHashAlgorithm      algorithm);
+GArray    *filer_transfer_accept_from_json (GBytes                 *content,
+                                            GListModel             *offered,
+                                            FilerHashAlgorithm      algorithm,
+                                            GError                **error);
+
+void       filer_transfer_digest_to_hex    (const guint8           *digest,
+                                            char                   *hex);
+guint64    filer_transfer_n_chunks         (guint64                 size);
+
+G_END_DECLS
