@@ -1055,6 +1055,41 @@ test_unreachable (Fixture       *fixture,
   g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_UNREACHABLE);
 }
 
+/* The peer announces only an address where it does not listen (it listens
+ * on 127.0.0.1 alone; 127.0.0.5 refuses at once), but the discovery
+ * server saw it come from 127.0.0.1: the connector tries that address too,
+ * for the CLI and the app alike. */
+static void
+test_seen_address (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "seen.bin", 100 * 1024 + 3, 6);
+  g_autofree char *target = g_build_filename (fixture->inbox, "seen.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  const char * const announced[] = { "127.0.0.5", NULL };
+  g_autoptr(FilerPeer) peer = peer_for (fixture->bob);
+  g_auto(GStrv) tried = NULL;
+  FilerTransfer *sent;
+
+  filer_peer_set_addresses (peer, announced);
+  filer_peer_set_public_address (peer, "127.0.0.1");
+  tried = filer_transfer_peer_addresses (peer);
+  g_assert_cmpstrv (tried, ((const char * const[]) { "127.0.0.5", "127.0.0.1", NULL }));
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = filer_transfer_service_send (fixture->alice, peer, paths);
+  wait_finished (sent, 20000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  assert_same_file (source, target);
+
+  /* Not listed twice when it was announced too. */
+  filer_peer_set_public_address (peer, "127.0.0.5");
+  g_clear_pointer (&tried, g_strfreev);
+  tried = filer_transfer_peer_addresses (peer);
+  g_assert_cmpstrv (tried, announced);
+}
+
 static GIOStream *
 stream_from_fd (int fd)
 {
@@ -1381,6 +1416,7 @@ main (int   argc,
   ADD ("wrong-peer", test_wrong_peer, NULL);
   ADD ("sender-first", test_sender_first, NULL);
   ADD ("unreachable", test_unreachable, NULL);
+  ADD ("seen-address", test_seen_address, NULL);
   ADD ("over-stream", test_over_stream, NULL);
   ADD ("nothing-leaks", test_nothing_leaks, NULL);
 

@@ -370,37 +370,6 @@ paths_of (GPtrArray *files)
   return g_strv_builder_end (builder);
 }
 
-/* The addresses a peer announced are its interfaces as it sees them;
- * the address the discovery server saw it connect from is often
- * reachable too (and the only one when interface enumeration missed
- * something): try both. */
-static FilerPeer *
-peer_with_seen_address (FilerPeer *peer)
-{
-  const char *seen = filer_peer_get_public_address (peer);
-  const char * const *addresses = filer_peer_get_addresses (peer);
-  g_autoptr(GStrvBuilder) builder = NULL;
-  g_auto(GStrv) all = NULL;
-  FilerPeer *copy;
-
-  if (seen == NULL || seen[0] == '\0' || g_strv_contains (addresses, seen))
-    return g_object_ref (peer);
-
-  builder = g_strv_builder_new ();
-  g_strv_builder_addv (builder, (const char **)addresses);
-  g_strv_builder_add (builder, seen);
-  all = g_strv_builder_end (builder);
-
-  copy = filer_peer_new (filer_peer_get_id (peer));
-  filer_peer_set_name (copy, filer_peer_get_name (peer));
-  filer_peer_set_kind (copy, filer_peer_get_kind (peer));
-  filer_peer_set_network (copy, filer_peer_get_network (peer));
-  filer_peer_set_port (copy, filer_peer_get_port (peer));
-  filer_peer_set_public_address (copy, seen);
-  filer_peer_set_addresses (copy, (const char * const *)all);
-  return copy;
-}
-
 static void
 session_sent_cb (GObject      *object,
                  GAsyncResult *result,
@@ -440,12 +409,8 @@ send_files_cb (FilerApplication *self,
       return;
     }
 
-  {
-    g_autoptr(FilerPeer) target = peer_with_seen_address (peer);
-
-    filer_session_send_async (self->session, target, (const char * const *)paths,
-                              NULL, session_sent_cb, g_object_ref (self));
-  }
+  filer_session_send_async (self->session, peer, (const char * const *)paths,
+                            NULL, session_sent_cb, g_object_ref (self));
 }
 
 static void

@@ -652,27 +652,6 @@ filer_server_get_n_peers (FilerServer *self)
   return g_hash_table_size (self->by_id);
 }
 
-
-
-gboolean
-filer_server_send_to_peer (FilerServer *self,
-                           const char  *peer_id,
-                           FilerFrame  *frame)
-{
-  Client *client;
-
-  g_return_val_if_fail (FILER_IS_SERVER (self), FALSE);
-  g_return_val_if_fail (peer_id != NULL, FALSE);
-  g_return_val_if_fail (frame != NULL, FALSE);
-
-  client = g_hash_table_lookup (self->by_id, peer_id);
-  if (client == NULL || client->dying_since != 0)
-    return FALSE;
-
-  filer_server_client_send (client, frame);
-  return TRUE;
-}
-
 gboolean
 filer_server_peers_can_see (FilerServer *self,
                             const char  *peer_id,

@@ -77,9 +77,6 @@ gboolean     filer_server_send_datagram        (FilerServer                 *sel
                                                 FilerFrame                  *frame,
                                                 GSocketAddress              *to,
                                                 GError                     **error);
-gboolean     filer_server_send_to_peer         (FilerServer                 *self,
-                                                const char                  *peer_id,
-                                                FilerFrame                  *frame);
 gboolean     filer_server_peers_can_see        (FilerServer                 *self,
                                                 const char                  *peer_id,
                                                 const char                  *other_id);

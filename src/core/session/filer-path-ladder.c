@@ -122,7 +122,7 @@ filer_path_ladder_send_async (FilerTransferService  *service,
                               gpointer               user_data)
 {
   g_autoptr(GTask) task = NULL;
-  const char * const *addresses;
+  g_auto(GStrv) addresses = NULL;
   Send *send;
 
   g_return_if_fail (FILER_IS_TRANSFER_SERVICE (service));
@@ -140,17 +140,17 @@ filer_path_ladder_send_async (FilerTransferService  *service,
   send->paths = g_strdupv ((char **)paths);
   g_task_set_task_data (task, send, send_free);
 
-  addresses = filer_peer_get_addresses (peer);
-  if (addresses == NULL || addresses[0] == NULL || filer_peer_get_port (peer) == 0)
+  addresses = filer_transfer_peer_addresses (peer);
+  if (addresses[0] == NULL || filer_peer_get_port (peer) == 0)
     {
       try_nat (task);
       return;
     }
 
-  filer_transfer_connect_lan_async (addresses, filer_peer_get_port (peer),
+  filer_transfer_connect_lan_async (peer,
                                     filer_transfer_service_get_device_id (service),
                                     filer_transfer_service_get_device_name (service),
-                                    filer_peer_get_id (peer), LAN_ATTEMPT_TIMEOUT_MS,
+                                    LAN_ATTEMPT_TIMEOUT_MS,
                                     cancellable, lan_checked_cb, g_object_ref (task));
 }
 

@@ -254,25 +254,42 @@ try_next (GTask *task)
   g_socket_client_connect_async (c->client, address, c->attempt, connected_cb, task);
 }
 
+char **
+filer_transfer_peer_addresses (FilerPeer *peer)
+{
+  const char * const *announced;
+  const char *seen;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (FILER_IS_PEER (peer), NULL);
+
+  announced = filer_peer_get_addresses (peer);
+  seen = filer_peer_get_public_address (peer);
+  if (announced != NULL)
+    g_strv_builder_addv (builder, (const char **)announced);
+  if (seen != NULL && seen[0] != '\0' &&
+      (announced == NULL || !g_strv_contains (announced, seen)))
+    g_strv_builder_add (builder, seen);
+
+  return g_strv_builder_end (builder);
+}
+
 /**
  * filer_transfer_connect_lan_async:
- * @addresses: the peer's addresses as discovery lists them ("192.0.2.7",
- *   "::1", or "host:port")
- * @port: the peer's transfer port
+ * @peer: the device we mean to reach, as discovery reports it: its
+ *   addresses (filer_transfer_peer_addresses()) and transfer port are
+ *   tried, and the hello must confirm its id
  * @my_id: our device id
  * @my_name: our device name
- * @peer_id: the device we mean to reach; the hello must confirm it
  * @timeout_ms: give up after this long (0: %FILER_TRANSFER_CONNECT_TIMEOUT_MS)
  * @cancellable: (nullable): a #GCancellable
  * @callback: called with a checked connection
  * @user_data: for @callback
  */
 void
-filer_transfer_connect_lan_async (const char * const  *addresses,
-                                  guint16              port,
+filer_transfer_connect_lan_async (FilerPeer           *peer,
                                   const char          *my_id,
                                   const char          *my_name,
-                                  const char          *peer_id,
                                   guint                timeout_ms,
                                   GCancellable        *cancellable,
                                   GAsyncReadyCallback  callback,
@@ -281,19 +298,18 @@ filer_transfer_connect_lan_async (const char * const  *addresses,
   GTask *task;
   Connect *c;
 
-  g_return_if_fail (addresses != NULL);
+  g_return_if_fail (FILER_IS_PEER (peer));
   g_return_if_fail (my_id != NULL);
-  g_return_if_fail (peer_id != NULL);
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, filer_transfer_connect_lan_async);
 
   c = g_new0 (Connect, 1);
-  c->addresses = g_strdupv ((char **)addresses);
-  c->port = port;
+  c->addresses = filer_transfer_peer_addresses (peer);
+  c->port = filer_peer_get_port (peer);
   c->my_id = g_strdup (my_id);
   c->my_name = g_strdup (my_name);
-  c->peer_id = g_strdup (peer_id);
+  c->peer_id = g_strdup (filer_peer_get_id (peer));
   c->deadline = g_get_monotonic_time () +
                 (gint64)(timeout_ms ? timeout_ms : FILER_TRANSFER_CONNECT_TIMEOUT_MS) * 1000;
   c->backoff_ms = 250;

@@ -10,6 +10,7 @@
 #endif
 
 #include "filer-frame-connection.h"
+#include "filer-peer.h"
 
 G_BEGIN_DECLS
 
@@ -18,11 +19,15 @@ G_BEGIN_DECLS
 #define FILER_TRANSFER_ATTEMPT_TIMEOUT_MS 2000
 #define FILER_TRANSFER_CONNECT_TIMEOUT_MS 30000
 
-void                  filer_transfer_connect_lan_async  (const char * const    *addresses,
-                                                         guint16                port,
+/* The addresses a LAN connection to @peer tries, in order: those it
+ * announced, then the one the discovery server saw it come from, when
+ * that is not among them (interface enumeration can miss an address, and
+ * a peer bound to one address announces others). */
+char                **filer_transfer_peer_addresses     (FilerPeer             *peer);
+
+void                  filer_transfer_connect_lan_async  (FilerPeer             *peer,
                                                          const char            *my_id,
                                                          const char            *my_name,
-                                                         const char            *peer_id,
                                                          guint                  timeout_ms,
                                                          GCancellable          *cancellable,
                                                          GAsyncReadyCallback    callback,

@@ -254,9 +254,8 @@ typedef struct
   GCancellable         *cancellable;
   char                **local_paths;
   GPtrArray            *entries;
-  char                **addresses;
-  guint16               port;
-  GIOStream            *stream;
+  FilerPeer            *peer;      /* over the LAN: whom to connect to */
+  GIOStream            *stream;    /* or a stream someone else made */
   char                 *path_name;
 } Send;
 
@@ -268,7 +267,7 @@ send_free (Send *send)
   g_clear_object (&send->cancellable);
   g_strfreev (send->local_paths);
   g_clear_pointer (&send->entries, g_ptr_array_unref);
-  g_strfreev (send->addresses);
+  g_clear_object (&send->peer);
   g_clear_object (&send->stream);
   g_free (send->path_name);
   g_free (send);
@@ -522,9 +521,7 @@ collected_cb (GObject      *object,
                                   send->cancellable, stream_hello_cb, send);
     }
   else
-    filer_transfer_connect_lan_async ((const char * const *)send->addresses, send->port,
-                                      self->device_id, self->device_name,
-                                      filer_transfer_get_peer_id (send->transfer),
+    filer_transfer_connect_lan_async (send->peer, self->device_id, self->device_name,
                                       self->connect_timeout_ms, send->cancellable,
                                       lan_connected_cb, send);
 }
@@ -585,16 +582,13 @@ filer_transfer_service_send (FilerTransferService *self,
                              const char * const   *local_paths)
 {
   Send *send;
-  const char * const *addresses;
 
   g_return_val_if_fail (FILER_IS_TRANSFER_SERVICE (self), NULL);
   g_return_val_if_fail (FILER_IS_PEER (peer), NULL);
   g_return_val_if_fail (local_paths != NULL && local_paths[0] != NULL, NULL);
 
-  addresses = filer_peer_get_addresses (peer);
   send = g_new0 (Send, 1);
-  send->addresses = g_strdupv ((char **)(addresses != NULL ? addresses : (const char * const[]) { NULL }));
-  send->port = filer_peer_get_port (peer);
+  send->peer = g_object_ref (peer);
   send->path_name = g_strdup (FILER_TRANSFER_PATH_LAN);
 
   return begin_send (self, send, filer_peer_get_id (peer), filer_peer_get_name (peer), local_paths);
