@@ -23,7 +23,7 @@
  * connection closes before any offer.
  *
  * On success the connection is left paused, so that no frame is lost
- * between this handler and the session's.
+ * between this handler and the sender's or receiver's.
  */
 
 typedef struct

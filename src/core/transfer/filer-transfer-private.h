@@ -13,8 +13,9 @@
 
 G_BEGIN_DECLS
 
-/* The session that runs a transfer registers itself as its controller:
- * accept/decline/cancel from a view land there. The session clears it
+/* The side that runs a transfer (its sender or receiver) registers itself
+ * as its controller: accept/decline/cancel from a view land there. The
+ * side clears it
  * when it goes away, after which they do nothing. A sending side has no
  * offer to answer: its accept and decline are NULL. */
 typedef struct

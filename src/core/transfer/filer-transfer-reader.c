@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 /* Reading and hashing (the negotiated FilerHash: XXH3-128, or SHA-256
- * through GnuTLS with the CPU's SHA instructions) happen in the session's worker thread, in 256 KiB blocks
+ * through GnuTLS with the CPU's SHA instructions) happen in the sender's worker thread, in 256 KiB blocks
  * that the sender slices into 32 KiB chunk frames without copying.
  *
  * The blocks come from fixed pools of buffers. A buffer goes back to its

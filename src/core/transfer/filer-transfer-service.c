@@ -53,7 +53,7 @@ struct _FilerTransferService
   GSocketService      *listener;
   guint16              port;
   GListStore          *transfers;
-  GHashTable          *sessions;   /* FilerTransferSender/Receiver, owned */
+  GHashTable          *sides;      /* FilerTransferSender/Receiver, owned */
   GHashTable          *pending;    /* FilerFrameConnection in hello, owned */
   GCancellable        *cancellable;
   gboolean             disposed;
@@ -82,13 +82,13 @@ enum {
 static guint signals[N_SIGNALS];
 
 /* ------------------------------------------------------------------ */
-/* Sessions                                                            */
+/* Sides                                                               */
 
 static void
-session_done_cb (GObject              *session,
-                 FilerTransferService *self)
+side_done_cb (GObject              *side,
+              FilerTransferService *self)
 {
-  g_hash_table_remove (self->sessions, session);
+  g_hash_table_remove (self->sides, side);
 }
 
 static void
@@ -151,8 +151,8 @@ start_receiver (FilerTransferService *self,
   g_object_set_data_full (G_OBJECT (receiver), "filer-transfer",
                           g_object_ref (transfer), g_object_unref);
   g_signal_connect_object (receiver, "offer", G_CALLBACK (offer_cb), self, 0);
-  g_signal_connect_object (receiver, "done", G_CALLBACK (session_done_cb), self, 0);
-  g_hash_table_add (self->sessions, receiver);
+  g_signal_connect_object (receiver, "done", G_CALLBACK (side_done_cb), self, 0);
+  g_hash_table_add (self->sides, receiver);
 
   add_transfer (self, transfer);
   filer_transfer_receiver_start (receiver);
@@ -445,8 +445,8 @@ start_sender (Send                 *send,
   g_ptr_array_add (locals, NULL);
 
   sender = filer_transfer_sender_new (connection, send->transfer, (const char * const *)locals->pdata);
-  g_signal_connect_object (sender, "done", G_CALLBACK (session_done_cb), self, 0);
-  g_hash_table_add (self->sessions, sender);
+  g_signal_connect_object (sender, "done", G_CALLBACK (side_done_cb), self, 0);
+  g_hash_table_add (self->sides, sender);
   send_free (send);
   filer_transfer_sender_start (sender);
 }
@@ -655,7 +655,7 @@ filer_transfer_service_dispose (GObject *object)
       filer_transfer_cancel (transfer);
     }
 
-  g_clear_pointer (&self->sessions, g_hash_table_unref);
+  g_clear_pointer (&self->sides, g_hash_table_unref);
   if (self->pending != NULL)
     {
       GHashTableIter iter;
@@ -798,7 +798,7 @@ static void
 filer_transfer_service_init (FilerTransferService *self)
 {
   self->transfers = g_list_store_new (FILER_TYPE_TRANSFER);
-  self->sessions = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->sides = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->pending = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->cancellable = g_cancellable_new ();
 }

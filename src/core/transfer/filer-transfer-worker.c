@@ -1,4 +1,4 @@
-/* filer-transfer-worker.c: one thread that does a session's file I/O
+/* filer-transfer-worker.c: one thread that does a sender's or receiver's file I/O
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -8,12 +8,12 @@
 #include "filer-transfer-worker.h"
 
 /* The design brief allows threads only for file I/O and hashing. Each
- * transfer session owns one worker: jobs run strictly in order (so a
+ * sender and each receiver owns one worker: jobs run strictly in order (so a
  * file's bytes are written and hashed in order), results come back to the
  * owner's main context through one GSource whose ready time the thread
  * sets — thread-safe, no per-result allocation on the loop, and
  * destroying the source when the owner goes away means no callback can
- * reach a freed session.
+ * reach a freed sender or receiver.
  */
 
 struct _FilerTransferWorker

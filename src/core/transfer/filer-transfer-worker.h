@@ -1,4 +1,4 @@
-/* filer-transfer-worker.h: one thread that does a session's file I/O
+/* filer-transfer-worker.h: one thread that does a sender's or receiver's file I/O
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

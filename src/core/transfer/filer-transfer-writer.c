@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 /* Everything the receiver does to the disk happens here, in order, in the
- * session's worker thread:
+ * receiver's worker thread:
  *
  * - every folder is opened with openat (O_NOFOLLOW | O_DIRECTORY) from the
  *   download folder's fd (filer_safe_path_open_dir()), so a planted
@@ -275,7 +275,7 @@ current_name (FilerTransferWriter *self)
   return g_strdup (self->final_name);
 }
 
-/* A fatal error ends the session: the part goes (a full disk needs the
+/* A fatal error ends the transfer: the part goes (a full disk needs the
  * space back), later jobs are ignored. */
 static void
 die (FilerTransferWriter *self,

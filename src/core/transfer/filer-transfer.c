@@ -10,7 +10,7 @@
 #include "filer-transfer-enums.h"
 #include "filer-util.h"
 
-/* FilerTransfer is the model only: the sender or receiver session that
+/* FilerTransfer is the model only: the sender or receiver that
  * runs it pushes state in through filer-transfer-private.h, and a view's
  * accept/decline/cancel go back out through the controller.
  *

@@ -15,7 +15,7 @@
  *   filer-transfer-sender.[ch]       the sending side of one transfer
  *   filer-transfer-service.[ch]      our listener, our transfers, both directions
  *   filer-transfer-testing.h         hooks for tests only
- *   filer-transfer-worker.[ch]       one thread that does a session's file I/O
+ *   filer-transfer-worker.[ch]       one thread that does a sender's or receiver's file I/O
  *   filer-transfer-writer.[ch]       the receiver's file writing and hashing thread
  *   filer-transfer.[ch]              one transfer, as a view binds to it
  *
