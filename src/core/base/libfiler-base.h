@@ -1,10 +1,11 @@
-/* libfiler-base.h: src/core/base/, util, net, sockets: what every other folder may use
+/* libfiler-base.h: src/core/base/, util, net, sockets, the device key: what every other folder may use
  *
- * The one header of this folder for code outside it. It may use: GLib and GIO only.
+ * The one header of this folder for code outside it. It may use: GLib, GIO and GnuTLS only.
  *
- *   filer-net.[ch]     small address helpers shared by discovery code
- *   filer-socket.[ch]  UDP sockets: buffers, and the one datagram read loop
- *   filer-util.[ch]    small helpers every part of core shares
+ *   filer-identity.[ch]  this device's key and certificate, and ids made from keys
+ *   filer-net.[ch]       small address helpers shared by discovery code
+ *   filer-socket.[ch]    UDP sockets: buffers, and the one datagram read loop
+ *   filer-util.[ch]      small helpers every part of core shares
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -12,6 +13,7 @@
 #pragma once
 
 #define FILER_INSIDE
+#include "filer-identity.h"
 #include "filer-net.h"
 #include "filer-socket.h"
 #include "filer-util.h"
