@@ -5,6 +5,7 @@
  *   filer-identity.[ch]  this device's key and certificate, and ids made from keys
  *   filer-net.[ch]       small address helpers shared by discovery code
  *   filer-socket.[ch]    UDP sockets: buffers, and the one datagram read loop
+ *   filer-tls.[ch]       mutual TLS 1.3 between two device keys, over any GIOStream
  *   filer-util.[ch]      small helpers every part of core shares
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -16,5 +17,6 @@
 #include "filer-identity.h"
 #include "filer-net.h"
 #include "filer-socket.h"
+#include "filer-tls.h"
 #include "filer-util.h"
 #undef FILER_INSIDE

@@ -1,0 +1,256 @@
+/* filer-tls.c: mutual TLS 1.3 between two device keys, over any GIOStream
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "filer-tls.h"
+
+/* Both sides present their device certificate (filer-identity.c) and
+ * require the other's. Certificates are self-signed, so GIO's validation
+ * always reports an unknown issuer and asks ::accept-certificate; that is
+ * where the only check that matters happens: the id the peer's public key
+ * makes must be the one we meant to reach (a client always knows it; a
+ * server that does not yet know who calls passes NULL and learns the id,
+ * which is then proven by the key). After the handshake the id is checked
+ * once more from the peer certificate the connection reports, and anything
+ * below TLS 1.3 is refused.
+ *
+ * GIO's TLS comes from glib-networking (its GnuTLS backend on Debian). */
+
+typedef struct
+{
+  char         *expected_peer_id;
+  char         *peer_id;
+  GCancellable *cancellable;     /* ours: the caller's, or the timeout */
+  gulong        cancelled_id;
+  GCancellable *caller_cancellable;
+  guint         timeout_id;
+  gboolean      timed_out;
+} Handshake;
+
+static void
+handshake_free (gpointer data)
+{
+  Handshake *handshake = data;
+
+  g_clear_handle_id (&handshake->timeout_id, g_source_remove);
+  if (handshake->caller_cancellable != NULL)
+    g_cancellable_disconnect (handshake->caller_cancellable, handshake->cancelled_id);
+  g_clear_object (&handshake->caller_cancellable);
+  g_clear_object (&handshake->cancellable);
+  g_free (handshake->expected_peer_id);
+  g_free (handshake->peer_id);
+  g_free (handshake);
+}
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  Handshake *handshake = user_data;
+
+  handshake->timeout_id = 0;
+  handshake->timed_out = TRUE;
+  g_cancellable_cancel (handshake->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+caller_cancelled_cb (GCancellable *caller,
+                     GCancellable *ours)
+{
+  g_cancellable_cancel (ours);
+}
+
+/* A failed handshake closes the stream (and the one below it): the peer
+ * learns at once, and a refused key never leaves a half-open connection. */
+static void
+fail (GTask          *task,
+      GTlsConnection *connection,
+      GError         *error)
+{
+  g_io_stream_close_async (G_IO_STREAM (connection), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  g_task_return_error (task, error);
+}
+
+static gboolean
+accept_certificate_cb (GTlsConnection       *connection,
+                       GTlsCertificate      *peer_certificate,
+                       GTlsCertificateFlags  errors,
+                       gpointer              user_data)
+{
+  Handshake *handshake = user_data;
+  g_autofree char *id = filer_identity_id_for_certificate (peer_certificate);
+
+  if (id == NULL)
+    {
+      g_debug ("tls: the peer's certificate cannot be read");
+      return FALSE;
+    }
+  if (handshake->expected_peer_id != NULL && g_strcmp0 (id, handshake->expected_peer_id) != 0)
+    {
+      g_debug ("tls: the peer's key is %s, not %s", id, handshake->expected_peer_id);
+      return FALSE;
+    }
+
+  g_free (handshake->peer_id);
+  handshake->peer_id = g_steal_pointer (&id);
+  return TRUE;
+}
+
+static void
+handshake_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GTlsConnection *connection = G_TLS_CONNECTION (object);
+  Handshake *handshake = g_task_get_task_data (task);
+  GTlsCertificate *peer_certificate;
+  g_autofree char *id = NULL;
+  GError *error = NULL;
+
+  /* The handler points into the task's data: it goes with the handshake. */
+  g_signal_handlers_disconnect_by_func (connection, accept_certificate_cb, handshake);
+
+  g_clear_handle_id (&handshake->timeout_id, g_source_remove);
+
+  if (!g_tls_connection_handshake_finish (connection, result, &error))
+    {
+      if (handshake->timed_out)
+        {
+          g_clear_error (&error);
+          error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                               "The peer did not finish the TLS handshake in time");
+        }
+      fail (task, connection, error);
+      return;
+    }
+
+  if (g_tls_connection_get_protocol_version (connection) != G_TLS_PROTOCOL_VERSION_TLS_1_3)
+    {
+      fail (task, connection, g_error_new (G_TLS_ERROR, G_TLS_ERROR_NOT_TLS,
+                                           "The peer does not speak TLS 1.3"));
+      return;
+    }
+
+  peer_certificate = g_tls_connection_get_peer_certificate (connection);
+  id = peer_certificate ? filer_identity_id_for_certificate (peer_certificate) : NULL;
+  if (id == NULL || g_strcmp0 (id, handshake->peer_id) != 0)
+    {
+      fail (task, connection, g_error_new (G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                                           "The peer presented no device certificate"));
+      return;
+    }
+
+  g_task_return_pointer (task, g_object_ref (connection), g_object_unref);
+}
+
+/**
+ * filer_tls_handshake_async:
+ * @base_stream: the plain stream (a TCP connection, a punched QUIC path…)
+ * @role: which side of the handshake we are
+ * @identity: our device key
+ * @expected_peer_id: (nullable): the device we mean to reach; %NULL on a
+ *   listener that learns who called (any valid device key is accepted)
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the handshake is done
+ * @user_data: for @callback
+ *
+ * Runs a mutual TLS 1.3 handshake on @base_stream. It fails unless the
+ * peer presents a certificate whose public key makes @expected_peer_id,
+ * and with %G_IO_ERROR_TIMED_OUT if the peer has not finished it within
+ * %FILER_TLS_HANDSHAKE_TIMEOUT_MS (a silent peer holds nothing for long).
+ * On failure the stream is closed.
+ */
+void
+filer_tls_handshake_async (GIOStream           *base_stream,
+                           FilerTlsRole         role,
+                           FilerIdentity       *identity,
+                           const char          *expected_peer_id,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GIOStream) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  Handshake *handshake;
+
+  g_return_if_fail (G_IS_IO_STREAM (base_stream));
+  g_return_if_fail (FILER_IS_IDENTITY (identity));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, filer_tls_handshake_async);
+
+  handshake = g_new0 (Handshake, 1);
+  handshake->expected_peer_id = g_strdup (expected_peer_id);
+  handshake->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      handshake->caller_cancellable = g_object_ref (cancellable);
+      handshake->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (caller_cancelled_cb),
+                                                       g_object_ref (handshake->cancellable),
+                                                       g_object_unref);
+    }
+  g_task_set_task_data (task, handshake, handshake_free);
+
+  if (role == FILER_TLS_ROLE_SERVER)
+    {
+      connection = g_tls_server_connection_new (base_stream, filer_identity_get_certificate (identity),
+                                                &error);
+      if (connection != NULL)
+        g_object_set (connection, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED, NULL);
+    }
+  else
+    {
+      connection = g_tls_client_connection_new (base_stream, NULL, &error);
+      if (connection != NULL)
+        g_tls_connection_set_certificate (G_TLS_CONNECTION (connection),
+                                          filer_identity_get_certificate (identity));
+    }
+
+  if (connection == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* The handler's data lives as long as the task; handshake_cb
+   * disconnects it. */
+  g_signal_connect (connection, "accept-certificate", G_CALLBACK (accept_certificate_cb), handshake);
+  handshake->timeout_id = g_timeout_add (FILER_TLS_HANDSHAKE_TIMEOUT_MS, timeout_cb, handshake);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (connection), G_PRIORITY_DEFAULT,
+                                    handshake->cancellable, handshake_cb, g_object_ref (task));
+}
+
+/**
+ * filer_tls_handshake_finish:
+ * @result: the result
+ * @peer_id: (out) (optional) (transfer full): the id the peer's key proves
+ * @error: where a failure goes
+ *
+ * Returns: (transfer full): the #GTlsConnection to read and write, or
+ *   %NULL with @error set
+ */
+GIOStream *
+filer_tls_handshake_finish (GAsyncResult  *result,
+                            char         **peer_id,
+                            GError       **error)
+{
+  Handshake *handshake;
+  GIOStream *connection;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  connection = g_task_propagate_pointer (G_TASK (result), error);
+  if (connection == NULL)
+    return NULL;
+
+  handshake = g_task_get_task_data (G_TASK (result));
+  if (peer_id != NULL)
+    *peer_id = g_strdup (handshake->peer_id);
+
+  return connection;
+}
