@@ -547,6 +547,7 @@ void
 _filer_nat_session_refused (FilerNatSession *self,
                             const char      *message)
 {
+  g_autoptr(FilerNatSession) hold = g_object_ref (self);   /* the task's callback may stop the client */
   g_autoptr(GError) error = NULL;
 
   g_assert (FILER_IS_NAT_SESSION (self));
