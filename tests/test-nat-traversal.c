@@ -709,7 +709,10 @@ communicated_cb (GObject      *object,
 static void
 test_processes (gconstpointer data)
 {
-  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  g_auto(GStrv) pair = g_strsplit (data, "+", 3);
+  /* "+unreachable": B has several addresses and the first answers nothing
+   * (a host on A's LAN range that is not there). */
+  const char *extra = pair[2] && g_str_equal (pair[2], "unreachable") ? "203.0.113.9" : NULL;
   const char *server_bin = g_getenv ("FILER_SERVER");
   const char *peer_bin = g_getenv ("FILER_NATLAB_PEER");
   g_autoptr(FilerNatLab) lab = NULL;
@@ -760,7 +763,8 @@ test_processes (gconstpointer data)
   sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
                                "--id", "device-a", "--room", "lab", "--download", inbox_a,
-                               "--send-to", "device-b", "--path", source, "--timeout", "40", NULL);
+                               "--send-to", "device-b", "--path", source, "--timeout", "40",
+                               extra ? "--extra-address" : NULL, extra, NULL);
   g_assert_no_error (error);
 
   g_subprocess_communicate_utf8_async (sender, NULL, NULL, communicated_cb, &c);
@@ -774,6 +778,27 @@ test_processes (gconstpointer data)
   expected = g_strdup_printf ("sent path=%s state=completed",
                               expect_direct (pair[0], pair[1]) ? "direct" : "relay");
   g_assert_nonnull (strstr (c.output, expected));
+  if (extra)
+    {
+      g_autofree char *tried = g_strdup_printf ("addresses=%s,", extra);
+      const char *line = strstr (c.output, tried);
+      double asked, sent;
+
+      /* The dead address costs the LAN attempt (2 s), not the
+       * connector's 30 s of retries: lines start with a time stamp. */
+      g_assert_nonnull (line);
+      while (line > c.output && line[-1] != '\n')
+        line--;
+      asked = g_ascii_strtod (line, NULL);
+      line = strstr (c.output, expected);
+      while (line > c.output && line[-1] != '\n')
+        line--;
+      sent = g_ascii_strtod (line, NULL);
+      if (sent < asked)
+        sent += 1000;   /* the stamps wrap every 1000 s */
+      g_test_message ("sent %.1f s after asking", sent - asked);
+      g_assert_cmpfloat (sent - asked, <, 12.0);
+    }
   g_assert_true (g_subprocess_get_if_exited (sender));
   g_assert_cmpint (g_subprocess_get_exit_status (sender), ==, 0);
   assert_same_file (source, target);
@@ -891,6 +916,8 @@ main (int   argc,
   g_test_add_data_func ("/filer/nat/processes/home-home", "home+home", test_processes);
   g_test_add_data_func ("/filer/nat/processes/symmetric-home", "symmetric+home", test_processes);
   g_test_add_data_func ("/filer/nat/processes/linux-fullcone", "linux+fullcone", test_processes);
+  g_test_add_data_func ("/filer/nat/processes/home-home-unreachable-address", "home+home+unreachable",
+                        test_processes);
   g_test_add_data_func ("/filer/nat/cli/home-linux", "home+linux", test_cli);
   g_test_add_data_func ("/filer/nat/cli/home-symmetric", "home+symmetric", test_cli);
 

@@ -4,7 +4,10 @@
  * docs/protocol.md §4 spoken by raw sockets and by FilerNatClient against
  * FilerRendezvousServer on 127.0.0.1. The relay must serve a session's
  * two endpoints only, within its byte limit, and nothing a client sends
- * may bring the server down.
+ * may bring the server down. Where filer-server's own checks and options
+ * are the thing under test (a nat-bind only from the registered device,
+ * --relay-max-bytes, --relay-max-rate), the real filer-server process
+ * ($FILER_SERVER) is the server, and peers register over TCP first.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -325,12 +328,12 @@ mapped (gpointer data)
 }
 
 static FilerNatClient *
-start_client (Fixture    *fixture,
-              const char *id,
-              gboolean    force_relay)
+start_client_at (const char *server_text,
+                 const char *id,
+                 gboolean    force_relay)
 {
   g_autoptr(GError) error = NULL;
-  FilerNatClient *client = filer_nat_client_new (id, fixture->server_text);
+  FilerNatClient *client = filer_nat_client_new (id, server_text);
 
   filer_nat_client_set_force_relay (client, force_relay);
   filer_nat_client_start (client, &error);
@@ -338,6 +341,14 @@ start_client (Fixture    *fixture,
   filer_test_wait_until (mapped, client, 5000, "the client to learn its mapping");
   g_assert_cmpstr (filer_nat_client_get_mapping (client), ==, "independent");
   return client;
+}
+
+static FilerNatClient *
+start_client (Fixture    *fixture,
+              const char *id,
+              gboolean    force_relay)
+{
+  return start_client_at (fixture->server_text, id, force_relay);
 }
 
 typedef struct
@@ -481,6 +492,330 @@ test_byte_limit (Fixture       *fixture,
   g_free (reach.incoming_path);
 }
 
+/* --- the real filer-server ---------------------------------------------- */
+
+static GSocket *
+raw_socket_at (const char *ip)
+{
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new_from_string (ip, 0);
+  g_autoptr(GError) error = NULL;
+  GSocket *socket;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, address, FALSE, &error);
+  g_assert_no_error (error);
+  return socket;
+}
+
+/* Registers @id with the discovery server over TCP from @local_ip (§2),
+ * which is what lets it nat-bind from that IP; the registration lasts as
+ * long as the returned socket is open. */
+static GSocket *
+tcp_register (FilerTestServer *server,
+              const char      *local_ip,
+              const char      *id)
+{
+  g_autoptr(GSocketAddress) local = g_inet_socket_address_new_from_string (local_ip, 0);
+  g_autoptr(GSocketAddress) remote = g_inet_socket_address_new_from_string ("127.0.0.1",
+                                                                           filer_test_server_get_port (server));
+  g_autoptr(FilerFrame) frame = filer_frame_new ("register");
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  GSocket *socket;
+  char buffer[4096];
+  gssize n;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, local, FALSE, &error);
+  g_assert_no_error (error);
+  g_socket_connect (socket, remote, NULL, &error);
+  g_assert_no_error (error);
+
+  filer_frame_set (frame, "id", id);
+  filer_frame_set (frame, "name", id);
+  bytes = filer_frame_encode (frame, &error);
+  g_assert_no_error (error);
+  g_socket_send (socket, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL, &error);
+  g_assert_no_error (error);
+
+  /* The server is another process: a blocking read with a timeout is
+   * the watchdog here. */
+  g_socket_set_timeout (socket, 5);
+  n = g_socket_receive (socket, buffer, sizeof buffer - 1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, >, 0);
+  buffer[n] = '\0';
+  /* After the two-byte header length. */
+  if (n < 2 || strstr (buffer + 2, "type:welcome") == NULL)
+    g_error ("no welcome: %s", buffer + 2);
+  g_socket_set_blocking (socket, FALSE);
+  return socket;
+}
+
+/* issue 14: a nat-bind for a registered id from another source address
+ * than the device's registration is refused the way §4.2 says: no
+ * answer, and no binding (the id stays bound where it was, or unbound). */
+static void
+test_bind_foreign_address (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autoptr(GSocketAddress) rendezvous = g_inet_socket_address_new_from_string ("127.0.0.1",
+                                                                               filer_test_server_get_port (server));
+  g_autoptr(GSocket) bob_tcp = tcp_register (server, "127.0.0.2", "bob");
+  g_autoptr(GSocket) carol_tcp = tcp_register (server, "127.0.0.4", "carol");
+  g_autoptr(GSocket) bob = raw_socket_at ("127.0.0.2");
+  g_autoptr(GSocket) mallory = raw_socket_at ("127.0.0.3");
+  g_autoptr(GSocket) carol = raw_socket_at ("127.0.0.4");
+  g_autoptr(FilerFrame) bind = filer_frame_new ("nat-bind");
+  g_autoptr(FilerFrame) reply = NULL;
+  g_autoptr(FilerFrame) connect = filer_frame_new ("nat-connect");
+  g_autoptr(GInetSocketAddress) bob_address = G_INET_SOCKET_ADDRESS (g_socket_get_local_address (bob, NULL));
+  g_autofree char *bob_text = filer_nat_address_to_string (G_SOCKET_ADDRESS (bob_address));
+
+  /* Mallory claims bob's id: no nat-bound. */
+  filer_frame_set (bind, "id", "bob");
+  raw_send (mallory, rendezvous, bind);
+  reply = raw_receive (mallory, 1000);
+  g_assert_null (reply);
+
+  /* Carol, bound from her registered address, asks for bob: bob is not
+   * bound (mallory's bind did not count). */
+  {
+    g_autoptr(FilerFrame) carol_bind = filer_frame_new ("nat-bind");
+    g_autoptr(FilerFrame) bound = NULL;
+
+    filer_frame_set (carol_bind, "id", "carol");
+    raw_send (carol, rendezvous, carol_bind);
+    bound = expect_frame (carol, "nat-bound");
+    g_assert_cmpstr (filer_frame_get (bound, "address"), !=, NULL);
+  }
+  filer_frame_set (connect, "id", "carol");
+  filer_frame_set (connect, "to", "bob");
+  filer_frame_set (connect, "attempt", "c1");
+  raw_send (carol, rendezvous, connect);
+  reply = expect_frame (carol, "nat-refused");
+  g_assert_cmpstr (filer_frame_get (reply, "code"), ==, "unknown-peer");
+  g_clear_pointer (&reply, filer_frame_unref);
+  g_assert_null (raw_receive (mallory, 300));
+
+  /* Bob binds from his own address; mallory tries again, in vain. */
+  raw_send (bob, rendezvous, bind);
+  reply = expect_frame (bob, "nat-bound");
+  g_clear_pointer (&reply, filer_frame_unref);
+  raw_send (mallory, rendezvous, bind);
+  g_assert_null (raw_receive (mallory, 1000));
+
+  /* Carol's session is with bob's real address, and the offer goes there. */
+  filer_frame_set (connect, "attempt", "c2");
+  raw_send (carol, rendezvous, connect);
+  reply = expect_frame (carol, "nat-session");
+  g_assert_cmpstr (filer_frame_get (reply, "peer"), ==, bob_text);
+  g_clear_pointer (&reply, filer_frame_unref);
+  reply = expect_frame (bob, "nat-offer");
+  g_assert_cmpstr (filer_frame_get (reply, "peer-id"), ==, "carol");
+  g_assert_null (raw_receive (mallory, 300));
+}
+
+/* Reads a stream to its end (or to stop), counting bytes and times. */
+typedef struct
+{
+  GInputStream *input;
+  GCancellable *cancellable;
+  guint64 bytes;
+  gint64 first_us;
+  gboolean done;
+  GError *error;
+  char buffer[64 * 1024];
+} Drain;
+
+static void drain_next (Drain *drain);
+
+static void
+drain_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  Drain *drain = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &drain->error);
+
+  if (n <= 0)
+    {
+      drain->done = TRUE;
+      return;
+    }
+  if (drain->bytes == 0)
+    drain->first_us = g_get_monotonic_time ();
+  drain->bytes += n;
+  drain_next (drain);
+}
+
+static void
+drain_next (Drain *drain)
+{
+  g_input_stream_read_async (drain->input, drain->buffer, sizeof drain->buffer, G_PRIORITY_DEFAULT,
+                             drain->cancellable, drain_cb, drain);
+}
+
+static gboolean
+drain_started (gpointer data)
+{
+  return ((Drain *)data)->bytes > 0;
+}
+
+static void
+written_cb (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  GError **error = user_data;
+
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, error);
+  if (*error == NULL)
+    *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "done");
+}
+
+static gboolean
+has_error (gpointer data)
+{
+  return *(GError **)data != NULL;
+}
+
+/* alice → bob through the relay of a real filer-server started with @args. */
+typedef struct
+{
+  FilerTestServer *server;
+  GSocket *alice_tcp;
+  GSocket *bob_tcp;
+  FilerNatClient *alice;
+  FilerNatClient *bob;
+  Reach reach;
+} Relayed;
+
+static void
+relayed_start (Relayed            *relayed,
+               const char * const *args)
+{
+  relayed->server = filer_test_server_start (args);
+  relayed->alice_tcp = tcp_register (relayed->server, "127.0.0.1", "alice");
+  relayed->bob_tcp = tcp_register (relayed->server, "127.0.0.1", "bob");
+  relayed->alice = start_client_at (filer_test_server_get_address (relayed->server), "alice", TRUE);
+  relayed->bob = start_client_at (filer_test_server_get_address (relayed->server), "bob", TRUE);
+
+  g_signal_connect (relayed->bob, "incoming", G_CALLBACK (incoming_cb), &relayed->reach);
+  filer_nat_client_connect_async (relayed->alice, "bob", NULL, connect_done_cb, &relayed->reach);
+  filer_test_wait_for (&relayed->reach.done, 10000, "alice to reach bob");
+  g_assert_no_error (relayed->reach.error);
+  g_assert_cmpstr (relayed->reach.path, ==, FILER_NAT_PATH_RELAY);
+  filer_test_wait_until (has_incoming, &relayed->reach, 5000, "bob's incoming stream");
+}
+
+static void
+relayed_stop (Relayed *relayed)
+{
+  g_clear_object (&relayed->reach.stream);
+  g_clear_object (&relayed->reach.incoming);
+  g_free (relayed->reach.path);
+  g_free (relayed->reach.incoming_path);
+  g_clear_object (&relayed->alice);
+  g_clear_object (&relayed->bob);
+  g_clear_object (&relayed->alice_tcp);
+  g_clear_object (&relayed->bob_tcp);
+  g_clear_pointer (&relayed->server, filer_test_server_stop);
+}
+
+/* issue 14: filer-server --relay-max-rate holds a relayed stream near
+ * the limit (its token bucket drops what exceeds it). */
+static void
+test_server_relay_rate (void)
+{
+  const guint64 limit = 200 * 1024;
+  const char * const args[] = { "--relay-max-rate", "204800", NULL };
+  const gsize size = 8 * 1024 * 1024;
+  g_autofree char *payload = g_malloc0 (size);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) write_error = NULL;
+  Relayed relayed = { 0, };
+  Drain drain = { 0, };
+  guint64 bytes0;
+  gint64 start_us;
+  double seconds;
+  double rate;
+
+  relayed_start (&relayed, args);
+
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (relayed.reach.stream), payload, size,
+                                   G_PRIORITY_DEFAULT, cancellable, written_cb, &write_error);
+  drain.input = g_io_stream_get_input_stream (relayed.reach.incoming);
+  drain.cancellable = cancellable;
+  drain_next (&drain);
+  filer_test_wait_until (drain_started, &drain, 10000, "the first relayed bytes");
+
+  /* Over 1.5 s once data flows (the bucket's first quarter second of
+   * burst included). */
+  bytes0 = drain.bytes;
+  start_us = g_get_monotonic_time ();
+  filer_test_spin (1500);
+  seconds = (g_get_monotonic_time () - start_us) / 1e6;
+  rate = (drain.bytes - bytes0) / seconds;
+  g_test_message ("relayed %" G_GUINT64_FORMAT " bytes in %.2f s: %.0f bytes/s (limit %" G_GUINT64_FORMAT ")",
+                  drain.bytes - bytes0, seconds, rate, limit);
+  g_assert_cmpfloat (seconds, >=, 1.0);
+  g_assert_cmpfloat (rate, <, 2.0 * limit);
+  g_assert_cmpfloat (rate, >, limit / 10.0);   /* and it does flow */
+  g_assert_false (drain.done);
+
+  g_cancellable_cancel (cancellable);
+  filer_test_wait_until (has_error, &write_error, 5000, "the write to stop");
+  filer_test_wait_for (&drain.done, 5000, "the read to stop");
+  g_clear_error (&drain.error);
+  relayed_stop (&relayed);
+}
+
+/* issue 14: filer-server --relay-max-bytes cuts a relayed stream that
+ * goes over it, with nat-relay-closed (§4.6): both ends fail with
+ * FILER_NAT_ERROR_RELAY_CLOSED, "relay byte limit reached". */
+static void
+test_server_relay_bytes (void)
+{
+  const char * const args[] = { "--relay-max-bytes", "262144", NULL };
+  const gsize size = 1024 * 1024;
+  g_autofree char *payload = g_malloc0 (size);
+  g_autoptr(GError) write_error = NULL;
+  Relayed relayed = { 0, };
+  Drain drain = { 0, };
+
+  relayed_start (&relayed, args);
+
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (relayed.reach.stream), payload, size,
+                                   G_PRIORITY_DEFAULT, NULL, written_cb, &write_error);
+  drain.input = g_io_stream_get_input_stream (relayed.reach.incoming);
+  drain_next (&drain);
+  filer_test_wait_for (&drain.done, 20000, "the relay to cut bob's stream");
+  g_test_message ("bob read %" G_GUINT64_FORMAT " bytes: %s", drain.bytes,
+                  drain.error ? drain.error->message : "EOF");
+  g_assert_error (drain.error, FILER_NAT_ERROR, FILER_NAT_ERROR_RELAY_CLOSED);
+  g_assert_nonnull (strstr (drain.error->message, "relay byte limit reached"));
+  g_assert_cmpuint (drain.bytes, <, 262144);
+
+  /* Alice's end is cut too (her write may have been all queued). */
+  {
+    Drain alice = { 0, };
+
+    alice.input = g_io_stream_get_input_stream (relayed.reach.stream);
+    drain_next (&alice);
+    filer_test_wait_for (&alice.done, 10000, "the relay to cut alice's stream");
+    g_assert_error (alice.error, FILER_NAT_ERROR, FILER_NAT_ERROR_RELAY_CLOSED);
+    g_assert_nonnull (strstr (alice.error->message, "relay byte limit reached"));
+    g_clear_error (&alice.error);
+  }
+  filer_test_wait_until (has_error, &write_error, 10000, "alice's write to end");
+
+  g_clear_error (&drain.error);
+  relayed_stop (&relayed);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -495,6 +830,9 @@ main (int   argc,
   g_test_add ("/filer/rendezvous/client-refused", Fixture, NULL, fixture_setup, test_client_refused, fixture_teardown);
   g_test_add ("/filer/rendezvous/no-answer", Fixture, NULL, fixture_setup, test_no_answer, fixture_teardown);
   g_test_add ("/filer/rendezvous/byte-limit", Fixture, NULL, fixture_setup, test_byte_limit, fixture_teardown);
+  g_test_add_func ("/filer/rendezvous/server/bind-foreign-address", test_bind_foreign_address);
+  g_test_add_func ("/filer/rendezvous/server/relay-rate", test_server_relay_rate);
+  g_test_add_func ("/filer/rendezvous/server/relay-bytes", test_server_relay_bytes);
 
   return g_test_run ();
 }

@@ -27,6 +27,7 @@ static char *opt_room;
 static char *opt_download;
 static char *opt_send_to;
 static char *opt_path;
+static char *opt_extra_address;
 static int opt_timeout = 60;
 
 static FilerDiscoveryClient *discovery;
@@ -137,7 +138,26 @@ try_send_cb (gpointer user_data)
   if (peer == NULL || filer_nat_client_get_mapping (nat) == NULL)
     return G_SOURCE_CONTINUE;
 
-  say ("peer id=%s", opt_send_to);
+  /* A peer with several addresses, one where nothing answers: the
+   * ladder must get past it. */
+  if (opt_extra_address && filer_peer_get_addresses (peer)
+      && !g_strv_contains (filer_peer_get_addresses (peer), opt_extra_address))
+    {
+      g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+      g_auto(GStrv) addresses = NULL;
+
+      g_strv_builder_add (builder, opt_extra_address);
+      g_strv_builder_addv (builder, (const char **)filer_peer_get_addresses (peer));
+      addresses = g_strv_builder_end (builder);
+      filer_peer_set_addresses (peer, (const char * const *)addresses);
+    }
+
+  {
+    const char * const *addresses = filer_peer_get_addresses (peer);
+    g_autofree char *list = addresses ? g_strjoinv (",", (GStrv)addresses) : g_strdup ("");
+
+    say ("peer id=%s addresses=%s", opt_send_to, list);
+  }
   filer_path_ladder_send_async (service, nat, peer, paths, NULL, sent_cb, NULL);
   return G_SOURCE_REMOVE;
 }
@@ -165,6 +185,8 @@ main (int   argc,
     { "download", 0, 0, G_OPTION_ARG_FILENAME, &opt_download, "Download folder", "DIR" },
     { "send-to", 0, 0, G_OPTION_ARG_STRING, &opt_send_to, "Send to this device id", "ID" },
     { "path", 0, 0, G_OPTION_ARG_FILENAME, &opt_path, "File or folder to send", "PATH" },
+    { "extra-address", 0, 0, G_OPTION_ARG_STRING, &opt_extra_address,
+      "Give the peer this address too, first (one that does not answer)", "IP" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "Give up after (s)", "S" },
     { NULL }
   };

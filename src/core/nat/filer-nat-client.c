@@ -16,10 +16,13 @@
  * arrived, the relay if none did within the relay delay. The other side
  * answers on whichever path the stream's segments arrive.
  *
- * This file holds the object, its socket and what it hears from the
- * server, and the connect task; the binding is in filer-nat-binding.c, a
- * session's punching and stream in filer-nat-punch.c, and sending to the
- * peer (direct or relayed) in filer-nat-relay.c.
+ * FilerNatClient owns the socket and tells what arrives apart; its
+ * pieces answer it and never call it: FilerNatBinding (filer-nat-binding.c)
+ * holds the binding with the server (public address, mapping), and a
+ * FilerNatSession (filer-nat-session.c) per token does the punching, the
+ * relay and the stream, and answers through its connect task, ::incoming
+ * and ::closed. This file holds the object, its socket, what it hears,
+ * and the connect task up to the server's nat-session.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -27,11 +30,38 @@
 #include "config.h"
 
 #include "filer-nat-client.h"
-#include "filer-nat-client-private.h"
-#include "filer-socket.h"
-#include "filer-frame-decoder.h"
 
+#include "filer-frame-decoder.h"
+#include "filer-nat-binding-private.h"
+#include "filer-nat-datagram-private.h"
 #include "filer-nat-error.h"
+#include "filer-nat-session-private.h"
+#include "filer-socket.h"
+
+#define CONNECT_TIMEOUT_MS     5000   /* for the server's nat-session */
+#define MAX_FRAME_CONTENT      (FILER_NAT_MAX_DATAGRAM)
+
+struct _FilerNatClient
+{
+  GObject parent_instance;
+
+  char *peer_id;
+  char *server_text;
+  GSocketAddress *server;
+  GSocket *socket;
+  GSource *source;
+
+  guint keepalive_ms;
+  guint relay_after_ms;
+  guint punch_ttl;
+  gboolean force_relay;
+  const char *stream_engine;    /* "quic" or "pseudotcp" */
+
+  /* owned pieces */
+  FilerNatBinding *binding;     /* from start on */
+  GHashTable *sessions;         /* token hex -> FilerNatSession* */
+  GHashTable *connects;         /* attempt -> GTask* waiting for nat-session */
+};
 
 G_DEFINE_FINAL_TYPE (FilerNatClient, filer_nat_client, G_TYPE_OBJECT)
 
@@ -42,21 +72,13 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-void
-filer_nat_client_emit_incoming (FilerNatClient *self,
-                                GIOStream      *stream,
-                                const char     *peer_id,
-                                const char     *path)
-{
-  g_signal_emit (self, signals[INCOMING], 0, stream, peer_id, path);
-}
-
 typedef struct
 {
   FilerNatClient *client;       /* weak */
   char *peer_id;
   char *attempt;
   char *refusal;                /* the server's last "not yet" */
+  char *path;                   /* once the session's stream is up */
   guint tries;
   guint retry_id;
 } ConnectData;
@@ -77,7 +99,85 @@ take_connect (FilerNatClient *self,
   return task;
 }
 
+/* --- the sessions ----------------------------------------------------- */
+
+static void
+forget_session (FilerNatClient  *self,
+                FilerNatSession *session)
+{
+  g_signal_handlers_disconnect_by_data (session, self);
+  g_hash_table_remove (self->sessions, filer_nat_session_get_token (session));
+}
+
+static void
+session_closed_cb (FilerNatSession *session,
+                   gpointer         user_data)
+{
+  forget_session (FILER_NAT_CLIENT (user_data), session);
+}
+
+static void
+session_incoming_cb (FilerNatSession *session,
+                     GIOStream       *stream,
+                     const char      *path,
+                     gpointer         user_data)
+{
+  FilerNatClient *self = user_data;
+
+  g_signal_emit (self, signals[INCOMING], 0, stream, filer_nat_session_get_peer_id (session), path);
+}
+
+/* A session from the server's nat-session or nat-offer, in the table. */
+static FilerNatSession *
+add_session (FilerNatClient *self,
+             FilerFrame     *frame,
+             gboolean        initiator)
+{
+  FilerNatSessionConfig config = {
+    .keepalive_ms = self->keepalive_ms,
+    .relay_after_ms = self->relay_after_ms,
+    .punch_ttl = self->punch_ttl,
+    .force_relay = self->force_relay,
+  };
+  FilerNatSession *session;
+
+  session = _filer_nat_session_new (frame, initiator, self->socket, self->server, &config);
+  if (session == NULL)
+    return NULL;
+
+  g_hash_table_insert (self->sessions, g_strdup (filer_nat_session_get_token (session)), session);
+  g_signal_connect (session, "closed", G_CALLBACK (session_closed_cb), self);
+  g_signal_connect (session, "incoming", G_CALLBACK (session_incoming_cb), self);
+  return session;
+}
+
+static FilerNatSession *
+lookup_session (FilerNatClient *self,
+                FilerFrame     *frame)
+{
+  const char *token = filer_frame_get (frame, "session");
+
+  return token ? g_hash_table_lookup (self->sessions, token) : NULL;
+}
+
 /* --- what arrives ------------------------------------------------------ */
+
+static void
+session_connect_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ConnectData *connect = g_task_get_task_data (task);
+  GError *error = NULL;
+  GIOStream *stream;
+
+  stream = _filer_nat_session_connect_finish (FILER_NAT_SESSION (object), result, &connect->path, &error);
+  if (stream == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, stream, g_object_unref);
+}
 
 static void
 handle_session (FilerNatClient *self,
@@ -85,19 +185,32 @@ handle_session (FilerNatClient *self,
 {
   const char *attempt = filer_frame_get (frame, "attempt");
   g_autoptr(GTask) task = NULL;
-  Session *session;
+  FilerNatSession *session;
 
-  if (!filer_nat_valid_session_frame (frame) || attempt == NULL)
+  if (attempt == NULL || !g_hash_table_contains (self->connects, attempt))
+    return;  /* answered already */
+
+  session = add_session (self, frame, TRUE);
+  if (session == NULL)
     return;
 
   task = take_connect (self, attempt);
-  if (task == NULL)
-    return;  /* answered already */
+  _filer_nat_session_connect_async (session, g_task_get_cancellable (task),
+                                    session_connect_cb, g_object_ref (task));
+}
 
-  session = filer_nat_session_new (self, frame, TRUE);
-  session->task = g_steal_pointer (&task);
-  if (session->first && !session->relay_only)
-    filer_nat_session_punch_cb (session);
+static void
+handle_offer (FilerNatClient *self,
+              FilerFrame     *frame)
+{
+  FilerNatSession *session;
+
+  if (lookup_session (self, frame))
+    return;  /* a resent offer */
+
+  session = add_session (self, frame, FALSE);
+  if (session)
+    _filer_nat_session_listen (session);
 }
 
 static void
@@ -105,25 +218,13 @@ handle_refused (FilerNatClient *self,
                 FilerFrame     *frame)
 {
   const char *attempt = filer_frame_get (frame, "attempt");
-  const char *token = filer_frame_get (frame, "session");
   g_autoptr(GTask) task = NULL;
-  Session *session = token ? g_hash_table_lookup (self->sessions, token) : NULL;
+  FilerNatSession *session = lookup_session (self, frame);
 
-  /* A session the peer never answered: end it now, not at the idle
-   * timeout. */
-  if (session && session->initiator)
+  /* A session the peer never answered: the session ends it. */
+  if (session && filer_nat_session_is_initiator (session))
     {
-      g_autoptr(GError) error = NULL;
-
-      error = g_error_new (FILER_NAT_ERROR, FILER_NAT_ERROR_UNREACHABLE, "%s",
-                           filer_frame_get (frame, "message") ?: "The peer did not answer");
-      if (session->stream)
-        filer_nat_client_stream_abort (session->stream, error);
-      else
-        {
-          filer_nat_session_fail (session, g_steal_pointer (&error));
-          filer_nat_session_remove (session);
-        }
+      _filer_nat_session_refused (session, filer_frame_get (frame, "message"));
       return;
     }
 
@@ -135,7 +236,7 @@ handle_refused (FilerNatClient *self,
       GTask *waiting = g_hash_table_lookup (self->connects, attempt);
       ConnectData *connect = waiting ? g_task_get_task_data (waiting) : NULL;
 
-      if (connect && connect->tries * RETRY_INTERVAL_MS < CONNECT_TIMEOUT_MS)
+      if (connect && connect->tries * FILER_NAT_RETRY_INTERVAL_MS < CONNECT_TIMEOUT_MS)
         {
           g_free (connect->refusal);
           connect->refusal = g_strdup (filer_frame_get (frame, "message"));
@@ -152,17 +253,43 @@ handle_refused (FilerNatClient *self,
                            filer_frame_get (frame, "message") ? filer_frame_get (frame, "message") : "no reason");
 }
 
+/* A peer datagram, direct or passed on by the relay: to its session. */
+static void
+handle_peer_datagram (FilerNatClient *self,
+                      const guint8   *data,
+                      gsize           length,
+                      GSocketAddress *from,
+                      gboolean        relayed)
+{
+  FilerNatKind kind;
+  const guint8 *token;
+  const guint8 *payload;
+  gsize payload_length;
+  g_autofree char *token_hex = NULL;
+  FilerNatSession *session;
+
+  if (!filer_nat_datagram_parse (data, length, &kind, &token, &payload, &payload_length))
+    return;
+
+  token_hex = filer_nat_token_to_hex (token);
+  session = g_hash_table_lookup (self->sessions, token_hex);
+  if (session == NULL)
+    return;  /* a stray, or someone guessing: no token, no answer */
+
+  _filer_nat_session_handle_datagram (session, kind, payload, payload_length, from, relayed);
+}
+
 static void
 handle_server_frame (FilerNatClient *self,
                      FilerFrame     *frame,
                      gboolean        from_second_port)
 {
   const char *type = filer_frame_get_message_type (frame);
-  Session *session;
+  FilerNatSession *session;
 
   if (g_strcmp0 (type, "nat-bound") == 0 || g_strcmp0 (type, "nat-probed") == 0)
     {
-      filer_nat_client_handle_bound (self, frame, from_second_port);
+      _filer_nat_binding_handle_bound (self->binding, frame, from_second_port);
       return;
     }
 
@@ -170,30 +297,34 @@ handle_server_frame (FilerNatClient *self,
     return;
 
   if (g_strcmp0 (type, "nat-offer") == 0)
-    filer_nat_client_handle_offer (self, frame);
+    handle_offer (self, frame);
   else if (g_strcmp0 (type, "nat-session") == 0)
     handle_session (self, frame);
   else if (g_strcmp0 (type, "nat-refused") == 0)
     handle_refused (self, frame);
   else if (g_strcmp0 (type, "nat-accepted") == 0)
     {
-      session = g_hash_table_lookup (self->sessions, filer_frame_get (frame, "session") ?: "");
-      if (session)
-        session->accepted = TRUE;
+      if ((session = lookup_session (self, frame)))
+        _filer_nat_session_accepted (session);
     }
   else if (g_strcmp0 (type, "nat-go") == 0)
     {
-      session = g_hash_table_lookup (self->sessions, filer_frame_get (frame, "session") ?: "");
-      if (session && !session->go)
-        {
-          g_debug ("nat: session %s: go", session->token_hex);
-          session->go = TRUE;
-        }
+      if ((session = lookup_session (self, frame)))
+        _filer_nat_session_go (session);
     }
   else if (g_strcmp0 (type, "nat-relay") == 0)
-    filer_nat_client_handle_relay (self, frame);
+    {
+      GBytes *content = filer_frame_get_content (frame);
+      gsize size;
+      const guint8 *data = g_bytes_get_data (content, &size);
+
+      handle_peer_datagram (self, data, size, NULL, TRUE);
+    }
   else if (g_strcmp0 (type, "nat-relay-closed") == 0)
-    filer_nat_client_handle_relay_closed (self, frame);
+    {
+      if ((session = lookup_session (self, frame)))
+        _filer_nat_session_relay_closed (session, filer_frame_get (frame, "message"));
+    }
 }
 
 static gboolean
@@ -205,16 +336,17 @@ datagram_cb (GSocket        *socket,
 {
   FilerNatClient *self = user_data;
   g_autoptr(FilerNatClient) hold = g_object_ref (self);
+  GSocketAddress *server2 = _filer_nat_binding_get_server2 (self->binding);
 
   if (length >= 2 && data[0] == 0xFF && data[1] == 0xFF)
-    filer_nat_client_handle_peer_datagram (self, data, length, from, FALSE);
+    handle_peer_datagram (self, data, length, from, FALSE);
   else if (filer_nat_address_equal (from, self->server)
-           || filer_nat_address_equal (from, self->server2))
+           || filer_nat_address_equal (from, server2))
     {
       g_autoptr(FilerFrame) frame = filer_frame_decode_datagram (data, length, MAX_FRAME_CONTENT, NULL);
 
       if (frame)
-        handle_server_frame (self, frame, filer_nat_address_equal (from, self->server2));
+        handle_server_frame (self, frame, filer_nat_address_equal (from, server2));
     }
 
   return self->socket != NULL ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
@@ -232,6 +364,7 @@ connect_data_free (gpointer data)
   g_free (connect->peer_id);
   g_free (connect->attempt);
   g_free (connect->refusal);
+  g_free (connect->path);
   g_free (connect);
 }
 
@@ -242,6 +375,7 @@ connect_retry_cb (gpointer user_data)
   ConnectData *connect = g_task_get_task_data (task);
   FilerNatClient *self = connect->client;
   g_autoptr(FilerFrame) frame = NULL;
+  const char *mapping;
 
   if (self == NULL || !g_hash_table_contains (self->connects, connect->attempt))
     {
@@ -249,7 +383,7 @@ connect_retry_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
 
-  if (connect->tries++ * RETRY_INTERVAL_MS >= CONNECT_TIMEOUT_MS)
+  if (connect->tries++ * FILER_NAT_RETRY_INTERVAL_MS >= CONNECT_TIMEOUT_MS)
     {
       g_autoptr(GTask) owned = NULL;
 
@@ -265,7 +399,8 @@ connect_retry_cb (gpointer user_data)
     }
 
   /* The server pairs roles by mapping: give the probe a moment. */
-  if (self->mapping == NULL && connect->tries <= 4)
+  mapping = filer_nat_client_get_mapping (self);
+  if (mapping == NULL && connect->tries <= 4)
     return G_SOURCE_CONTINUE;
 
   frame = filer_frame_new ("nat-connect");
@@ -273,9 +408,9 @@ connect_retry_cb (gpointer user_data)
   filer_frame_set (frame, "to", connect->peer_id);
   filer_frame_set (frame, "attempt", connect->attempt);
   filer_frame_set (frame, "stream", self->stream_engine);
-  if (self->mapping)
-    filer_frame_set (frame, "mapping", self->mapping);
-  filer_nat_client_send_frame (self, self->server, frame);
+  if (mapping)
+    filer_frame_set (frame, "mapping", mapping);
+  _filer_nat_socket_send_frame (self->socket, self->server, frame);
 
   return G_SOURCE_CONTINUE;
 }
@@ -311,7 +446,7 @@ filer_nat_client_connect_async (FilerNatClient      *self,
 
   g_hash_table_insert (self->connects, g_strdup (connect->attempt), g_object_ref (task));
   connect_retry_cb (task);
-  connect->retry_id = g_timeout_add_full (G_PRIORITY_DEFAULT, RETRY_INTERVAL_MS, connect_retry_cb,
+  connect->retry_id = g_timeout_add_full (G_PRIORITY_DEFAULT, FILER_NAT_RETRY_INTERVAL_MS, connect_retry_cb,
                                           g_object_ref (task), g_object_unref);
 }
 
@@ -328,7 +463,7 @@ filer_nat_client_connect_finish (FilerNatClient  *self,
                                  GError         **error)
 {
   g_autoptr(GIOStream) stream = NULL;
-  Session *session;
+  ConnectData *connect;
 
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
@@ -336,9 +471,9 @@ filer_nat_client_connect_finish (FilerNatClient  *self,
   if (stream == NULL)
     return NULL;
 
-  session = g_task_get_task_data (G_TASK (result));
+  connect = g_task_get_task_data (G_TASK (result));
   if (path)
-    *path = g_strdup (session && session->path == PATH_RELAY ? FILER_NAT_PATH_RELAY : FILER_NAT_PATH_DIRECT);
+    *path = g_strdup (connect->path);
 
   return g_steal_pointer (&stream);
 }
@@ -377,7 +512,9 @@ filer_nat_client_start (FilerNatClient  *self,
   /* A batch, then let others (a server in the same loop) run. */
   self->source = filer_socket_watch_datagrams (self->socket, 64, datagram_cb, self, NULL);
 
-  filer_nat_client_bind_cb (self);
+  g_clear_object (&self->binding);
+  self->binding = _filer_nat_binding_new (self->socket, self->server, self->peer_id, self->keepalive_ms);
+  _filer_nat_binding_start (self->binding);
 
   return TRUE;
 }
@@ -401,14 +538,12 @@ fail_all (FilerNatClient *self)
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
-      Session *session = value;
+      FilerNatSession *session = value;
       g_autoptr(GError) error = g_error_new_literal (FILER_NAT_ERROR, FILER_NAT_ERROR_FAILED,
                                                      "The NAT client stopped");
 
-      if (session->stream)
-        filer_nat_client_stream_abort (session->stream, error);
-      filer_nat_session_fail (session, g_error_copy (error));
-      session->client = NULL;
+      g_signal_handlers_disconnect_by_data (session, self);
+      _filer_nat_session_stop (session, error);
       g_hash_table_iter_remove (&iter);
     }
 }
@@ -419,7 +554,8 @@ filer_nat_client_stop (FilerNatClient *self)
   g_return_if_fail (FILER_IS_NAT_CLIENT (self));
 
   fail_all (self);
-  g_clear_handle_id (&self->bind_id, g_source_remove);
+  if (self->binding)
+    _filer_nat_binding_stop (self->binding);
   filer_clear_source (&self->source);
   if (self->socket)
     g_socket_close (self->socket, NULL);
@@ -444,12 +580,9 @@ filer_nat_client_finalize (GObject *object)
   g_clear_pointer (&self->sessions, g_hash_table_unref);
   g_clear_pointer (&self->connects, g_hash_table_unref);
   g_clear_object (&self->server);
-  g_clear_object (&self->server2);
   g_free (self->peer_id);
   g_free (self->server_text);
-  g_free (self->public_address);
-  g_free (self->public_address2);
-  g_free (self->mapping);
+  g_clear_object (&self->binding);
 
   G_OBJECT_CLASS (filer_nat_client_parent_class)->finalize (object);
 }
@@ -485,7 +618,7 @@ filer_nat_client_init (FilerNatClient *self)
   self->relay_after_ms = FILER_NAT_DEFAULT_RELAY_AFTER_MS;
   self->punch_ttl = FILER_NAT_DEFAULT_PUNCH_TTL;
   self->stream_engine = "quic";
-  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, filer_nat_session_unref);
+  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->connects = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
@@ -574,7 +707,7 @@ filer_nat_client_get_public_address (FilerNatClient *self)
 {
   g_return_val_if_fail (FILER_IS_NAT_CLIENT (self), NULL);
 
-  return self->public_address;
+  return self->binding ? filer_nat_binding_get_public_address (self->binding) : NULL;
 }
 
 const char *
@@ -582,5 +715,5 @@ filer_nat_client_get_mapping (FilerNatClient *self)
 {
   g_return_val_if_fail (FILER_IS_NAT_CLIENT (self), NULL);
 
-  return self->mapping;
+  return self->binding ? filer_nat_binding_get_mapping (self->binding) : NULL;
 }

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "filer-nat-datagram.h"
+#include "filer-nat-datagram-private.h"
 
 #include <string.h>
 #include <sys/socket.h>
@@ -168,3 +169,42 @@ filer_nat_send_frame (GSocket         *socket,
   return g_socket_send_to (socket, to, data, size, NULL, error) >= 0;
 }
 
+/* --- the client's socket (filer-nat-datagram-private.h) ----------------- */
+
+static GQuark
+ttl_quark (void)
+{
+  static GQuark quark;
+
+  if (quark == 0)
+    quark = g_quark_from_static_string ("filer-nat-socket-ttl");
+  return quark;
+}
+
+void
+_filer_nat_socket_set_ttl (GSocket *socket,
+                           guint    ttl)
+{
+  g_assert (G_IS_SOCKET (socket));
+
+  if (GPOINTER_TO_UINT (g_object_get_qdata (G_OBJECT (socket), ttl_quark ())) != ttl)
+    {
+      g_socket_set_ttl (socket, ttl);
+      g_object_set_qdata (G_OBJECT (socket), ttl_quark (), GUINT_TO_POINTER (ttl));
+    }
+}
+
+void
+_filer_nat_socket_send_frame (GSocket        *socket,
+                              GSocketAddress *to,
+                              FilerFrame     *frame)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (socket == NULL || to == NULL)
+    return;
+
+  _filer_nat_socket_set_ttl (socket, FILER_NAT_FULL_TTL);
+  if (!filer_nat_send_frame (socket, to, frame, &error))
+    g_debug ("nat: cannot send %s: %s", filer_frame_get_message_type (frame), error->message);
+}
