@@ -284,6 +284,66 @@ test_silent_client_leaves (void)
   g_assert_cmpint (filer_discovery_client_get_state (a), ==, FILER_DISCOVERY_STATE_ONLINE);
 }
 
+static void
+count_state_cb (GObject    *object,
+                GParamSpec *pspec,
+                guint      *count)
+{
+  (*count)++;
+}
+
+static void
+count_peer_cb (FilerDiscoveryClient *client,
+               FilerPeer            *peer,
+               guint                *count)
+{
+  (*count)++;
+}
+
+/* Issue 14: a client that never pinged survived the suite, because the
+ * server kicked it, it came back within the backoff, and the tests only
+ * looked at two instants. Here the keepalive must keep both clients
+ * online without a single drop over several idle timeouts: no state
+ * change, and neither ever leaves the other's list. */
+static void
+test_keepalive_keeps_online (void)
+{
+  const char *args[] = { "--idle-timeout", "0.4", NULL };
+  g_autoptr(FilerTestServer) server = filer_test_server_start (args);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+  guint a_changes = 0;
+  guint b_changes = 0;
+  guint a_lost = 0;
+  guint b_lost = 0;
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+  wait_for_peer (b, "device-aaaa");
+
+  g_signal_connect (a, "notify::state", G_CALLBACK (count_state_cb), &a_changes);
+  g_signal_connect (b, "notify::state", G_CALLBACK (count_state_cb), &b_changes);
+  g_signal_connect (a, "peer-left", G_CALLBACK (count_peer_cb), &a_lost);
+  g_signal_connect (b, "peer-left", G_CALLBACK (count_peer_cb), &b_lost);
+
+  /* Seven idle timeouts (the server asks for a ping every 133 ms). */
+  filer_test_spin (2800);
+
+  g_assert_cmpuint (a_changes, ==, 0);
+  g_assert_cmpuint (b_changes, ==, 0);
+  g_assert_cmpuint (a_lost, ==, 0);
+  g_assert_cmpuint (b_lost, ==, 0);
+  g_assert_cmpint (filer_discovery_client_get_state (a), ==, FILER_DISCOVERY_STATE_ONLINE);
+  g_assert_cmpint (filer_discovery_client_get_state (b), ==, FILER_DISCOVERY_STATE_ONLINE);
+
+  g_signal_handlers_disconnect_by_data (a, &a_changes);
+  g_signal_handlers_disconnect_by_data (b, &b_changes);
+  g_signal_handlers_disconnect_by_data (a, &a_lost);
+  g_signal_handlers_disconnect_by_data (b, &b_lost);
+}
+
 /* The server sees every 127.x address as its own network here
  * (--loopback-is-public), so clients bound to different loopback
  * addresses stand for machines behind different NATs. */
@@ -826,6 +886,7 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/closed-client-leaves", test_closed_client_leaves);
   g_test_add_func ("/filer/discovery/killed-connection-leaves", test_killed_connection_leaves);
   g_test_add_func ("/filer/discovery/silent-client-leaves", test_silent_client_leaves);
+  g_test_add_func ("/filer/discovery/keepalive-keeps-online", test_keepalive_keeps_online);
   g_test_add_func ("/filer/discovery/room-and-network", test_room_and_network_visibility);
   g_test_add_func ("/filer/discovery/private-is-one-network", test_private_addresses_are_one_network);
   g_test_add_func ("/filer/discovery/update-in-place", test_update_in_place);
