@@ -552,6 +552,39 @@ test_reconnect_after_restart (void)
   g_assert_null (filer_discovery_client_get_error (a));
 }
 
+/* The list survives a short outage and is forgotten after 5 s offline
+ * (FILER_PEER_LIST_STALE_TIMEOUT_MS), though the retries keep failing
+ * meanwhile. */
+static void
+test_stale_peers_forgotten (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+  g_autoptr(FilerPeer) peer = NULL;
+  gint64 offline;
+  gint64 elapsed_ms;
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+  peer = g_object_ref (find_peer (a, "device-bbbb"));
+
+  filer_test_server_kill (server);
+  filer_test_wait_until (is_offline, a, WAIT_MS, "a to notice the server is gone");
+  offline = g_get_monotonic_time ();
+
+  filer_test_spin (2000);
+  g_assert_true (find_peer (a, "device-bbbb") == peer);
+
+  wait_for_no_peer (a, "device-bbbb", WAIT_MS);
+  elapsed_ms = (g_get_monotonic_time () - offline) / 1000;
+  g_test_message ("forgotten %" G_GINT64_FORMAT " ms after going offline", elapsed_ms);
+  g_assert_cmpint (elapsed_ms, >=, FILER_PEER_LIST_STALE_TIMEOUT_MS - 300);
+  g_assert_cmpint (elapsed_ms, <, FILER_PEER_LIST_STALE_TIMEOUT_MS + 3000);
+}
+
 static gboolean
 peer_b_is_new (gpointer user_data)
 {
@@ -893,6 +926,7 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/auto-find", test_auto_find);
   g_test_add_func ("/filer/discovery/auto-find-nothing", test_auto_find_nothing);
   g_test_add_func ("/filer/discovery/reconnect-after-restart", test_reconnect_after_restart);
+  g_test_add_func ("/filer/discovery/stale-peers-forgotten", test_stale_peers_forgotten);
   g_test_add_func ("/filer/discovery/same-device-replaces", test_same_device_replaces);
   g_test_add_func ("/filer/discovery/lookup", test_lookup);
   g_test_add_func ("/filer/discovery/datagram-extension", test_datagram_extension);

@@ -144,8 +144,10 @@ test_finds_server (void)
   g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
   g_autoptr(FilerProbe) probe = probe_for (filer_test_server_get_port (server));
   g_autofree char *host = NULL;
+  Heartbeat heart = { 0, };
   Result result = { 0, };
 
+  heartbeat_start (&heart);
   filer_probe_find_async (probe, NULL, found_cb, &result);
   filer_test_wait_for (&result.done, WAIT_MS, "the probe to find the server");
   g_assert_no_error (result.error);
@@ -170,6 +172,7 @@ test_finds_server (void)
   g_assert_cmpuint (g_inet_socket_address_get_port (g_ptr_array_index (result.collected, 0)), ==,
                     filer_test_server_get_port (server));
   result_clear (&result);
+  heartbeat_stop (&heart);
   g_assert_finalize_object (g_steal_pointer (&probe));
 }
 
@@ -186,6 +189,7 @@ test_own_reply_then_silence (void)
   gint64 start;
 
   filer_probe_set_timeout (probe, 1000);
+  heartbeat_start (&heart);
 
   /* The server does answer. */
   filer_probe_find_async (probe, NULL, found_cb, &result);
@@ -194,7 +198,6 @@ test_own_reply_then_silence (void)
   result_clear (&result);
 
   filer_probe_set_skip_own (probe, TRUE);
-  heartbeat_start (&heart);
 
   start = g_get_monotonic_time ();
   filer_probe_collect_async (probe, NULL, collected_cb, &result);
@@ -310,8 +313,11 @@ test_malformed_replies_ignored (void)
   Fake fake = { 0, };
   guint16 port = fake_start (&fake);
   g_autoptr(FilerProbe) probe = probe_for (port);
+  Heartbeat heart = { 0, };
   Result result = { 0, };
 
+  /* Eight datagrams a probe: a blocking read after the last would stall. */
+  heartbeat_start (&heart);
   filer_probe_find_async (probe, NULL, found_cb, &result);
   filer_test_wait_for (&result.done, WAIT_MS, "the probe to find the fake server");
   g_assert_no_error (result.error);
@@ -319,6 +325,7 @@ test_malformed_replies_ignored (void)
   /* Only the good reply counts: everything before it was skipped. */
   g_assert_cmpuint (g_inet_socket_address_get_port (result.found), ==, 4321);
   result_clear (&result);
+  heartbeat_stop (&heart);
 
   fake_stop (&fake);
 }
