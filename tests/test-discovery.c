@@ -585,6 +585,37 @@ test_stale_peers_forgotten (void)
   g_assert_cmpint (elapsed_ms, <, FILER_PEER_LIST_STALE_TIMEOUT_MS + 3000);
 }
 
+/* Who left while we were away is gone the moment we are back online:
+ * the snapshot is reconciled, not merged (and well before the stale
+ * timeout could explain it). */
+static void
+test_snapshot_drops_the_gone (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autofree char *address = g_strdup (filer_test_server_get_address (server));
+  g_autofree char *port = g_strdup_printf ("%u", filer_test_server_get_port (server));
+  const char *args[] = { "--port", port, NULL };
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+  gint64 killed;
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+
+  filer_test_server_kill (server);
+  killed = g_get_monotonic_time ();
+  filer_test_wait_until (is_offline, a, WAIT_MS, "a to notice the server is gone");
+  filer_discovery_client_stop (b);
+  g_assert_nonnull (find_peer (a, "device-bbbb"));
+
+  g_clear_pointer (&server, filer_test_server_stop);
+  server = filer_test_server_start (args);
+  filer_test_wait_until (is_online, a, WAIT_MS, "a to reconnect");
+  g_assert_null (find_peer (a, "device-bbbb"));
+  g_assert_cmpint ((g_get_monotonic_time () - killed) / 1000, <, FILER_PEER_LIST_STALE_TIMEOUT_MS - 500);
+}
+
 static gboolean
 peer_b_is_new (gpointer user_data)
 {
@@ -602,6 +633,8 @@ test_same_device_replaces (void)
   g_autoptr(FilerDiscoveryClient) b1 = make_client (address, "device-bbbb", "Old", NULL, NULL);
   g_autoptr(FilerDiscoveryClient) b2 = make_client (address, "device-bbbb", "New", NULL, NULL);
   const GError *error;
+  guint b1_changes = 0;
+  guint b2_changes = 0;
 
   start_and_wait (a);
   start_and_wait (b1);
@@ -616,7 +649,16 @@ test_same_device_replaces (void)
   error = filer_discovery_client_get_error (b1);
   g_assert_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_REJECTED);
 
-  filer_test_spin (1000);
+  /* Not a single retry: b1 stays offline all along (it would spend most
+   * of a fight offline, in its backoff, so every state change counts),
+   * and b2 is never pushed out. */
+  g_signal_connect (b1, "notify::state", G_CALLBACK (count_state_cb), &b1_changes);
+  g_signal_connect (b2, "notify::state", G_CALLBACK (count_state_cb), &b2_changes);
+  filer_test_spin (1500);
+  g_assert_cmpuint (b1_changes, ==, 0);
+  g_assert_cmpuint (b2_changes, ==, 0);
+  g_signal_handlers_disconnect_by_data (b1, &b1_changes);
+  g_signal_handlers_disconnect_by_data (b2, &b2_changes);
   g_assert_cmpint (filer_discovery_client_get_state (b1), ==, FILER_DISCOVERY_STATE_OFFLINE);
   g_assert_cmpint (filer_discovery_client_get_state (b2), ==, FILER_DISCOVERY_STATE_ONLINE);
   g_assert_true (peer_b_is_new (a));
@@ -927,6 +969,7 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/auto-find-nothing", test_auto_find_nothing);
   g_test_add_func ("/filer/discovery/reconnect-after-restart", test_reconnect_after_restart);
   g_test_add_func ("/filer/discovery/stale-peers-forgotten", test_stale_peers_forgotten);
+  g_test_add_func ("/filer/discovery/snapshot-drops-the-gone", test_snapshot_drops_the_gone);
   g_test_add_func ("/filer/discovery/same-device-replaces", test_same_device_replaces);
   g_test_add_func ("/filer/discovery/lookup", test_lookup);
   g_test_add_func ("/filer/discovery/datagram-extension", test_datagram_extension);
