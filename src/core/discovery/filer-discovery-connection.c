@@ -474,23 +474,6 @@ filer_discovery_connection_connect (FilerDiscoveryConnection *self,
 
 /* --- Properties ---------------------------------------------------- */
 
-gboolean
-filer_discovery_connection_get_registered (FilerDiscoveryConnection *self)
-{
-  g_return_val_if_fail (FILER_IS_DISCOVERY_CONNECTION (self), FALSE);
-
-  return self->registered;
-}
-
-/* The keepalive period the server asked for (0 before its welcome). */
-guint
-filer_discovery_connection_get_keepalive (FilerDiscoveryConnection *self)
-{
-  g_return_val_if_fail (FILER_IS_DISCOVERY_CONNECTION (self), 0);
-
-  return self->registered ? self->keepalive_ms : 0;
-}
-
 /* Whether the server ended this connection because another registered
  * with our device id (after ::closed). */
 gboolean

@@ -36,8 +36,6 @@ void                      filer_discovery_connection_set_transfer_port (FilerDis
                                                                         guint                     port);
 void                      filer_discovery_connection_send_update       (FilerDiscoveryConnection *self);
 
-gboolean                  filer_discovery_connection_get_registered    (FilerDiscoveryConnection *self);
-guint                     filer_discovery_connection_get_keepalive     (FilerDiscoveryConnection *self);
 gboolean                  filer_discovery_connection_get_replaced      (FilerDiscoveryConnection *self);
 
 G_END_DECLS

@@ -199,28 +199,6 @@ resolve_targets (char **targets)
   return to;
 }
 
-/**
- * filer_probe_is_own_address:
- *
- * Returns: %TRUE for loopback and for the machine's own addresses: a
- *   reply from one of them comes from a server on this machine
- */
-gboolean
-filer_probe_is_own_address (GInetAddress *address)
-{
-  g_auto(GStrv) addresses = NULL;
-  g_autofree char *text = NULL;
-
-  g_return_val_if_fail (G_IS_INET_ADDRESS (address), FALSE);
-
-  if (g_inet_address_get_is_loopback (address))
-    return TRUE;
-
-  addresses = filer_net_get_local_addresses ();
-  text = filer_net_address_to_string (address);
-  return g_strv_contains ((const char * const *)addresses, text);
-}
-
 /* --- A run --------------------------------------------------------- */
 
 static gboolean
@@ -284,6 +262,8 @@ reply_cb (GSocket        *socket,
 
   host = filer_net_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (from)));
   address = g_inet_address_new_from_string (host);
+  /* Ours: loopback, or one of the machine's addresses (a broadcast
+   * reaches our own server too, which answers from there). */
   if (run->skip_own &&
       (g_inet_address_get_is_loopback (address) ||
        g_strv_contains ((const char * const *)run->own, host)))
@@ -596,8 +576,8 @@ filer_probe_get_skip_own (FilerProbe *self)
   return self->skip_own;
 }
 
-/* Whether replies from loopback and this machine's own addresses are
- * ignored (filer_probe_is_own_address()): a hosting app looks for
+/* Whether replies from loopback and this machine's own addresses
+ * (filer_net_get_local_addresses()) are ignored: a hosting app looks for
  * servers other than its own. */
 void
 filer_probe_set_skip_own (FilerProbe *self,

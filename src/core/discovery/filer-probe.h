@@ -42,8 +42,6 @@ gboolean            filer_probe_get_skip_own       (FilerProbe           *self);
 void                filer_probe_set_skip_own       (FilerProbe           *self,
                                                     gboolean              skip_own);
 
-gboolean            filer_probe_is_own_address     (GInetAddress         *address);
-
 void                filer_probe_find_async         (FilerProbe           *self,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,
