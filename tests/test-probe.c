@@ -214,7 +214,7 @@ test_own_reply_then_silence (void)
 
   heartbeat_stop (&heart);
   /* 20 ms beats; a loaded machine may miss a few, never a second. */
-  g_assert_cmpint (heart.longest_gap / 1000, <, 500);
+  g_assert_cmpint (heart.longest_gap / 1000, <, 1000);
 }
 
 /* A fake server on loopback that answers each probe with rubbish first,
