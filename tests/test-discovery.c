@@ -284,6 +284,66 @@ test_silent_client_leaves (void)
   g_assert_cmpint (filer_discovery_client_get_state (a), ==, FILER_DISCOVERY_STATE_ONLINE);
 }
 
+static void
+count_state_cb (GObject    *object,
+                GParamSpec *pspec,
+                guint      *count)
+{
+  (*count)++;
+}
+
+static void
+count_peer_cb (FilerDiscoveryClient *client,
+               FilerPeer            *peer,
+               guint                *count)
+{
+  (*count)++;
+}
+
+/* Issue 14: a client that never pinged survived the suite, because the
+ * server kicked it, it came back within the backoff, and the tests only
+ * looked at two instants. Here the keepalive must keep both clients
+ * online without a single drop over several idle timeouts: no state
+ * change, and neither ever leaves the other's list. */
+static void
+test_keepalive_keeps_online (void)
+{
+  const char *args[] = { "--idle-timeout", "0.6", NULL };
+  g_autoptr(FilerTestServer) server = filer_test_server_start (args);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+  guint a_changes = 0;
+  guint b_changes = 0;
+  guint a_lost = 0;
+  guint b_lost = 0;
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+  wait_for_peer (b, "device-aaaa");
+
+  g_signal_connect (a, "notify::state", G_CALLBACK (count_state_cb), &a_changes);
+  g_signal_connect (b, "notify::state", G_CALLBACK (count_state_cb), &b_changes);
+  g_signal_connect (a, "peer-left", G_CALLBACK (count_peer_cb), &a_lost);
+  g_signal_connect (b, "peer-left", G_CALLBACK (count_peer_cb), &b_lost);
+
+  /* Seven idle timeouts (the server asks for a ping every 200 ms). */
+  filer_test_spin (4200);
+
+  g_assert_cmpuint (a_changes, ==, 0);
+  g_assert_cmpuint (b_changes, ==, 0);
+  g_assert_cmpuint (a_lost, ==, 0);
+  g_assert_cmpuint (b_lost, ==, 0);
+  g_assert_cmpint (filer_discovery_client_get_state (a), ==, FILER_DISCOVERY_STATE_ONLINE);
+  g_assert_cmpint (filer_discovery_client_get_state (b), ==, FILER_DISCOVERY_STATE_ONLINE);
+
+  g_signal_handlers_disconnect_by_data (a, &a_changes);
+  g_signal_handlers_disconnect_by_data (b, &b_changes);
+  g_signal_handlers_disconnect_by_data (a, &a_lost);
+  g_signal_handlers_disconnect_by_data (b, &b_lost);
+}
+
 /* The server sees every 127.x address as its own network here
  * (--loopback-is-public), so clients bound to different loopback
  * addresses stand for machines behind different NATs. */
@@ -492,6 +552,70 @@ test_reconnect_after_restart (void)
   g_assert_null (filer_discovery_client_get_error (a));
 }
 
+/* The list survives a short outage and is forgotten after 5 s offline
+ * (FILER_PEER_LIST_STALE_TIMEOUT_MS), though the retries keep failing
+ * meanwhile. */
+static void
+test_stale_peers_forgotten (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+  g_autoptr(FilerPeer) peer = NULL;
+  gint64 offline;
+  gint64 elapsed_ms;
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+  peer = g_object_ref (find_peer (a, "device-bbbb"));
+
+  filer_test_server_kill (server);
+  filer_test_wait_until (is_offline, a, WAIT_MS, "a to notice the server is gone");
+  offline = g_get_monotonic_time ();
+
+  filer_test_spin (2000);
+  g_assert_true (find_peer (a, "device-bbbb") == peer);
+
+  wait_for_no_peer (a, "device-bbbb", WAIT_MS);
+  elapsed_ms = (g_get_monotonic_time () - offline) / 1000;
+  g_test_message ("forgotten %" G_GINT64_FORMAT " ms after going offline", elapsed_ms);
+  g_assert_cmpint (elapsed_ms, >=, FILER_PEER_LIST_STALE_TIMEOUT_MS - 300);
+  g_assert_cmpint (elapsed_ms, <, FILER_PEER_LIST_STALE_TIMEOUT_MS + 3000);
+}
+
+/* Who left while we were away is gone the moment we are back online:
+ * the snapshot is reconciled, not merged (and well before the stale
+ * timeout could explain it). */
+static void
+test_snapshot_drops_the_gone (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autofree char *address = g_strdup (filer_test_server_get_address (server));
+  g_autofree char *port = g_strdup_printf ("%u", filer_test_server_get_port (server));
+  const char *args[] = { "--port", port, NULL };
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+  gint64 killed;
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+
+  filer_test_server_kill (server);
+  killed = g_get_monotonic_time ();
+  filer_test_wait_until (is_offline, a, WAIT_MS, "a to notice the server is gone");
+  filer_discovery_client_stop (b);
+  g_assert_nonnull (find_peer (a, "device-bbbb"));
+
+  g_clear_pointer (&server, filer_test_server_stop);
+  server = filer_test_server_start (args);
+  filer_test_wait_until (is_online, a, WAIT_MS, "a to reconnect");
+  g_assert_null (find_peer (a, "device-bbbb"));
+  g_assert_cmpint ((g_get_monotonic_time () - killed) / 1000, <, FILER_PEER_LIST_STALE_TIMEOUT_MS - 500);
+}
+
 static gboolean
 peer_b_is_new (gpointer user_data)
 {
@@ -509,6 +633,8 @@ test_same_device_replaces (void)
   g_autoptr(FilerDiscoveryClient) b1 = make_client (address, "device-bbbb", "Old", NULL, NULL);
   g_autoptr(FilerDiscoveryClient) b2 = make_client (address, "device-bbbb", "New", NULL, NULL);
   const GError *error;
+  guint b1_changes = 0;
+  guint b2_changes = 0;
 
   start_and_wait (a);
   start_and_wait (b1);
@@ -523,7 +649,16 @@ test_same_device_replaces (void)
   error = filer_discovery_client_get_error (b1);
   g_assert_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_REJECTED);
 
-  filer_test_spin (1000);
+  /* Not a single retry: b1 stays offline all along (it would spend most
+   * of a fight offline, in its backoff, so every state change counts),
+   * and b2 is never pushed out. */
+  g_signal_connect (b1, "notify::state", G_CALLBACK (count_state_cb), &b1_changes);
+  g_signal_connect (b2, "notify::state", G_CALLBACK (count_state_cb), &b2_changes);
+  filer_test_spin (1500);
+  g_assert_cmpuint (b1_changes, ==, 0);
+  g_assert_cmpuint (b2_changes, ==, 0);
+  g_signal_handlers_disconnect_by_data (b1, &b1_changes);
+  g_signal_handlers_disconnect_by_data (b2, &b2_changes);
   g_assert_cmpint (filer_discovery_client_get_state (b1), ==, FILER_DISCOVERY_STATE_OFFLINE);
   g_assert_cmpint (filer_discovery_client_get_state (b2), ==, FILER_DISCOVERY_STATE_ONLINE);
   g_assert_true (peer_b_is_new (a));
@@ -826,12 +961,15 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/closed-client-leaves", test_closed_client_leaves);
   g_test_add_func ("/filer/discovery/killed-connection-leaves", test_killed_connection_leaves);
   g_test_add_func ("/filer/discovery/silent-client-leaves", test_silent_client_leaves);
+  g_test_add_func ("/filer/discovery/keepalive-keeps-online", test_keepalive_keeps_online);
   g_test_add_func ("/filer/discovery/room-and-network", test_room_and_network_visibility);
   g_test_add_func ("/filer/discovery/private-is-one-network", test_private_addresses_are_one_network);
   g_test_add_func ("/filer/discovery/update-in-place", test_update_in_place);
   g_test_add_func ("/filer/discovery/auto-find", test_auto_find);
   g_test_add_func ("/filer/discovery/auto-find-nothing", test_auto_find_nothing);
   g_test_add_func ("/filer/discovery/reconnect-after-restart", test_reconnect_after_restart);
+  g_test_add_func ("/filer/discovery/stale-peers-forgotten", test_stale_peers_forgotten);
+  g_test_add_func ("/filer/discovery/snapshot-drops-the-gone", test_snapshot_drops_the_gone);
   g_test_add_func ("/filer/discovery/same-device-replaces", test_same_device_replaces);
   g_test_add_func ("/filer/discovery/lookup", test_lookup);
   g_test_add_func ("/filer/discovery/datagram-extension", test_datagram_extension);

@@ -6,10 +6,14 @@
 #include "config.h"
 
 #include "filer-discovery-client.h"
-#include "filer-discovery-client-private.h"
 
+#include <string.h>
+
+#include "filer-discovery-connection.h"
 #include "filer-discovery-enums.h"
 #include "filer-net.h"
+#include "filer-peer-list.h"
+#include "filer-probe.h"
 #include "filer-util.h"
 
 /* The life of a client (docs/protocol.md §2):
@@ -21,13 +25,71 @@
  * exponential backoff. The peer list survives a short outage: FilerPeer
  * objects are reconciled against the next snapshot (updated in place, so
  * a bound view does not flicker) and only cleared if the outage lasts
- * longer than STALE_TIMEOUT_MS.
+ * longer than FILER_PEER_LIST_STALE_TIMEOUT_MS.
+ *
+ * The client is the owner of three pieces, each its own type, which it
+ * calls and which answer it by GTask or signals, never calling it back:
+ *
+ *   FilerProbe                finds a server on the LAN (GTask)
+ *   FilerDiscoveryConnection  one attempt at the server: register,
+ *                             keepalive, the frames it sends (signals)
+ *   FilerPeerList             the GListModel of FilerPeer, which the
+ *                             client drives from the connection's signals
+ *
+ * What stays here: the state machine, the backoff, giving up when
+ * replaced, and the settings.
  */
 
 #define BACKOFF_INITIAL_MS   250
 #define BACKOFF_MAX_MS       10000
 
+struct _FilerDiscoveryClient
+{
+  GObject                   parent_instance;
+
+  /* Settings. */
+  FilerDevice              *device;
+  char                     *server;          /* "host:port", or NULL: auto-find */
+  char                     *room;
+  guint                     transfer_port;
+  char                     *local_address;
+  char                    **probe_targets;   /* NULL: loopback + broadcast */
+
+  /* Owned pieces. */
+  FilerPeerList            *peers;
+  FilerProbe               *probe;
+  FilerDiscoveryConnection *connection;      /* the current attempt, if connecting or online */
+
+  /* State. */
+  gboolean                  started;
+  FilerDiscoveryState       state;
+  GError                   *error;
+  char                     *public_address;
+  char                     *server_address;
+
+  /* Cancels a probe in flight; cancelled by stop and dispose. */
+  GCancellable             *cancellable;
+
+  guint                     backoff_ms;
+  guint                     retry_id;
+};
+
 G_DEFINE_FINAL_TYPE (FilerDiscoveryClient, filer_discovery_client, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_DEVICE,
+  PROP_SERVER,
+  PROP_ROOM,
+  PROP_TRANSFER_PORT,
+  PROP_LOCAL_ADDRESS,
+  PROP_PROBE_TARGETS,
+  PROP_STATE,
+  PROP_ERROR,
+  PROP_PUBLIC_ADDRESS,
+  PROP_SERVER_ADDRESS,
+  N_PROPS
+};
 
 static GParamSpec *properties[N_PROPS];
 
@@ -39,15 +101,16 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-static void attempt (FilerDiscoveryClient *self);
+static void     attempt  (FilerDiscoveryClient *self);
+static gboolean retry_cb (gpointer              user_data);
 
 /* ------------------------------------------------------------------ */
 /* State                                                                */
 
-void
-filer_discovery_client_set_state (FilerDiscoveryClient *self,
-                                  FilerDiscoveryState   state,
-                                  GError               *error)   /* (transfer full) (nullable) */
+static void
+set_state (FilerDiscoveryClient *self,
+           FilerDiscoveryState   state,
+           GError               *error)   /* (transfer full) (nullable) */
 {
   gboolean error_changed = self->error != NULL || error != NULL;
 
@@ -65,32 +128,155 @@ filer_discovery_client_set_state (FilerDiscoveryClient *self,
   g_object_thaw_notify (G_OBJECT (self));
 }
 
-void
-filer_discovery_client_set_string_property (FilerDiscoveryClient  *self,
-                                            char                 **field,
-                                            const char            *value,
-                                            guint                  prop_id)
+static void
+set_string_property (FilerDiscoveryClient  *self,
+                     char                 **field,
+                     const char            *value,
+                     guint                  prop_id)
 {
   if (filer_set_string (field, value))
     g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
-void
-filer_discovery_client_emit_peer_joined (FilerDiscoveryClient *self,
-                                         FilerPeer            *peer)
+static void
+drop_connection (FilerDiscoveryClient *self)
 {
-  g_signal_emit (self, signals[PEER_JOINED], 0, peer);
+  if (self->connection == NULL)
+    return;
+
+  g_signal_handlers_disconnect_by_data (self->connection, self);
+  filer_discovery_connection_close (self->connection);
+  g_clear_object (&self->connection);
 }
 
-void
-filer_discovery_client_emit_peer_left (FilerDiscoveryClient *self,
-                                       FilerPeer            *peer)
+/* Ends the current attempt or connection and schedules the next. */
+static void
+fail (FilerDiscoveryClient *self,
+      GError               *error)   /* (transfer full) */
 {
-  g_signal_emit (self, signals[PEER_LEFT], 0, peer);
+  guint delay;
+
+  g_debug ("Discovery: %s", error->message);
+
+  drop_connection (self);
+  filer_peer_list_go_stale (self->peers);
+  set_state (self, FILER_DISCOVERY_STATE_OFFLINE, error);
+
+  if (!self->started)
+    return;
+
+  /* Exponential backoff with ±25 % jitter, so that many clients of a
+   * restarted server do not come back in lockstep. */
+  self->backoff_ms = self->backoff_ms == 0 ? BACKOFF_INITIAL_MS
+                                           : MIN (self->backoff_ms * 2, BACKOFF_MAX_MS);
+  delay = self->backoff_ms * g_random_double_range (0.75, 1.25);
+  g_clear_handle_id (&self->retry_id, g_source_remove);
+  self->retry_id = g_timeout_add (delay, retry_cb, self);
+}
+
+/* ------------------------------------------------------------------ */
+/* What the connection reports                                          */
+
+static void
+registered_cb (FilerDiscoveryConnection *connection,
+               const char               *public_address,
+               FilerDiscoveryClient     *self)
+{
+  set_string_property (self, &self->public_address, public_address, PROP_PUBLIC_ADDRESS);
+  filer_peer_list_begin_snapshot (self->peers);
+}
+
+static void
+peer_changed_cb (FilerDiscoveryConnection *connection,
+                 FilerPeer                *peer,
+                 FilerDiscoveryClient     *self)
+{
+  filer_peer_list_update (self->peers, peer);
+}
+
+static void
+peer_removed_cb (FilerDiscoveryConnection *connection,
+                 const char               *id,
+                 FilerDiscoveryClient     *self)
+{
+  filer_peer_list_remove (self->peers, id);
+}
+
+static void
+snapshot_done_cb (FilerDiscoveryConnection *connection,
+                  FilerDiscoveryClient     *self)
+{
+  filer_peer_list_end_snapshot (self->peers);
+  self->backoff_ms = 0;
+  set_state (self, FILER_DISCOVERY_STATE_ONLINE, NULL);
+}
+
+static void
+connection_closed_cb (FilerDiscoveryConnection *connection,
+                      const GError             *error,
+                      FilerDiscoveryClient     *self)
+{
+  /* Another process registered with our device id. Coming back would
+   * only push it out in turn, for ever: give up instead. */
+  if (filer_discovery_connection_get_replaced (connection))
+    self->started = FALSE;
+
+  fail (self, g_error_copy (error));
+}
+
+static void
+connect_to (FilerDiscoveryClient *self,
+            const char           *host,
+            guint16               port)
+{
+  g_autofree char *address = NULL;
+
+  if (strchr (host, ':') != NULL)
+    address = g_strdup_printf ("[%s]:%u", host, port);
+  else
+    address = g_strdup_printf ("%s:%u", host, port);
+  set_string_property (self, &self->server_address, address, PROP_SERVER_ADDRESS);
+
+  g_assert (self->connection == NULL);
+  self->connection = filer_discovery_connection_new (self->device, self->room,
+                                                     self->local_address, self->transfer_port);
+  g_signal_connect (self->connection, "registered", G_CALLBACK (registered_cb), self);
+  g_signal_connect (self->connection, "peer-changed", G_CALLBACK (peer_changed_cb), self);
+  g_signal_connect (self->connection, "peer-removed", G_CALLBACK (peer_removed_cb), self);
+  g_signal_connect (self->connection, "snapshot-done", G_CALLBACK (snapshot_done_cb), self);
+  g_signal_connect (self->connection, "closed", G_CALLBACK (connection_closed_cb), self);
+  filer_discovery_connection_connect (self->connection, host, port);
 }
 
 /* ------------------------------------------------------------------ */
 /* Attempts and retries                                                 */
+
+/* A probe in flight must not touch a client that was stopped or
+ * disposed meanwhile: both cancel the cancellable before anything is
+ * freed, so "not cancelled" means "self is alive". */
+static void
+probe_done_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  FilerDiscoveryClient *self = user_data;
+  g_autoptr(GInetSocketAddress) found = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *host = NULL;
+
+  found = filer_probe_find_finish (FILER_PROBE (object), result, &error);
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;
+
+  if (found == NULL)
+    {
+      fail (self, g_steal_pointer (&error));
+      return;
+    }
+
+  host = filer_net_address_to_string (g_inet_socket_address_get_address (found));
+  connect_to (self, host, g_inet_socket_address_get_port (found));
+}
 
 static gboolean
 retry_cb (gpointer user_data)
@@ -109,52 +295,25 @@ attempt (FilerDiscoveryClient *self)
   g_autofree char *host = NULL;
   guint16 port;
 
-  filer_discovery_client_set_state (self, FILER_DISCOVERY_STATE_CONNECTING, g_steal_pointer (&self->error));
+  set_state (self, FILER_DISCOVERY_STATE_CONNECTING, g_steal_pointer (&self->error));
 
   if (self->server == NULL)
     {
-      filer_discovery_client_start_probe (self);
+      set_string_property (self, &self->server_address, NULL, PROP_SERVER_ADDRESS);
+      filer_probe_set_targets (self->probe, (const char * const *)self->probe_targets);
+      filer_probe_set_local_address (self->probe, self->local_address);
+      filer_probe_find_async (self->probe, self->cancellable, probe_done_cb, self);
       return;
     }
 
   if (!filer_net_parse_host_port (self->server, FILER_DISCOVERY_DEFAULT_PORT,
                                   &host, &port, &error))
     {
-      filer_discovery_client_fail (self, g_steal_pointer (&error));
+      fail (self, g_steal_pointer (&error));
       return;
     }
 
-  filer_discovery_client_connect_to (self, host, port);
-}
-
-/* Ends the current attempt or connection and schedules the next. */
-void
-filer_discovery_client_fail (FilerDiscoveryClient *self,
-                             GError               *error)   /* (transfer full) */
-{
-  gboolean was_online = self->state == FILER_DISCOVERY_STATE_ONLINE;
-  guint delay;
-
-  g_debug ("Discovery: %s", error->message);
-
-  filer_discovery_client_stop_probe (self);
-  filer_discovery_client_drop_connection (self);
-
-  if (was_online && self->stale_id == 0)
-    self->stale_id = g_timeout_add (STALE_TIMEOUT_MS, filer_discovery_client_stale_cb, self);
-
-  filer_discovery_client_set_state (self, FILER_DISCOVERY_STATE_OFFLINE, error);
-
-  if (!self->started)
-    return;
-
-  /* Exponential backoff with ±25 % jitter, so that many clients of a
-   * restarted server do not come back in lockstep. */
-  self->backoff_ms = self->backoff_ms == 0 ? BACKOFF_INITIAL_MS
-                                           : MIN (self->backoff_ms * 2, BACKOFF_MAX_MS);
-  delay = self->backoff_ms * g_random_double_range (0.75, 1.25);
-  g_clear_handle_id (&self->retry_id, g_source_remove);
-  self->retry_id = g_timeout_add (delay, retry_cb, self);
+  connect_to (self, host, port);
 }
 
 void
@@ -180,11 +339,9 @@ filer_discovery_client_stop (FilerDiscoveryClient *self)
   self->started = FALSE;
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->retry_id, g_source_remove);
-  g_clear_handle_id (&self->stale_id, g_source_remove);
-  filer_discovery_client_stop_probe (self);
-  filer_discovery_client_drop_connection (self);
-  filer_discovery_client_clear_peers (self);
-  filer_discovery_client_set_state (self, FILER_DISCOVERY_STATE_OFFLINE, NULL);
+  drop_connection (self);
+  filer_peer_list_clear (self->peers);
+  set_state (self, FILER_DISCOVERY_STATE_OFFLINE, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -195,7 +352,24 @@ device_changed_cb (FilerDevice          *device,
                    GParamSpec           *pspec,
                    FilerDiscoveryClient *self)
 {
-  filer_discovery_client_send_update (self);
+  if (self->connection != NULL)
+    filer_discovery_connection_send_update (self->connection);
+}
+
+static void
+peer_added_cb (FilerPeerList        *peers,
+               FilerPeer            *peer,
+               FilerDiscoveryClient *self)
+{
+  g_signal_emit (self, signals[PEER_JOINED], 0, peer);
+}
+
+static void
+peer_list_removed_cb (FilerPeerList        *peers,
+                      FilerPeer            *peer,
+                      FilerDiscoveryClient *self)
+{
+  g_signal_emit (self, signals[PEER_LEFT], 0, peer);
 }
 
 static void
@@ -232,8 +406,9 @@ filer_discovery_client_finalize (GObject *object)
   g_clear_pointer (&self->room, g_free);
   g_clear_pointer (&self->local_address, g_free);
   g_clear_pointer (&self->probe_targets, g_strfreev);
+  g_signal_handlers_disconnect_by_data (self->peers, self);
   g_clear_object (&self->peers);
-  g_clear_pointer (&self->peers_by_id, g_hash_table_unref);
+  g_clear_object (&self->probe);
   g_clear_error (&self->error);
   g_clear_pointer (&self->public_address, g_free);
   g_clear_pointer (&self->server_address, g_free);
@@ -455,9 +630,10 @@ filer_discovery_client_class_init (FilerDiscoveryClientClass *klass)
 static void
 filer_discovery_client_init (FilerDiscoveryClient *self)
 {
-  self->peers = g_list_store_new (FILER_TYPE_PEER);
-  self->peers_by_id = g_hash_table_new (g_str_hash, g_str_equal);
-  self->keepalive_ms = DEFAULT_KEEPALIVE_MS;
+  self->peers = filer_peer_list_new ();
+  self->probe = filer_probe_new ();
+  g_signal_connect (self->peers, "peer-added", G_CALLBACK (peer_added_cb), self);
+  g_signal_connect (self->peers, "peer-removed", G_CALLBACK (peer_list_removed_cb), self);
 }
 
 FilerDiscoveryClient *
@@ -489,43 +665,10 @@ filer_discovery_client_lookup_peer (FilerDiscoveryClient  *self,
                                     const char            *id_or_name,
                                     GError               **error)
 {
-  FilerPeer *found = NULL;
-  guint n_found = 0;
-  guint n;
-
   g_return_val_if_fail (FILER_IS_DISCOVERY_CLIENT (self), NULL);
   g_return_val_if_fail (id_or_name != NULL, NULL);
 
-  found = g_hash_table_lookup (self->peers_by_id, id_or_name);
-  if (found != NULL)
-    return found;
-
-  /* Names are for humans: match them ignoring case, and refuse to guess
-   * between two devices of the same name. */
-  n = g_list_model_get_n_items (G_LIST_MODEL (self->peers));
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(FilerPeer) peer = g_list_model_get_item (G_LIST_MODEL (self->peers), i);
-      g_autofree char *a = g_utf8_casefold (filer_peer_get_name (peer), -1);
-      g_autofree char *b = g_utf8_casefold (id_or_name, -1);
-
-      if (g_str_equal (a, b))
-        {
-          found = peer;
-          n_found++;
-        }
-    }
-
-  if (n_found == 1)
-    return found;
-
-  if (n_found > 1)
-    g_set_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_AMBIGUOUS,
-                 "%u peers are called “%s”; use the peer’s id", n_found, id_or_name);
-  else
-    g_set_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_NO_SUCH_PEER,
-                 "No peer “%s” is online", id_or_name);
-  return NULL;
+  return filer_peer_list_find (self->peers, id_or_name, error);
 }
 
 FilerDiscoveryState
@@ -577,7 +720,7 @@ filer_discovery_client_set_server (FilerDiscoveryClient *self,
   if (server != NULL && *server == '\0')
     server = NULL;
 
-  filer_discovery_client_set_string_property (self, &self->server, server, PROP_SERVER);
+  set_string_property (self, &self->server, server, PROP_SERVER);
 }
 
 const char *
@@ -597,7 +740,7 @@ filer_discovery_client_set_room (FilerDiscoveryClient *self,
   if (room != NULL && *room == '\0')
     room = NULL;
 
-  filer_discovery_client_set_string_property (self, &self->room, room, PROP_ROOM);
+  set_string_property (self, &self->room, room, PROP_ROOM);
 }
 
 guint
@@ -619,7 +762,8 @@ filer_discovery_client_set_transfer_port (FilerDiscoveryClient *self,
     return;
 
   self->transfer_port = port;
-  filer_discovery_client_send_update (self);
+  if (self->connection != NULL)
+    filer_discovery_connection_set_transfer_port (self->connection, port);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSFER_PORT]);
 }
 
@@ -637,7 +781,7 @@ filer_discovery_client_set_local_address (FilerDiscoveryClient *self,
 {
   g_return_if_fail (FILER_IS_DISCOVERY_CLIENT (self));
 
-  filer_discovery_client_set_string_property (self, &self->local_address, address, PROP_LOCAL_ADDRESS);
+  set_string_property (self, &self->local_address, address, PROP_LOCAL_ADDRESS);
 }
 
 const char * const *

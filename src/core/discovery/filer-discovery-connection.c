@@ -1,4 +1,4 @@
-/* filer-discovery-connection.c: FilerDiscoveryClient's TCP connection to the server
+/* filer-discovery-connection.c: one TCP connection to the discovery server
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -9,33 +9,119 @@
 #include <netinet/tcp.h>
 #include <string.h>
 
-#include "filer-discovery-client-private.h"
+#include "filer-discovery-connection.h"
+
+#include "filer-frame-connection.h"
 #include "filer-net.h"
 
-/* One FilerFrameConnection to the server at a time: register, then the
- * welcome and the snapshot, then deltas and keepalives. Whatever goes
- * wrong ends in filer_discovery_client_fail(), which drops the
- * connection and schedules the next attempt. */
+/* One attempt at the server (docs/protocol.md §2): connect, register,
+ * then the welcome and the snapshot, then deltas; a ping every keepalive
+ * period the welcome names (the server drops a client silent for three),
+ * and the server judged dead after three periods without a word from it.
+ *
+ * It reports to its owner, FilerDiscoveryClient, by signals and never
+ * calls it:
+ *
+ *   ::registered (public-address)  the welcome; a snapshot follows
+ *   ::peer-changed (FilerPeer)     a peer as the server describes it now
+ *                                  (snapshot entry, join or update); a
+ *                                  fresh object, for FilerPeerList
+ *   ::peer-removed (id)            a peer left
+ *   ::snapshot-done                the snapshot is complete
+ *   ::closed (GError)              the connection is over, and why; once,
+ *                                  never after filer_discovery_connection_close()
+ *
+ * A connection is used once: the owner makes a new one for each attempt.
+ */
 
 #define CONNECT_TIMEOUT_S 5
 
-void
-filer_discovery_client_drop_connection (FilerDiscoveryClient *self)
+struct _FilerDiscoveryConnection
 {
-  g_clear_handle_id (&self->keepalive_id, g_source_remove);
-  g_clear_pointer (&self->snapshot_ids, g_hash_table_unref);
-  self->registered = FALSE;
+  GObject               parent_instance;
 
-  if (self->connection != NULL)
+  /* Settings, fixed for the connection but the transfer port. */
+  FilerDevice          *device;
+  char                 *room;
+  char                 *local_address;
+  guint                 transfer_port;
+
+  char                 *where;           /* "HOST:PORT", for messages */
+  GCancellable         *cancellable;
+  FilerFrameConnection *frames;
+  gboolean              closed;
+  gboolean              registered;
+  gboolean              replaced;
+  gboolean              in_snapshot;
+  guint                 snapshot_left;
+
+  guint                 keepalive_ms;
+  guint                 keepalive_id;
+  gint64                last_received;
+};
+
+G_DEFINE_FINAL_TYPE (FilerDiscoveryConnection, filer_discovery_connection, G_TYPE_OBJECT)
+
+enum {
+  REGISTERED,
+  PEER_CHANGED,
+  PEER_REMOVED,
+  SNAPSHOT_DONE,
+  CLOSED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+teardown (FilerDiscoveryConnection *self)
+{
+  self->closed = TRUE;
+  self->registered = FALSE;
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->keepalive_id, g_source_remove);
+
+  if (self->frames != NULL)
     {
-      g_signal_handlers_disconnect_by_data (self->connection, self);
-      filer_frame_connection_close (self->connection);
-      g_clear_object (&self->connection);
+      g_signal_handlers_disconnect_by_data (self->frames, self);
+      filer_frame_connection_close (self->frames);
+      g_clear_object (&self->frames);
     }
 }
 
+/* Ends the connection and tells the owner why. */
 static void
-send_register (FilerDiscoveryClient *self)
+fail (FilerDiscoveryConnection *self,
+      GError                   *error)   /* (transfer full) */
+{
+  g_autoptr(FilerDiscoveryConnection) hold = g_object_ref (self);
+  g_autoptr(GError) owned = error;
+
+  if (self->closed)
+    return;
+
+  teardown (self);
+  g_signal_emit (self, signals[CLOSED], 0, owned);
+}
+
+/**
+ * filer_discovery_connection_close:
+ *
+ * Ends the connection (or the connect in flight) without a word to the
+ * server and without ::closed: the owner knows.
+ */
+void
+filer_discovery_connection_close (FilerDiscoveryConnection *self)
+{
+  g_return_if_fail (FILER_IS_DISCOVERY_CONNECTION (self));
+
+  teardown (self);
+}
+
+/* --- Sending ------------------------------------------------------- */
+
+static void
+send_register (FilerDiscoveryConnection *self)
 {
   g_autoptr(FilerFrame) frame = filer_frame_new ("register");
   g_auto(GStrv) addresses = NULL;
@@ -57,13 +143,22 @@ send_register (FilerDiscoveryClient *self)
   if (self->room != NULL && *self->room != '\0')
     filer_frame_set (frame, "room", self->room);
 
-  filer_frame_connection_send (self->connection, frame);
+  filer_frame_connection_send (self->frames, frame);
 }
 
+/**
+ * filer_discovery_connection_send_update:
+ *
+ * Tells the server our device's name and kind and our transfer port
+ * again (they changed). Nothing before the welcome: the registration
+ * itself carries them.
+ */
 void
-filer_discovery_client_send_update (FilerDiscoveryClient *self)
+filer_discovery_connection_send_update (FilerDiscoveryConnection *self)
 {
   g_autoptr(FilerFrame) frame = NULL;
+
+  g_return_if_fail (FILER_IS_DISCOVERY_CONNECTION (self));
 
   if (!self->registered)
     return;
@@ -72,13 +167,27 @@ filer_discovery_client_send_update (FilerDiscoveryClient *self)
   filer_frame_set (frame, "name", filer_device_get_name (self->device));
   filer_frame_set (frame, "kind", filer_device_get_kind (self->device));
   filer_frame_set_uint (frame, "port", self->transfer_port);
-  filer_frame_connection_send (self->connection, frame);
+  filer_frame_connection_send (self->frames, frame);
+}
+
+void
+filer_discovery_connection_set_transfer_port (FilerDiscoveryConnection *self,
+                                              guint                     port)
+{
+  g_return_if_fail (FILER_IS_DISCOVERY_CONNECTION (self));
+  g_return_if_fail (port <= G_MAXUINT16);
+
+  if (self->transfer_port == port)
+    return;
+
+  self->transfer_port = port;
+  filer_discovery_connection_send_update (self);
 }
 
 static gboolean
 keepalive_cb (gpointer user_data)
 {
-  FilerDiscoveryClient *self = user_data;
+  FilerDiscoveryConnection *self = user_data;
   g_autoptr(FilerFrame) ping = NULL;
   gint64 silence_ms = (g_get_monotonic_time () - self->last_received) / 1000;
 
@@ -87,23 +196,25 @@ keepalive_cb (gpointer user_data)
   if (silence_ms > 3 * (gint64)self->keepalive_ms)
     {
       self->keepalive_id = 0;
-      filer_discovery_client_fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_TIMEOUT,
-                                                      "The discovery server stopped answering"));
+      fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_TIMEOUT,
+                               "The discovery server stopped answering"));
       return G_SOURCE_REMOVE;
     }
 
   ping = filer_frame_new ("ping");
-  filer_frame_connection_send (self->connection, ping);
+  filer_frame_connection_send (self->frames, ping);
   return G_SOURCE_CONTINUE;
 }
 
+/* --- Receiving ----------------------------------------------------- */
+
 static gboolean
-handle_welcome (FilerDiscoveryClient  *self,
-                FilerFrame            *frame,
-                GError               **error)
+handle_welcome (FilerDiscoveryConnection  *self,
+                FilerFrame                *frame,
+                GError                   **error)
 {
   guint64 count = 0;
-  guint64 keepalive = DEFAULT_KEEPALIVE_MS;
+  guint64 keepalive = FILER_DISCOVERY_CONNECTION_DEFAULT_KEEPALIVE_MS;
 
   if (self->registered ||
       !filer_frame_get_uint (frame, "count", G_MAXUINT32, &count, NULL) ||
@@ -116,26 +227,79 @@ handle_welcome (FilerDiscoveryClient  *self,
     }
 
   self->registered = TRUE;
-  filer_discovery_client_set_string_property (self, &self->public_address,
-                                              filer_frame_get (frame, "public-address"), PROP_PUBLIC_ADDRESS);
-
   self->keepalive_ms = MAX (keepalive, 50);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
   self->keepalive_id = g_timeout_add (self->keepalive_ms, keepalive_cb, self);
 
+  self->in_snapshot = TRUE;
   self->snapshot_left = count;
-  self->snapshot_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  if (count == 0)
-    filer_discovery_client_finish_snapshot (self);
+
+  g_signal_emit (self, signals[REGISTERED], 0, filer_frame_get (frame, "public-address"));
+  if (!self->closed && count == 0)
+    {
+      self->in_snapshot = FALSE;
+      g_signal_emit (self, signals[SNAPSHOT_DONE], 0);
+    }
 
   return TRUE;
 }
 
-static void
-frame_received_cb (FilerFrameConnection *connection,
-                   FilerFrame           *frame,
-                   FilerDiscoveryClient *self)
+/* A peer as a "peer", "peer-joined" or "peer-updated" frame describes it. */
+static FilerPeer *
+parse_peer (FilerFrame  *frame,
+            GError     **error)
 {
+  const char *id = filer_frame_get (frame, "id");
+  const char *addresses = filer_frame_get (frame, "addresses");
+  const char *network = filer_frame_get (frame, "network");
+  g_auto(GStrv) address_list = NULL;
+  FilerPeer *peer;
+  guint64 port = 0;
+
+  if (id == NULL || *id == '\0' ||
+      (filer_frame_get (frame, "port") != NULL &&
+       !filer_frame_get_uint (frame, "port", G_MAXUINT16, &port, NULL)))
+    {
+      g_set_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_PROTOCOL,
+                   "The server sent a malformed “%s” message",
+                   filer_frame_get_message_type (frame));
+      return NULL;
+    }
+
+  if (addresses != NULL && *addresses != '\0')
+    address_list = g_strsplit (addresses, ",", -1);
+
+  peer = filer_peer_new (id);
+  filer_peer_set_name (peer, filer_frame_get (frame, "name"));
+  filer_peer_set_kind (peer, filer_frame_get (frame, "kind"));
+  filer_peer_set_port (peer, port);
+  filer_peer_set_addresses (peer, (const char * const *)address_list);
+  filer_peer_set_public_address (peer, filer_frame_get (frame, "public-address"));
+  filer_peer_set_network (peer, g_strcmp0 (network, "remote") == 0 ? FILER_PEER_NETWORK_REMOTE
+                                                                    : FILER_PEER_NETWORK_LAN);
+  return peer;
+}
+
+static gboolean
+handle_peer (FilerDiscoveryConnection  *self,
+             FilerFrame                *frame,
+             GError                   **error)
+{
+  g_autoptr(FilerPeer) peer = parse_peer (frame, error);
+
+  if (peer == NULL)
+    return FALSE;
+
+  g_signal_emit (self, signals[PEER_CHANGED], 0, peer);
+  return TRUE;
+}
+
+static void
+frame_received_cb (FilerFrameConnection     *frames,
+                   FilerFrame               *frame,
+                   FilerDiscoveryConnection *self)
+{
+  g_autoptr(FilerDiscoveryConnection) hold = g_object_ref (self);
   g_autoptr(GError) error = NULL;
   const char *type = filer_frame_get_message_type (frame);
 
@@ -148,7 +312,7 @@ frame_received_cb (FilerFrameConnection *connection,
     {
       g_autoptr(FilerFrame) pong = filer_frame_new ("pong");
 
-      filer_frame_connection_send (self->connection, pong);
+      filer_frame_connection_send (self->frames, pong);
       return;
     }
 
@@ -160,102 +324,92 @@ frame_received_cb (FilerFrameConnection *connection,
       const char *code = filer_frame_get (frame, "code");
       const char *message = filer_frame_get (frame, "message");
 
-      /* Another process registered with our device id. Coming back
-       * would only push it out in turn, for ever: give up instead. */
+      /* Another process registered with our device id: the owner should
+       * not come back, that would only push it out in turn, for ever. */
       if (g_strcmp0 (code, "replaced") == 0)
-        self->started = FALSE;
+        self->replaced = TRUE;
 
-      filer_discovery_client_fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_REJECTED,
-                                                      "The discovery server refused us: %s (%s)",
-                                                      message ? message : "no reason given", code ? code : "?"));
+      fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_REJECTED,
+                               "The discovery server refused us: %s (%s)",
+                               message ? message : "no reason given", code ? code : "?"));
       return;
     }
 
   if (g_str_equal (type, "welcome"))
     {
       if (!handle_welcome (self, frame, &error))
-        filer_discovery_client_fail (self, g_steal_pointer (&error));
+        fail (self, g_steal_pointer (&error));
       return;
     }
 
   if (!self->registered)
     {
-      filer_discovery_client_fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_PROTOCOL,
-                                                      "The server sent “%s” before its welcome", type));
+      fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_PROTOCOL,
+                               "The server sent “%s” before its welcome", type));
       return;
     }
 
-  if (g_str_equal (type, "peer") && self->snapshot_ids != NULL)
+  if (g_str_equal (type, "peer") && self->in_snapshot)
     {
-      if (!filer_discovery_client_upsert_peer (self, frame, &error))
+      if (!handle_peer (self, frame, &error))
         {
-          filer_discovery_client_fail (self, g_steal_pointer (&error));
+          fail (self, g_steal_pointer (&error));
           return;
         }
-      if (--self->snapshot_left == 0)
-        filer_discovery_client_finish_snapshot (self);
+      if (!self->closed && --self->snapshot_left == 0)
+        {
+          self->in_snapshot = FALSE;
+          g_signal_emit (self, signals[SNAPSHOT_DONE], 0);
+        }
     }
   else if (g_str_equal (type, "peer-joined") || g_str_equal (type, "peer-updated"))
     {
-      if (!filer_discovery_client_upsert_peer (self, frame, &error))
-        filer_discovery_client_fail (self, g_steal_pointer (&error));
+      if (!handle_peer (self, frame, &error))
+        fail (self, g_steal_pointer (&error));
     }
   else if (g_str_equal (type, "peer-left"))
     {
       const char *id = filer_frame_get (frame, "id");
-      FilerPeer *peer = id ? g_hash_table_lookup (self->peers_by_id, id) : NULL;
 
-      if (peer != NULL)
-        filer_discovery_client_remove_peer (self, peer);
+      if (id != NULL)
+        g_signal_emit (self, signals[PEER_REMOVED], 0, id);
     }
   else
     g_debug ("Ignoring a “%s” message from the discovery server", type);
 }
 
 static void
-closed_cb (FilerFrameConnection *connection,
-           const GError         *error,
-           FilerDiscoveryClient *self)
+closed_cb (FilerFrameConnection     *frames,
+           const GError             *error,
+           FilerDiscoveryConnection *self)
 {
   if (error != NULL)
-    filer_discovery_client_fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_CLOSED,
-                                                    "Lost the discovery server: %s", error->message));
+    fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_CLOSED,
+                             "Lost the discovery server: %s", error->message));
   else
-    filer_discovery_client_fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_CLOSED,
-                                                    "The discovery server closed the connection"));
+    fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_CLOSED,
+                             "The discovery server closed the connection"));
 }
 
-/* A connect in flight must not touch a client that was stopped or
- * disposed meanwhile: stop() cancels the cancellable before anything is
- * freed, so "not cancelled" means "self is alive". */
-typedef struct
-{
-  FilerDiscoveryClient *self;          /* unowned */
-  GCancellable         *cancellable;   /* owned */
-} Connecting;
+/* --- Connecting ---------------------------------------------------- */
 
 static void
 connect_cb (GObject      *object,
             GAsyncResult *result,
             gpointer      user_data)
 {
-  Connecting *connecting = user_data;
-  g_autoptr(GCancellable) cancellable = connecting->cancellable;
-  FilerDiscoveryClient *self = connecting->self;
+  g_autoptr(FilerDiscoveryConnection) self = user_data;
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
 
-  g_free (connecting);
-
-  connection = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (object), result, &error);
-  if (g_cancellable_is_cancelled (cancellable))
+  connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (object), result, &error);
+  if (self->closed)
     return;
 
   if (connection == NULL)
     {
-
-      g_prefix_error (&error, "Cannot reach the discovery server at %s: ", self->server_address);
-      filer_discovery_client_fail (self, g_steal_pointer (&error));
+      g_prefix_error (&error, "Cannot reach the discovery server at %s: ", self->where);
+      fail (self, g_steal_pointer (&error));
       return;
     }
 
@@ -265,28 +419,32 @@ connect_cb (GObject      *object,
    * a quiet server is fine: keepalives judge liveness. */
   g_socket_set_timeout (g_socket_connection_get_socket (connection), 0);
 
-  self->connection = filer_frame_connection_new (G_IO_STREAM (connection));
-  g_signal_connect (self->connection, "frame-received", G_CALLBACK (frame_received_cb), self);
-  g_signal_connect (self->connection, "closed", G_CALLBACK (closed_cb), self);
+  self->frames = filer_frame_connection_new (G_IO_STREAM (connection));
+  g_signal_connect (self->frames, "frame-received", G_CALLBACK (frame_received_cb), self);
+  g_signal_connect (self->frames, "closed", G_CALLBACK (closed_cb), self);
   self->last_received = g_get_monotonic_time ();
-  filer_frame_connection_start (self->connection);
+  filer_frame_connection_start (self->frames);
   send_register (self);
 }
 
+/**
+ * filer_discovery_connection_connect:
+ * @host: an IP address or a name
+ *
+ * Connects and registers. What follows comes as signals: ::registered
+ * and the peers, or ::closed (also when the server cannot be reached).
+ */
 void
-filer_discovery_client_connect_to (FilerDiscoveryClient *self,
-                                   const char           *host,
-                                   guint16               port)
+filer_discovery_connection_connect (FilerDiscoveryConnection *self,
+                                    const char               *host,
+                                    guint16                   port)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autofree char *address = NULL;
-  Connecting *connecting;
+  g_autoptr(GSocketConnectable) target = NULL;
 
-  if (strchr (host, ':') != NULL)
-    address = g_strdup_printf ("[%s]:%u", host, port);
-  else
-    address = g_strdup_printf ("%s:%u", host, port);
-  filer_discovery_client_set_string_property (self, &self->server_address, address, PROP_SERVER_ADDRESS);
+  g_return_if_fail (FILER_IS_DISCOVERY_CONNECTION (self));
+  g_return_if_fail (host != NULL);
+  g_return_if_fail (self->frames == NULL && !self->closed);
 
   /* A discovery server is on the LAN or public: never through a proxy
    * (and the proxy resolver would want GSettings schemas). */
@@ -304,9 +462,128 @@ filer_discovery_client_connect_to (FilerDiscoveryClient *self,
         }
     }
 
-  connecting = g_new0 (Connecting, 1);
-  connecting->self = self;
-  connecting->cancellable = g_object_ref (self->cancellable);
-  g_socket_client_connect_to_host_async (client, host, port, self->cancellable,
-                                         connect_cb, connecting);
+  if (strchr (host, ':') != NULL)
+    self->where = g_strdup_printf ("[%s]:%u", host, port);
+  else
+    self->where = g_strdup_printf ("%s:%u", host, port);
+
+  target = g_network_address_new (host, port);
+  g_socket_client_connect_async (client, target, self->cancellable,
+                                 connect_cb, g_object_ref (self));
+}
+
+/* --- Properties ---------------------------------------------------- */
+
+/* Whether the server ended this connection because another registered
+ * with our device id (after ::closed). */
+gboolean
+filer_discovery_connection_get_replaced (FilerDiscoveryConnection *self)
+{
+  g_return_val_if_fail (FILER_IS_DISCOVERY_CONNECTION (self), FALSE);
+
+  return self->replaced;
+}
+
+/* --- GObject ------------------------------------------------------- */
+
+static void
+filer_discovery_connection_dispose (GObject *object)
+{
+  FilerDiscoveryConnection *self = (FilerDiscoveryConnection *)object;
+
+  teardown (self);
+
+  G_OBJECT_CLASS (filer_discovery_connection_parent_class)->dispose (object);
+}
+
+static void
+filer_discovery_connection_finalize (GObject *object)
+{
+  FilerDiscoveryConnection *self = (FilerDiscoveryConnection *)object;
+
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->device);
+  g_clear_pointer (&self->room, g_free);
+  g_clear_pointer (&self->local_address, g_free);
+  g_clear_pointer (&self->where, g_free);
+
+  G_OBJECT_CLASS (filer_discovery_connection_parent_class)->finalize (object);
+}
+
+static void
+filer_discovery_connection_class_init (FilerDiscoveryConnectionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = filer_discovery_connection_dispose;
+  object_class->finalize = filer_discovery_connection_finalize;
+
+  signals[REGISTERED] =
+    g_signal_new ("registered",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  signals[PEER_CHANGED] =
+    g_signal_new ("peer-changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, FILER_TYPE_PEER);
+
+  signals[PEER_REMOVED] =
+    g_signal_new ("peer-removed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  signals[SNAPSHOT_DONE] =
+    g_signal_new ("snapshot-done",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+
+  signals[CLOSED] =
+    g_signal_new ("closed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+static void
+filer_discovery_connection_init (FilerDiscoveryConnection *self)
+{
+  self->cancellable = g_cancellable_new ();
+  self->keepalive_ms = FILER_DISCOVERY_CONNECTION_DEFAULT_KEEPALIVE_MS;
+}
+
+/**
+ * filer_discovery_connection_new:
+ * @device: who registers
+ * @room: (nullable): the room code to register with
+ * @local_address: (nullable): the one address to connect from and to
+ *   announce, or %NULL for all of the machine's
+ * @transfer_port: our transfer listener's TCP port (0: none)
+ */
+FilerDiscoveryConnection *
+filer_discovery_connection_new (FilerDevice *device,
+                                const char  *room,
+                                const char  *local_address,
+                                guint        transfer_port)
+{
+  FilerDiscoveryConnection *self;
+
+  g_return_val_if_fail (FILER_IS_DEVICE (device), NULL);
+  g_return_val_if_fail (transfer_port <= G_MAXUINT16, NULL);
+
+  self = g_object_new (FILER_TYPE_DISCOVERY_CONNECTION, NULL);
+  self->device = g_object_ref (device);
+  self->room = g_strdup (room);
+  self->local_address = g_strdup (local_address);
+  self->transfer_port = transfer_port;
+  return self;
 }

@@ -9,9 +9,8 @@
 
 #include <string.h>
 
-#include "filer-frame-decoder.h"
 #include "filer-net.h"
-#include "filer-socket.h"
+#include "filer-probe.h"
 #include "filer-path-ladder.h"
 #include "filer-rendezvous-attach.h"
 #include "filer-util.h"
@@ -70,9 +69,8 @@ struct _FilerSession
   guint                 misses;
   guint                 host_id;
   guint                 yield_check_id;
-  guint                 yield_listen_id;
-  GSocket              *yield_socket;
-  GSource              *yield_source;
+  FilerProbe           *yield_probe;
+  GCancellable         *yield_cancellable;   /* the yield probe in flight */
 };
 
 G_DEFINE_FINAL_TYPE (FilerSession, filer_session, G_TYPE_OBJECT)
@@ -162,13 +160,8 @@ restart_client (FilerSession *self)
 static void
 stop_yield_listen (FilerSession *self)
 {
-  g_clear_handle_id (&self->yield_listen_id, g_source_remove);
-  filer_clear_source (&self->yield_source);
-  if (self->yield_socket != NULL)
-    {
-      g_socket_close (self->yield_socket, NULL);
-      g_clear_object (&self->yield_socket);
-    }
+  g_cancellable_cancel (self->yield_cancellable);
+  g_clear_object (&self->yield_cancellable);
 }
 
 static void
@@ -335,18 +328,6 @@ own_key (void)
   return lowest;
 }
 
-static gboolean
-is_own_address (GInetAddress *address)
-{
-  g_auto(GStrv) addresses = filer_net_get_local_addresses ();
-  g_autofree char *text = filer_net_address_to_string (address);
-
-  if (g_inet_address_get_is_loopback (address))
-    return TRUE;
-
-  return g_strv_contains ((const char * const *)addresses, text);
-}
-
 static void
 yield (FilerSession *self,
        const char   *other)
@@ -356,100 +337,78 @@ yield (FilerSession *self,
   restart_client (self);
 }
 
-static gboolean
-yield_reply_cb (GSocket        *socket,
-                const guint8   *data,
-                gsize           length,
-                GSocketAddress *from,
-                gpointer        user_data)
+/* The servers that answered during the window, our own left out by the
+ * probe (skip-own): yield to one whose address sorts before ours. A
+ * stopped or disposed session cancelled the probe first, so "not
+ * cancelled" means "self is alive". */
+static void
+yield_probe_done_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
   FilerSession *self = user_data;
-  g_autoptr(FilerFrame) frame = NULL;
-  g_autofree char *text = NULL;
-  GInetAddress *address;
+  g_autoptr(GPtrArray) servers = NULL;
+  g_autoptr(GError) error = NULL;
+  guint32 ours;
 
-  frame = filer_frame_decode_datagram (data, length, length, NULL);
-  if (frame == NULL || !filer_frame_is (frame, "probe-reply") ||
-      !G_IS_INET_SOCKET_ADDRESS (from))
-    return G_SOURCE_CONTINUE;
+  servers = filer_probe_collect_finish (FILER_PROBE (object), result, &error);
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;
 
-  address = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (from));
-  if (g_inet_address_get_family (address) != G_SOCKET_FAMILY_IPV4 || is_own_address (address) ||
-      ipv4_key (address) >= own_key ())
-    return G_SOURCE_CONTINUE;
+  g_clear_object (&self->yield_cancellable);
+  if (servers == NULL)
+    {
+      g_debug ("Cannot look for other discovery servers: %s", error->message);
+      schedule_yield_check (self);
+      return;
+    }
 
-  /* Tears down this watch: the helper stops reading. */
-  text = filer_net_address_to_string (address);
-  yield (self, text);
-  return G_SOURCE_REMOVE;
-}
+  ours = own_key ();
+  for (guint i = 0; i < servers->len; i++)
+    {
+      GInetAddress *address = g_inet_socket_address_get_address (g_ptr_array_index (servers, i));
 
-static gboolean
-yield_listen_done_cb (gpointer user_data)
-{
-  FilerSession *self = user_data;
+      if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV4 &&
+          ipv4_key (address) < ours)
+        {
+          g_autofree char *text = filer_net_address_to_string (address);
 
-  self->yield_listen_id = 0;
-  stop_yield_listen (self);
+          yield (self, text);
+          return;
+        }
+    }
+
   schedule_yield_check (self);
-  return G_SOURCE_REMOVE;
 }
 
 static gboolean
 yield_check_cb (gpointer user_data)
 {
   FilerSession *self = user_data;
-  g_autoptr(FilerFrame) probe = filer_frame_new ("probe");
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) local = g_inet_socket_address_new (any, 0);
-  g_auto(GStrv) broadcasts = NULL;
 
   self->yield_check_id = 0;
 
-  /* Only the LAN's broadcast addresses: loopback would find ourselves,
-   * and configured probe targets mean a test network where rule 2 is
+  /* Configured probe targets mean a test network where rule 2 is
    * enough. */
   if (self->server == NULL || self->probe_targets != NULL)
     return G_SOURCE_REMOVE;
 
-  broadcasts = filer_net_get_broadcast_addresses ();
-  if (broadcasts[0] == NULL)
+  /* Loopback and the LAN's broadcast addresses, on our port; replies
+   * from this machine (our own server) are left out. FilerProbe reads
+   * through the non-blocking datagram loop: a reply of our own followed
+   * by silence must not stall the app (it once froze it). */
+  if (self->yield_probe == NULL)
     {
-      schedule_yield_check (self);
-      return G_SOURCE_REMOVE;
+      self->yield_probe = filer_probe_new ();
+      filer_probe_set_skip_own (self->yield_probe, TRUE);
+      filer_probe_set_timeout (self->yield_probe, FILER_SESSION_YIELD_LISTEN_MS);
     }
+  filer_probe_set_port (self->yield_probe, self->discovery_port);
 
-  self->yield_socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                     G_SOCKET_PROTOCOL_UDP, NULL);
-  if (self->yield_socket == NULL || !g_socket_bind (self->yield_socket, local, FALSE, NULL))
-    {
-      stop_yield_listen (self);
-      schedule_yield_check (self);
-      return G_SOURCE_REMOVE;
-    }
-  g_socket_set_broadcast (self->yield_socket, TRUE);
-
-  self->yield_source = filer_socket_watch_datagrams (self->yield_socket, 16,
-                                                     yield_reply_cb, self, NULL);
-
-  filer_frame_set_uint (probe, "version", 1);
-  bytes = filer_frame_encode (probe, NULL);
-  for (guint i = 0; broadcasts[i] != NULL; i++)
-    {
-      g_autoptr(GInetAddress) address = g_inet_address_new_from_string (broadcasts[i]);
-      g_autoptr(GSocketAddress) to = NULL;
-
-      if (address == NULL)
-        continue;
-
-      to = g_inet_socket_address_new (address, self->discovery_port);
-      g_socket_send_to (self->yield_socket, to,
-                        g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
-                        NULL, NULL);
-    }
-
-  self->yield_listen_id = g_timeout_add (FILER_SESSION_YIELD_LISTEN_MS, yield_listen_done_cb, self);
+  stop_yield_listen (self);
+  self->yield_cancellable = g_cancellable_new ();
+  filer_probe_collect_async (self->yield_probe, self->yield_cancellable,
+                             yield_probe_done_cb, self);
   return G_SOURCE_REMOVE;
 }
 
@@ -489,6 +448,7 @@ filer_session_dispose (GObject *object)
   filer_session_stop (self);
 
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->yield_probe);
   g_clear_object (&self->client);
   g_clear_object (&self->transfers);
   g_clear_object (&self->device);
