@@ -883,6 +883,37 @@ test_shortcuts_window (Fixture       *fixture,
 
 /* --- trusted devices ------------------------------------------------ */
 
+static guint
+count_finished (GListModel *transfers)
+{
+  guint n = g_list_model_get_n_items (transfers);
+  guint finished = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(FilerTransfer) transfer = g_list_model_get_item (transfers, i);
+
+      finished += filer_transfer_is_finished (transfer);
+    }
+
+  return finished;
+}
+
+typedef struct
+{
+  GListModel *transfers;
+  guint       n;
+} FinishedWanted;
+
+static gboolean
+n_finished (gpointer data)
+{
+  FinishedWanted *wanted = data;
+
+  return count_finished (wanted->transfers) == wanted->n;
+}
+
+
 static void
 toplevels_changed_cb (GListModel *toplevels,
                       guint       position,
@@ -977,6 +1008,47 @@ offer_waits_for_answer (Fixture  *fixture,
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "accept");
   wait_for_transfer_state (transfers, FILER_TRANSFER_STATE_COMPLETED, "the file accepted in the dialog");
   assert_file_equals (received, contents);
+}
+
+/* "Always accept from this device" in the dialog: Alice becomes trusted,
+ * and her next offer arrives without a question. */
+static void
+test_always_accept (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GBytes) first = random_bytes (3333);
+  g_autoptr(GBytes) second = random_bytes (4444);
+  g_autofree char *first_path = write_temp_file (fixture, "first.bin", first);
+  g_autofree char *second_path = write_temp_file (fixture, "second.bin", second);
+  g_autofree char *second_received = g_build_filename (fixture->download_dir, "second.bin", NULL);
+  GListModel *transfers = filer_session_get_transfers (filer_application_get_session (fixture->app));
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  FinishedWanted both = { transfers, 2 };
+  g_auto(GStrv) trusted = NULL;
+  FilerOfferDialog *dialog = NULL;
+  guint n_offer_dialogs = 0;
+  gulong handler;
+
+  g_assert_nonnull (alice_offers (fixture, first_path));
+  filer_test_wait_until (find_offer_dialog, &dialog, TIMEOUT_MS, "the offer dialog");
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (filer_gui_test_find (GTK_WIDGET (dialog),
+                                                                      GTK_TYPE_CHECK_BUTTON)),
+                               TRUE);
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "accept");
+  wait_for_transfer_state (transfers, FILER_TRANSFER_STATE_COMPLETED, "the first file");
+
+  trusted = g_settings_get_strv (fixture->settings, "trusted-devices");
+  g_assert_true (g_strv_contains ((const char * const *)trusted,
+                                  filer_device_get_id (fixture->alice->device)));
+  g_assert_true (g_settings_get_boolean (fixture->settings, "auto-accept-trusted"));
+
+  handler = g_signal_connect (toplevels, "items-changed", G_CALLBACK (toplevels_changed_cb),
+                              &n_offer_dialogs);
+  g_assert_nonnull (alice_offers (fixture, second_path));
+  filer_test_wait_until (n_finished, &both, TIMEOUT_MS, "the second file, unasked");
+  g_signal_handler_disconnect (toplevels, handler);
+  g_assert_cmpuint (n_offer_dialogs, ==, 0);
+  assert_file_equals (second_received, second);
 }
 
 static void
@@ -1223,36 +1295,6 @@ clear_finished_button (FilerWindow *window)
   return NULL;
 }
 
-static guint
-count_finished (GListModel *transfers)
-{
-  guint n = g_list_model_get_n_items (transfers);
-  guint finished = 0;
-
-  for (guint i = 0; i < n; i++)
-    {
-      g_autoptr(FilerTransfer) transfer = g_list_model_get_item (transfers, i);
-
-      finished += filer_transfer_is_finished (transfer);
-    }
-
-  return finished;
-}
-
-typedef struct
-{
-  GListModel *transfers;
-  guint       n;
-} FinishedWanted;
-
-static gboolean
-n_finished (gpointer data)
-{
-  FinishedWanted *wanted = data;
-
-  return count_finished (wanted->transfers) == wanted->n;
-}
-
 /* Two finished sends (to Alice, who accepts everything) and one waiting
  * for Bob's answer: "Clear Finished" takes exactly the two away. */
 static void
@@ -1405,6 +1447,8 @@ main (int   argc,
               fixture_setup, test_settings_reach_session, fixture_teardown);
   g_test_add ("/filer/gui/app/trusted-auto-accept", Fixture, NULL,
               fixture_setup, test_trusted_auto_accept, fixture_teardown);
+  g_test_add ("/filer/gui/app/always-accept", Fixture, NULL,
+              fixture_setup, test_always_accept, fixture_teardown);
   g_test_add ("/filer/gui/app/untrusted-asks", Fixture, NULL,
               fixture_setup, test_untrusted_asks, fixture_teardown);
   g_test_add ("/filer/gui/app/trust-off-asks", Fixture, NULL,
