@@ -178,6 +178,28 @@ filer_gui_test_save_png (GtkWidget   *widget,
 }
 
 void
+filer_gui_test_save_screenshot (GtkWidget  *widget,
+                                GtkWidget  *dialog,
+                                const char *name)
+{
+  const char *dir = g_getenv ("FILER_TEST_SCREENSHOTS");
+  g_autofree char *file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (dir == NULL || dir[0] == '\0')
+    return;
+
+  file = g_strconcat (name, ".png", NULL);
+  path = g_build_filename (dir, file, NULL);
+  /* Let transitions (a stack's crossfade, a toast sliding in) end: the
+   * frame clock is slow under Xvfb on a busy machine. */
+  filer_gui_test_settle (2000);
+  if (!filer_gui_test_save_png (widget, dialog, path, &error))
+    g_test_message ("No screenshot %s: %s", path, error->message);
+}
+
+void
 filer_gui_test_settle (guint ms)
 {
   filer_test_spin (ms);

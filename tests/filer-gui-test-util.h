@@ -37,6 +37,13 @@ gboolean   filer_gui_test_save_png    (GtkWidget    *widget,
                                        const char   *path,
                                        GError      **error);
 
+/* With FILER_TEST_SCREENSHOTS=DIR in the environment, saves @widget
+ * (see filer_gui_test_save_png()) as DIR/NAME.png, to look at what a
+ * test drove; without it, does nothing. */
+void       filer_gui_test_save_screenshot (GtkWidget  *widget,
+                                           GtkWidget  *dialog,
+                                           const char *name);
+
 /* Lets GTK lay out and draw for @ms (frame clock, idle sizing). */
 void       filer_gui_test_settle      (guint         ms);
 

@@ -42,9 +42,34 @@ typedef struct
   Peer             *bob;
 } Fixture;
 
+/* @local_address: where the peer connects from (each 127.x.y.z is its
+ * own network to a server run with --loopback-is-public); @room may be
+ * NULL; an unreachable peer announces a transfer port that is closed. */
+/* A port on 127.0.0.1 that nothing listens on (bound, then closed). */
+static guint
+closed_port (void)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GError) error = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, any, FALSE, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
 static Peer *
-peer_new (Fixture    *fixture,
-          const char *name)
+peer_new_full (Fixture    *fixture,
+               const char *name,
+               const char *local_address,
+               const char *room,
+               gboolean    reachable)
 {
   Peer *peer = g_new0 (Peer, 1);
   g_autofree char *id = g_uuid_string_random ();
@@ -60,11 +85,29 @@ peer_new (Fixture    *fixture,
 
   peer->client = filer_discovery_client_new (peer->device);
   filer_discovery_client_set_server (peer->client, filer_test_server_get_address (fixture->server));
-  filer_discovery_client_set_local_address (peer->client, "127.0.0.1");
-  filer_discovery_client_set_transfer_port (peer->client, filer_transfer_service_get_port (peer->service));
+  filer_discovery_client_set_local_address (peer->client, local_address);
+  filer_discovery_client_set_room (peer->client, room);
+  filer_discovery_client_set_transfer_port (peer->client,
+                                            reachable ? filer_transfer_service_get_port (peer->service)
+                                                      : closed_port ());
   filer_discovery_client_start (peer->client);
 
   return peer;
+}
+
+static Peer *
+peer_new (Fixture    *fixture,
+          const char *name)
+{
+  return peer_new_full (fixture, name, "127.0.0.1", NULL, TRUE);
+}
+
+static gboolean
+peer_online (gpointer data)
+{
+  Peer *peer = data;
+
+  return filer_discovery_client_get_state (peer->client) == FILER_DISCOVERY_STATE_ONLINE;
 }
 
 static void
@@ -95,10 +138,11 @@ static void
 fixture_setup (Fixture       *fixture,
                gconstpointer  data)
 {
+  const char * const *server_args = data;
   g_autoptr(GError) error = NULL;
   FilerSession *session;
 
-  fixture->server = filer_test_server_start (NULL);
+  fixture->server = filer_test_server_start (server_args);
   fixture->tmp_dir = g_dir_make_tmp ("filer-gui-app-XXXXXX", &error);
   g_assert_no_error (error);
   fixture->download_dir = g_build_filename (fixture->tmp_dir, "app-downloads", NULL);
@@ -315,6 +359,15 @@ wait_for_tiles (Fixture    *fixture,
   filer_test_wait_until (tiles_are, &wanted, TIMEOUT_MS, what);
 }
 
+static void
+assert_tiles (Fixture    *fixture,
+              const char *names)
+{
+  g_autofree char *shown = tile_names (fixture->window);
+
+  g_assert_cmpstr (shown, ==, names);
+}
+
 static FilerPeerTile *
 tile_named (FilerWindow *window,
             const char  *name)
@@ -527,6 +580,12 @@ notification_arrived (gpointer data)
   return notifications.summary != NULL;
 }
 
+static gboolean
+notification_closed (gpointer data)
+{
+  return notifications.n_closed >= 1;
+}
+
 static FilerPeer *
 app_as_seen_by (Peer *peer)
 {
@@ -550,6 +609,15 @@ alice_sees_app (gpointer data)
   return app_as_seen_by (data) != NULL;
 }
 
+/* Alice is online and sees the app. */
+static void
+alice_joins (Fixture *fixture)
+{
+  if (fixture->alice == NULL)
+    fixture->alice = peer_new (fixture, "Alice");
+  filer_test_wait_until (alice_sees_app, fixture->alice, TIMEOUT_MS, "Alice to see the app");
+}
+
 /* Alice sends one file to the app; returns the transfer on her side. */
 static FilerTransfer *
 alice_offers (Fixture    *fixture,
@@ -560,8 +628,7 @@ alice_offers (Fixture    *fixture,
   g_autoptr(FilerPeer) target = NULL;
   const char *addresses[] = { NULL, NULL };
 
-  fixture->alice = peer_new (fixture, "Alice");
-  filer_test_wait_until (alice_sees_app, fixture->alice, TIMEOUT_MS, "Alice to see the app");
+  alice_joins (fixture);
 
   /* Alice reaches the app at the address the server saw (loopback):
    * the addresses it announces are the machine's interfaces, which the
@@ -618,10 +685,10 @@ test_offer_from_notification (Fixture       *fixture,
                            FILER_TRANSFER_STATE_COMPLETED, "the file accepted from the notification");
   assert_file_equals (received, contents);
 
-  /* The dialog asked the same question: it went away, answered. */
-  filer_test_spin (100);
+  /* The dialog asked the same question: it went away, answered; and
+   * the notification was withdrawn (a D-Bus call: it takes a moment). */
+  filer_test_wait_until (notification_closed, NULL, TIMEOUT_MS, "the notification to be withdrawn");
   g_assert_false (find_offer_dialog (&dialog));
-  g_assert_cmpuint (notifications.n_closed, >=, 1);
 }
 
 static void
@@ -729,6 +796,565 @@ test_shortcuts (Fixture       *fixture,
   }
 }
 
+static const char *
+visible_page (FilerWindow *window)
+{
+  AdwViewStack *stack = ADW_VIEW_STACK (filer_gui_test_find (GTK_WIDGET (window), ADW_TYPE_VIEW_STACK));
+
+  return adw_view_stack_get_visible_child_name (stack);
+}
+
+/* What GtkApplication does with a key press that matches @accel: the
+ * actions it maps to, activated in the focused window. */
+static void
+press_accel (Fixture    *fixture,
+             const char *accel)
+{
+  g_auto(GStrv) actions = gtk_application_get_actions_for_accel (GTK_APPLICATION (fixture->app), accel);
+
+  g_assert_cmpuint (g_strv_length (actions), ==, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->window), actions[0], NULL));
+  filer_gui_test_settle (100);
+}
+
+/* The shortcuts window lists every shortcut with its keys, the keys are
+ * the ones the app binds to that action, and pressing them does what
+ * the window says. */
+static void
+test_shortcuts_window (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(GPtrArray) shortcuts = NULL;
+  g_autoptr(GString) listed = g_string_new (NULL);
+  GtkWindow *overlay;
+
+  overlay = GTK_WINDOW (gtk_application_window_get_help_overlay (GTK_APPLICATION_WINDOW (fixture->window)));
+  g_assert_nonnull (overlay);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+
+  shortcuts = filer_gui_test_find_all (GTK_WIDGET (overlay), GTK_TYPE_SHORTCUTS_SHORTCUT);
+  for (guint i = 0; i < shortcuts->len; i++)
+    {
+      g_autofree char *title = NULL;
+      g_autofree char *accelerator = NULL;
+      g_autofree char *action_name = NULL;
+
+      /* The window also keeps copies of each for its search page. */
+      if (gtk_widget_get_ancestor (g_ptr_array_index (shortcuts, i), GTK_TYPE_SHORTCUTS_SECTION) == NULL)
+        continue;
+
+      g_object_get (g_ptr_array_index (shortcuts, i),
+                    "title", &title,
+                    "accelerator", &accelerator,
+                    "action-name", &action_name,
+                    NULL);
+      g_string_append_printf (listed, "%s=%s;", title, accelerator ? accelerator : "");
+
+      /* The keys shown are the keys that run the action. */
+      if (action_name != NULL)
+        {
+          g_auto(GStrv) actions = gtk_application_get_actions_for_accel (GTK_APPLICATION (fixture->app),
+                                                                        accelerator);
+
+          g_assert_true (g_strv_contains ((const char * const *)actions, action_name));
+        }
+    }
+  g_assert_cmpstr (listed->str, ==,
+                   "Preferences=<Control>comma;"
+                   "Keyboard Shortcuts=<Control>question;"
+                   "About Filer=F1;"
+                   "Quit=<Control>q;"
+                   "Choose files to send to the focused device=Return;"
+                   "Show devices=<Alt>1;"
+                   "Show transfers=<Alt>2;");
+
+  g_assert_cmpstr (visible_page (fixture->window), ==, "devices");
+  press_accel (fixture, "<Alt>2");
+  g_assert_cmpstr (visible_page (fixture->window), ==, "transfers");
+  press_accel (fixture, "<Alt>1");
+  g_assert_cmpstr (visible_page (fixture->window), ==, "devices");
+
+  press_accel (fixture, "<Control>question");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (overlay)));
+  filer_gui_test_settle (300);
+  filer_gui_test_save_screenshot (GTK_WIDGET (overlay), NULL, "shortcuts");
+  gtk_widget_set_visible (GTK_WIDGET (overlay), FALSE);
+}
+
+/* --- trusted devices ------------------------------------------------ */
+
+static guint
+count_finished (GListModel *transfers)
+{
+  guint n = g_list_model_get_n_items (transfers);
+  guint finished = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(FilerTransfer) transfer = g_list_model_get_item (transfers, i);
+
+      finished += filer_transfer_is_finished (transfer);
+    }
+
+  return finished;
+}
+
+typedef struct
+{
+  GListModel *transfers;
+  guint       n;
+} FinishedWanted;
+
+static gboolean
+n_finished (gpointer data)
+{
+  FinishedWanted *wanted = data;
+
+  return count_finished (wanted->transfers) == wanted->n;
+}
+
+
+static void
+toplevels_changed_cb (GListModel *toplevels,
+                      guint       position,
+                      guint       removed,
+                      guint       added,
+                      gpointer    user_data)
+{
+  guint *n_offer_dialogs = user_data;
+
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (FILER_IS_OFFER_DIALOG (window))
+        (*n_offer_dialogs)++;
+    }
+}
+
+static void
+trust_alice (Fixture  *fixture,
+             gboolean  listed,
+             gboolean  auto_accept)
+{
+  const char *trusted[] = { "a-device-that-is-not-alice", NULL, NULL };
+
+  if (listed)
+    trusted[1] = filer_device_get_id (fixture->alice->device);
+  g_settings_set_strv (fixture->settings, "trusted-devices", trusted);
+  g_settings_set_boolean (fixture->settings, "auto-accept-trusted", auto_accept);
+}
+
+/* Alice is in trusted-devices and auto-accept-trusted is on: her file
+ * arrives and nobody is asked, neither by dialog nor notification. */
+static void
+test_trusted_auto_accept (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(GBytes) contents = random_bytes (77777);
+  g_autofree char *path = write_temp_file (fixture, "from-trusted.bin", contents);
+  g_autofree char *received = g_build_filename (fixture->download_dir, "from-trusted.bin", NULL);
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  FilerOfferDialog *dialog = NULL;
+  guint n_offer_dialogs = 0;
+  gulong handler;
+
+  alice_joins (fixture);
+  trust_alice (fixture, TRUE, TRUE);
+  g_clear_pointer (&notifications.summary, g_free);
+
+  handler = g_signal_connect (toplevels, "items-changed", G_CALLBACK (toplevels_changed_cb),
+                              &n_offer_dialogs);
+  g_assert_nonnull (alice_offers (fixture, path));
+  wait_for_transfer_state (filer_session_get_transfers (filer_application_get_session (fixture->app)),
+                           FILER_TRANSFER_STATE_COMPLETED, "the trusted file to arrive");
+  assert_file_equals (received, contents);
+  filer_test_spin (200);
+  g_signal_handler_disconnect (toplevels, handler);
+
+  g_assert_cmpuint (n_offer_dialogs, ==, 0);
+  g_assert_false (find_offer_dialog (&dialog));
+  g_assert_null (notifications.summary);
+}
+
+/* Not trusted (@listed FALSE) or trusted with the key off: the app asks,
+ * and nothing is written until the user accepts. */
+static void
+offer_waits_for_answer (Fixture  *fixture,
+                        gboolean  listed,
+                        gboolean  auto_accept)
+{
+  g_autoptr(GBytes) contents = random_bytes (65432);
+  g_autofree char *path = write_temp_file (fixture, "asked-for.bin", contents);
+  g_autofree char *received = g_build_filename (fixture->download_dir, "asked-for.bin", NULL);
+  GListModel *transfers = filer_session_get_transfers (filer_application_get_session (fixture->app));
+  StateWanted waiting = { transfers, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER };
+  FilerOfferDialog *dialog = NULL;
+  GDir *dir;
+
+  alice_joins (fixture);
+  trust_alice (fixture, listed, auto_accept);
+
+  g_assert_nonnull (alice_offers (fixture, path));
+  filer_test_wait_until (find_offer_dialog, &dialog, TIMEOUT_MS, "the offer dialog");
+
+  /* Asked, and nothing happens while the question stands. */
+  filer_test_spin (500);
+  g_assert_true (has_transfer_in_state (&waiting));
+  dir = g_dir_open (fixture->download_dir, 0, NULL);
+  g_assert_null (g_dir_read_name (dir));
+  g_dir_close (dir);
+
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "accept");
+  wait_for_transfer_state (transfers, FILER_TRANSFER_STATE_COMPLETED, "the file accepted in the dialog");
+  assert_file_equals (received, contents);
+}
+
+/* "Always accept from this device" in the dialog: Alice becomes trusted,
+ * and her next offer arrives without a question. */
+static void
+test_always_accept (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GBytes) first = random_bytes (3333);
+  g_autoptr(GBytes) second = random_bytes (4444);
+  g_autofree char *first_path = write_temp_file (fixture, "first.bin", first);
+  g_autofree char *second_path = write_temp_file (fixture, "second.bin", second);
+  g_autofree char *second_received = g_build_filename (fixture->download_dir, "second.bin", NULL);
+  GListModel *transfers = filer_session_get_transfers (filer_application_get_session (fixture->app));
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  FinishedWanted both = { transfers, 2 };
+  g_auto(GStrv) trusted = NULL;
+  FilerOfferDialog *dialog = NULL;
+  guint n_offer_dialogs = 0;
+  gulong handler;
+
+  g_assert_nonnull (alice_offers (fixture, first_path));
+  filer_test_wait_until (find_offer_dialog, &dialog, TIMEOUT_MS, "the offer dialog");
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (filer_gui_test_find (GTK_WIDGET (dialog),
+                                                                      GTK_TYPE_CHECK_BUTTON)),
+                               TRUE);
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "accept");
+  wait_for_transfer_state (transfers, FILER_TRANSFER_STATE_COMPLETED, "the first file");
+
+  trusted = g_settings_get_strv (fixture->settings, "trusted-devices");
+  g_assert_true (g_strv_contains ((const char * const *)trusted,
+                                  filer_device_get_id (fixture->alice->device)));
+  g_assert_true (g_settings_get_boolean (fixture->settings, "auto-accept-trusted"));
+
+  handler = g_signal_connect (toplevels, "items-changed", G_CALLBACK (toplevels_changed_cb),
+                              &n_offer_dialogs);
+  g_assert_nonnull (alice_offers (fixture, second_path));
+  filer_test_wait_until (n_finished, &both, TIMEOUT_MS, "the second file, unasked");
+  g_signal_handler_disconnect (toplevels, handler);
+  g_assert_cmpuint (n_offer_dialogs, ==, 0);
+  assert_file_equals (second_received, second);
+}
+
+static void
+test_untrusted_asks (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  offer_waits_for_answer (fixture, FALSE, TRUE);
+}
+
+static void
+test_trust_off_asks (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  offer_waits_for_answer (fixture, TRUE, FALSE);
+}
+
+/* --- rooms -------------------------------------------------------------- */
+
+static const char *loopback_is_public[] = { "--loopback-is-public", NULL };
+
+/* The server counts each 127.x.y.z as its own network. Carol is on
+ * another one, in room "blue-otter"; Alice is on the app's. Changing the
+ * room-code key while the app runs must re-register the running
+ * discovery client in that room: Carol's tile comes, and goes again when
+ * the app leaves the room. */
+static void
+test_room_change_applied (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  FilerPeerTile *tile;
+
+  fixture->alice = peer_new (fixture, "Alice");
+  fixture->bob = peer_new_full (fixture, "Carol", "127.0.0.2", "blue-otter", TRUE);
+  filer_test_wait_until (peer_online, fixture->bob, TIMEOUT_MS, "Carol to be online");
+  wait_for_tiles (fixture, "Alice");
+
+  /* Online, but on another network and in a room the app is not in. */
+  filer_test_spin (500);
+  assert_tiles (fixture, "Alice");
+
+  g_settings_set_string (fixture->settings, "room-code", "blue-otter");
+  wait_for_tiles (fixture, "Alice,Carol");
+  tile = tile_named (fixture->window, "Carol");
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (tile), "Other network"));
+  tile = tile_named (fixture->window, "Alice");
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (tile), "This network"));
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), NULL, "room-other-network");
+
+  g_settings_set_string (fixture->settings, "room-code", "");
+  wait_for_tiles (fixture, "Alice");
+  filer_test_wait_until (app_online, fixture, TIMEOUT_MS, "the app to be online again");
+  filer_test_spin (500);
+  assert_tiles (fixture, "Alice");
+}
+
+/* --- sending -------------------------------------------------------------- */
+
+/* What GTK does when a file manager drops @path on @name's tile. */
+static void
+drop_on_tile (Fixture    *fixture,
+              const char *name,
+              const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  FilerPeerTile *tile = tile_named (fixture->window, name);
+  GSList *files = NULL;
+  GValue value = G_VALUE_INIT;
+  gboolean handled = FALSE;
+
+  g_assert_nonnull (tile);
+  files = g_slist_append (files, file);
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_list (files));
+  g_slist_free (files);
+  g_signal_emit_by_name (filer_peer_tile_get_drop_target (tile), "drop", &value, 5.0, 5.0, &handled);
+  g_value_unset (&value);
+  g_assert_true (handled);
+}
+
+static gboolean
+toast_shown (gpointer data)
+{
+  Fixture *fixture = data;
+  g_autoptr(GPtrArray) labels = filer_gui_test_find_all (GTK_WIDGET (fixture->window), GTK_TYPE_LABEL);
+
+  for (guint i = 0; i < labels->len; i++)
+    {
+      const char *text = gtk_label_get_text (g_ptr_array_index (labels, i));
+
+      if (g_str_has_prefix (text, "Cannot reach the device: ") &&
+          gtk_widget_get_mapped (g_ptr_array_index (labels, i)))
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* Dave's tile is there, but no path answers: the LAN port he announces
+ * is closed and he has no NAT binding for a punch or the relay. No row
+ * can say so; a toast does, with the error. */
+static void
+test_no_path_toast (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GBytes) contents = random_bytes (1000);
+  g_autofree char *path = write_temp_file (fixture, "nowhere.bin", contents);
+  GListModel *transfers = filer_session_get_transfers (filer_application_get_session (fixture->app));
+  GtkWidget *overlay = filer_gui_test_find (GTK_WIDGET (fixture->window), ADW_TYPE_TOAST_OVERLAY);
+
+  fixture->bob = peer_new_full (fixture, "Dave", "127.0.0.1", NULL, FALSE);
+  wait_for_tiles (fixture, "Dave");
+  g_assert_false (toast_shown (fixture));
+
+  drop_on_tile (fixture, "Dave", path);
+  filer_test_wait_until (toast_shown, fixture, TIMEOUT_MS, "the “Cannot reach the device” toast");
+  g_assert_nonnull (overlay);
+  g_assert_cmpuint (g_list_model_get_n_items (transfers), ==, 0);
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), NULL, "no-path-toast");
+}
+
+/* --- Open and Open Folder ------------------------------------------------- */
+
+/* The default application for the received file and for folders, in the
+ * test's own XDG dirs: a script that writes what it is given to a log.
+ * The row launches it through GIO like any desktop's file handler. */
+static char *
+install_opener (Fixture *fixture)
+{
+  g_autofree char *apps = g_build_filename (g_get_user_data_dir (), "applications", NULL);
+  g_autofree char *desktop = g_build_filename (apps, "filer-test-opener.desktop", NULL);
+  g_autofree char *mimeapps = g_build_filename (g_get_user_config_dir (), "mimeapps.list", NULL);
+  g_autofree char *script = g_build_filename (fixture->tmp_dir, "opener.sh", NULL);
+  char *log = g_build_filename (fixture->tmp_dir, "opened.log", NULL);
+  g_autofree char *script_text = NULL;
+  g_autofree char *desktop_text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (apps, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (g_get_user_config_dir (), 0700), ==, 0);
+
+  script_text = g_strdup_printf ("#!/bin/sh\nprintf '%%s\\n' \"$1\" >> '%s'\n", log);
+  g_file_set_contents (script, script_text, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_chmod (script, 0755), ==, 0);
+
+  desktop_text = g_strdup_printf ("[Desktop Entry]\n"
+                                  "Type=Application\n"
+                                  "Name=Test Opener\n"
+                                  "Exec=%s %%u\n"
+                                  "MimeType=application/octet-stream;inode/directory;\n"
+                                  "NoDisplay=true\n", script);
+  g_file_set_contents (desktop, desktop_text, -1, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (mimeapps,
+                       "[Default Applications]\n"
+                       "application/octet-stream=filer-test-opener.desktop\n"
+                       "inode/directory=filer-test-opener.desktop\n", -1, &error);
+  g_assert_no_error (error);
+
+  return log;
+}
+
+typedef struct
+{
+  const char *log;
+  guint       n_lines;
+} LogWanted;
+
+static gboolean
+log_has_lines (gpointer data)
+{
+  LogWanted *wanted = data;
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents (wanted->log, &contents, NULL, NULL))
+    return FALSE;
+
+  lines = g_strsplit (contents, "\n", -1);
+  /* "a\nb\n" splits into a, b and an empty last piece. */
+  return g_strv_length (lines) > wanted->n_lines;
+}
+
+static GtkWidget *
+find_button (GtkWidget  *root,
+             const char *tooltip)
+{
+  g_autoptr(GPtrArray) buttons = filer_gui_test_find_all (root, GTK_TYPE_BUTTON);
+
+  for (guint i = 0; i < buttons->len; i++)
+    if (g_strcmp0 (gtk_widget_get_tooltip_text (g_ptr_array_index (buttons, i)), tooltip) == 0)
+      return g_ptr_array_index (buttons, i);
+
+  return NULL;
+}
+
+static void
+test_open_received (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *log = install_opener (fixture);
+  g_autofree char *received = g_build_filename (fixture->download_dir, "from-alice.bin", NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *expected = NULL;
+  LogWanted wanted = { log, 1 };
+  FilerTransferRow *row;
+  GtkWidget *open_file;
+  GtkWidget *open_folder;
+
+  offer_and_answer (fixture, "accept");
+  filer_window_show_page (fixture->window, "transfers");
+  filer_gui_test_settle (200);
+
+  row = last_row (fixture->window);
+  open_file = find_button (GTK_WIDGET (row), "Open File");
+  open_folder = find_button (GTK_WIDGET (row), "Open Folder");
+  g_assert_true (gtk_widget_get_visible (open_file) && gtk_widget_get_mapped (open_file));
+  g_assert_true (gtk_widget_get_visible (open_folder) && gtk_widget_get_mapped (open_folder));
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), NULL, "open-received");
+
+  g_signal_emit_by_name (open_file, "clicked");
+  filer_test_wait_until (log_has_lines, &wanted, TIMEOUT_MS, "the opener to get the file");
+  wanted.n_lines = 2;
+  g_signal_emit_by_name (open_folder, "clicked");
+  filer_test_wait_until (log_has_lines, &wanted, TIMEOUT_MS, "the opener to get the folder");
+
+  g_file_get_contents (log, &contents, NULL, NULL);
+  /* GIO hands a local file:// URI to %u as its path. */
+  expected = g_strdup_printf ("%s\n%s\n", received, fixture->download_dir);
+  g_assert_cmpstr (contents, ==, expected);
+}
+
+/* --- Clear Finished ------------------------------------------------------- */
+
+static GtkWidget *
+clear_finished_button (FilerWindow *window)
+{
+  g_autoptr(GPtrArray) buttons = filer_gui_test_find_all (GTK_WIDGET (window), GTK_TYPE_BUTTON);
+
+  for (guint i = 0; i < buttons->len; i++)
+    if (g_strcmp0 (gtk_button_get_label (g_ptr_array_index (buttons, i)), "C_lear Finished") == 0)
+      return g_ptr_array_index (buttons, i);
+
+  return NULL;
+}
+
+/* Two finished sends (to Alice, who accepts everything) and one waiting
+ * for Bob's answer: "Clear Finished" takes exactly the two away. */
+static void
+test_clear_finished (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GBytes) contents = random_bytes (4096);
+  g_autofree char *path = write_temp_file (fixture, "clear-me.bin", contents);
+  GListModel *transfers = filer_session_get_transfers (filer_application_get_session (fixture->app));
+  StateWanted bob_waiting = { NULL, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER };
+  FinishedWanted two_finished = { transfers, 2 };
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(FilerTransfer) left = NULL;
+  GtkWidget *button;
+
+  fixture->alice = peer_new (fixture, "Alice");
+  filer_transfer_service_set_accept_all (fixture->alice->service, TRUE);
+  fixture->bob = peer_new (fixture, "Bob");
+  wait_for_tiles (fixture, "Alice,Bob");
+  filer_window_show_page (fixture->window, "transfers");
+
+  /* Nothing at all, then only an unfinished transfer: nothing to clear. */
+  button = clear_finished_button (fixture->window);
+  g_assert_nonnull (button);
+  g_assert_false (gtk_widget_is_sensitive (button));
+
+  drop_on_tile (fixture, "Bob", path);
+  bob_waiting.transfers = filer_transfer_service_get_transfers (fixture->bob->service);
+  filer_test_wait_until (has_transfer_in_state, &bob_waiting, TIMEOUT_MS, "Bob to be asked");
+  filer_gui_test_settle (100);
+  g_assert_cmpuint (g_list_model_get_n_items (transfers), ==, 1);
+  g_assert_false (gtk_widget_is_sensitive (clear_finished_button (fixture->window)));
+
+  drop_on_tile (fixture, "Alice", path);
+  drop_on_tile (fixture, "Alice", path);
+  filer_test_wait_until (n_finished, &two_finished, TIMEOUT_MS, "both sends to Alice to finish");
+  filer_gui_test_settle (200);
+  rows = filer_gui_test_find_all (GTK_WIDGET (fixture->window), FILER_TYPE_TRANSFER_ROW);
+  g_assert_cmpuint (rows->len, ==, 3);
+  g_clear_pointer (&rows, g_ptr_array_unref);
+  button = clear_finished_button (fixture->window);
+  g_assert_true (gtk_widget_is_sensitive (button));
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), NULL, "clear-finished-before");
+
+  g_signal_emit_by_name (button, "clicked");
+  filer_gui_test_settle (200);
+
+  /* Exactly the finished ones went: Bob's row is still there, still
+   * waiting for him, and there is nothing left to clear. */
+  g_assert_cmpuint (g_list_model_get_n_items (transfers), ==, 1);
+  left = g_list_model_get_item (transfers, 0);
+  g_assert_cmpstr (filer_transfer_get_peer_id (left), ==, filer_device_get_id (fixture->bob->device));
+  g_assert_cmpint (filer_transfer_get_state (left), ==, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+  rows = filer_gui_test_find_all (GTK_WIDGET (fixture->window), FILER_TYPE_TRANSFER_ROW);
+  g_assert_cmpuint (rows->len, ==, 1);
+  g_assert_true (filer_transfer_row_get_transfer (g_ptr_array_index (rows, 0)) == left);
+  g_assert_false (gtk_widget_is_sensitive (clear_finished_button (fixture->window)));
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), NULL, "clear-finished-after");
+}
+
 /* "filer --send FILE --server ADDRESS", through the real command line
  * handling: the window opens with the file waiting for a peer. */
 typedef struct
@@ -814,9 +1440,27 @@ main (int   argc,
               fixture_setup, test_offer_from_notification, fixture_teardown);
   g_test_add ("/filer/gui/app/shortcuts", Fixture, NULL,
               fixture_setup, test_shortcuts, fixture_teardown);
+  g_test_add ("/filer/gui/app/shortcuts-window", Fixture, NULL,
+              fixture_setup, test_shortcuts_window, fixture_teardown);
   g_test_add_func ("/filer/gui/app/send-option", test_send_option);
   g_test_add ("/filer/gui/app/settings-reach-session", Fixture, NULL,
               fixture_setup, test_settings_reach_session, fixture_teardown);
+  g_test_add ("/filer/gui/app/trusted-auto-accept", Fixture, NULL,
+              fixture_setup, test_trusted_auto_accept, fixture_teardown);
+  g_test_add ("/filer/gui/app/always-accept", Fixture, NULL,
+              fixture_setup, test_always_accept, fixture_teardown);
+  g_test_add ("/filer/gui/app/untrusted-asks", Fixture, NULL,
+              fixture_setup, test_untrusted_asks, fixture_teardown);
+  g_test_add ("/filer/gui/app/trust-off-asks", Fixture, NULL,
+              fixture_setup, test_trust_off_asks, fixture_teardown);
+  g_test_add ("/filer/gui/app/room-change-applied", Fixture, loopback_is_public,
+              fixture_setup, test_room_change_applied, fixture_teardown);
+  g_test_add ("/filer/gui/app/no-path-toast", Fixture, NULL,
+              fixture_setup, test_no_path_toast, fixture_teardown);
+  g_test_add ("/filer/gui/app/open-received", Fixture, NULL,
+              fixture_setup, test_open_received, fixture_teardown);
+  g_test_add ("/filer/gui/app/clear-finished", Fixture, NULL,
+              fixture_setup, test_clear_finished, fixture_teardown);
 
   return g_test_run ();
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <string.h>
 
 #include "filer-format.h"
 #include "filer-gui-test-util.h"
@@ -263,32 +264,158 @@ test_pending_files (Fixture       *fixture,
   g_assert_false (gtk_revealer_get_reveal_child (GTK_REVEALER (revealer)));
 }
 
-static void
-test_tile_activity_and_label (Fixture       *fixture,
-                              gconstpointer  data)
-{
-  g_autoptr(FilerPeer) anna = make_peer ("a", "Anna", FILER_PEER_NETWORK_REMOTE);
-  FilerPeerTile *tile;
-
-  filer_peer_set_kind (anna, "phone");
-  g_list_store_append (fixture->peers, anna);
-  filer_gui_test_settle (200);
-
-  tile = tile_for (fixture->window, "a");
-  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (tile), "Other network"));
-  g_assert_null (filer_gui_test_find_label (GTK_WIDGET (tile), "Sending 42 %"));
-
-  filer_peer_tile_set_activity (tile, "Sending 42 %");
-  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (tile), "Sending 42 %"));
-  g_assert_true (gtk_widget_get_visible (filer_gui_test_find_label (GTK_WIDGET (tile), "Sending 42 %")));
-}
-
 /* Two real transfer services over loopback: the window shows the
  * sender's transfers model, as the app does. */
 static gboolean
 transfer_finished (gpointer data)
 {
   return filer_transfer_is_finished (data);
+}
+
+/* The text a tile shows for what its peer is doing: its visible label
+ * that is neither the name nor the network. */
+static const char *
+tile_activity_shown (FilerPeerTile *tile)
+{
+  g_autoptr(GPtrArray) labels = filer_gui_test_find_all (GTK_WIDGET (tile), GTK_TYPE_LABEL);
+  FilerPeer *peer = filer_peer_tile_get_peer (tile);
+
+  for (guint i = 0; i < labels->len; i++)
+    {
+      GtkWidget *label = g_ptr_array_index (labels, i);
+      const char *text = gtk_label_get_text (GTK_LABEL (label));
+
+      if (!gtk_widget_is_visible (label) || text[0] == '\0' ||
+          g_str_equal (text, filer_peer_get_name (peer)) ||
+          g_str_equal (text, "This network") || g_str_equal (text, "Other network"))
+        continue;
+      /* The avatar's initials are a label inside AdwAvatar. */
+      if (gtk_widget_get_ancestor (label, ADW_TYPE_AVATAR) != NULL)
+        continue;
+
+      return text;
+    }
+
+  return NULL;
+}
+
+typedef struct
+{
+  FilerPeerTile *tile;
+  const char    *text;
+} ActivityWanted;
+
+static gboolean
+tile_shows (gpointer data)
+{
+  ActivityWanted *wanted = data;
+
+  return g_strcmp0 (tile_activity_shown (wanted->tile), wanted->text) == 0;
+}
+
+/* The first transfer of @data (a GListModel) waits for an answer. */
+static gboolean
+offer_waiting (gpointer data)
+{
+  g_autoptr(FilerTransfer) transfer = g_list_model_get_item (data, 0);
+
+  return transfer != NULL && filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_WAITING_FOR_ANSWER;
+}
+
+typedef struct
+{
+  FilerPeerTile *tile;
+  guint          n_sending;
+} SendingWatch;
+
+/* Each time the tile's activity changes: what its label shows then. */
+static void
+sending_shown_cb (FilerPeerTile *tile,
+                  GParamSpec    *pspec,
+                  SendingWatch  *watch)
+{
+  const char *shown = tile_activity_shown (tile);
+  const char *suffix = " % · On this network";
+  g_autofree char *number = NULL;
+  guint64 percent = 101;
+
+  /* "Sending 42 % · On this network": the share done and the path. */
+  if (shown == NULL || !g_str_has_prefix (shown, "Sending ") || !g_str_has_suffix (shown, suffix))
+    return;
+  number = g_strndup (shown + strlen ("Sending "), strlen (shown) - strlen ("Sending ") - strlen (suffix));
+  if (g_ascii_string_to_unsigned (number, 10, 0, 100, &percent, NULL))
+    watch->n_sending++;
+}
+
+/* A real transfer drives the tile: a receiver that has not answered yet
+ * makes the sender's tile for it say "Waiting for answer", sending says
+ * "Sending N % · On this network", and once done the tile says nothing. All read from the
+ * tile's widgets, not from its activity property. */
+static void
+test_tile_activity_and_label (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("filer-gui-activity-XXXXXX", &error);
+  g_autofree char *inbox = g_build_filename (tmp, "inbox", NULL);
+  g_autofree char *source = g_build_filename (tmp, "photo.jpg", NULL);
+  g_autoptr(FilerTransferService) sender = filer_transfer_service_new ("sender-id", "Sender", tmp);
+  g_autoptr(FilerTransferService) receiver = NULL;
+  g_autoptr(FilerPeer) anna = make_peer ("anna-id", "Anna", FILER_PEER_NETWORK_REMOTE);
+  g_autoptr(FilerTransfer) offer = NULL;
+  g_autofree char *contents = g_malloc (2 * 1024 * 1024);
+  const char *addresses[] = { "127.0.0.1", NULL };
+  const char *paths[] = { source, NULL };
+  ActivityWanted waiting = { NULL, "Waiting for answer" };
+  SendingWatch watch = { NULL, 0 };
+  FilerTransfer *transfer;
+  FilerPeerTile *tile;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (g_mkdir_with_parents (inbox, 0700), ==, 0);
+  for (gsize i = 0; i < 2 * 1024 * 1024; i++)
+    contents[i] = (char)g_random_int ();
+  g_file_set_contents (source, contents, 2 * 1024 * 1024, &error);
+  g_assert_no_error (error);
+
+  /* Anna's side asks its user (nobody here answers until we do). */
+  receiver = filer_transfer_service_new ("anna-id", "Anna", inbox);
+  filer_transfer_service_listen (receiver, "127.0.0.1", 0, &error);
+  g_assert_no_error (error);
+
+  filer_peer_set_kind (anna, "phone");
+  filer_peer_set_addresses (anna, addresses);
+  filer_peer_set_port (anna, filer_transfer_service_get_port (receiver));
+  g_list_store_append (fixture->peers, anna);
+  filer_window_set_transfers (fixture->window, filer_transfer_service_get_transfers (sender));
+  filer_gui_test_settle (200);
+
+  tile = tile_for (fixture->window, "anna-id");
+  g_assert_nonnull (tile);
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (tile), "Other network"));
+  g_assert_null (tile_activity_shown (tile));
+
+  transfer = filer_transfer_service_send (sender, anna, paths);
+  waiting.tile = tile;
+  filer_test_wait_until (tile_shows, &waiting, 20000, "the tile to say “Waiting for answer”");
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), NULL, "tile-waiting");
+
+  watch.tile = tile;
+  g_signal_connect (tile, "notify::activity", G_CALLBACK (sending_shown_cb), &watch);
+  filer_test_wait_until (offer_waiting, filer_transfer_service_get_transfers (receiver), 20000,
+                         "Anna to be asked");
+  offer = g_list_model_get_item (filer_transfer_service_get_transfers (receiver), 0);
+  filer_transfer_accept (offer, NULL);
+  filer_test_wait_until (transfer_finished, transfer, 30000, "the transfer to finish");
+  g_signal_handlers_disconnect_by_func (tile, sending_shown_cb, &watch);
+  g_assert_cmpint (filer_transfer_get_state (transfer), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpuint (watch.n_sending, >, 0);
+
+  /* Done: the tile says nothing any more. */
+  filer_gui_test_settle (100);
+  g_assert_null (tile_activity_shown (tile));
+
+  filer_window_set_transfers (fixture->window, NULL);
 }
 
 static const char *

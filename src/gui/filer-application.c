@@ -112,6 +112,8 @@ settings_changed_cb (FilerApplication *self,
 
       filer_transfer_service_set_download_dir (filer_session_get_transfer_service (self->session),
                                                folder);
+      if (filer_application_get_window (self) != NULL)
+        filer_window_set_download_folder (filer_application_get_window (self), folder);
     }
 }
 
@@ -414,6 +416,13 @@ send_files_cb (FilerApplication *self,
 }
 
 static void
+clear_finished_cb (FilerApplication *self,
+                   FilerWindow      *window)
+{
+  filer_transfer_service_clear_finished (filer_session_get_transfer_service (self->session));
+}
+
+static void
 activate_action_cb (GSimpleAction *action,
                     GVariant      *parameter,
                     gpointer       user_data)
@@ -431,9 +440,13 @@ ensure_window (FilerApplication *self)
       g_autoptr(GError) error = NULL;
 
       window = filer_window_new (GTK_APPLICATION (self));
+      filer_window_set_download_folder (window,
+                                        filer_transfer_service_get_download_dir (filer_session_get_transfer_service (self->session)));
       filer_window_set_peers (window, filer_session_get_peers (self->session));
       filer_window_set_transfers (window, filer_session_get_transfers (self->session));
       g_signal_connect_object (window, "send-files", G_CALLBACK (send_files_cb), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (window, "clear-finished", G_CALLBACK (clear_finished_cb), self,
                                G_CONNECT_SWAPPED);
 
       if (!filer_session_start (self->session, &error))
@@ -576,6 +589,8 @@ filer_application_startup (GApplication *app)
   static const char *quit_accels[] = { "<Control>q", NULL };
   static const char *preferences_accels[] = { "<Control>comma", NULL };
   static const char *about_accels[] = { "F1", NULL };
+  static const char *devices_accels[] = { "<Alt>1", NULL };
+  static const char *transfers_accels[] = { "<Alt>2", NULL };
   FilerApplication *self = FILER_APPLICATION (app);
 
   g_autoptr(FilerDevice) device = NULL;
@@ -625,6 +640,11 @@ filer_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences", preferences_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.about", about_accels);
+  /* Application accels, not the window class's key bindings: the
+   * shortcuts window shows the keys GtkApplication knows for an action,
+   * and nothing for a binding only the window knows. */
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.show-devices", devices_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.show-transfers", transfers_accels);
 }
 
 static void

@@ -31,6 +31,7 @@ struct _FilerTransferRow
 
   /* Owned */
   FilerTransfer  *transfer;
+  char           *download_folder;
 };
 
 G_DEFINE_FINAL_TYPE (FilerTransferRow, filer_transfer_row, GTK_TYPE_LIST_BOX_ROW)
@@ -64,11 +65,12 @@ state_icon (FilerTransfer *transfer)
     }
 }
 
-/* The saved file of a finished receive with one file, else NULL. */
+/* The saved file of a finished receive with one file, else NULL. The
+ * receiver reports the name the file got inside the download folder. */
 static GFile *
-saved_file (FilerTransfer *transfer)
+saved_file (FilerTransferRow *self)
 {
-  GListModel *files = filer_transfer_get_files (transfer);
+  GListModel *files = filer_transfer_get_files (self->transfer);
   g_autoptr(FilerTransferFile) file = NULL;
   const char *saved_as;
 
@@ -80,7 +82,12 @@ saved_file (FilerTransfer *transfer)
   if (saved_as == NULL)
     return NULL;
 
-  return g_file_new_for_path (saved_as);
+  if (g_path_is_absolute (saved_as))
+    return g_file_new_for_path (saved_as);
+  if (self->download_folder == NULL)
+    return NULL;
+
+  return g_file_new_build_filename (self->download_folder, saved_as, NULL);
 }
 
 static char *
@@ -256,7 +263,7 @@ open_uri (FilerTransferRow *self,
 static void
 open_folder_clicked_cb (FilerTransferRow *self)
 {
-  g_autoptr(GFile) file = saved_file (self->transfer);
+  g_autoptr(GFile) file = saved_file (self);
   g_autoptr(GFile) folder = file ? g_file_get_parent (file) : NULL;
 
   if (folder != NULL)
@@ -266,7 +273,7 @@ open_folder_clicked_cb (FilerTransferRow *self)
 static void
 open_file_clicked_cb (FilerTransferRow *self)
 {
-  g_autoptr(GFile) file = saved_file (self->transfer);
+  g_autoptr(GFile) file = saved_file (self);
 
   if (file != NULL)
     open_uri (self, file);
@@ -293,6 +300,7 @@ filer_transfer_row_dispose (GObject *object)
 
   gtk_widget_dispose_template (GTK_WIDGET (self), FILER_TYPE_TRANSFER_ROW);
   g_clear_object (&self->transfer);
+  g_clear_pointer (&self->download_folder, g_free);
 
   G_OBJECT_CLASS (filer_transfer_row_parent_class)->dispose (object);
 }
@@ -381,6 +389,21 @@ filer_transfer_row_new (FilerTransfer *transfer)
   g_return_val_if_fail (FILER_IS_TRANSFER (transfer), NULL);
 
   return g_object_new (FILER_TYPE_TRANSFER_ROW, "transfer", transfer, NULL);
+}
+
+/**
+ * filer_transfer_row_set_download_folder:
+ * @folder: (nullable): the folder a received transfer was saved in: the
+ *   names the receiver reports are inside it
+ */
+void
+filer_transfer_row_set_download_folder (FilerTransferRow *self,
+                                        const char       *folder)
+{
+  g_return_if_fail (FILER_IS_TRANSFER_ROW (self));
+
+  g_free (self->download_folder);
+  self->download_folder = g_strdup (folder);
 }
 
 FilerTransfer *

@@ -15,7 +15,9 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (FilerTransferRow, filer_transfer_row, FILER, TRANSFER_ROW, GtkListBoxRow)
 
-GtkWidget     *filer_transfer_row_new          (FilerTransfer    *transfer);
-FilerTransfer *filer_transfer_row_get_transfer (FilerTransferRow *self);
+GtkWidget     *filer_transfer_row_new                 (FilerTransfer    *transfer);
+FilerTransfer *filer_transfer_row_get_transfer        (FilerTransferRow *self);
+void           filer_transfer_row_set_download_folder (FilerTransferRow *self,
+                                                       const char       *folder);
 
 G_END_DECLS

@@ -39,6 +39,7 @@ struct _FilerWindow
   GListModel           *peers;
   GListModel           *transfers;
   GPtrArray            *pending_files;
+  char                 *download_folder;
   GtkFileChooserNative *chooser;
   FilerPeer            *chooser_peer;
 
@@ -59,6 +60,7 @@ enum {
 
 enum {
   SEND_FILES,
+  CLEAR_FINISHED,
   N_SIGNALS
 };
 
@@ -87,6 +89,23 @@ update_transfers_page (FilerWindow *self)
   guint n = self->transfers ? g_list_model_get_n_items (self->transfers) : 0;
 
   gtk_stack_set_visible_child_name (self->transfers_stack, n > 0 ? "list" : "empty");
+}
+
+/* "Clear Finished" is there to click only when something has finished. */
+static void
+update_clear_finished (FilerWindow *self)
+{
+  guint n = self->transfers ? g_list_model_get_n_items (self->transfers) : 0;
+  gboolean any_finished = FALSE;
+
+  for (guint i = 0; i < n && !any_finished; i++)
+    {
+      g_autoptr(FilerTransfer) transfer = g_list_model_get_item (self->transfers, i);
+
+      any_finished = filer_transfer_is_finished (transfer);
+    }
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.clear-finished", any_finished);
 }
 
 static void
@@ -217,6 +236,7 @@ transfer_state_cb (FilerWindow   *self,
     filer_window_add_toast (self, message);
 
   update_activities (self);
+  update_clear_finished (self);
 }
 
 static void
@@ -249,6 +269,7 @@ transfers_changed_cb (FilerWindow *self,
   update_transfers_page (self);
   watch_transfers (self, position, added);
   update_activities (self);
+  update_clear_finished (self);
 
   /* A new transfer while the user looks at the devices: badge the tab. */
   page = adw_view_stack_get_page (self->stack,
@@ -372,7 +393,13 @@ static GtkWidget *
 create_transfer_row_cb (gpointer item,
                         gpointer user_data)
 {
-  return filer_transfer_row_new (FILER_TRANSFER (item));
+  FilerWindow *self = user_data;
+  GtkWidget *row = filer_transfer_row_new (FILER_TRANSFER (item));
+
+  /* A row is made when its transfer starts: it was saved in the folder
+   * downloads go to now. */
+  filer_transfer_row_set_download_folder (FILER_TRANSFER_ROW (row), self->download_folder);
+  return row;
 }
 
 static void
@@ -416,6 +443,14 @@ forget_pending_action_cb (GtkWidget  *widget,
 }
 
 static void
+clear_finished_action_cb (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *parameter)
+{
+  g_signal_emit (widget, signals[CLEAR_FINISHED], 0);
+}
+
+static void
 filer_window_dispose (GObject *object)
 {
   FilerWindow *self = (FilerWindow *)object;
@@ -429,6 +464,7 @@ filer_window_dispose (GObject *object)
   filer_window_set_peers (self, NULL);
   filer_window_set_transfers (self, NULL);
   g_clear_pointer (&self->pending_files, g_ptr_array_unref);
+  g_clear_pointer (&self->download_folder, g_free);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), FILER_TYPE_WINDOW);
 
@@ -529,6 +565,19 @@ filer_window_class_init (FilerWindowClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, FILER_TYPE_PEER, G_TYPE_PTR_ARRAY);
 
+  /**
+   * FilerWindow::clear-finished:
+   *
+   * The user asked to take the finished transfers off the list (the
+   * window shows a model it does not own: its owner removes them).
+   */
+  signals[CLEAR_FINISHED] =
+    g_signal_new ("clear-finished",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/filerapp/Filer/filer-window.ui");
   gtk_widget_class_bind_template_child (widget_class, FilerWindow, toast_overlay);
@@ -545,8 +594,8 @@ filer_window_class_init (FilerWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.show-devices", NULL, show_page_action_cb);
   gtk_widget_class_install_action (widget_class, "win.show-transfers", NULL, show_page_action_cb);
   gtk_widget_class_install_action (widget_class, "win.forget-pending", NULL, forget_pending_action_cb);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "win.show-devices", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "win.show-transfers", NULL);
+  gtk_widget_class_install_action (widget_class, "win.clear-finished", NULL, clear_finished_action_cb);
+  /* Alt+1 and Alt+2 are the application's accels for these two. */
 }
 
 static void
@@ -578,6 +627,7 @@ filer_window_init (FilerWindow *self)
 
   update_devices_page (self);
   update_transfers_page (self);
+  update_clear_finished (self);
 
 #ifdef DEVELOPMENT_BUILD
   gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
@@ -669,7 +719,7 @@ filer_window_set_transfers (FilerWindow *self,
   if (self->transfers_list != NULL)
     gtk_list_box_bind_model (self->transfers_list, transfers,
                              transfers ? create_transfer_row_cb : NULL,
-                             NULL, NULL);
+                             self, NULL);
 
   if (transfers != NULL)
     {
@@ -681,6 +731,7 @@ filer_window_set_transfers (FilerWindow *self,
 
   if (self->transfers_stack != NULL)
     update_transfers_page (self);
+  update_clear_finished (self);
   /* Tiles already shown say what the new model's transfers are doing
    * (not on the way out: dispose drops the model after the tiles). */
   if (transfers != NULL && self->tiles != NULL)
@@ -745,6 +796,21 @@ filer_window_get_pending_files (FilerWindow *self)
   g_return_val_if_fail (FILER_IS_WINDOW (self), NULL);
 
   return self->pending_files;
+}
+
+/**
+ * filer_window_set_download_folder:
+ * @folder: (nullable): where received files are saved; rows made from
+ *   now on open their files there
+ */
+void
+filer_window_set_download_folder (FilerWindow *self,
+                                  const char  *folder)
+{
+  g_return_if_fail (FILER_IS_WINDOW (self));
+
+  g_free (self->download_folder);
+  self->download_folder = g_strdup (folder);
 }
 
 /**

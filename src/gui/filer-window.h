@@ -25,6 +25,8 @@ void         filer_window_set_transfers      (FilerWindow    *self,
 void         filer_window_set_pending_files  (FilerWindow    *self,
                                               GPtrArray      *files);
 GPtrArray   *filer_window_get_pending_files  (FilerWindow    *self);
+void         filer_window_set_download_folder (FilerWindow    *self,
+                                               const char     *folder);
 void         filer_window_set_status         (FilerWindow    *self,
                                               const char     *status);
 void         filer_window_add_toast          (FilerWindow    *self,
