@@ -266,6 +266,17 @@ state_cb (FilerTransfer    *transfer,
       emit_json (builder);
     }
 
+  /* Progress comes in steps, so the last one drawn is short of the end:
+   * a completed transfer leaves its bar at 100 %, on a line of its own
+   * above the summary. */
+  if (self->tty && self->bar_shown &&
+      filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_COMPLETED)
+    {
+      draw_bar (self, transfer);
+      printf ("\n");
+      self->bar_shown = FALSE;
+    }
+
   if (filer_transfer_is_finished (transfer))
     print_summary (self, transfer);
 }
