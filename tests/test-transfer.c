@@ -417,13 +417,25 @@ test_large_file (Fixture       *fixture,
 }
 
 static void
+file_finished_time_cb (FilerTransfer     *transfer,
+                       FilerTransferFile *file,
+                       GArray            *times)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  g_array_append_val (times, now);
+}
+
+static void
 test_many_small_files (Fixture       *fixture,
                        gconstpointer  user_data)
 {
   g_autofree char *tree = g_build_filename (fixture->outbox, "small", NULL);
   g_autofree char *received_tree = g_build_filename (fixture->inbox, "small", NULL);
   const char * const paths[] = { tree, NULL };
+  g_autoptr(GArray) finished_at = g_array_new (FALSE, FALSE, sizeof (gint64));
   FilerTransfer *sent;
+  gint64 first, second;
   guint n = 2000;
 
   for (guint i = 0; i < n; i++)
@@ -434,11 +446,22 @@ test_many_small_files (Fixture       *fixture,
 
   filer_transfer_service_set_accept_all (fixture->bob, TRUE);
   sent = send_paths (fixture, paths);
+  g_signal_connect (sent, "file-finished", G_CALLBACK (file_finished_time_cb), finished_at);
   wait_finished (sent, 60000);
   g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
   g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
   g_assert_cmpuint (filer_transfer_get_files_done (sent), ==, n);
-  g_test_message ("%u files in %.2f s", n, filer_transfer_get_elapsed (sent));
+  g_assert_cmpuint (finished_at->len, ==, n);
+
+  /* Files back to back cost the same whatever came before: the second
+   * thousand takes no more than twice the first (plus 50 ms for this
+   * shared machine's noise). A per-file cost that grows with the number
+   * of files (a list walked per file) makes it about three times. */
+  first = g_array_index (finished_at, gint64, n / 2 - 1) - g_array_index (finished_at, gint64, 0);
+  second = g_array_index (finished_at, gint64, n - 1) - g_array_index (finished_at, gint64, n / 2);
+  g_test_message ("%u files in %.2f s; first thousand %.3f s, second %.3f s", n,
+                  filer_transfer_get_elapsed (sent), first / 1e6, second / 1e6);
+  g_assert_cmpint (second, <=, 2 * first + 50000);
 
   for (guint i = 0; i < n; i += 97)
     {
@@ -1143,12 +1166,16 @@ test_wrong_answer (Fixture       *fixture,
   guint16 port = filer_transfer_service_get_port (fixture->bob);
   g_autoptr(Impostor) impostor = impostor_new ("127.0.0.2", port, "mallory-id");
   FilerTransfer *sent;
+  gint64 start;
+  double elapsed;
 
   filer_peer_set_addresses (fixture->bob_peer, then_bob ? impostor_first : only_impostor);
   filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  start = g_get_monotonic_time ();
   sent = send_paths (fixture, paths);
   wait_finished (sent, 20000);
-  g_test_message ("sender sees: %s", filer_transfer_get_error_message (sent));
+  elapsed = (g_get_monotonic_time () - start) / 1e6;
+  g_test_message ("sender sees after %.2f s: %s", elapsed, filer_transfer_get_error_message (sent));
 
   /* The impostor heard a hello and nothing after it. */
   g_assert_cmpuint (impostor_count (impostor, "hello"), >=, 1);
@@ -1167,6 +1194,9 @@ test_wrong_answer (Fixture       *fixture,
       g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR,
                       FILER_TRANSFER_ERROR_WRONG_PEER);
       g_assert_nonnull (strstr (filer_transfer_get_error_message (sent), "mallory-id"));
+      /* At once: when only wrong devices answer, waiting out the connect
+       * timeout (5 s here) would not help. */
+      g_assert_cmpfloat (elapsed, <, 3.0);
       g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 0);
       g_assert_cmpuint (count_entries (fixture->inbox), ==, 0);
     }
