@@ -749,6 +749,7 @@ typedef struct
   GString     *screen;
   gboolean     eof;
   gboolean     exited;
+  const char  *wanted;   /* pty_cli_wait_text() */
 } PtyCli;
 
 static gboolean
@@ -829,17 +830,17 @@ static gboolean
 screen_has (gpointer user_data)
 {
   PtyCli *cli = user_data;
-  const char *text = g_object_get_data (G_OBJECT (cli->process), "wanted");
 
-  return strstr (cli->screen->str, text) != NULL;
+  return strstr (cli->screen->str, cli->wanted) != NULL;
 }
 
 static void
 pty_cli_wait_text (PtyCli     *cli,
                    const char *text)
 {
-  g_object_set_data_full (G_OBJECT (cli->process), "wanted", g_strdup (text), g_free);
+  cli->wanted = text;
   filer_test_wait_until (screen_has, cli, 30000, text);
+  cli->wanted = NULL;
 }
 
 static int
