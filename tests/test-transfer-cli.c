@@ -297,6 +297,12 @@ test_text_output (Fixture       *fixture,
   g_assert_nonnull (strstr (sender->stdout_text, "123456 bytes"));
   g_assert_nonnull (strstr (sender->stdout_text, "MB/s"));
   g_assert_nonnull (strstr (sender->stdout_text, "path lan"));
+
+  /* The receiver reports the one transfer, not the connection the
+   * sender's path ladder opened to prove the LAN path. */
+  g_test_message ("receiver: %s%s", receiver->stdout_text, receiver->stderr_text);
+  g_assert_cmpstr (receiver->stderr_text, ==, "");
+  g_assert_nonnull (strstr (receiver->stdout_text, "Received 1 file ("));
 }
 
 static void
