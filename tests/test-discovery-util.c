@@ -3,12 +3,18 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
+#define _GNU_SOURCE 1
 #include "config.h"
+
+#include <glib/gstdio.h>
 
 #include "libfiler.h"
 #include "filer-test-util.h"
 
+#include <errno.h>
+#include <sched.h>
 #include <string.h>
+#include <unistd.h>
 
 static void
 test_private_addresses (void)
@@ -89,11 +95,70 @@ test_host_port (void)
     }
 }
 
+/* What `ip -4 -o addr show up` lists, loopback and link-local left
+ * out: an independent reading of the machine's IPv4 addresses. NULL when
+ * there is no `ip`. */
+static char **
+ip_tool_addresses (gboolean broadcast)
+{
+  g_autofree char *output = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  int status = 0;
+
+  if (!g_spawn_command_line_sync ("ip -4 -o addr show up", &output, NULL, &status, NULL) ||
+      !g_spawn_check_wait_status (status, NULL))
+    return NULL;
+
+  lines = g_strsplit (output, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) words = g_strsplit_set (lines[i], " \t", -1);
+      const char *inet = NULL, *brd = NULL;
+
+      for (guint j = 0; words[j] != NULL; j++)
+        {
+          if (g_str_equal (words[j], "inet") && words[j + 1] != NULL)
+            inet = words[j + 1];
+          if (g_str_equal (words[j], "brd") && words[j + 1] != NULL)
+            brd = words[j + 1];
+        }
+      if (inet != NULL && !g_str_has_prefix (inet, "127.") && !g_str_has_prefix (inet, "169.254."))
+        {
+          g_autofree char *address = g_strndup (inet, strcspn (inet, "/"));
+
+          if (!broadcast)
+            g_strv_builder_add (builder, address);
+          else if (brd != NULL)
+            g_strv_builder_add (builder, brd);
+        }
+    }
+  return g_strv_builder_end (builder);
+}
+
+static void
+assert_has_all (const char * const *found,
+                const char * const *wanted,
+                const char         *what)
+{
+  for (guint i = 0; wanted[i] != NULL; i++)
+    {
+      g_test_message ("%s: %s %s", what, wanted[i],
+                      g_strv_contains (found, wanted[i]) ? "found" : "MISSING");
+      g_assert_true (g_strv_contains (found, wanted[i]));
+    }
+}
+
+/* On this machine: whatever it has. Every address is real (parses, not
+ * loopback, not link-local), broadcasts are IPv4, and each IPv4 address
+ * and broadcast that `ip` lists is there. */
 static void
 test_local_addresses (void)
 {
   g_auto(GStrv) local = filer_net_get_local_addresses ();
   g_auto(GStrv) broadcast = filer_net_get_broadcast_addresses ();
+  g_auto(GStrv) ip_local = ip_tool_addresses (FALSE);
+  g_auto(GStrv) ip_broadcast = ip_tool_addresses (TRUE);
 
   g_assert_nonnull (local);
   g_assert_nonnull (broadcast);
@@ -103,6 +168,8 @@ test_local_addresses (void)
 
       g_assert_nonnull (address);
       g_assert_false (g_inet_address_get_is_loopback (address));
+      g_assert_false (g_inet_address_get_is_link_local (address));
+      g_assert_false (g_strv_contains ((const char * const *)local + i + 1, local[i]));   /* once */
     }
   for (guint i = 0; broadcast[i]; i++)
     {
@@ -111,6 +178,98 @@ test_local_addresses (void)
       g_assert_nonnull (address);
       g_assert_cmpint (g_inet_address_get_family (address), ==, G_SOCKET_FAMILY_IPV4);
     }
+
+  if (ip_local == NULL)
+    {
+      g_test_skip ("no `ip` to compare the machine's addresses with");
+      return;
+    }
+  g_test_message ("this machine has %u IPv4 addresses besides loopback",
+                  g_strv_length (ip_local));
+  assert_has_all ((const char * const *)local, (const char * const *)ip_local, "local");
+  assert_has_all ((const char * const *)broadcast, (const char * const *)ip_broadcast, "broadcast");
+}
+
+static gboolean
+run (const char *command)
+{
+  int status = 0;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_spawn_command_line_sync (command, NULL, NULL, &status, &error) ||
+      !g_spawn_check_wait_status (status, &error))
+    {
+      g_test_message ("%s: %s", command, error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* In a network namespace of our own with known addresses, the lists are
+ * exact: the IPv4 address first, then the global IPv6 one; loopback, the
+ * link-local fe80:: and a down interface left out; one broadcast. */
+static void
+test_local_addresses_namespace (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_auto(GStrv) local = NULL;
+      g_auto(GStrv) broadcast = NULL;
+
+      const char *skip_file = g_getenv ("FILER_TEST_SKIP_FILE");
+
+      if (unshare (CLONE_NEWNET) < 0)
+        {
+          g_autofree char *why = g_strdup_printf ("no network namespace: %s", g_strerror (errno));
+
+          g_file_set_contents (skip_file, why, -1, NULL);
+          return;
+        }
+      /* v0 up with a documentation address of each family; v2 down. */
+      if (!run ("ip link set lo up") ||
+          !run ("ip link add v0 type veth peer name v1") ||
+          !run ("ip link add v2 type veth peer name v3") ||
+          !run ("ip addr add 192.0.2.5/24 broadcast 192.0.2.255 dev v0") ||
+          !run ("ip addr add 2001:db8::5/64 dev v0 nodad") ||
+          !run ("ip addr add 198.51.100.9/24 broadcast 198.51.100.255 dev v2") ||
+          !run ("ip link set v0 up") ||
+          !run ("ip link set v1 up"))
+        {
+          g_file_set_contents (skip_file, "could not set up the namespace's veth interfaces", -1, NULL);
+          return;
+        }
+
+      local = filer_net_get_local_addresses ();
+      broadcast = filer_net_get_broadcast_addresses ();
+      g_assert_cmpstrv (local, ((const char * const[]) { "192.0.2.5", "2001:db8::5", NULL }));
+      g_assert_cmpstrv (broadcast, ((const char * const[]) { "192.0.2.255", NULL }));
+      g_print ("OK: exact\n");
+      return;
+    }
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("needs root for a network namespace");
+      return;
+    }
+  /* The child says why it skipped in a file (GLib 2.74 cannot hand its
+   * output back). */
+  {
+    g_autofree char *skip_file = g_build_filename (g_get_user_runtime_dir (), "namespace-skip", NULL);
+    g_autofree char *why = NULL;
+
+    g_mkdir_with_parents (g_get_user_runtime_dir (), 0700);
+    g_unlink (skip_file);
+    g_setenv ("FILER_TEST_SKIP_FILE", skip_file, TRUE);
+    g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed ();
+    if (g_file_get_contents (skip_file, &why, NULL, NULL))
+      {
+        g_test_skip (why);
+        return;
+      }
+    g_test_trap_assert_stdout ("*OK: exact*");
+  }
 }
 
 static void
@@ -154,6 +313,7 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/util/mapped-addresses", test_mapped_addresses);
   g_test_add_func ("/filer/discovery/util/host-port", test_host_port);
   g_test_add_func ("/filer/discovery/util/local-addresses", test_local_addresses);
+  g_test_add_func ("/filer/discovery/util/local-addresses-namespace", test_local_addresses_namespace);
   g_test_add_func ("/filer/discovery/util/device-id-persists", test_device_id_persists);
 
   return g_test_run ();

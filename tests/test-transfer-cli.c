@@ -6,7 +6,10 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <pty.h>
+#include <termios.h>
 #include <signal.h>
 #include <stdio.h>
 #include <glib/gstdio.h>
@@ -14,6 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
+
+#include "libfiler.h"
 #include "filer-test-util.h"
 
 /* Everything here is what a user would do: one filer-server, one
@@ -87,11 +93,13 @@ communicate_cb (GObject      *object,
   cli->done = TRUE;
 }
 
-/* Runs filer-cli with its own config dir (@who), collecting output. */
+/* Runs filer-cli with its own config dir (@who), collecting output;
+ * @env: NULL or NAME=VALUE pairs to add. */
 static Cli *
-cli_start (Fixture            *fixture,
-           const char         *who,
-           const char * const *args)
+cli_start_env (Fixture            *fixture,
+               const char         *who,
+               const char * const *args,
+               const char * const *env)
 {
   g_autoptr(GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE |
@@ -106,6 +114,12 @@ cli_start (Fixture            *fixture,
   g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", config, TRUE);
   g_subprocess_launcher_setenv (launcher, "HOME", home, TRUE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      g_auto(GStrv) pair = g_strsplit (env[i], "=", 2);
+
+      g_subprocess_launcher_setenv (launcher, pair[0], pair[1], TRUE);
+    }
 
   g_ptr_array_add (argv, (char *)g_getenv ("FILER_CLI"));
   for (guint i = 0; args[i] != NULL; i++)
@@ -118,6 +132,14 @@ cli_start (Fixture            *fixture,
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (cli->process, NULL, NULL, communicate_cb, cli);
   return cli;
+}
+
+static Cli *
+cli_start (Fixture            *fixture,
+           const char         *who,
+           const char * const *args)
+{
+  return cli_start_env (fixture, who, args, NULL);
 }
 
 static int
@@ -275,6 +297,12 @@ test_text_output (Fixture       *fixture,
   g_assert_nonnull (strstr (sender->stdout_text, "123456 bytes"));
   g_assert_nonnull (strstr (sender->stdout_text, "MB/s"));
   g_assert_nonnull (strstr (sender->stdout_text, "path lan"));
+
+  /* The receiver reports the one transfer, not the connection the
+   * sender's path ladder opened to prove the LAN path. */
+  g_test_message ("receiver: %s%s", receiver->stdout_text, receiver->stderr_text);
+  g_assert_cmpstr (receiver->stderr_text, ==, "");
+  g_assert_nonnull (strstr (receiver->stdout_text, "Received 1 file ("));
 }
 
 static void
@@ -309,16 +337,22 @@ test_unknown_peer (Fixture       *fixture,
   g_autofree char *file = g_build_filename (fixture->root, "x.bin", NULL);
   const char * const send_args[] = { "send", "--to", "Nobody", "--timeout", "1", file, NULL };
   g_autoptr(Cli) sender = NULL;
+  gint64 start;
+  double waited;
 
   write_file (file, 10, 1);
+  start = g_get_monotonic_time ();
   sender = cli_start (fixture, "alice", send_args);
   g_assert_cmpint (cli_wait (sender), ==, 1);
-  g_test_message ("%s", sender->stderr_text);
-  g_assert_true (g_str_has_prefix (sender->stderr_text, "filer-cli: "));
-  g_assert_cmpuint (strlen (sender->stderr_text), >, 12);
-  /* One line. */
-  g_assert_null (strchr (sender->stderr_text, '\n') != NULL
-                 ? strchr (strchr (sender->stderr_text, '\n') + 1, '\n') : NULL);
+  waited = (g_get_monotonic_time () - start) / 1e6;
+  g_test_message ("after %.2f s: %s", waited, sender->stderr_text);
+
+  /* Exactly this one line, after waiting the --timeout for the peer to
+   * appear (not the default 10 s, not at once). */
+  g_assert_cmpstr (sender->stderr_text, ==, "filer-cli: No peer “Nobody” is online\n");
+  g_assert_cmpstr (sender->stdout_text, ==, "");
+  g_assert_cmpfloat (waited, >=, 0.9);
+  g_assert_cmpfloat (waited, <, 8.0);
 }
 
 /* Reads the sender's JSON events as they come, to kill it mid-file. */
@@ -445,6 +479,530 @@ test_resume_after_kill (Fixture       *fixture,
   cli_wait (receiver);
 }
 
+/* --- FILER_TRANSFER_HASHES, read by the real processes --- */
+
+static FilerDiscoveryClient *
+raw_client (Fixture    *fixture,
+            const char *id,
+            const char *name,
+            guint       transfer_port)
+{
+  g_autoptr(FilerDevice) device = filer_device_new (id, name, "desktop");
+  FilerDiscoveryClient *client = filer_discovery_client_new (device);
+
+  filer_discovery_client_set_server (client, filer_test_server_get_address (fixture->server));
+  if (transfer_port != 0)
+    filer_discovery_client_set_transfer_port (client, transfer_port);
+  filer_discovery_client_start (client);
+  return client;
+}
+
+/* A hand-written receiver registered as "Bob": it answers the hello,
+ * keeps the offer's "hashes" header and declines. */
+typedef struct
+{
+  GSocketService *service;
+  GPtrArray      *connections;
+  char           *hashes;
+  gboolean        offered;
+} RawReceiver;
+
+static void
+raw_receiver_frame_cb (FilerFrameConnection *connection,
+                       FilerFrame           *frame,
+                       RawReceiver          *raw)
+{
+  if (filer_frame_is (frame, "hello"))
+    {
+      g_autoptr(FilerFrame) answer = filer_frame_new ("hello");
+
+      filer_frame_set_uint (answer, "version", FILER_TRANSFER_PROTOCOL_VERSION);
+      filer_frame_set (answer, "from", "raw-bob-id");
+      filer_frame_set (answer, "to", filer_frame_get (frame, "from"));
+      filer_frame_set (answer, "name", "Bob");
+      filer_frame_connection_send (connection, answer);
+    }
+  else if (filer_frame_is (frame, "offer") && !raw->offered)
+    {
+      g_autoptr(FilerFrame) decline = filer_frame_new ("decline");
+
+      raw->hashes = g_strdup (filer_frame_get (frame, "hashes") ? filer_frame_get (frame, "hashes")
+                                                                 : "(none)");
+      raw->offered = TRUE;
+      filer_frame_set (decline, "transfer", filer_frame_get (frame, "transfer"));
+      filer_frame_set (decline, "code", filer_transfer_error_to_wire (FILER_TRANSFER_ERROR_DECLINED));
+      filer_frame_set (decline, "message", "only looking");
+      filer_frame_connection_send (connection, decline);
+    }
+}
+
+static gboolean
+raw_receiver_incoming_cb (GSocketService    *service,
+                          GSocketConnection *socket_connection,
+                          GObject           *source,
+                          RawReceiver       *raw)
+{
+  FilerFrameConnection *connection = filer_frame_connection_new (G_IO_STREAM (socket_connection));
+
+  g_ptr_array_add (raw->connections, connection);
+  g_signal_connect (connection, "frame-received", G_CALLBACK (raw_receiver_frame_cb), raw);
+  filer_frame_connection_start (connection);
+  return TRUE;
+}
+
+static void
+test_hashes_env_sender (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  const char *env_value = user_data;
+  const char *expected = env_value != NULL ? "sha256" : "xxh3-128,sha256";
+  g_autofree char *file = g_build_filename (fixture->root, "h.bin", NULL);
+  /* Empty: the default, whatever the test's own environment says. */
+  g_autofree char *env_pair = g_strdup_printf ("FILER_TRANSFER_HASHES=%s", env_value ? env_value : "");
+  const char * const env[] = { env_pair, NULL };
+  const char * const send_args[] = { "send", "--to", "Bob", "--name", "Alice", file, NULL };
+  g_autoptr(FilerDiscoveryClient) bob = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(Cli) sender = NULL;
+  RawReceiver raw = { 0, };
+  guint16 port;
+
+  write_file (file, 1000, 2);
+  raw.connections = g_ptr_array_new_with_free_func (g_object_unref);
+  raw.service = g_socket_service_new ();
+  {
+    g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+    g_autoptr(GSocketAddress) address = g_inet_socket_address_new (any, 0);
+    g_autoptr(GSocketAddress) bound = NULL;
+
+    g_socket_listener_add_address (G_SOCKET_LISTENER (raw.service), address, G_SOCKET_TYPE_STREAM,
+                                   G_SOCKET_PROTOCOL_TCP, NULL, &bound, &error);
+    g_assert_no_error (error);
+    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  }
+  g_signal_connect (raw.service, "incoming", G_CALLBACK (raw_receiver_incoming_cb), &raw);
+  g_socket_service_start (raw.service);
+  bob = raw_client (fixture, "raw-bob-id", "Bob", port);
+
+  sender = cli_start_env (fixture, "alice", send_args, env);
+  filer_test_wait_for (&raw.offered, 30000, "the offer from filer-cli send");
+  g_test_message ("FILER_TRANSFER_HASHES=%s: the offer lists “%s”",
+                  env_value ? env_value : "(unset)", raw.hashes);
+  g_assert_cmpstr (raw.hashes, ==, expected);
+  g_assert_cmpint (cli_wait (sender), ==, 1);   /* declined */
+  g_assert_nonnull (strstr (sender->stderr_text, "only looking"));
+
+  g_socket_service_stop (raw.service);
+  g_socket_listener_close (G_SOCKET_LISTENER (raw.service));
+  for (guint i = 0; i < raw.connections->len; i++)
+    filer_frame_connection_close (g_ptr_array_index (raw.connections, i));
+  g_clear_object (&raw.service);
+  g_ptr_array_unref (raw.connections);
+  g_free (raw.hashes);
+}
+
+/* A hand-written sender: the real receiver's pick is in its accept. */
+typedef struct
+{
+  GAsyncResult *result;
+  GPtrArray    *frames;
+} RawSender;
+
+static void
+connected_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  RawSender *raw = user_data;
+
+  raw->result = g_object_ref (result);
+}
+
+static void
+collect_cb (FilerFrameConnection *connection,
+            FilerFrame           *frame,
+            GPtrArray            *frames)
+{
+  g_ptr_array_add (frames, filer_frame_ref (frame));
+}
+
+static gboolean
+has_one_frame (gpointer user_data)
+{
+  RawSender *raw = user_data;
+
+  return raw->frames->len >= 1;
+}
+
+static gboolean
+has_result (gpointer user_data)
+{
+  RawSender *raw = user_data;
+
+  return raw->result != NULL;
+}
+
+static gboolean
+has_n_frames (gpointer user_data)
+{
+  RawSender *raw = user_data;
+
+  return raw->frames->len >= 2;
+}
+
+static gboolean
+lookup_bob (gpointer user_data)
+{
+  FilerPeer *peer = filer_discovery_client_lookup_peer (user_data, "Bob", NULL);
+
+  return peer != NULL;
+}
+
+static void
+test_hashes_env_receiver (Fixture       *fixture,
+                          gconstpointer  user_data)
+{
+  const char *env_value = user_data;
+  const char *expected = env_value != NULL ? "sha256" : "xxh3-128";
+  g_autofree char *inbox = g_build_filename (fixture->root, "inbox", NULL);
+  g_autofree char *target = g_build_filename (inbox, "raw.txt", NULL);
+  /* Empty: the default, whatever the test's own environment says. */
+  g_autofree char *env_pair = g_strdup_printf ("FILER_TRANSFER_HASHES=%s", env_value ? env_value : "");
+  const char * const env[] = { env_pair, NULL };
+  const char * const receive_args[] = { "receive", "--dir", inbox, "--accept-all", "--once",
+                                        "--name", "Bob", NULL };
+  static const char json[] = "{\"files\":[{\"path\":\"raw.txt\",\"size\":5,\"chunks\":1}]}";
+  g_autoptr(FilerDiscoveryClient) alice = NULL;
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  g_autoptr(FilerFrame) offer = filer_frame_new ("offer");
+  g_autoptr(FilerFrame) file = filer_frame_new ("file");
+  g_autoptr(FilerFrame) chunk = filer_frame_new ("chunk");
+  g_autoptr(FilerFrame) end = filer_frame_new ("end");
+  g_autoptr(GBytes) content = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(Cli) receiver = NULL;
+  g_autofree char *saved = NULL;
+  RawSender raw = { NULL, g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref) };
+  FilerHashAlgorithm algorithm;
+  char hex[FILER_HASH_HEX_SIZE];
+  FilerFrame *accept, *result;
+  FilerPeer *bob;
+
+  receiver = cli_start_env (fixture, "bob", receive_args, env);
+  alice = raw_client (fixture, "raw-alice-id", "Alice", 0);
+  filer_test_wait_until (lookup_bob, alice, 30000, "filer-cli receive to register");
+  bob = filer_discovery_client_lookup_peer (alice, "Bob", NULL);
+  filer_transfer_connect_lan_async (bob, "raw-alice-id", "Alice", 10000, NULL, connected_cb, &raw);
+  filer_test_wait_until (has_result, &raw, 20000, "the connection to filer-cli receive");
+  connection = filer_transfer_connect_lan_finish (raw.result, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (connection, "frame-received", G_CALLBACK (collect_cb), raw.frames);
+  filer_frame_connection_resume (connection);
+
+  content = g_bytes_new_static (json, strlen (json));
+  filer_frame_set (offer, "transfer", "t-raw");
+  filer_frame_set_uint (offer, "files", 1);
+  filer_frame_set_uint (offer, "size", 5);
+  filer_frame_set_uint (offer, "chunk-size", FILER_TRANSFER_CHUNK_SIZE);
+  filer_frame_set (offer, "hashes", "xxh3-128,sha256");
+  filer_frame_set_content (offer, content);
+  filer_frame_connection_send (connection, offer);
+
+  /* The answer, then the data verified under the chosen hash. */
+  filer_test_wait_until (has_one_frame, &raw, 20000, "the receiver's answer");
+  accept = g_ptr_array_index (raw.frames, 0);
+  g_test_message ("FILER_TRANSFER_HASHES=%s: the receiver answered %s hash:%s",
+                  env_value ? env_value : "(unset)", filer_frame_get_message_type (accept),
+                  filer_frame_get (accept, "hash"));
+  g_assert_true (filer_frame_is (accept, "accept"));
+  g_assert_cmpstr (filer_frame_get (accept, "hash"), ==, expected);
+
+  g_assert_true (filer_hash_algorithm_from_string (expected, &algorithm));
+  filer_hash_hex_of (algorithm, "hello", 5, hex);
+  filer_frame_set_uint (file, "index", 0);
+  filer_frame_set_uint (file, "offset", 0);
+  filer_frame_connection_send (connection, file);
+  g_clear_pointer (&content, g_bytes_unref);
+  content = g_bytes_new_static ("hello", 5);
+  filer_frame_set_content (chunk, content);
+  filer_frame_connection_send (connection, chunk);
+  filer_frame_set_uint (end, "index", 0);
+  filer_frame_set (end, expected, hex);
+  filer_frame_connection_send (connection, end);
+
+  filer_test_wait_until (has_n_frames, &raw, 20000, "the receiver's result");
+  result = g_ptr_array_index (raw.frames, 1);
+  g_assert_true (filer_frame_is (result, "result"));
+  g_assert_cmpstr (filer_frame_get (result, "status"), ==, "ok");
+  filer_frame_connection_close (connection);
+  g_assert_cmpint (cli_wait (receiver), ==, 0);
+  g_assert_true (g_file_get_contents (target, &saved, NULL, NULL));
+  g_assert_cmpstr (saved, ==, "hello");
+
+  g_clear_object (&raw.result);
+  g_ptr_array_unref (raw.frames);
+}
+
+/* --- on a terminal: the y/N question and the progress bar --- */
+
+/* A filer-cli whose stdin, stdout and stderr are a pseudo-terminal, as in
+ * a terminal window; everything it writes there is kept in @screen. */
+typedef struct
+{
+  GSubprocess *process;
+  int          master;
+  guint        watch;
+  GString     *screen;
+  gboolean     eof;
+  gboolean     exited;
+  const char  *wanted;   /* pty_cli_wait_text() */
+} PtyCli;
+
+static gboolean
+pty_readable_cb (int          fd,
+                 GIOCondition condition,
+                 gpointer     user_data)
+{
+  PtyCli *cli = user_data;
+  char buffer[4096];
+  ssize_t n = read (fd, buffer, sizeof buffer);
+
+  if (n > 0)
+    {
+      g_string_append_len (cli->screen, buffer, n);
+      return G_SOURCE_CONTINUE;
+    }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    return G_SOURCE_CONTINUE;
+  cli->eof = TRUE;   /* EIO once the child closed its side */
+  cli->watch = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pty_wait_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  PtyCli *cli = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
+  cli->exited = TRUE;
+}
+
+static PtyCli *
+pty_cli_start (Fixture            *fixture,
+               const char         *who,
+               const char * const *args)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *config = g_build_filename (fixture->root, who, "config", NULL);
+  g_autofree char *home = g_build_filename (fixture->root, who, NULL);
+  g_autoptr(GError) error = NULL;
+  struct winsize size = { .ws_row = 24, .ws_col = 120 };
+  PtyCli *cli = g_new0 (PtyCli, 1);
+  int slave;
+
+  g_assert_cmpint (openpty (&cli->master, &slave, NULL, NULL, &size), ==, 0);
+  g_unix_set_fd_nonblocking (cli->master, TRUE, NULL);
+  fcntl (cli->master, F_SETFD, FD_CLOEXEC);
+  g_mkdir_with_parents (config, 0700);
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", config, TRUE);
+  g_subprocess_launcher_setenv (launcher, "HOME", home, TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  g_subprocess_launcher_take_stdin_fd (launcher, dup (slave));
+  g_subprocess_launcher_take_stderr_fd (launcher, dup (slave));
+  g_subprocess_launcher_take_stdout_fd (launcher, slave);
+
+  g_ptr_array_add (argv, (char *)g_getenv ("FILER_CLI"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *)args[i]);
+  g_ptr_array_add (argv, (char *)"--server");
+  g_ptr_array_add (argv, (char *)filer_test_server_get_address (fixture->server));
+  g_ptr_array_add (argv, NULL);
+
+  cli->screen = g_string_new (NULL);
+  cli->process = g_subprocess_launcher_spawnv (launcher, (const char * const *)argv->pdata, &error);
+  g_assert_no_error (error);
+  /* The launcher closes its copies of the slave: only the child holds it. */
+  g_clear_object (&launcher);
+  cli->watch = g_unix_fd_add (cli->master, G_IO_IN | G_IO_HUP | G_IO_ERR, pty_readable_cb, cli);
+  g_subprocess_wait_async (cli->process, NULL, pty_wait_cb, cli);
+  return cli;
+}
+
+static gboolean
+screen_has (gpointer user_data)
+{
+  PtyCli *cli = user_data;
+
+  return strstr (cli->screen->str, cli->wanted) != NULL;
+}
+
+static void
+pty_cli_wait_text (PtyCli     *cli,
+                   const char *text)
+{
+  cli->wanted = text;
+  filer_test_wait_until (screen_has, cli, 30000, text);
+  cli->wanted = NULL;
+}
+
+static int
+pty_cli_wait (PtyCli *cli)
+{
+  filer_test_wait_for (&cli->exited, 60000, "filer-cli on the terminal to exit");
+  filer_test_spin (50);   /* the last bytes on the terminal */
+  return g_subprocess_get_exit_status (cli->process);
+}
+
+static void
+pty_cli_free (PtyCli *cli)
+{
+  if (!cli->exited)
+    {
+      g_subprocess_force_exit (cli->process);
+      filer_test_wait_for (&cli->exited, 10000, "filer-cli to die");
+    }
+  g_clear_handle_id (&cli->watch, g_source_remove);
+  close (cli->master);
+  g_clear_object (&cli->process);
+  g_string_free (cli->screen, TRUE);
+  g_free (cli);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PtyCli, pty_cli_free)
+
+/* `filer-cli receive` without --accept-all asks on a terminal; the answer
+ * typed there decides. */
+static void
+test_terminal_question (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  gboolean yes = GPOINTER_TO_INT (user_data);
+  g_autofree char *file = g_build_filename (fixture->root, "asked.bin", NULL);
+  g_autofree char *inbox = g_build_filename (fixture->root, "inbox", NULL);
+  g_autofree char *target = g_build_filename (inbox, "asked.bin", NULL);
+  const char * const receive_args[] = { "receive", "--dir", inbox, "--once", "--name", "Bob", NULL };
+  const char * const send_args[] = { "send", "--to", "Bob", "--name", "Alice", file, NULL };
+  const char *typed = yes ? "y\n" : "n\n";
+  g_autoptr(PtyCli) receiver = NULL;
+  g_autoptr(Cli) sender = NULL;
+
+  write_file (file, 77777, 3);
+  receiver = pty_cli_start (fixture, "bob", receive_args);
+  sender = cli_start (fixture, "alice", send_args);
+
+  pty_cli_wait_text (receiver, "Accept from Alice? [y/N] ");
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));   /* nothing before the answer */
+  g_assert_cmpint (write (receiver->master, typed, 2), ==, 2);
+
+  if (yes)
+    {
+      g_assert_cmpint (cli_wait (sender), ==, 0);
+      g_assert_cmpint (pty_cli_wait (receiver), ==, 0);
+      assert_same (file, target);
+    }
+  else
+    {
+      g_assert_cmpint (cli_wait (sender), ==, 1);
+      g_test_message ("sender: %s", sender->stderr_text);
+      g_assert_nonnull (strstr (sender->stderr_text, "Declined by the user"));
+      g_assert_cmpint (pty_cli_wait (receiver), ==, 1);
+      g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
+    }
+  g_test_message ("receiver's terminal: %s", receiver->screen->str);
+}
+
+/* `filer-cli send` on a terminal draws a bar: every redraw starts with
+ * "\r", its percentage never goes down, and the last one says 100 %. */
+static void
+test_terminal_progress (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  g_autofree char *file = g_build_filename (fixture->root, "big.bin", NULL);
+  g_autofree char *inbox = g_build_filename (fixture->root, "inbox", NULL);
+  g_autofree char *target = g_build_filename (inbox, "big.bin", NULL);
+  const char * const receive_args[] = { "receive", "--dir", inbox, "--accept-all", "--once",
+                                        "--name", "Bob", NULL };
+  const char * const send_args[] = { "send", "--to", "Bob", "--name", "Alice", file, NULL };
+  g_autoptr(PtyCli) sender = NULL;
+  g_autoptr(Cli) receiver = NULL;
+  g_autoptr(GRegex) regex = g_regex_new ("\r\033\\[K\\[([#.]{30})\\] +([0-9]+)%", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  guint n_bars = 0, last = 0, first = G_MAXUINT;
+  const char *summary, *seconds_text;
+  double seconds;
+  int status;
+
+  /* Big enough to take several progress steps (four a second). */
+  {
+    g_autofree guint8 *block = g_malloc (1024 * 1024);
+    g_autoptr(GRand) rand = g_rand_new_with_seed (4);
+    FILE *out = fopen (file, "wb");
+
+    for (gsize i = 0; i < 1024 * 1024 / 4; i++)
+      ((guint32 *)block)[i] = g_rand_int (rand);
+    for (gsize written = 0; written < 256 * 1024 * 1024; written += 1024 * 1024)
+      {
+        memcpy (block, &written, sizeof written);
+        g_assert_cmpuint (fwrite (block, 1, 1024 * 1024, out), ==, 1024 * 1024);
+      }
+    fclose (out);
+  }
+  receiver = cli_start (fixture, "bob", receive_args);
+  sender = pty_cli_start (fixture, "alice", send_args);
+  status = pty_cli_wait (sender);
+  {
+    g_autofree char *escaped = g_strescape (sender->screen->str, NULL);
+
+    g_test_message ("sender's terminal, escaped: %s", escaped);
+  }
+  cli_wait (receiver);
+  g_test_message ("receiver said: %s %s", receiver->stdout_text, receiver->stderr_text);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_cmpint (g_subprocess_get_exit_status (receiver->process), ==, 0);
+  assert_same (file, target);
+
+  g_regex_match (regex, sender->screen->str, 0, &match);
+  while (g_match_info_matches (match))
+    {
+      g_autofree char *bar = g_match_info_fetch (match, 1);
+      g_autofree char *percent_text = g_match_info_fetch (match, 2);
+      guint percent = atoi (percent_text);
+      guint filled = strspn (bar, "#");
+
+      g_assert_cmpuint (percent, <=, 100);
+      g_assert_cmpuint (percent, >=, last);                  /* never backwards */
+      g_assert_cmpint (ABS ((int)filled - (int)(percent * 30 / 100)), <=, 1);   /* bar and figure agree */
+      first = MIN (first, percent);
+      last = percent;
+      n_bars++;
+      g_match_info_next (match, NULL);
+    }
+  summary = strstr (sender->screen->str, "Sent 1 file (");
+  g_assert_nonnull (summary);
+  seconds_text = strstr (summary, " in ");
+  g_assert_nonnull (seconds_text);
+  seconds = g_ascii_strtod (seconds_text + 4, NULL);
+  g_test_message ("%u bars drawn, from %u %% to %u %%, in %.2f s", n_bars, first, last, seconds);
+  g_assert_cmpuint (n_bars, >=, 1);
+  g_assert_cmpuint (last, ==, 100);
+  /* The last bar stays on its own line, the summary below it. */
+  g_assert_nonnull (strstr (sender->screen->str, "] 100%"));
+  g_assert_true (g_str_has_prefix (summary - 2, "\r\n"));
+  /* Steps: a transfer that lasts a second shows a bar short of 100 %
+   * first (progress is drawn four times a second). */
+  if (seconds >= 0.75)
+    {
+      g_assert_cmpuint (n_bars, >=, 2);
+      g_assert_cmpuint (first, <, 100);
+    }
+  else
+    g_test_message ("too quick (%.2f s) to require a bar short of 100 %%", seconds);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -461,6 +1019,20 @@ main (int   argc,
               fixture_set_up, test_resume_after_kill, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/unknown-peer", Fixture, NULL,
               fixture_set_up, test_unknown_peer, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/hashes-env/sender", Fixture, "sha256",
+              fixture_set_up, test_hashes_env_sender, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/hashes-env/sender-unset", Fixture, NULL,
+              fixture_set_up, test_hashes_env_sender, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/hashes-env/receiver", Fixture, "sha256",
+              fixture_set_up, test_hashes_env_receiver, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/hashes-env/receiver-unset", Fixture, NULL,
+              fixture_set_up, test_hashes_env_receiver, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/terminal/answer-yes", Fixture, GINT_TO_POINTER (TRUE),
+              fixture_set_up, test_terminal_question, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/terminal/answer-no", Fixture, GINT_TO_POINTER (FALSE),
+              fixture_set_up, test_terminal_question, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/terminal/progress-bar", Fixture, NULL,
+              fixture_set_up, test_terminal_progress, fixture_tear_down);
 
   return g_test_run ();
 }

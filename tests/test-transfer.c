@@ -417,13 +417,25 @@ test_large_file (Fixture       *fixture,
 }
 
 static void
+file_finished_time_cb (FilerTransfer     *transfer,
+                       FilerTransferFile *file,
+                       GArray            *times)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  g_array_append_val (times, now);
+}
+
+static void
 test_many_small_files (Fixture       *fixture,
                        gconstpointer  user_data)
 {
   g_autofree char *tree = g_build_filename (fixture->outbox, "small", NULL);
   g_autofree char *received_tree = g_build_filename (fixture->inbox, "small", NULL);
   const char * const paths[] = { tree, NULL };
+  g_autoptr(GArray) finished_at = g_array_new (FALSE, FALSE, sizeof (gint64));
   FilerTransfer *sent;
+  gint64 first, second;
   guint n = 2000;
 
   for (guint i = 0; i < n; i++)
@@ -434,11 +446,22 @@ test_many_small_files (Fixture       *fixture,
 
   filer_transfer_service_set_accept_all (fixture->bob, TRUE);
   sent = send_paths (fixture, paths);
+  g_signal_connect (sent, "file-finished", G_CALLBACK (file_finished_time_cb), finished_at);
   wait_finished (sent, 60000);
   g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
   g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
   g_assert_cmpuint (filer_transfer_get_files_done (sent), ==, n);
-  g_test_message ("%u files in %.2f s", n, filer_transfer_get_elapsed (sent));
+  g_assert_cmpuint (finished_at->len, ==, n);
+
+  /* Files back to back cost the same whatever came before: the second
+   * thousand takes no more than twice the first (plus 50 ms for this
+   * shared machine's noise). A per-file cost that grows with the number
+   * of files (a list walked per file) makes it about three times. */
+  first = g_array_index (finished_at, gint64, n / 2 - 1) - g_array_index (finished_at, gint64, 0);
+  second = g_array_index (finished_at, gint64, n - 1) - g_array_index (finished_at, gint64, n / 2);
+  g_test_message ("%u files in %.2f s; first thousand %.3f s, second %.3f s", n,
+                  filer_transfer_get_elapsed (sent), first / 1e6, second / 1e6);
+  g_assert_cmpint (second, <=, 2 * first + 50000);
 
   for (guint i = 0; i < n; i += 97)
     {
@@ -905,6 +928,36 @@ test_no_space (Fixture       *fixture,
   g_assert_cmpuint (count_entries (fixture->inbox), ==, 0);
 }
 
+/* A 2 MiB tmpfs at @path, in a private mount namespace (made once per
+ * process: the tmpfs vanishes with it). FALSE: the test was skipped. */
+static gboolean
+mount_small_disk (const char *path)
+{
+  static gboolean own_namespace = FALSE;
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("needs root for a private 2 MiB tmpfs");
+      return FALSE;
+    }
+  if (!own_namespace)
+    {
+      if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        {
+          g_test_skip ("cannot make a private mount namespace here");
+          return FALSE;
+        }
+      own_namespace = TRUE;
+    }
+  g_mkdir (path, 0755);
+  if (mount ("filer-test", path, "tmpfs", 0, "size=2m") < 0)
+    {
+      g_test_skip ("cannot mount a tmpfs here");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 test_disk_full (Fixture       *fixture,
                 gconstpointer  user_data)
@@ -913,29 +966,9 @@ test_disk_full (Fixture       *fixture,
   g_autofree char *small_disk = g_build_filename (fixture->root, "small-disk", NULL);
   const char * const paths[] = { source, NULL };
   FilerTransfer *sent, *received;
-  static gboolean own_namespace = FALSE;
 
-  if (geteuid () != 0)
-    {
-      g_test_skip ("needs root for a private 2 MiB tmpfs");
-      return;
-    }
-  /* A private mount namespace: the tmpfs vanishes with the process. */
-  if (!own_namespace)
-    {
-      if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        {
-          g_test_skip ("cannot make a private mount namespace here");
-          return;
-        }
-      own_namespace = TRUE;
-    }
-  g_mkdir (small_disk, 0755);
-  if (mount ("filer-test", small_disk, "tmpfs", 0, "size=2m") < 0)
-    {
-      g_test_skip ("cannot mount a tmpfs here");
-      return;
-    }
+  if (!mount_small_disk (small_disk))
+    return;
 
   filer_transfer_service_set_download_dir (fixture->bob, small_disk);
   /* The free-space check would refuse up front: lie, to reach ENOSPC. */
@@ -953,6 +986,41 @@ test_disk_full (Fixture       *fixture,
   g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_FAILED);
   g_assert_error (filer_transfer_get_error (received), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_DISK_FULL);
   g_assert_cmpuint (count_entries (small_disk), ==, 0);   /* nothing half-written */
+
+  filer_test_spin (50);
+  umount2 (small_disk, MNT_DETACH);
+}
+
+/* The real free-space check (fstatvfs of the download folder, no probe
+ * injected): an offer bigger than a 2 MiB disk is declined with the
+ * no-space reason before any data. */
+static void
+test_no_space_real (Fixture       *fixture,
+                    gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "toobig.bin", 6 * 1024 * 1024, 1);
+  g_autofree char *small_disk = g_build_filename (fixture->root, "small-disk", NULL);
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent, *received;
+
+  if (!mount_small_disk (small_disk))
+    return;
+
+  filer_transfer_service_set_download_dir (fixture->bob, small_disk);
+  filer_transfer_service_set_free_space_func (fixture->bob, NULL, NULL);   /* fstatvfs */
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  received = bob_transfer (fixture);
+  wait_finished (received, 5000);
+
+  g_test_message ("sender sees: %s", filer_transfer_get_error_message (sent));
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_DECLINED);
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_NO_SPACE);
+  g_assert_nonnull (strstr (filer_transfer_get_error_message (sent), "free space"));
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_DECLINED);
+  g_assert_cmpuint (filer_transfer_get_bytes_sent (sent), ==, 0);
+  g_assert_cmpuint (count_entries (small_disk), ==, 0);
 
   filer_test_spin (50);
   umount2 (small_disk, MNT_DETACH);
@@ -983,6 +1051,181 @@ test_wrong_peer (Fixture       *fixture,
   filer_test_spin (100);
   g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 0);
   g_assert_cmpuint (count_entries (fixture->inbox), ==, 0);
+}
+
+/* A listener that answers every hello as another device (@as_id): what
+ * the connecting side meets when an address from the discovery list
+ * reaches someone else's machine. It records every frame it gets and
+ * hangs up on an offer, which it must never see. */
+typedef struct
+{
+  GSocketService *service;
+  const char     *as_id;
+  GPtrArray      *connections;
+  GPtrArray      *frames;
+} Impostor;
+
+static void
+impostor_frame_cb (FilerFrameConnection *connection,
+                   FilerFrame           *frame,
+                   Impostor             *impostor)
+{
+  g_ptr_array_add (impostor->frames, filer_frame_ref (frame));
+
+  if (filer_frame_is (frame, "hello"))
+    {
+      g_autoptr(FilerFrame) answer = filer_frame_new ("hello");
+
+      filer_frame_set_uint (answer, "version", FILER_TRANSFER_PROTOCOL_VERSION);
+      filer_frame_set (answer, "from", impostor->as_id);
+      filer_frame_set (answer, "to", filer_frame_get (frame, "from"));
+      filer_frame_set (answer, "name", "Impostor");
+      filer_frame_connection_send (connection, answer);
+    }
+  else if (filer_frame_is (frame, "offer"))
+    filer_frame_connection_close (connection);
+}
+
+static gboolean
+impostor_incoming_cb (GSocketService    *service,
+                      GSocketConnection *socket_connection,
+                      GObject           *source,
+                      Impostor          *impostor)
+{
+  FilerFrameConnection *connection = filer_frame_connection_new (G_IO_STREAM (socket_connection));
+
+  g_ptr_array_add (impostor->connections, connection);
+  g_signal_connect (connection, "frame-received", G_CALLBACK (impostor_frame_cb), impostor);
+  filer_frame_connection_start (connection);
+  return TRUE;
+}
+
+static Impostor *
+impostor_new (const char *address,
+              guint16     port,
+              const char *as_id)
+{
+  g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
+  g_autoptr(GSocketAddress) socket_address = g_inet_socket_address_new (inet, port);
+  g_autoptr(GError) error = NULL;
+  Impostor *impostor = g_new0 (Impostor, 1);
+
+  impostor->as_id = as_id;
+  impostor->connections = g_ptr_array_new_with_free_func (g_object_unref);
+  impostor->frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  impostor->service = g_socket_service_new ();
+  g_socket_listener_add_address (G_SOCKET_LISTENER (impostor->service), socket_address,
+                                 G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (impostor->service, "incoming", G_CALLBACK (impostor_incoming_cb), impostor);
+  g_socket_service_start (impostor->service);
+  return impostor;
+}
+
+static guint
+impostor_count (Impostor   *impostor,
+                const char *type)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < impostor->frames->len; i++)
+    n += filer_frame_is (g_ptr_array_index (impostor->frames, i), type);
+  return n;
+}
+
+static void
+impostor_free (Impostor *impostor)
+{
+  g_socket_service_stop (impostor->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (impostor->service));
+  for (guint i = 0; i < impostor->connections->len; i++)
+    filer_frame_connection_close (g_ptr_array_index (impostor->connections, i));
+  g_clear_object (&impostor->service);
+  g_ptr_array_unref (impostor->connections);
+  g_ptr_array_unref (impostor->frames);
+  g_free (impostor);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Impostor, impostor_free)
+
+/* The listener's check cannot hide it here: the impostor accepts any
+ * hello, so only the connecting side's own check of "from" stands
+ * between the files and the wrong device. With the impostor's address
+ * alone, the send fails as wrong-peer before any offer; with the right
+ * address after it, the connector skips the impostor and reaches bob. */
+static void
+test_wrong_answer (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  gboolean then_bob = GPOINTER_TO_INT (user_data);
+  g_autofree char *source = make_file (fixture->outbox, "secret.txt", 5000, 3);
+  g_autofree char *target = g_build_filename (fixture->inbox, "secret.txt", NULL);
+  const char * const paths[] = { source, NULL };
+  const char * const only_impostor[] = { "127.0.0.2", NULL };
+  const char * const impostor_first[] = { "127.0.0.2", "127.0.0.1", NULL };
+  guint16 port = filer_transfer_service_get_port (fixture->bob);
+  g_autoptr(Impostor) impostor = impostor_new ("127.0.0.2", port, "mallory-id");
+  FilerTransfer *sent;
+  gint64 start;
+  double elapsed;
+
+  filer_peer_set_addresses (fixture->bob_peer, then_bob ? impostor_first : only_impostor);
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  start = g_get_monotonic_time ();
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  elapsed = (g_get_monotonic_time () - start) / 1e6;
+  g_test_message ("sender sees after %.2f s: %s", elapsed, filer_transfer_get_error_message (sent));
+
+  /* The impostor heard a hello and nothing after it. */
+  g_assert_cmpuint (impostor_count (impostor, "hello"), >=, 1);
+  g_assert_cmpuint (impostor_count (impostor, "offer"), ==, 0);
+
+  if (then_bob)
+    {
+      g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+      g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+      g_assert_cmpstr (filer_transfer_get_peer_name (sent), ==, "Bob");
+      assert_same_file (source, target);
+    }
+  else
+    {
+      g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+      g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR,
+                      FILER_TRANSFER_ERROR_WRONG_PEER);
+      g_assert_nonnull (strstr (filer_transfer_get_error_message (sent), "mallory-id"));
+      /* At once: when only wrong devices answer, waiting out the connect
+       * timeout (5 s here) would not help. */
+      g_assert_cmpfloat (elapsed, <, 3.0);
+      g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 0);
+      g_assert_cmpuint (count_entries (fixture->inbox), ==, 0);
+    }
+}
+
+/* A peer announces several addresses and the first ones refuse
+ * (127.0.0.7 and .8: nothing listens there): the connector goes on to
+ * the one that answers, in the same round. */
+static void
+test_several_addresses (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "several.bin", 200 * 1024 + 1, 9);
+  g_autofree char *target = g_build_filename (fixture->inbox, "several.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  const char * const addresses[] = { "127.0.0.7", "127.0.0.8", "127.0.0.1", NULL };
+  g_auto(GStrv) tried = NULL;
+  FilerTransfer *sent;
+
+  filer_peer_set_addresses (fixture->bob_peer, addresses);
+  tried = filer_transfer_peer_addresses (fixture->bob_peer);
+  g_assert_cmpstrv (tried, addresses);
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 20000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  assert_same_file (source, target);
 }
 
 static gboolean
@@ -1413,7 +1656,11 @@ main (int   argc,
   ADD ("existing-names", test_existing_names, NULL);
   ADD ("no-space", test_no_space, NULL);
   ADD ("disk-full", test_disk_full, NULL);
+  ADD ("no-space-real-check", test_no_space_real, NULL);
   ADD ("wrong-peer", test_wrong_peer, NULL);
+  ADD ("wrong-answer", test_wrong_answer, GINT_TO_POINTER (FALSE));
+  ADD ("wrong-answer-then-right", test_wrong_answer, GINT_TO_POINTER (TRUE));
+  ADD ("several-addresses", test_several_addresses, NULL);
   ADD ("sender-first", test_sender_first, NULL);
   ADD ("unreachable", test_unreachable, NULL);
   ADD ("seen-address", test_seen_address, NULL);

@@ -257,6 +257,13 @@ state_cb (FilerTransfer    *transfer,
           GParamSpec       *pspec,
           FilerCliReporter *self)
 {
+  /* A receiving connection that ends before any offer (no transfer id) is
+   * nothing the user sent or got: the sender's path ladder proves the LAN
+   * path with a connection of its own and closes it after the hello. */
+  if (filer_transfer_get_direction (transfer) == FILER_TRANSFER_DIRECTION_RECEIVE &&
+      filer_transfer_get_id (transfer) == NULL)
+    return;
+
   if (self->json)
     {
       g_autoptr(JsonBuilder) builder = begin_event ("state", transfer);
@@ -264,6 +271,17 @@ state_cb (FilerTransfer    *transfer,
       json_builder_set_member_name (builder, "state");
       json_builder_add_string_value (builder, state_nick (filer_transfer_get_state (transfer)));
       emit_json (builder);
+    }
+
+  /* Progress comes in steps, so the last one drawn is short of the end:
+   * a completed transfer leaves its bar at 100 %, on a line of its own
+   * above the summary. */
+  if (self->tty && self->bar_shown &&
+      filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_COMPLETED)
+    {
+      draw_bar (self, transfer);
+      printf ("\n");
+      self->bar_shown = FALSE;
     }
 
   if (filer_transfer_is_finished (transfer))

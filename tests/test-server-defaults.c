@@ -1,0 +1,193 @@
+/* test-server-defaults.c: filer-server as shipped, with no limit options
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define _GNU_SOURCE 1
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "libfiler.h"
+#include "filer-test-util.h"
+
+/* Every other test sets its own --max-per-address and --idle-timeout, so
+ * a wrong default would pass them all. Here the real filer-server runs
+ * with neither option, and plain sockets check what a user gets: the
+ * per-address limit and the idle timeout that the header promises (and
+ * that README.md states: 32 and 15 s).
+ */
+
+/* The documented values: a change of default must change this test and
+ * the documentation with it. */
+#define DOCUMENTED_MAX_PER_ADDRESS 32
+#define DOCUMENTED_IDLE_TIMEOUT_MS 15000
+
+/* A silent TCP connection to the server from @source (a loopback
+ * address), blocking, with CLOEXEC. */
+static int
+connect_from (const char *source,
+              guint       port)
+{
+  struct sockaddr_in local = { .sin_family = AF_INET };
+  struct sockaddr_in server = { .sin_family = AF_INET, .sin_port = htons (port) };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (inet_pton (AF_INET, source, &local.sin_addr), ==, 1);
+  g_assert_cmpint (inet_pton (AF_INET, "127.0.0.1", &server.sin_addr), ==, 1);
+  g_assert_cmpint (bind (fd, (struct sockaddr *)&local, sizeof local), ==, 0);
+  g_assert_cmpint (connect (fd, (struct sockaddr *)&server, sizeof server), ==, 0);
+  return fd;
+}
+
+/* Waits up to @timeout_ms for the server to close @fd (EOF or reset),
+ * collecting what it said first into @said (may be NULL). Returns TRUE
+ * if it closed. */
+static gboolean
+wait_closed (int      fd,
+             guint    timeout_ms,
+             GString *said)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64)timeout_ms * 1000;
+
+  for (;;)
+    {
+      struct pollfd pfd = { .fd = fd, .events = POLLIN };
+      gint64 left_ms = (deadline - g_get_monotonic_time ()) / 1000;
+      char buffer[4096];
+      ssize_t n;
+
+      if (left_ms <= 0)
+        return FALSE;
+      if (poll (&pfd, 1, (int)left_ms) == 0)
+        return FALSE;
+      n = recv (fd, buffer, sizeof buffer, 0);
+      if (n == 0 || (n < 0 && errno == ECONNRESET))
+        return TRUE;
+      if (n < 0 && errno != EINTR)
+        return TRUE;
+      if (n > 0 && said != NULL)
+        g_string_append_len (said, buffer, n);
+    }
+}
+
+/* Frames are binary (a u16 length first): search the bytes. */
+static gboolean
+said_contains (GString    *said,
+               const char *text)
+{
+  return memmem (said->str, said->len, text, strlen (text)) != NULL;
+}
+
+/* Still open and silent: nothing to read, no EOF. */
+static gboolean
+is_open (int fd)
+{
+  char c;
+  ssize_t n = recv (fd, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+static void
+test_documented (void)
+{
+  /* The header's numbers are the documented ones. */
+  g_assert_cmpuint (FILER_SERVER_DEFAULT_MAX_PER_ADDRESS, ==, DOCUMENTED_MAX_PER_ADDRESS);
+  g_assert_cmpuint (FILER_SERVER_DEFAULT_IDLE_TIMEOUT_MS, ==, DOCUMENTED_IDLE_TIMEOUT_MS);
+}
+
+static void
+test_max_per_address (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  guint port = filer_test_server_get_port (server);
+  int held[FILER_SERVER_DEFAULT_MAX_PER_ADDRESS];
+  g_autoptr(GString) said = g_string_new (NULL);
+  int extra, other;
+
+  for (guint i = 0; i < G_N_ELEMENTS (held); i++)
+    held[i] = connect_from ("127.0.0.1", port);
+
+  /* The 33rd from the same address: an error frame, then closed. */
+  extra = connect_from ("127.0.0.1", port);
+  g_assert_true (wait_closed (extra, 5000, said));
+  g_test_message ("the 33rd connection was told %" G_GSIZE_FORMAT " bytes", said->len);
+  g_assert_true (said_contains (said, "too-many-connections"));
+  close (extra);
+
+  /* The 32 held ones are all still there, and another address gets in. */
+  other = connect_from ("127.0.0.2", port);
+  g_assert_false (wait_closed (other, 500, NULL));
+  g_assert_true (is_open (other));
+  for (guint i = 0; i < G_N_ELEMENTS (held); i++)
+    {
+      g_assert_true (is_open (held[i]));
+      close (held[i]);
+    }
+  close (other);
+
+  /* Room again once they are gone (the server counts closes). */
+  {
+    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+    int again = -1;
+
+    /* The server notices the closes on its own schedule: retry until a
+     * fresh connection stays open. */
+    do
+      {
+        if (again >= 0)
+          close (again);
+        again = connect_from ("127.0.0.1", port);
+      }
+    while (wait_closed (again, 300, NULL) && g_get_monotonic_time () < deadline);
+    g_assert_true (is_open (again));
+    close (again);
+  }
+}
+
+static void
+test_idle_timeout (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  guint port = filer_test_server_get_port (server);
+  g_autoptr(GString) said = g_string_new (NULL);
+  gint64 start;
+  double closed_after;
+  int fd;
+
+  fd = connect_from ("127.0.0.1", port);
+  start = g_get_monotonic_time ();
+
+  /* Not before 10 s ... */
+  g_assert_false (wait_closed (fd, 10000, said));
+  g_assert_true (is_open (fd));
+  /* ... and by 20 s, told why. */
+  g_assert_true (wait_closed (fd, 10000, said));
+  closed_after = (g_get_monotonic_time () - start) / 1e6;
+  g_test_message ("a silent connection was closed after %.2f s", closed_after);
+  g_assert_cmpfloat (closed_after, >=, 14.0);
+  g_assert_cmpfloat (closed_after, <=, 20.0);
+  g_assert_true (said_contains (said, "code:timeout"));
+  close (fd);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  filer_test_init (&argc, &argv);
+
+  g_test_add_func ("/filer/discovery/defaults/documented", test_documented);
+  g_test_add_func ("/filer/discovery/defaults/max-per-address", test_max_per_address);
+  g_test_add_func ("/filer/discovery/defaults/idle-timeout", test_idle_timeout);
+
+  return g_test_run ();
+}
