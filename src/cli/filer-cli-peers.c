@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "filer-cli.h"
+#include "filer-cli-json.h"
 #include "filer-cli-options.h"
 #include "libfiler.h"
 
@@ -40,50 +41,26 @@ network_name (FilerPeer *peer)
 }
 
 static void
-print_json (JsonBuilder *builder)
-{
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = json_builder_get_root (builder);
-  g_autofree char *text = NULL;
-
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, NULL);
-  printf ("%s\n", text);
-  fflush (stdout);
-}
-
-static void
 print_peer (Peers      *peers,
             const char *event,
             FilerPeer  *peer)
 {
   if (peers->json)
     {
-      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonBuilder) builder = filer_cli_json_begin (event);
       const char * const *addresses = filer_peer_get_addresses (peer);
-
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "event");
-      json_builder_add_string_value (builder, event);
-      json_builder_set_member_name (builder, "id");
-      json_builder_add_string_value (builder, filer_peer_get_id (peer));
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, filer_peer_get_name (peer));
-      json_builder_set_member_name (builder, "kind");
-      json_builder_add_string_value (builder, filer_peer_get_kind (peer));
-      json_builder_set_member_name (builder, "network");
-      json_builder_add_string_value (builder, network_name (peer));
-      json_builder_set_member_name (builder, "public_address");
-      json_builder_add_string_value (builder, filer_peer_get_public_address (peer));
+      filer_cli_json_string (builder, "id", filer_peer_get_id (peer));
+      filer_cli_json_string (builder, "name", filer_peer_get_name (peer));
+      filer_cli_json_string (builder, "kind", filer_peer_get_kind (peer));
+      filer_cli_json_string (builder, "network", network_name (peer));
+      filer_cli_json_string (builder, "public_address", filer_peer_get_public_address (peer));
       json_builder_set_member_name (builder, "addresses");
       json_builder_begin_array (builder);
       for (guint i = 0; addresses[i]; i++)
         json_builder_add_string_value (builder, addresses[i]);
       json_builder_end_array (builder);
-      json_builder_set_member_name (builder, "port");
-      json_builder_add_int_value (builder, filer_peer_get_port (peer));
-      json_builder_end_object (builder);
-      print_json (builder);
+      filer_cli_json_int (builder, "port", filer_peer_get_port (peer));
+      filer_cli_json_emit (builder);
       return;
     }
 
@@ -124,15 +101,9 @@ state_changed_cb (FilerDiscoveryClient *client,
 
       if (peers->json)
         {
-          g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-          json_builder_begin_object (builder);
-          json_builder_set_member_name (builder, "event");
-          json_builder_add_string_value (builder, "offline");
-          json_builder_set_member_name (builder, "error");
-          json_builder_add_string_value (builder, error ? error->message : "");
-          json_builder_end_object (builder);
-          print_json (builder);
+          g_autoptr(JsonBuilder) builder = filer_cli_json_begin ("offline");
+          filer_cli_json_string (builder, "error", error ? error->message : "");
+          filer_cli_json_emit (builder);
         }
       else
         fprintf (stderr, "filer-cli: %s; %s\n",
@@ -144,13 +115,8 @@ state_changed_cb (FilerDiscoveryClient *client,
 
       if (peers->json)
         {
-          g_autoptr(JsonBuilder) builder = json_builder_new ();
-
-          json_builder_begin_object (builder);
-          json_builder_set_member_name (builder, "event");
-          json_builder_add_string_value (builder, "online");
-          json_builder_end_object (builder);
-          print_json (builder);
+          g_autoptr(JsonBuilder) builder = filer_cli_json_begin ("online");
+          filer_cli_json_emit (builder);
         }
       else
         fprintf (stderr, "filer-cli: %s\n", _("back online"));

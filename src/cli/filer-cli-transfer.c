@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "filer-cli-transfer.h"
+#include "filer-cli-json.h"
 
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
@@ -36,34 +37,15 @@ state_nick (FilerTransferState state)
   return value != NULL ? value->value_nick : "unknown";
 }
 
-static void
-emit_json (JsonBuilder *builder)
-{
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
-
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, NULL);
-  printf ("%s\n", text);
-  fflush (stdout);
-}
-
 static JsonBuilder *
 begin_event (const char    *event,
              FilerTransfer *transfer)
 {
-  JsonBuilder *builder = json_builder_new ();
+  JsonBuilder *builder = filer_cli_json_begin (event);
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "event");
-  json_builder_add_string_value (builder, event);
   if (transfer != NULL)
     {
-      json_builder_set_member_name (builder, "transfer");
-      json_builder_add_string_value (builder, filer_transfer_get_id (transfer));
+      filer_cli_json_string (builder, "transfer", filer_transfer_get_id (transfer));
     }
   return builder;
 }
@@ -126,17 +108,12 @@ progress_cb (FilerTransfer    *transfer,
     {
       g_autoptr(JsonBuilder) builder = begin_event ("progress", transfer);
 
-      json_builder_set_member_name (builder, "bytes_done");
-      json_builder_add_int_value (builder, filer_transfer_get_bytes_done (transfer));
-      json_builder_set_member_name (builder, "bytes_total");
-      json_builder_add_int_value (builder, filer_transfer_get_bytes_total (transfer));
-      json_builder_set_member_name (builder, "rate");
-      json_builder_add_double_value (builder, filer_transfer_get_rate (transfer));
-      json_builder_set_member_name (builder, "time_left");
-      json_builder_add_int_value (builder, filer_transfer_get_time_left (transfer));
-      json_builder_set_member_name (builder, "file");
-      json_builder_add_string_value (builder, filer_transfer_get_current_file (transfer));
-      emit_json (builder);
+      filer_cli_json_int (builder, "bytes_done", filer_transfer_get_bytes_done (transfer));
+      filer_cli_json_int (builder, "bytes_total", filer_transfer_get_bytes_total (transfer));
+      filer_cli_json_double (builder, "rate", filer_transfer_get_rate (transfer));
+      filer_cli_json_int (builder, "time_left", filer_transfer_get_time_left (transfer));
+      filer_cli_json_string (builder, "file", filer_transfer_get_current_file (transfer));
+      filer_cli_json_emit (builder);
     }
   else if (self->tty)
     draw_bar (self, transfer);
@@ -153,23 +130,18 @@ file_finished_cb (FilerTransfer     *transfer,
     {
       g_autoptr(JsonBuilder) builder = begin_event ("file", transfer);
 
-      json_builder_set_member_name (builder, "path");
-      json_builder_add_string_value (builder, filer_transfer_file_get_path (file));
-      json_builder_set_member_name (builder, "size");
-      json_builder_add_int_value (builder, filer_transfer_file_get_size (file));
-      json_builder_set_member_name (builder, "status");
-      json_builder_add_string_value (builder, ok ? "done" : "failed");
+      filer_cli_json_string (builder, "path", filer_transfer_file_get_path (file));
+      filer_cli_json_int (builder, "size", filer_transfer_file_get_size (file));
+      filer_cli_json_string (builder, "status", ok ? "done" : "failed");
       if (filer_transfer_file_get_saved_as (file) != NULL)
         {
-          json_builder_set_member_name (builder, "saved_as");
-          json_builder_add_string_value (builder, filer_transfer_file_get_saved_as (file));
+          filer_cli_json_string (builder, "saved_as", filer_transfer_file_get_saved_as (file));
         }
       if (!ok)
         {
-          json_builder_set_member_name (builder, "error");
-          json_builder_add_string_value (builder, filer_transfer_file_get_error_message (file));
+          filer_cli_json_string (builder, "error", filer_transfer_file_get_error_message (file));
         }
-      emit_json (builder);
+      filer_cli_json_emit (builder);
     }
   else if (!ok)
     {
@@ -196,36 +168,23 @@ print_summary (FilerCliReporter *self,
     {
       g_autoptr(JsonBuilder) builder = begin_event ("summary", transfer);
 
-      json_builder_set_member_name (builder, "direction");
-      json_builder_add_string_value (builder, sending ? "send" : "receive");
-      json_builder_set_member_name (builder, "state");
-      json_builder_add_string_value (builder, state_nick (state));
-      json_builder_set_member_name (builder, "peer");
-      json_builder_add_string_value (builder, filer_transfer_get_peer_name (transfer));
-      json_builder_set_member_name (builder, "peer_id");
-      json_builder_add_string_value (builder, filer_transfer_get_peer_id (transfer));
-      json_builder_set_member_name (builder, "files");
-      json_builder_add_int_value (builder, files);
-      json_builder_set_member_name (builder, "files_failed");
-      json_builder_add_int_value (builder, filer_transfer_get_files_failed (transfer));
-      json_builder_set_member_name (builder, "bytes");
-      json_builder_add_int_value (builder, bytes);
-      json_builder_set_member_name (builder, "bytes_resumed");
-      json_builder_add_int_value (builder, filer_transfer_get_bytes_resumed (transfer));
-      json_builder_set_member_name (builder, "bytes_sent");
-      json_builder_add_int_value (builder, filer_transfer_get_bytes_sent (transfer));
-      json_builder_set_member_name (builder, "seconds");
-      json_builder_add_double_value (builder, seconds);
-      json_builder_set_member_name (builder, "mb_per_s");
-      json_builder_add_double_value (builder, mbps);
-      json_builder_set_member_name (builder, "path");
-      json_builder_add_string_value (builder, path);
+      filer_cli_json_string (builder, "direction", sending ? "send" : "receive");
+      filer_cli_json_string (builder, "state", state_nick (state));
+      filer_cli_json_string (builder, "peer", filer_transfer_get_peer_name (transfer));
+      filer_cli_json_string (builder, "peer_id", filer_transfer_get_peer_id (transfer));
+      filer_cli_json_int (builder, "files", files);
+      filer_cli_json_int (builder, "files_failed", filer_transfer_get_files_failed (transfer));
+      filer_cli_json_int (builder, "bytes", bytes);
+      filer_cli_json_int (builder, "bytes_resumed", filer_transfer_get_bytes_resumed (transfer));
+      filer_cli_json_int (builder, "bytes_sent", filer_transfer_get_bytes_sent (transfer));
+      filer_cli_json_double (builder, "seconds", seconds);
+      filer_cli_json_double (builder, "mb_per_s", mbps);
+      filer_cli_json_string (builder, "path", path);
       if (filer_transfer_get_error_message (transfer) != NULL)
         {
-          json_builder_set_member_name (builder, "error");
-          json_builder_add_string_value (builder, filer_transfer_get_error_message (transfer));
+          filer_cli_json_string (builder, "error", filer_transfer_get_error_message (transfer));
         }
-      emit_json (builder);
+      filer_cli_json_emit (builder);
       return;
     }
 
@@ -268,9 +227,8 @@ state_cb (FilerTransfer    *transfer,
     {
       g_autoptr(JsonBuilder) builder = begin_event ("state", transfer);
 
-      json_builder_set_member_name (builder, "state");
-      json_builder_add_string_value (builder, state_nick (filer_transfer_get_state (transfer)));
-      emit_json (builder);
+      filer_cli_json_string (builder, "state", state_nick (filer_transfer_get_state (transfer)));
+      filer_cli_json_emit (builder);
     }
 
   /* Progress comes in steps, so the last one drawn is short of the end:
@@ -329,12 +287,9 @@ filer_cli_reporter_offer (FilerCliReporter *self,
     {
       g_autoptr(JsonBuilder) builder = begin_event ("offer", transfer);
 
-      json_builder_set_member_name (builder, "peer");
-      json_builder_add_string_value (builder, filer_transfer_get_peer_name (transfer));
-      json_builder_set_member_name (builder, "peer_id");
-      json_builder_add_string_value (builder, filer_transfer_get_peer_id (transfer));
-      json_builder_set_member_name (builder, "bytes");
-      json_builder_add_int_value (builder, filer_transfer_get_bytes_total (transfer));
+      filer_cli_json_string (builder, "peer", filer_transfer_get_peer_name (transfer));
+      filer_cli_json_string (builder, "peer_id", filer_transfer_get_peer_id (transfer));
+      filer_cli_json_int (builder, "bytes", filer_transfer_get_bytes_total (transfer));
       json_builder_set_member_name (builder, "files");
       json_builder_begin_array (builder);
       for (guint i = 0; i < n; i++)
@@ -342,14 +297,12 @@ filer_cli_reporter_offer (FilerCliReporter *self,
           g_autoptr(FilerTransferFile) file = g_list_model_get_item (files, i);
 
           json_builder_begin_object (builder);
-          json_builder_set_member_name (builder, "path");
-          json_builder_add_string_value (builder, filer_transfer_file_get_path (file));
-          json_builder_set_member_name (builder, "size");
-          json_builder_add_int_value (builder, filer_transfer_file_get_size (file));
+          filer_cli_json_string (builder, "path", filer_transfer_file_get_path (file));
+          filer_cli_json_int (builder, "size", filer_transfer_file_get_size (file));
           json_builder_end_object (builder);
         }
       json_builder_end_array (builder);
-      emit_json (builder);
+      filer_cli_json_emit (builder);
       return;
     }
 
@@ -385,13 +338,10 @@ filer_cli_reporter_listening (FilerCliReporter *self,
     {
       g_autoptr(JsonBuilder) builder = begin_event ("listening", NULL);
 
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, name);
-      json_builder_set_member_name (builder, "port");
-      json_builder_add_int_value (builder, port);
-      json_builder_set_member_name (builder, "dir");
-      json_builder_add_string_value (builder, dir);
-      emit_json (builder);
+      filer_cli_json_string (builder, "name", name);
+      filer_cli_json_int (builder, "port", port);
+      filer_cli_json_string (builder, "dir", dir);
+      filer_cli_json_emit (builder);
       return;
     }
 
@@ -408,9 +358,8 @@ filer_cli_reporter_error (FilerCliReporter *self,
     {
       g_autoptr(JsonBuilder) builder = begin_event ("error", NULL);
 
-      json_builder_set_member_name (builder, "message");
-      json_builder_add_string_value (builder, message);
-      emit_json (builder);
+      filer_cli_json_string (builder, "message", message);
+      filer_cli_json_emit (builder);
     }
   fprintf (stderr, "filer-cli: %s\n", message);
 }
