@@ -150,6 +150,23 @@ run_script (const char  *command,
   return TRUE;
 }
 
+/* Plugs @node's cable in or out of the switch. */
+static void
+lan_cable (Lan        *lan,
+           const char *node,
+           const char *state)
+{
+  const char *argv[] = { "sh", script_path (), "cable", lan->prefix, node, state, NULL };
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_spawn_sync (NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                NULL, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_spawn_check_wait_status (status, &error);
+  g_assert_no_error (error);
+}
+
 /* Root, iproute2, namespaces, an X display, a bus daemon: or why not. */
 static gboolean
 lan_available (char **reason)
@@ -810,7 +827,7 @@ watch_servers (Lan    *lan,
   return g_steal_pointer (&last);
 }
 
-static void
+static GStrv
 check_lan (Lan      *lan,
            double    until,
            gboolean  record)
@@ -884,6 +901,8 @@ check_lan (Lan      *lan,
     g_error ("the app in B does not answer on its bus (frozen?): %s", why_b);
   g_assert_true (a_client);
   g_assert_true (b_client);
+
+  return g_steal_pointer (&servers);
 }
 
 /* Both apps start at the same moment. */
@@ -909,7 +928,7 @@ test_together (Lan           *lan,
   g_test_message ("%5.1f s: both apps are on their buses", seconds_since (lan));
 
   /* Past two of the hosting app's 15 s checks. */
-  check_lan (lan, 40, TRUE);
+  g_strfreev (check_lan (lan, 40, TRUE));
 }
 
 /* B starts 20 s after A: A hosts alone first. */
@@ -935,7 +954,64 @@ test_staggered (Lan           *lan,
 
   /* A is past two checks (about 18 s and 33 s), B has had time to find
    * it or to host and check once. */
-  check_lan (lan, 45, FALSE);
+  g_strfreev (check_lan (lan, 45, FALSE));
+}
+
+typedef struct
+{
+  Lan *lan;
+  App *app;
+} Hosting;
+
+/* The app hosts: its own client is connected to its own server. */
+static gboolean
+hosts_itself (gpointer user_data)
+{
+  Hosting *hosting = user_data;
+  g_autofree char *connections = discovery_connections (hosting->lan, hosting->app->node,
+                                                        hosting->app->home);
+
+  return g_str_equal (connections, "127.0.0.1:47800");
+}
+
+/* B's cable is out when both apps start, so each finds nothing and
+ * hosts; then it is plugged in (a laptop joining the LAN late): two
+ * servers on one LAN. B, the higher address, must yield at its next
+ * check and become A's client. */
+static void
+test_cable (Lan           *lan,
+            gconstpointer  data)
+{
+  Hosting hosting_a = { lan, &lan->a };
+  Hosting hosting_b = { lan, &lan->b };
+  g_auto(GStrv) servers = NULL;
+  double plugged;
+
+  if (lan->prefix == NULL)
+    {
+      g_autofree char *reason = NULL;
+
+      lan_available (&reason);
+      g_test_skip (reason);
+      return;
+    }
+
+  lan_cable (lan, "b", "out");
+  lan->t0 = g_get_monotonic_time ();
+  app_start (lan, &lan->a);
+  app_start (lan, &lan->b);
+  poll_until (app_registered, &lan->a, STARTUP_TIMEOUT_S * 1000, "the app in A on its bus");
+  poll_until (app_registered, &lan->b, STARTUP_TIMEOUT_S * 1000, "the app in B on its bus");
+  poll_until (hosts_itself, &hosting_a, 30000, "the app in A to host");
+  poll_until (hosts_itself, &hosting_b, 30000, "the app in B (cable out) to host");
+  g_test_message ("%5.1f s: both apps host; B's cable goes in", seconds_since (lan));
+
+  lan_cable (lan, "b", "in");
+  plugged = seconds_since (lan);
+
+  /* Two of B's checks after the cable went in. */
+  servers = check_lan (lan, plugged + 32, FALSE);
+  g_assert_cmpstr (servers[0], ==, lan->a.ip);
 }
 
 /* Does `filer-cli peers --json` list @id as a peer on this network? */
@@ -1005,6 +1081,7 @@ main (int   argc,
   g_test_add ("/lan-hosting/together", Lan, NULL, lan_setup, test_together, lan_teardown);
   g_test_add_func ("/lan-hosting/together-listed", test_together_listed);
   g_test_add ("/lan-hosting/staggered", Lan, NULL, lan_setup, test_staggered, lan_teardown);
+  g_test_add ("/lan-hosting/cable", Lan, NULL, lan_setup, test_cable, lan_teardown);
 
   return g_test_run ();
 }

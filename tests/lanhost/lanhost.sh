@@ -6,6 +6,7 @@
 #   lanhost.sh up PREFIX OWNER_PID
 #   lanhost.sh down PREFIX
 #   lanhost.sh sweep            remove LANs whose owner has died
+#   lanhost.sh cable PREFIX NODE in|out   plug NODE's cable in or out
 #
 # Topology: three hosts on one switch (a bridge), as three machines
 # plugged into one home router's switch would be. Documentation range
@@ -94,6 +95,17 @@ sweep () {
   done
 }
 
+cable () {
+  # The switch's port goes down: NODE's eth0 loses its carrier, as with
+  # a cable pulled out; its address and broadcast address stay.
+  PREFIX=$1
+  case "$3" in
+    in) nsx sw ip link set dev "port-$2" up ;;
+    out) nsx sw ip link set dev "port-$2" down ;;
+    *) exit 2 ;;
+  esac
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -104,5 +116,6 @@ case "$cmd" in
   down) [ $# -eq 1 ] || exit 2; down "$1" ;;
   guard) guard "$@" ;;
   sweep) sweep ;;
-  *) sed -n '3,9p' "$0" >&2; exit 2 ;;
+  cable) [ $# -eq 3 ] || exit 2; cable "$@" ;;
+  *) sed -n '3,10p' "$0" >&2; exit 2 ;;
 esac
