@@ -16,15 +16,40 @@
  * the test run. C is the observer: it probes the LAN as any client does
  * and runs filer-cli.
  *
- * After both apps have been up past two of their 15 s checks:
- *  (a) exactly one discovery server answers a probe on the LAN;
+ * Three cases: both apps started at the same moment; B 20 s after A;
+ * and B's cable out while both start (each hosts), plugged in later.
+ * After the hosting apps are past two of their 15 s checks:
+ *  (a) exactly one discovery server answers a probe on the LAN (in the
+ *      cable case: A's, the lower address);
  *  (b) both apps answer on their session bus: org.gtk.Actions.List is
  *      dispatched on the app's main loop (unlike Peer.Ping, which GDBus
  *      answers from its worker thread), so a frozen app times out;
- *  (c) both apps are clients of that one server: each holds a TCP
+ *  (c) both apps are clients of that one server: each holds one TCP
  *      connection to it (the host's own client over loopback).
- * And, logged for the record of the rule: which server answered when,
- * from start to end.
+ * The log of each case is the record of the rule: which servers answer
+ * from C, second by second, and each app's own debug lines.
+ *
+ * What the rule does on a real LAN, as these cases show it (2 cores,
+ * Xvfb; the apps take 1-8 s to start and probe for 1 s at a time):
+ *  - started together: mostly rule 1's two empty probes and 0-1.5 s
+ *    jitter leave one app hosting, and the other finds it at its next
+ *    probe, about 1 s later. But the jitter only helps if the later app
+ *    probes again before its timer fires: in some runs both hosted
+ *    within 0.4 s of each other, and two servers answered until the
+ *    higher address yielded at its first check, 15 s later.
+ *  - started 20 s apart: the second app finds the first one's server at
+ *    its first probe (about 1.5 s after start) and never hosts.
+ *  - cable plugged in late: two servers answer for at most one check
+ *    period (15 s) plus the 1 s listen; then the higher address yields
+ *    and is the other's client a fraction of a second later.
+ *
+ * Not checked here: that the two apps list each other. On this LAN they
+ * do not (/lan-hosting/together-listed records it as a TODO): the server
+ * groups its clients by source address, and only loopback and private
+ * (RFC 1918) sources share one group; 192.0.2.0/24, the only range this
+ * test may use, is not private, so A, B and C see nobody. On a 192.168.x
+ * LAN they would. Nor through the apps' accessibility trees: GTK_A11Y is
+ * off in the apps (no accessibility bus to find).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
