@@ -192,6 +192,14 @@ lan_cable (Lan        *lan,
   g_assert_no_error (error);
 }
 
+static gboolean
+has_program (const char *name)
+{
+  g_autofree char *path = g_find_program_in_path (name);
+
+  return path != NULL;
+}
+
 /* Root, iproute2, namespaces, an X display, a bus daemon: or why not. */
 static gboolean
 lan_available (char **reason)
@@ -214,9 +222,8 @@ lan_available (char **reason)
         why = g_strdup ("the LAN test runs the GUI: no DISPLAY (run under xvfb-run)");
       else if (!g_file_test (gui_path (), G_FILE_TEST_IS_EXECUTABLE))
         why = g_strdup_printf ("%s not built", gui_path ());
-      else if (g_find_program_in_path ("dbus-daemon") == NULL ||
-               g_find_program_in_path ("unshare") == NULL)
-        why = g_strdup ("the LAN test needs dbus-daemon and unshare");
+      else if (!has_program ("dbus-daemon") || !has_program ("unshare") || !has_program ("ss"))
+        why = g_strdup ("the LAN test needs dbus-daemon, unshare and ss");
       else if (!g_spawn_sync (NULL, add, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL,
                               NULL, NULL, NULL, &err, &status, NULL))
         why = g_strdup ("the LAN test needs iproute2 (`ip` not found)");
