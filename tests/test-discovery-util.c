@@ -243,6 +243,25 @@ test_local_addresses_namespace (void)
       broadcast = filer_net_get_broadcast_addresses ();
       g_assert_cmpstrv (local, ((const char * const[]) { "192.0.2.5", "2001:db8::5", NULL }));
       g_assert_cmpstrv (broadcast, ((const char * const[]) { "192.0.2.255", NULL }));
+
+      /* On the link: inside an up interface's subnet, never a down one's,
+       * never loopback (its senders are private anyway). */
+      {
+        const struct { const char *address; gboolean on_link; } cases[] = {
+          { "192.0.2.77", TRUE }, { "192.0.2.5", TRUE }, { "::ffff:192.0.2.200", TRUE },
+          { "2001:db8::1234", TRUE }, { "192.0.3.1", FALSE }, { "198.51.100.1", FALSE },
+          { "203.0.113.1", FALSE }, { "127.0.0.1", FALSE }, { "2001:db8:1::1", FALSE },
+        };
+
+        for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+          {
+            g_autoptr(GInetAddress) address = g_inet_address_new_from_string (cases[i].address);
+
+            g_assert_nonnull (address);
+            if (filer_net_address_is_on_link (address) != cases[i].on_link)
+              g_error ("%s: on link should be %d", cases[i].address, cases[i].on_link);
+          }
+      }
       g_print ("OK: exact\n");
       return;
     }

@@ -43,13 +43,12 @@
  *    period (15 s) plus the 1 s listen; then the higher address yields
  *    and is the other's client a fraction of a second later.
  *
- * Not checked here: that the two apps list each other. On this LAN they
- * do not (/lan-hosting/together-listed records it as a TODO): the server
- * groups its clients by source address, and only loopback and private
- * (RFC 1918) sources share one group; 192.0.2.0/24, the only range this
- * test may use, is not private, so A, B and C see nobody. On a 192.168.x
- * LAN they would. Nor through the apps' accessibility trees: GTK_A11Y is
- * off in the apps (no accessibility bus to find).
+ * That they see each other: /lan-hosting/together-listed has filer-cli on
+ * a third host list both apps as on this network. 192.0.2.0/24 is not a
+ * private range; the server groups senders on its own link as one network
+ * (docs/protocol.md §2.4), which before was only true of private ranges.
+ * Not through the apps' accessibility trees: GTK_A11Y is off in the apps
+ * (no accessibility bus to find).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -1073,11 +1072,10 @@ cli_lists (const char *peers,
 }
 
 /* A third machine on the LAN, default config, lists both apps as on
- * this network. Known not to hold yet on this LAN (a TODO in TAP, not a
- * pass): the server groups clients by source address unless it is a
- * private one (RFC 1918, loopback), and this LAN's 192.0.2.0/24 is not,
- * so A (over loopback), B and C are three "networks" that see nobody.
- * On a 192.168.x LAN they share the "private" group. */
+ * this network: so the server put A (over loopback), B and C in one
+ * network, and the apps see each other too. This LAN's 192.0.2.0/24 is
+ * not a private range: they share a network because they are on the
+ * server's own link (docs/protocol.md §2.4). */
 static void
 test_together_listed (void)
 {
@@ -1094,12 +1092,8 @@ test_together_listed (void)
   b_listed = cli_lists (together_record.peers, together_record.id_b);
   g_test_message ("filer-cli in C lists A: %s, B: %s", a_listed ? "yes" : "no",
                   b_listed ? "yes" : "no");
-  if (!a_listed || !b_listed)
-    {
-      g_test_incomplete ("peers on a LAN of public addresses do not see each other: "
-                         "the server puts each source address in a network of its own");
-      return;
-    }
+  g_assert_true (a_listed);
+  g_assert_true (b_listed);
 }
 
 int

@@ -93,6 +93,76 @@ inet_address_from_sockaddr (struct sockaddr *sa)
   return NULL;
 }
 
+static guint
+prefix_length (struct sockaddr *netmask)
+{
+  const guint8 *bytes;
+  gsize size;
+  guint bits = 0;
+
+  if (netmask->sa_family == AF_INET)
+    {
+      bytes = (const guint8 *)&((struct sockaddr_in *)netmask)->sin_addr;
+      size = 4;
+    }
+  else if (netmask->sa_family == AF_INET6)
+    {
+      bytes = (const guint8 *)&((struct sockaddr_in6 *)netmask)->sin6_addr;
+      size = 16;
+    }
+  else
+    return 0;
+
+  for (gsize i = 0; i < size; i++)
+    for (guint8 b = bytes[i]; b & 0x80; b <<= 1)
+      bits++;
+
+  return bits;
+}
+
+gboolean
+filer_net_address_is_on_link (GInetAddress *address)
+{
+  g_autoptr(GInetAddress) plain = NULL;
+  struct ifaddrs *list = NULL;
+  gboolean found = FALSE;
+
+  g_return_val_if_fail (G_IS_INET_ADDRESS (address), FALSE);
+
+  plain = unmap (address);
+  if (getifaddrs (&list) != 0)
+    return FALSE;
+
+  for (struct ifaddrs *ifa = list; ifa != NULL && !found; ifa = ifa->ifa_next)
+    {
+      g_autoptr(GInetAddress) own = NULL;
+      const guint8 *a;
+      const guint8 *b;
+      guint bits;
+
+      if ((ifa->ifa_flags & IFF_UP) == 0 || (ifa->ifa_flags & IFF_LOOPBACK) != 0 ||
+          ifa->ifa_netmask == NULL)
+        continue;
+
+      own = inet_address_from_sockaddr (ifa->ifa_addr);
+      if (own == NULL || g_inet_address_get_family (own) != g_inet_address_get_family (plain))
+        continue;
+
+      /* A /0 or a point-to-point /32 says nothing about a shared link. */
+      bits = prefix_length (ifa->ifa_netmask);
+      if (bits == 0 || bits == (g_inet_address_get_family (own) == G_SOCKET_FAMILY_IPV4 ? 32u : 128u))
+        continue;
+
+      a = g_inet_address_to_bytes (own);
+      b = g_inet_address_to_bytes (plain);
+      found = memcmp (a, b, bits / 8) == 0 &&
+              (bits % 8 == 0 || ((a[bits / 8] ^ b[bits / 8]) & (0xff << (8 - bits % 8))) == 0);
+    }
+  freeifaddrs (list);
+
+  return found;
+}
+
 char **
 filer_net_get_local_addresses (void)
 {

@@ -23,6 +23,11 @@ char      *filer_net_address_to_string       (GInetAddress  *address);
  * "one network" because it cannot tell such senders apart. */
 gboolean   filer_net_address_is_private      (GInetAddress  *address);
 
+/* TRUE if @address lies in the subnet of one of this machine's interfaces
+ * that are up (not loopback, not /32 or /128): a sender on the same link,
+ * whatever range the link uses. */
+gboolean   filer_net_address_is_on_link      (GInetAddress  *address);
+
 /* The machine's own non-loopback unicast addresses (IPv4, then global
  * IPv6), as text. Never NULL; may be empty. */
 char     **filer_net_get_local_addresses     (void);

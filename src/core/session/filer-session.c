@@ -29,7 +29,8 @@
  *     next probe finds the winner). On one machine this is exact.
  *  3. Across machines two apps may still both host (they bound the port
  *     on different hosts within the same jitter window). So a hosting app
- *     probes the LAN every FILER_SESSION_YIELD_CHECK_S seconds; if
+ *     probes the LAN FILER_SESSION_FIRST_YIELD_CHECK_S seconds after it
+ *     started hosting and then every FILER_SESSION_YIELD_CHECK_S; if
  *     another server answers from an address that sorts before its own
  *     lowest IPv4 address, it stops hosting and becomes that server's
  *     client. Both see each other, so exactly one yields.
@@ -91,7 +92,8 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static void schedule_yield_check (FilerSession *self);
+static void schedule_yield_check (FilerSession *self,
+                                  guint         seconds);
 
 static gboolean
 set_string (char       **field,
@@ -226,7 +228,9 @@ try_host_cb (gpointer user_data)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HOSTING]);
 
   restart_client (self);
-  schedule_yield_check (self);
+  /* Two apps that started together may both have bound the port: look
+   * soon, so they settle within seconds, then every period. */
+  schedule_yield_check (self, FILER_SESSION_FIRST_YIELD_CHECK_S);
 
   return G_SOURCE_REMOVE;
 }
@@ -359,7 +363,7 @@ yield_probe_done_cb (GObject      *object,
   if (servers == NULL)
     {
       g_debug ("Cannot look for other discovery servers: %s", error->message);
-      schedule_yield_check (self);
+      schedule_yield_check (self, FILER_SESSION_YIELD_CHECK_S);
       return;
     }
 
@@ -378,7 +382,7 @@ yield_probe_done_cb (GObject      *object,
         }
     }
 
-  schedule_yield_check (self);
+  schedule_yield_check (self, FILER_SESSION_YIELD_CHECK_S);
 }
 
 static gboolean
@@ -413,11 +417,12 @@ yield_check_cb (gpointer user_data)
 }
 
 static void
-schedule_yield_check (FilerSession *self)
+schedule_yield_check (FilerSession *self,
+                      guint         seconds)
 {
   g_clear_handle_id (&self->yield_check_id, g_source_remove);
   if (self->server != NULL)
-    self->yield_check_id = g_timeout_add_seconds (FILER_SESSION_YIELD_CHECK_S, yield_check_cb, self);
+    self->yield_check_id = g_timeout_add_seconds (seconds, yield_check_cb, self);
 }
 
 /* --- GObject ------------------------------------------------------ */

@@ -22,6 +22,7 @@ G_BEGIN_DECLS
  * how often a hosting app checks for another server on the LAN. */
 #define FILER_SESSION_HOST_AFTER_MISSES   2
 #define FILER_SESSION_HOST_JITTER_MS      1500
+#define FILER_SESSION_FIRST_YIELD_CHECK_S 2
 #define FILER_SESSION_YIELD_CHECK_S       15
 #define FILER_SESSION_YIELD_LISTEN_MS     1000
 
