@@ -18,7 +18,7 @@
 
 #include "filer-nat-error.h"
 #include "filer-quic-stream.h"
-#include "filer-udp-stream.h"
+#include "filer-pseudotcp-stream.h"
 
 static Session *
 session_ref (Session *session)

@@ -42,8 +42,8 @@
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include "filer-stream-wakers-private.h"
-#include "filer-udp-input-stream-private.h"
-#include "filer-udp-output-stream-private.h"
+#include "filer-datagram-input-stream-private.h"
+#include "filer-datagram-output-stream-private.h"
 
 #define ALPN                "filer/1"
 #define STREAM_WINDOW       (4 * 1024 * 1024)
@@ -1055,8 +1055,8 @@ filer_quic_stream_new (FilerUdpStreamSendFunc send_func,
   self->send_notify = notify;
   self->context = g_main_context_ref_thread_default ();
   self->wakers = filer_wakers_new ();
-  self->input = filer_udp_input_stream_new (G_IO_STREAM (self), &stream_ops);
-  self->output = filer_udp_output_stream_new (G_IO_STREAM (self), &stream_ops);
+  self->input = filer_datagram_input_stream_new (G_IO_STREAM (self), &stream_ops);
+  self->output = filer_datagram_output_stream_new (G_IO_STREAM (self), &stream_ops);
 
   self->clock = g_source_new (&clock_funcs, sizeof (GSource));
   g_source_set_static_name (self->clock, "FilerQuicStream clock");

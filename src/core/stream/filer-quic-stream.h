@@ -11,7 +11,7 @@
 
 #include <gio/gio.h>
 
-#include "filer-udp-stream.h"
+#include "filer-pseudotcp-stream.h"
 
 G_BEGIN_DECLS
 

@@ -4,8 +4,8 @@
  *
  *   filer-quic-stream.[ch]             a reliable byte stream over datagrams: QUIC (ngtcp2)
  *   filer-stream-wakers-private.h      what the datagram-backed GIOStreams share
- *   filer-udp-input-stream-private.h   the reading half of a datagram-backed stream
- *   filer-udp-output-stream-private.h  the writing half of a datagram-backed stream
+ *   filer-datagram-input-stream-private.h   the reading half of a datagram-backed stream
+ *   filer-datagram-output-stream-private.h  the writing half of a datagram-backed stream
  *   filer-udp-stream.[ch]              a reliable byte stream over datagrams, as a GIOStream
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -17,5 +17,5 @@
 
 #define FILER_INSIDE
 #include "filer-quic-stream.h"
-#include "filer-udp-stream.h"
+#include "filer-pseudotcp-stream.h"
 #undef FILER_INSIDE

@@ -17,10 +17,10 @@
 
 #include "config.h"
 
-#include "filer-udp-stream.h"
+#include "filer-pseudotcp-stream.h"
 #include "filer-stream-wakers-private.h"
-#include "filer-udp-input-stream-private.h"
-#include "filer-udp-output-stream-private.h"
+#include "filer-datagram-input-stream-private.h"
+#include "filer-datagram-output-stream-private.h"
 
 #include <errno.h>
 #include <nice/pseudotcp.h>
@@ -671,8 +671,8 @@ filer_udp_stream_new (guint32                conversation,
                 NULL);
 
   self->wakers = filer_wakers_new ();
-  self->input = filer_udp_input_stream_new (G_IO_STREAM (self), &stream_ops);
-  self->output = filer_udp_output_stream_new (G_IO_STREAM (self), &stream_ops);
+  self->input = filer_datagram_input_stream_new (G_IO_STREAM (self), &stream_ops);
+  self->output = filer_datagram_output_stream_new (G_IO_STREAM (self), &stream_ops);
 
   self->clock = g_source_new (&clock_funcs, sizeof (GSource));
   g_source_set_static_name (self->clock, "FilerUdpStream clock");
