@@ -28,64 +28,11 @@ typedef struct
   guint64 datagrams_sent;
 } End;
 
-/* The two engines behind one set of calls. */
-
-static gboolean
-is_quic (GIOStream *stream)
-{
-  return FILER_IS_QUIC_STREAM (stream);
-}
-
-static void
-stream_receive (GIOStream    *stream,
-                const guint8 *data,
-                gsize         length)
-{
-  if (is_quic (stream))
-    filer_quic_stream_receive_segment (FILER_QUIC_STREAM (stream), data, length);
-  else
-    filer_udp_stream_receive_segment (FILER_UDP_STREAM (stream), data, length);
-}
-
-static void
-stream_set_idle_timeout (GIOStream *stream,
-                         guint      ms)
-{
-  if (is_quic (stream))
-    filer_quic_stream_set_idle_timeout (FILER_QUIC_STREAM (stream), ms);
-  else
-    filer_udp_stream_set_idle_timeout (FILER_UDP_STREAM (stream), ms);
-}
-
-static gboolean
-stream_is_established (GIOStream *stream)
-{
-  if (is_quic (stream))
-    return filer_quic_stream_is_established (FILER_QUIC_STREAM (stream));
-  return filer_udp_stream_is_established (FILER_UDP_STREAM (stream));
-}
-
-static void
-stream_handshake_async (GIOStream           *stream,
-                        gboolean             initiator,
-                        GAsyncReadyCallback  callback,
-                        gpointer             user_data)
-{
-  if (is_quic (stream))
-    filer_quic_stream_handshake_async (FILER_QUIC_STREAM (stream), initiator, NULL, callback, user_data);
-  else
-    filer_udp_stream_handshake_async (FILER_UDP_STREAM (stream), initiator, NULL, callback, user_data);
-}
-
-static gboolean
-stream_handshake_finish (GIOStream     *stream,
-                         GAsyncResult  *result,
-                         GError       **error)
-{
-  if (is_quic (stream))
-    return filer_quic_stream_handshake_finish (FILER_QUIC_STREAM (stream), result, error);
-  return filer_udp_stream_handshake_finish (FILER_UDP_STREAM (stream), result, error);
-}
+#define stream_receive(s, d, l) filer_datagram_stream_receive_segment (FILER_DATAGRAM_STREAM (s), d, l)
+#define stream_set_idle_timeout(s, ms) filer_datagram_stream_set_idle_timeout (FILER_DATAGRAM_STREAM (s), ms)
+#define stream_is_established(s) filer_datagram_stream_is_established (FILER_DATAGRAM_STREAM (s))
+#define stream_handshake_async(s, i, c, u) filer_datagram_stream_handshake_async (FILER_DATAGRAM_STREAM (s), i, NULL, c, u)
+#define stream_handshake_finish(s, r, e) filer_datagram_stream_handshake_finish (FILER_DATAGRAM_STREAM (s), r, e)
 
 struct _Fixture
 {
@@ -197,10 +144,7 @@ end_init (Fixture    *fixture,
   end->source = g_socket_create_source (end->socket, G_IO_IN, NULL);
   g_source_set_callback (end->source, G_SOURCE_FUNC (end_readable_cb), end, NULL);
   g_source_attach (end->source, NULL);
-  if (g_str_equal (engine, "quic"))
-    end->stream = G_IO_STREAM (filer_quic_stream_new (end_send, end, NULL));
-  else
-    end->stream = G_IO_STREAM (filer_udp_stream_new (0x46494c45, end_send, end, NULL));
+  end->stream = G_IO_STREAM (filer_datagram_stream_new (g_str_equal (engine, "quic") ? FILER_DATAGRAM_STREAM_ENGINE_QUIC : FILER_DATAGRAM_STREAM_ENGINE_PSEUDOTCP, 0x46494c45, end_send, end, NULL));
 }
 
 static void

@@ -17,8 +17,7 @@
 #include <string.h>
 
 #include "filer-nat-error.h"
-#include "filer-quic-stream.h"
-#include "filer-pseudotcp-stream.h"
+#include "filer-datagram-stream.h"
 
 static Session *
 session_ref (Session *session)
@@ -127,7 +126,7 @@ session_keepalive_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* The two stream engines behind one set of calls (docs/nat-stream.md). */
+/* The stream's calls, on the GIOStream the session keeps. */
 
 static void
 stream_handshake_async (GIOStream           *stream,
@@ -136,10 +135,7 @@ stream_handshake_async (GIOStream           *stream,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)
 {
-  if (FILER_IS_QUIC_STREAM (stream))
-    filer_quic_stream_handshake_async (FILER_QUIC_STREAM (stream), initiator, cancellable, callback, user_data);
-  else
-    filer_udp_stream_handshake_async (FILER_UDP_STREAM (stream), initiator, cancellable, callback, user_data);
+  filer_datagram_stream_handshake_async (FILER_DATAGRAM_STREAM (stream), initiator, cancellable, callback, user_data);
 }
 
 static gboolean
@@ -147,9 +143,7 @@ stream_handshake_finish (GIOStream     *stream,
                          GAsyncResult  *result,
                          GError       **error)
 {
-  if (FILER_IS_QUIC_STREAM (stream))
-    return filer_quic_stream_handshake_finish (FILER_QUIC_STREAM (stream), result, error);
-  return filer_udp_stream_handshake_finish (FILER_UDP_STREAM (stream), result, error);
+  return filer_datagram_stream_handshake_finish (FILER_DATAGRAM_STREAM (stream), result, error);
 }
 
 static void
@@ -157,61 +151,44 @@ stream_receive (GIOStream    *stream,
                 const guint8 *segment,
                 gsize         length)
 {
-  if (FILER_IS_QUIC_STREAM (stream))
-    filer_quic_stream_receive_segment (FILER_QUIC_STREAM (stream), segment, length);
-  else
-    filer_udp_stream_receive_segment (FILER_UDP_STREAM (stream), segment, length);
+  filer_datagram_stream_receive_segment (FILER_DATAGRAM_STREAM (stream), segment, length);
 }
 
 static void
 stream_notify_alive (GIOStream *stream)
 {
-  if (FILER_IS_QUIC_STREAM (stream))
-    filer_quic_stream_notify_alive (FILER_QUIC_STREAM (stream));
-  else
-    filer_udp_stream_notify_alive (FILER_UDP_STREAM (stream));
+  filer_datagram_stream_notify_alive (FILER_DATAGRAM_STREAM (stream));
 }
 
 void
 filer_nat_client_stream_abort (GIOStream    *stream,
                                const GError *error)
 {
-  if (FILER_IS_QUIC_STREAM (stream))
-    filer_quic_stream_abort (FILER_QUIC_STREAM (stream), error);
-  else
-    filer_udp_stream_abort (FILER_UDP_STREAM (stream), error);
+  filer_datagram_stream_abort (FILER_DATAGRAM_STREAM (stream), error);
 }
 
 static GIOStream *
 session_make_stream (Session *session)
 {
   FilerNatClient *self = session->client;
-  GIOStream *stream;
-  guint idle_timeout = MAX (3 * self->keepalive_ms, 3000);
+  FilerDatagramStream *stream;
+  guint32 conversation;
 
+  /* The token's first four bytes, big-endian: what PseudoTcp puts first
+   * in every segment (QUIC ignores it). */
+  memcpy (&conversation, session->token, sizeof conversation);
+  conversation = GUINT32_FROM_BE (conversation);
+  stream = filer_datagram_stream_new (session->quic ? FILER_DATAGRAM_STREAM_ENGINE_QUIC
+                                                    : FILER_DATAGRAM_STREAM_ENGINE_PSEUDOTCP,
+                                      conversation, session_send_segment,
+                                      session_ref (session), filer_nat_session_unref);
   /* Keepalives prove the peer alive; miss three and the stream ends. */
-  if (session->quic)
-    {
-      stream = G_IO_STREAM (filer_quic_stream_new (session_send_segment, session_ref (session), filer_nat_session_unref));
-      filer_quic_stream_set_idle_timeout (FILER_QUIC_STREAM (stream), idle_timeout);
-    }
-  else
-    {
-      guint32 conversation;
-
-      /* The token's first four bytes, big-endian: what PseudoTcp puts
-       * first in every segment. */
-      memcpy (&conversation, session->token, sizeof conversation);
-      conversation = GUINT32_FROM_BE (conversation);
-      stream = G_IO_STREAM (filer_udp_stream_new (conversation, session_send_segment,
-                                                  session_ref (session), filer_nat_session_unref));
-      filer_udp_stream_set_idle_timeout (FILER_UDP_STREAM (stream), idle_timeout);
-    }
-  g_set_weak_pointer (&session->stream, stream);
+  filer_datagram_stream_set_idle_timeout (stream, MAX (3 * self->keepalive_ms, 3000));
+  g_set_weak_pointer (&session->stream, G_IO_STREAM (stream));
 
   session->keepalive_id = g_timeout_add (self->keepalive_ms, session_keepalive_cb, session);
 
-  return stream;
+  return G_IO_STREAM (stream);
 }
 
 static void
