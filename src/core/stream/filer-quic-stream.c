@@ -579,7 +579,13 @@ flush (FilerQuicStream *self)
         {
           if (written == NGTCP2_ERR_WRITE_MORE)
             {
+              /* Taken into the packet, and with it the FIN if that was
+               * the last of the data: offering the FIN again once the
+               * stream is gone (both FINs acknowledged) would fail the
+               * connection with STREAM_NOT_FOUND. */
               self->handed += datalen;
+              if (self->want_fin && self->handed == self->queued)
+                self->fin_sent = TRUE;
               continue;
             }
           if (written == NGTCP2_ERR_STREAM_DATA_BLOCKED || written == NGTCP2_ERR_STREAM_SHUT_WR)
