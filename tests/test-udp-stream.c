@@ -772,6 +772,37 @@ assert_got (Reader *r,
   g_assert_cmpmem (r->data->data, r->data->len, g_bytes_get_data (sent, NULL), g_bytes_get_size (sent));
 }
 
+static void
+close_done_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Result *r = user_data;
+
+  r->ok = g_io_stream_close_finish (G_IO_STREAM (object), result, &r->error);
+  r->done = TRUE;
+}
+
+/* Both ends got each other's FIN: the streams are still sound (nothing
+ * failed after the data), and close cleanly. */
+static void
+assert_clean_end (Fixture *fixture)
+{
+  Result ca = { 0, }, cb = { 0, };
+
+  filer_test_spin (300);
+  g_assert_true (filer_datagram_stream_is_established (fixture->a.stream));
+  g_assert_true (filer_datagram_stream_is_established (fixture->b.stream));
+
+  g_io_stream_close_async (G_IO_STREAM (fixture->a.stream), G_PRIORITY_DEFAULT, NULL, close_done_cb, &ca);
+  g_io_stream_close_async (G_IO_STREAM (fixture->b.stream), G_PRIORITY_DEFAULT, NULL, close_done_cb, &cb);
+  filer_test_wait_for (&ca.done, 20000, "A's close");
+  filer_test_wait_for (&cb.done, 20000, "B's close");
+  g_assert_no_error (ca.error);
+  g_assert_no_error (cb.error);
+  g_assert_true (ca.ok && cb.ok);
+}
+
 /* --- cases that move data ---------------------------------------------- */
 
 static void
@@ -797,6 +828,7 @@ test_echo (Fixture       *fixture,
   filer_test_wait_for (&ra.result.done, 20000, "world and EOF at A");
   assert_got (&rb, hello);
   assert_got (&ra, world);
+  assert_clean_end (fixture);
   assert_link_worked (fixture);
 
   writer_clear (&wa);
@@ -833,6 +865,7 @@ transfer_both_ways (Fixture *fixture,
 
   assert_got (&rb, ab);
   assert_got (&ra, ba);
+  assert_clean_end (fixture);
 
   g_test_message ("%zu + %zu bytes in %.2f s (%.1f MB/s)",
                   size_ab, size_ba, seconds, (size_ab + size_ba) / seconds / 1e6);
@@ -857,17 +890,6 @@ test_lossy (Fixture       *fixture,
 {
   transfer_both_ways (fixture, 1024 * 1024, 256 * 1024, 90000);
   assert_link_worked (fixture);
-}
-
-static void
-close_done_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  Result *r = user_data;
-
-  r->ok = g_io_stream_close_finish (G_IO_STREAM (object), result, &r->error);
-  r->done = TRUE;
 }
 
 static void
