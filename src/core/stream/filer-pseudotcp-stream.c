@@ -412,10 +412,14 @@ filer_pseudotcp_stream_close_done (FilerDatagramStream *stream,
   int state = closing_state (self);
 
   /* Our FIN (after all data) acknowledged and the peer's FIN came, or a
-   * short grace after the acknowledgement. */
+   * short grace after the acknowledgement. Both FINs crossed (CLOSING)
+   * and the acknowledgement of ours lost: the peer, which got our FIN and
+   * so all data before it, has ended and will not acknowledge it again;
+   * a grace then too, not a close that hangs until the idle timeout. */
   return self->tcp_closed
          || state == PSEUDO_TCP_TIME_WAIT || state == PSEUDO_TCP_CLOSED
-         || (self->fin_acked_us && g_get_monotonic_time () - self->fin_acked_us >= CLOSE_GRACE_US);
+         || (self->fin_acked_us && g_get_monotonic_time () - self->fin_acked_us >= CLOSE_GRACE_US)
+         || (state == PSEUDO_TCP_CLOSING && closing_us >= CLOSE_GRACE_US);
 }
 
 static gboolean
