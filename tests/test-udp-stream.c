@@ -404,18 +404,19 @@ shim_readable_cb (GSocket      *socket,
              == g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (a_address))
            ? b_address : a_address;
 
-      /* Random, and (so that even a short case meets each of them) the
-       * 6th, 7th and 8th datagrams for sure. */
+      /* Random, and (so that even a short case meets each of them) from
+       * the 6th, 7th and 8th datagram on, until it happened once. */
       fixture->seen++;
       if (fixture->cut
-          || (fixture->link.loss > 0 && (fixture->seen == 6 || g_test_rand_double () < fixture->link.loss)))
+          || (fixture->link.loss > 0
+              && ((fixture->seen >= 6 && fixture->dropped == 0) || g_test_rand_double () < fixture->link.loss)))
         {
           fixture->dropped++;
           continue;
         }
 
       if (fixture->held_length < 0 && fixture->link.reorder > 0
-          && (fixture->seen == 7 || g_test_rand_double () < fixture->link.reorder))
+          && ((fixture->seen >= 7 && fixture->reordered == 0) || g_test_rand_double () < fixture->link.reorder))
         {
           memcpy (fixture->held, buffer, n);
           fixture->held_length = n;
@@ -430,7 +431,7 @@ shim_readable_cb (GSocket      *socket,
       fixture->forwarded++;
       g_socket_send_to (socket, to, (const char *)buffer, n, NULL, NULL);
       if (fixture->link.duplicate > 0
-          && (fixture->seen == 8 || g_test_rand_double () < fixture->link.duplicate))
+          && ((fixture->seen >= 8 && fixture->duplicated == 0) || g_test_rand_double () < fixture->link.duplicate))
         {
           fixture->duplicated++;
           g_socket_send_to (socket, to, (const char *)buffer, n, NULL, NULL);
