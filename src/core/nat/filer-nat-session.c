@@ -28,8 +28,7 @@
 #include "filer-nat-client.h"
 #include "filer-nat-datagram-private.h"
 #include "filer-nat-error.h"
-#include "filer-quic-stream.h"
-#include "filer-udp-stream.h"
+#include "filer-datagram-stream.h"
 
 #define PUNCH_INTERVAL_MS      100
 #define SESSION_GIVE_UP_MS     10000  /* a passive session never used */
@@ -93,9 +92,10 @@ static void session_send_segment (const guint8 *segment,
                                   gsize         length,
                                   gpointer      user_data);
 
-/* --- engine switch: replaced by the stream base type ------------------- */
+/* --- the stream ---------------------------------------------------------- */
 
-/* The two stream engines behind one set of calls (docs/nat-stream.md). */
+/* The session's stream is a FilerDatagramStream on the engine the
+ * initiator chose (docs/nat-stream.md); these keep the call sites short. */
 
 static void
 stream_handshake_async (GIOStream           *stream,
@@ -104,10 +104,8 @@ stream_handshake_async (GIOStream           *stream,
                         GAsyncReadyCallback  callback,
                         gpointer             user_data)
 {
-  if (FILER_IS_QUIC_STREAM (stream))
-    filer_quic_stream_handshake_async (FILER_QUIC_STREAM (stream), initiator, cancellable, callback, user_data);
-  else
-    filer_udp_stream_handshake_async (FILER_UDP_STREAM (stream), initiator, cancellable, callback, user_data);
+  filer_datagram_stream_handshake_async (FILER_DATAGRAM_STREAM (stream), initiator, cancellable,
+                                         callback, user_data);
 }
 
 static gboolean
@@ -115,68 +113,28 @@ stream_handshake_finish (GIOStream     *stream,
                          GAsyncResult  *result,
                          GError       **error)
 {
-  if (FILER_IS_QUIC_STREAM (stream))
-    return filer_quic_stream_handshake_finish (FILER_QUIC_STREAM (stream), result, error);
-  return filer_udp_stream_handshake_finish (FILER_UDP_STREAM (stream), result, error);
+  return filer_datagram_stream_handshake_finish (FILER_DATAGRAM_STREAM (stream), result, error);
 }
 
-static void
-stream_receive (GIOStream    *stream,
-                const guint8 *segment,
-                gsize         length)
-{
-  if (FILER_IS_QUIC_STREAM (stream))
-    filer_quic_stream_receive_segment (FILER_QUIC_STREAM (stream), segment, length);
-  else
-    filer_udp_stream_receive_segment (FILER_UDP_STREAM (stream), segment, length);
-}
-
-static void
-stream_notify_alive (GIOStream *stream)
-{
-  if (FILER_IS_QUIC_STREAM (stream))
-    filer_quic_stream_notify_alive (FILER_QUIC_STREAM (stream));
-  else
-    filer_udp_stream_notify_alive (FILER_UDP_STREAM (stream));
-}
-
-static void
-stream_abort (GIOStream    *stream,
-              const GError *error)
-{
-  if (FILER_IS_QUIC_STREAM (stream))
-    filer_quic_stream_abort (FILER_QUIC_STREAM (stream), error);
-  else
-    filer_udp_stream_abort (FILER_UDP_STREAM (stream), error);
-}
-
-/* A new stream for @self on the engine the initiator chose; its send
- * function holds a reference to @self. */
+/* A new stream for @self; its send function holds a reference to @self.
+ * The token's first four bytes, big-endian, are PseudoTcp's conversation
+ * number (what it puts first in every segment; QUIC ignores it). */
 static GIOStream *
 stream_new (FilerNatSession *self,
             guint            idle_timeout)
 {
-  GIOStream *stream;
+  FilerDatagramStream *stream;
+  guint32 conversation;
 
-  if (self->quic)
-    {
-      stream = G_IO_STREAM (filer_quic_stream_new (session_send_segment, g_object_ref (self), g_object_unref));
-      filer_quic_stream_set_idle_timeout (FILER_QUIC_STREAM (stream), idle_timeout);
-    }
-  else
-    {
-      guint32 conversation;
+  memcpy (&conversation, self->token, sizeof conversation);
+  conversation = GUINT32_FROM_BE (conversation);
+  stream = filer_datagram_stream_new (self->quic ? FILER_DATAGRAM_STREAM_ENGINE_QUIC
+                                                 : FILER_DATAGRAM_STREAM_ENGINE_PSEUDOTCP,
+                                      conversation, session_send_segment,
+                                      g_object_ref (self), g_object_unref);
+  filer_datagram_stream_set_idle_timeout (stream, idle_timeout);
 
-      /* The token's first four bytes, big-endian: what PseudoTcp puts
-       * first in every segment. */
-      memcpy (&conversation, self->token, sizeof conversation);
-      conversation = GUINT32_FROM_BE (conversation);
-      stream = G_IO_STREAM (filer_udp_stream_new (conversation, session_send_segment,
-                                                  g_object_ref (self), g_object_unref));
-      filer_udp_stream_set_idle_timeout (FILER_UDP_STREAM (stream), idle_timeout);
-    }
-
-  return stream;
+  return G_IO_STREAM (stream);
 }
 
 /* --- sending: direct, or through the relay ----------------------------- */
@@ -555,7 +513,7 @@ _filer_nat_session_refused (FilerNatSession *self,
   error = g_error_new (FILER_NAT_ERROR, FILER_NAT_ERROR_UNREACHABLE, "%s",
                        message ?: "The peer did not answer");
   if (self->stream)
-    stream_abort (self->stream, error);
+    filer_datagram_stream_abort (FILER_DATAGRAM_STREAM (self->stream), error);
   else
     {
       session_fail (self, g_steal_pointer (&error));
@@ -575,7 +533,7 @@ _filer_nat_session_relay_closed (FilerNatSession *self,
 
       error = g_error_new (FILER_NAT_ERROR, FILER_NAT_ERROR_RELAY_CLOSED,
                            "The server closed the relay: %s", message ?: "no reason");
-      stream_abort (self->stream, error);
+      filer_datagram_stream_abort (FILER_DATAGRAM_STREAM (self->stream), error);
     }
 }
 
@@ -614,7 +572,7 @@ _filer_nat_session_handle_datagram (FilerNatSession *self,
 
     case FILER_NAT_KIND_KEEPALIVE:
       if (self->stream)
-        stream_notify_alive (self->stream);
+        filer_datagram_stream_notify_alive (FILER_DATAGRAM_STREAM (self->stream));
       break;
 
     case FILER_NAT_KIND_STREAM:
@@ -638,7 +596,7 @@ _filer_nat_session_handle_datagram (FilerNatSession *self,
             }
         }
       if (self->stream)
-        stream_receive (self->stream, payload, length);
+        filer_datagram_stream_receive_segment (FILER_DATAGRAM_STREAM (self->stream), payload, length);
       break;
 
     default:
@@ -653,7 +611,7 @@ _filer_nat_session_stop (FilerNatSession *self,
   g_assert (FILER_IS_NAT_SESSION (self));
 
   if (self->stream)
-    stream_abort (self->stream, error);
+    filer_datagram_stream_abort (FILER_DATAGRAM_STREAM (self->stream), error);
   session_fail (self, g_error_copy (error));
   g_clear_object (&self->socket);
   g_clear_object (&self->server);

@@ -1,7 +1,7 @@
 /* filer-quic-stream.c: a reliable byte stream over datagrams: QUIC (ngtcp2)
  *
- * The second engine behind the NAT client's streams (the first is
- * PseudoTcp, filer-udp-stream.c; docs/nat-stream.md compares them): QUIC
+ * One engine of FilerDatagramStream (the other is PseudoTcp,
+ * filer-pseudotcp-stream.c; docs/nat-stream.md compares them): QUIC
  * v1 by ngtcp2 with TLS 1.3 by GnuTLS, CUBIC congestion control, ACK
  * ranges and pacing. Everything that touches ngtcp2 is in this file: it
  * is a pre-1.0 API.
@@ -41,9 +41,6 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
-#include "filer-stream-wakers-private.h"
-#include "filer-udp-input-stream-private.h"
-#include "filer-udp-output-stream-private.h"
 
 #define ALPN                "filer/1"
 #define STREAM_WINDOW       (4 * 1024 * 1024)
@@ -55,24 +52,12 @@
 
 struct _FilerQuicStream
 {
-  GIOStream parent_instance;
+  FilerDatagramStream parent_instance;
 
   /* owned */
   ngtcp2_conn *conn;
   gnutls_session_t tls;
   ngtcp2_crypto_conn_ref conn_ref;
-  GInputStream *input;
-  GOutputStream *output;
-  GMainContext *context;
-  GSource *clock;
-  FilerWakers *wakers;
-  GError *error;
-  GTask *handshake_task;
-  GTask *close_task;
-
-  FilerUdpStreamSendFunc send_func;
-  gpointer send_data;
-  GDestroyNotify send_notify;
 
   struct sockaddr_in local;     /* placeholders for ngtcp2's path */
   struct sockaddr_in remote;
@@ -86,11 +71,8 @@ struct _FilerQuicStream
   GByteArray *rbuf;
   gsize rbuf_read;              /* consumed bytes at the front of rbuf */
 
-  guint idle_timeout_ms;
-  gint64 last_heard_us;
-  gint64 close_started_us;
   guint initiator : 1;
-  guint watching_idle : 1;
+  guint started : 1;            /* the handshake has begun */
   guint established : 1;
   guint want_fin : 1;
   guint fin_sent : 1;
@@ -99,11 +81,12 @@ struct _FilerQuicStream
   guint closed : 1;             /* we sent CONNECTION_CLOSE */
 };
 
-G_DEFINE_FINAL_TYPE (FilerQuicStream, filer_quic_stream, G_TYPE_IO_STREAM)
+G_DEFINE_FINAL_TYPE (FilerQuicStream, filer_quic_stream, FILER_TYPE_DATAGRAM_STREAM)
 
-static gboolean filer_quic_stream_check (FilerQuicStream *self,
-                                         GIOCondition     condition);
-static void     flush                   (FilerQuicStream *self);
+#define BASE(self) FILER_DATAGRAM_STREAM (self)
+#define FAILED(self) (filer_datagram_stream_get_error (BASE (self)) != NULL)
+
+static void flush (FilerQuicStream *self);
 
 /* --- the certificate ---------------------------------------------------- */
 
@@ -243,31 +226,21 @@ static void
 wake (FilerQuicStream *self,
       GIOCondition     condition)
 {
-  if (self->wakers)
-    filer_wakers_wake (self->wakers, condition);
+  filer_datagram_stream_wake (BASE (self), condition);
 }
 
 static void
 schedule_events (FilerQuicStream *self)
 {
-  if (self->clock)
-    g_source_set_ready_time (self->clock, 0);
+  filer_datagram_stream_schedule (BASE (self));
 }
 
 static void
 fail (FilerQuicStream *self,
       GError          *error)
 {
-  if (self->error)
-    {
-      g_error_free (error);
-      return;
-    }
-
-  g_debug ("quic stream %p: %s", self, error->message);
-  self->error = error;
-  wake (self, G_IO_IN | G_IO_OUT);
-  schedule_events (self);
+  filer_datagram_stream_abort (BASE (self), error);
+  g_error_free (error);
 }
 
 static void
@@ -346,10 +319,8 @@ handshake_completed_cb (ngtcp2_conn *conn,
         return NGTCP2_ERR_CALLBACK_FAILURE;
     }
 
-  g_debug ("quic stream %p: established", self);
   self->established = TRUE;
-  wake (self, G_IO_OUT | G_IO_IN);
-  schedule_events (self);
+  filer_datagram_stream_set_established (BASE (self));
   return 0;
 }
 
@@ -563,40 +534,13 @@ send_packet (FilerQuicStream *self,
              const uint8_t   *packet,
              gsize            length)
 {
-  if (self->send_func)
-    self->send_func (packet, length, self->send_data);
+  filer_datagram_stream_send_segment (BASE (self), packet, length);
 }
 
 static void
 arm_clock (FilerQuicStream *self)
 {
-  gint64 ready = -1;
-  gint64 current;
-
-  if (!self->clock)
-    return;
-
-  if (self->conn && !self->error && !self->closed)
-    {
-      ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry (self->conn);
-
-      if (expiry != UINT64_MAX)
-        ready = (gint64)(expiry / 1000);
-    }
-
-  if (self->watching_idle && self->idle_timeout_ms > 0 && !self->error)
-    {
-      gint64 idle = self->last_heard_us + (gint64)self->idle_timeout_ms * 1000;
-
-      ready = ready < 0 ? idle : MIN (ready, idle);
-    }
-
-  if (self->close_task)
-    ready = ready < 0 ? g_get_monotonic_time () + 100000 : MIN (ready, g_get_monotonic_time () + 100000);
-
-  current = g_source_get_ready_time (self->clock);
-  if (current != 0)
-    g_source_set_ready_time (self->clock, ready);
+  filer_datagram_stream_update_clock (BASE (self));
 }
 
 static void
@@ -607,7 +551,7 @@ flush (FilerQuicStream *self)
   ngtcp2_pkt_info info;
   ngtcp2_tstamp ts = now_ns ();
 
-  if (self->conn == NULL || self->error || self->closed || self->peer_closed)
+  if (self->conn == NULL || FAILED (self) || self->closed || self->peer_closed)
     return;
 
   ngtcp2_path_storage_zero (&storage);
@@ -635,7 +579,13 @@ flush (FilerQuicStream *self)
         {
           if (written == NGTCP2_ERR_WRITE_MORE)
             {
+              /* Taken into the packet, and with it the FIN if that was
+               * the last of the data: offering the FIN again once the
+               * stream is gone (both FINs acknowledged) would fail the
+               * connection with STREAM_NOT_FOUND. */
               self->handed += datalen;
+              if (self->want_fin && self->handed == self->queued)
+                self->fin_sent = TRUE;
               continue;
             }
           if (written == NGTCP2_ERR_STREAM_DATA_BLOCKED || written == NGTCP2_ERR_STREAM_SHUT_WR)
@@ -689,337 +639,7 @@ send_connection_close (FilerQuicStream *self)
     send_packet (self, packet, written);
 }
 
-/* --- the clock: timers and deferred events ------------------------------ */
-
-static void
-finish_close_task (FilerQuicStream *self)
-{
-  g_autoptr(GTask) task = g_steal_pointer (&self->close_task);
-
-  send_connection_close (self);
-  g_input_stream_close (self->input, NULL, NULL);
-  g_output_stream_close (self->output, NULL, NULL);
-
-  if (self->error && self->acked < self->queued)
-    g_task_return_error (task, g_error_copy (self->error));
-  else
-    g_task_return_boolean (task, TRUE);
-}
-
-static gboolean
-clock_cb (gpointer user_data)
-{
-  g_autoptr(FilerQuicStream) self = g_object_ref (user_data);
-  gint64 now_us = g_get_monotonic_time ();
-
-  g_source_set_ready_time (self->clock, -1);
-
-  if (!self->error && self->watching_idle && self->idle_timeout_ms > 0
-      && now_us - self->last_heard_us >= (gint64)self->idle_timeout_ms * 1000)
-    fail (self, g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                             "Nothing heard from the peer for %u ms", self->idle_timeout_ms));
-
-  if (self->conn && !self->error && !self->closed && !self->peer_closed
-      && ngtcp2_conn_get_expiry (self->conn) <= now_ns ())
-    {
-      int rv = ngtcp2_conn_handle_expiry (self->conn, now_ns ());
-
-      if (rv != 0)
-        fail_ngtcp2 (self, "timer", rv);
-    }
-
-  flush (self);
-
-  if (self->handshake_task && (self->established || self->error))
-    {
-      g_autoptr(GTask) task = g_steal_pointer (&self->handshake_task);
-
-      if (self->established && !self->error)
-        g_task_return_boolean (task, TRUE);
-      else
-        g_task_return_error (task, g_error_copy (self->error));
-    }
-
-  if (self->close_task
-      && (self->error || self->peer_closed || self->conn == NULL
-          || (self->fin_sent && self->acked >= self->queued)
-          || now_us - self->close_started_us >= CLOSE_GRACE_US))
-    finish_close_task (self);
-
-  arm_clock (self);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-clock_dispatch (GSource     *source,
-                GSourceFunc  callback,
-                gpointer     user_data)
-{
-  return callback (user_data);
-}
-
-static GSourceFuncs clock_funcs = {
-  .dispatch = clock_dispatch,
-};
-
-/* --- what the halves use ------------------------------------------------ */
-
-static gboolean
-filer_quic_stream_check (FilerQuicStream *self,
-                         GIOCondition     condition)
-{
-  if (self->error)
-    return TRUE;
-
-  if (condition & G_IO_IN)
-    return self->rbuf->len > self->rbuf_read || self->fin_received || self->peer_closed;
-
-  if (condition & G_IO_OUT)
-    return self->want_fin || self->peer_closed
-           || (self->established && self->queued - self->acked < SEND_BUFFER);
-
-  return FALSE;
-}
-
-static gssize
-quic_read (GIOStream  *stream,
-           void       *buffer,
-           gsize       count,
-           GError    **error)
-{
-  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
-  gsize available = self->rbuf->len - self->rbuf_read;
-  gsize n = MIN (count, available);
-
-  if (n > 0)
-    {
-      memcpy (buffer, self->rbuf->data + self->rbuf_read, n);
-      self->rbuf_read += n;
-      if (self->rbuf_read == self->rbuf->len || self->rbuf_read > 1024 * 1024)
-        {
-          g_byte_array_remove_range (self->rbuf, 0, self->rbuf_read);
-          self->rbuf_read = 0;
-        }
-
-      /* Reading opens the window again. */
-      if (self->conn && !self->error && !self->closed && !self->peer_closed)
-        {
-          ngtcp2_conn_extend_max_stream_offset (self->conn, self->stream_id, n);
-          ngtcp2_conn_extend_max_offset (self->conn, n);
-          flush (self);
-        }
-      return n;
-    }
-
-  if (count == 0 || self->fin_received)
-    return 0;
-
-  if (self->error)
-    {
-      g_propagate_error (error, g_error_copy (self->error));
-      return -1;
-    }
-
-  if (self->peer_closed)
-    return 0;
-
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "No data yet");
-  return -1;
-}
-
-static gssize
-quic_write (GIOStream   *stream,
-            const void  *buffer,
-            gsize        count,
-            GError     **error)
-{
-  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
-  gsize room;
-
-  if (self->error)
-    {
-      g_propagate_error (error, g_error_copy (self->error));
-      return -1;
-    }
-
-  if (self->want_fin || self->peer_closed || self->closed)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "The stream is closed for writing");
-      return -1;
-    }
-
-  room = self->established ? SEND_BUFFER - MIN (SEND_BUFFER, self->queued - self->acked) : 0;
-  if (room == 0)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "Send buffer full");
-      return -1;
-    }
-
-  count = MIN (count, room);
-  g_queue_push_tail (&self->chunks, g_bytes_new (buffer, count));
-  self->queued += count;
-  flush (self);
-
-  return count;
-}
-
-static gboolean
-quic_check (GIOStream    *stream,
-            GIOCondition  condition)
-{
-  return filer_quic_stream_check (FILER_QUIC_STREAM (stream), condition);
-}
-
-static GSource *
-quic_create_waker (GIOStream    *stream,
-                   GIOCondition  condition)
-{
-  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
-
-  return filer_wakers_create (self->wakers, condition, filer_quic_stream_check (self, condition));
-}
-
-static void
-quic_shutdown_write (GIOStream *stream)
-{
-  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
-
-  if (self->want_fin)
-    return;
-
-  self->want_fin = TRUE;
-  flush (self);
-}
-
-static GMainContext *
-quic_get_context (GIOStream *stream)
-{
-  return FILER_QUIC_STREAM (stream)->context;
-}
-
-static const FilerStreamOps stream_ops = {
-  .read_nonblocking = quic_read,
-  .write_nonblocking = quic_write,
-  .check = quic_check,
-  .create_waker = quic_create_waker,
-  .shutdown_write = quic_shutdown_write,
-  .get_context = quic_get_context,
-};
-
-/* --- GIOStream ------------------------------------------------------------ */
-
-static GInputStream *
-filer_quic_stream_get_input_stream (GIOStream *stream)
-{
-  return FILER_QUIC_STREAM (stream)->input;
-}
-
-static GOutputStream *
-filer_quic_stream_get_output_stream (GIOStream *stream)
-{
-  return FILER_QUIC_STREAM (stream)->output;
-}
-
-static gboolean
-filer_quic_stream_close_fn (GIOStream     *stream,
-                            GCancellable  *cancellable,
-                            GError       **error)
-{
-  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
-
-  /* Synchronous close: FIN and CONNECTION_CLOSE now, no waiting. */
-  if (self->conn && !self->error)
-    {
-      quic_shutdown_write (stream);
-      send_connection_close (self);
-    }
-
-  return TRUE;
-}
-
-static void
-filer_quic_stream_close_async (GIOStream           *stream,
-                               int                  io_priority,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
-{
-  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
-  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
-
-  /* Never through a thread: completes once everything written (and the
-   * FIN) is acknowledged, or after a grace period. */
-  g_task_set_source_tag (task, filer_quic_stream_close_async);
-  g_return_if_fail (self->close_task == NULL);
-
-  self->close_task = g_steal_pointer (&task);
-  self->close_started_us = g_get_monotonic_time ();
-  quic_shutdown_write (stream);
-  schedule_events (self);
-}
-
-static gboolean
-filer_quic_stream_close_finish (GIOStream     *stream,
-                                GAsyncResult  *result,
-                                GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static void
-filer_quic_stream_dispose (GObject *object)
-{
-  FilerQuicStream *self = FILER_QUIC_STREAM (object);
-
-  self->send_func = NULL;
-  if (self->send_notify)
-    g_clear_pointer (&self->send_data, self->send_notify);
-
-  g_clear_pointer (&self->wakers, filer_wakers_free);
-  if (self->clock)
-    {
-      g_source_destroy (self->clock);
-      g_clear_pointer (&self->clock, g_source_unref);
-    }
-
-  g_clear_pointer (&self->conn, ngtcp2_conn_del);
-  g_clear_pointer (&self->tls, gnutls_deinit);
-  g_queue_clear_full (&self->chunks, (GDestroyNotify)g_bytes_unref);
-  g_clear_object (&self->input);
-  g_clear_object (&self->output);
-
-  G_OBJECT_CLASS (filer_quic_stream_parent_class)->dispose (object);
-}
-
-static void
-filer_quic_stream_finalize (GObject *object)
-{
-  FilerQuicStream *self = FILER_QUIC_STREAM (object);
-
-  g_assert (self->handshake_task == NULL);
-  g_assert (self->close_task == NULL);
-  g_clear_error (&self->error);
-  g_clear_pointer (&self->rbuf, g_byte_array_unref);
-  g_clear_pointer (&self->context, g_main_context_unref);
-
-  G_OBJECT_CLASS (filer_quic_stream_parent_class)->finalize (object);
-}
-
-static void
-filer_quic_stream_class_init (FilerQuicStreamClass *klass)
-{
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-  GIOStreamClass *stream_class = G_IO_STREAM_CLASS (klass);
-
-  object_class->dispose = filer_quic_stream_dispose;
-  object_class->finalize = filer_quic_stream_finalize;
-
-  stream_class->get_input_stream = filer_quic_stream_get_input_stream;
-  stream_class->get_output_stream = filer_quic_stream_get_output_stream;
-  stream_class->close_fn = filer_quic_stream_close_fn;
-  stream_class->close_async = filer_quic_stream_close_async;
-  stream_class->close_finish = filer_quic_stream_close_finish;
-}
+/* --- FilerDatagramStream ---------------------------------------------------- */
 
 static void
 placeholder_address (struct sockaddr_in *address,
@@ -1031,82 +651,64 @@ placeholder_address (struct sockaddr_in *address,
   address->sin_addr.s_addr = g_htonl (0x7f000001);
 }
 
+static gboolean
+filer_quic_stream_start (FilerDatagramStream  *stream,
+                         gboolean              initiator,
+                         GError              **error)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+
+  self->initiator = initiator;
+  self->started = TRUE;
+  placeholder_address (&self->local, initiator ? 1 : 2);
+  placeholder_address (&self->remote, initiator ? 2 : 1);
+
+  if (!ensure_credentials (error))
+    return FALSE;
+
+  if (initiator && self->conn == NULL)
+    {
+      ngtcp2_callbacks callbacks;
+      ngtcp2_settings settings;
+      ngtcp2_transport_params params;
+      ngtcp2_cid dcid, scid;
+      ngtcp2_path path = make_path (self);
+      g_autoptr(GError) local_error = NULL;
+      int rv;
+
+      fill_callbacks (&callbacks, TRUE);
+      fill_settings (&settings, &params);
+      dcid.datalen = NGTCP2_MAX_CIDLEN;
+      scid.datalen = NGTCP2_MAX_CIDLEN;
+      gnutls_rnd (GNUTLS_RND_RANDOM, dcid.data, dcid.datalen);
+      gnutls_rnd (GNUTLS_RND_RANDOM, scid.data, scid.datalen);
+
+      rv = ngtcp2_conn_client_new (&self->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
+                                   &callbacks, &settings, &params, NULL, self);
+      if (rv != 0)
+        fail_ngtcp2 (self, "connect", rv);
+      else if (!setup_tls (self, TRUE, &local_error))
+        fail (self, g_steal_pointer (&local_error));
+      else
+        flush (self);
+    }
+
+  return TRUE;
+}
+
 static void
-filer_quic_stream_init (FilerQuicStream *self)
+filer_quic_stream_receive (FilerDatagramStream *stream,
+                           const guint8        *segment,
+                           gsize                length)
 {
-  self->stream_id = -1;
-  self->idle_timeout_ms = FILER_UDP_STREAM_DEFAULT_IDLE_TIMEOUT_MS;
-  self->rbuf = g_byte_array_new ();
-  g_queue_init (&self->chunks);
-}
-
-FilerQuicStream *
-filer_quic_stream_new (FilerUdpStreamSendFunc send_func,
-                       gpointer               user_data,
-                       GDestroyNotify         notify)
-{
-  FilerQuicStream *self;
-
-  g_return_val_if_fail (send_func != NULL, NULL);
-
-  self = g_object_new (FILER_TYPE_QUIC_STREAM, NULL);
-  self->send_func = send_func;
-  self->send_data = user_data;
-  self->send_notify = notify;
-  self->context = g_main_context_ref_thread_default ();
-  self->wakers = filer_wakers_new ();
-  self->input = filer_udp_input_stream_new (G_IO_STREAM (self), &stream_ops);
-  self->output = filer_udp_output_stream_new (G_IO_STREAM (self), &stream_ops);
-
-  self->clock = g_source_new (&clock_funcs, sizeof (GSource));
-  g_source_set_static_name (self->clock, "FilerQuicStream clock");
-  g_source_set_callback (self->clock, clock_cb, self, NULL);
-  g_source_attach (self->clock, self->context);
-
-  return self;
-}
-
-guint
-filer_quic_stream_get_idle_timeout (FilerQuicStream *self)
-{
-  g_return_val_if_fail (FILER_IS_QUIC_STREAM (self), 0);
-
-  return self->idle_timeout_ms;
-}
-
-void
-filer_quic_stream_set_idle_timeout (FilerQuicStream *self,
-                                    guint            idle_timeout_ms)
-{
-  g_return_if_fail (FILER_IS_QUIC_STREAM (self));
-
-  self->idle_timeout_ms = idle_timeout_ms;
-  arm_clock (self);
-}
-
-gboolean
-filer_quic_stream_is_established (FilerQuicStream *self)
-{
-  g_return_val_if_fail (FILER_IS_QUIC_STREAM (self), FALSE);
-
-  return self->established && !self->error;
-}
-
-void
-filer_quic_stream_receive_segment (FilerQuicStream *self,
-                                   const guint8    *segment,
-                                   gsize            length)
-{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
   ngtcp2_path path;
   ngtcp2_pkt_info info = { 0, };
   int rv;
 
-  g_return_if_fail (FILER_IS_QUIC_STREAM (self));
-
-  if (self->error || self->closed || self->peer_closed)
+  if (self->closed || self->peer_closed)
     return;
 
-  self->last_heard_us = g_get_monotonic_time ();
   path = make_path (self);
 
   if (self->conn == NULL)
@@ -1119,7 +721,7 @@ filer_quic_stream_receive_segment (FilerQuicStream *self,
       g_autoptr(GError) error = NULL;
 
       /* Only a listening server makes a connection, from an Initial. */
-      if (self->initiator || !self->watching_idle || ngtcp2_accept (&header, segment, length) != 0)
+      if (self->initiator || !self->started || ngtcp2_accept (&header, segment, length) != 0)
         return;
 
       fill_callbacks (&callbacks, FALSE);
@@ -1152,88 +754,241 @@ filer_quic_stream_receive_segment (FilerQuicStream *self,
   flush (self);
 }
 
-void
-filer_quic_stream_notify_alive (FilerQuicStream *self)
+static void
+filer_quic_stream_tick (FilerDatagramStream *stream)
 {
-  g_return_if_fail (FILER_IS_QUIC_STREAM (self));
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
 
-  self->last_heard_us = g_get_monotonic_time ();
-}
-
-void
-filer_quic_stream_handshake_async (FilerQuicStream     *self,
-                                   gboolean             initiator,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_return_if_fail (FILER_IS_QUIC_STREAM (self));
-  g_return_if_fail (self->handshake_task == NULL);
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, filer_quic_stream_handshake_async);
-
-  self->initiator = initiator;
-  self->watching_idle = TRUE;
-  self->last_heard_us = g_get_monotonic_time ();
-  placeholder_address (&self->local, initiator ? 1 : 2);
-  placeholder_address (&self->remote, initiator ? 2 : 1);
-
-  if (!ensure_credentials (&error))
+  if (self->conn && !FAILED (self) && !self->closed && !self->peer_closed
+      && ngtcp2_conn_get_expiry (self->conn) <= now_ns ())
     {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+      int rv = ngtcp2_conn_handle_expiry (self->conn, now_ns ());
 
-  if (initiator && self->conn == NULL)
-    {
-      ngtcp2_callbacks callbacks;
-      ngtcp2_settings settings;
-      ngtcp2_transport_params params;
-      ngtcp2_cid dcid, scid;
-      ngtcp2_path path = make_path (self);
-      int rv;
-
-      fill_callbacks (&callbacks, TRUE);
-      fill_settings (&settings, &params);
-      dcid.datalen = NGTCP2_MAX_CIDLEN;
-      scid.datalen = NGTCP2_MAX_CIDLEN;
-      gnutls_rnd (GNUTLS_RND_RANDOM, dcid.data, dcid.datalen);
-      gnutls_rnd (GNUTLS_RND_RANDOM, scid.data, scid.datalen);
-
-      rv = ngtcp2_conn_client_new (&self->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1,
-                                   &callbacks, &settings, &params, NULL, self);
       if (rv != 0)
-        fail_ngtcp2 (self, "connect", rv);
-      else if (!setup_tls (self, TRUE, &error))
-        fail (self, g_steal_pointer (&error));
-      else
-        flush (self);
+        fail_ngtcp2 (self, "timer", rv);
     }
 
-  self->handshake_task = g_steal_pointer (&task);
-  schedule_events (self);
+  flush (self);
 }
 
-gboolean
-filer_quic_stream_handshake_finish (FilerQuicStream  *self,
-                                    GAsyncResult     *result,
-                                    GError          **error)
+static gboolean
+filer_quic_stream_next_timeout (FilerDatagramStream *stream,
+                                gint64              *ready_us)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
 
-  return g_task_propagate_boolean (G_TASK (result), error);
+  if (self->conn && !self->closed)
+    {
+      ngtcp2_tstamp expiry = ngtcp2_conn_get_expiry (self->conn);
+
+      if (expiry != UINT64_MAX)
+        *ready_us = (gint64)(expiry / 1000);
+    }
+
+  return TRUE;
 }
 
-void
-filer_quic_stream_abort (FilerQuicStream *self,
-                         const GError    *error)
-{
-  g_return_if_fail (FILER_IS_QUIC_STREAM (self));
-  g_return_if_fail (error != NULL);
+/* --- what the halves use ------------------------------------------------ */
 
-  fail (self, g_error_copy (error));
+static gboolean
+filer_quic_stream_check (FilerDatagramStream *stream,
+                         GIOCondition         condition)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+
+  if (condition & G_IO_IN)
+    return self->rbuf->len > self->rbuf_read || self->fin_received || self->peer_closed;
+
+  if (condition & G_IO_OUT)
+    return self->want_fin || self->peer_closed
+           || (self->established && self->queued - self->acked < SEND_BUFFER);
+
+  return FALSE;
+}
+
+static gssize
+filer_quic_stream_read (FilerDatagramStream  *stream,
+                        void                 *buffer,
+                        gsize                 count,
+                        GError              **error)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+  const GError *failed = filer_datagram_stream_get_error (stream);
+  gsize available = self->rbuf->len - self->rbuf_read;
+  gsize n = MIN (count, available);
+
+  /* What arrived before the stream failed can still be read. */
+  if (n > 0)
+    {
+      memcpy (buffer, self->rbuf->data + self->rbuf_read, n);
+      self->rbuf_read += n;
+      if (self->rbuf_read == self->rbuf->len || self->rbuf_read > 1024 * 1024)
+        {
+          g_byte_array_remove_range (self->rbuf, 0, self->rbuf_read);
+          self->rbuf_read = 0;
+        }
+
+      /* Reading opens the window again. */
+      if (self->conn && !failed && !self->closed && !self->peer_closed)
+        {
+          ngtcp2_conn_extend_max_stream_offset (self->conn, self->stream_id, n);
+          ngtcp2_conn_extend_max_offset (self->conn, n);
+          flush (self);
+        }
+      return n;
+    }
+
+  if (count == 0 || self->fin_received)
+    return 0;
+
+  if (failed)
+    {
+      g_propagate_error (error, g_error_copy (failed));
+      return -1;
+    }
+
+  if (self->peer_closed)
+    return 0;
+
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "No data yet");
+  return -1;
+}
+
+static gssize
+filer_quic_stream_write (FilerDatagramStream  *stream,
+                         const void           *buffer,
+                         gsize                 count,
+                         GError              **error)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+  gsize room;
+
+  if (self->want_fin || self->peer_closed || self->closed)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "The stream is closed for writing");
+      return -1;
+    }
+
+  room = self->established ? SEND_BUFFER - MIN (SEND_BUFFER, self->queued - self->acked) : 0;
+  if (room == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "Send buffer full");
+      return -1;
+    }
+
+  count = MIN (count, room);
+  g_queue_push_tail (&self->chunks, g_bytes_new (buffer, count));
+  self->queued += count;
+  flush (self);
+
+  return count;
+}
+
+static void
+filer_quic_stream_shutdown_write (FilerDatagramStream *stream)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+
+  if (self->want_fin)
+    return;
+
+  self->want_fin = TRUE;
+  flush (self);
+}
+
+/* --- closing -------------------------------------------------------------- */
+
+static void
+filer_quic_stream_close (FilerDatagramStream *stream)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+
+  /* Synchronous close: FIN and CONNECTION_CLOSE now, no waiting. */
+  if (self->conn)
+    {
+      filer_quic_stream_shutdown_write (stream);
+      send_connection_close (self);
+    }
+}
+
+static void
+filer_quic_stream_close_start (FilerDatagramStream *stream)
+{
+  filer_quic_stream_shutdown_write (stream);
+}
+
+static gboolean
+filer_quic_stream_close_done (FilerDatagramStream *stream,
+                              gint64               closing_us)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+
+  /* Everything written (and the FIN) acknowledged, or a grace period. */
+  return self->peer_closed || self->conn == NULL
+         || (self->fin_sent && self->acked >= self->queued)
+         || closing_us >= CLOSE_GRACE_US;
+}
+
+static gboolean
+filer_quic_stream_close_finish (FilerDatagramStream *stream)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (stream);
+
+  send_connection_close (self);
+  return self->acked >= self->queued;
+}
+
+/* --- GObject -------------------------------------------------------------- */
+
+static void
+filer_quic_stream_dispose (GObject *object)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (object);
+
+  g_clear_pointer (&self->conn, ngtcp2_conn_del);
+  g_clear_pointer (&self->tls, gnutls_deinit);
+  g_queue_clear_full (&self->chunks, (GDestroyNotify)g_bytes_unref);
+
+  G_OBJECT_CLASS (filer_quic_stream_parent_class)->dispose (object);
+}
+
+static void
+filer_quic_stream_finalize (GObject *object)
+{
+  FilerQuicStream *self = FILER_QUIC_STREAM (object);
+
+  g_clear_pointer (&self->rbuf, g_byte_array_unref);
+
+  G_OBJECT_CLASS (filer_quic_stream_parent_class)->finalize (object);
+}
+
+static void
+filer_quic_stream_class_init (FilerQuicStreamClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  FilerDatagramStreamClass *stream_class = FILER_DATAGRAM_STREAM_CLASS (klass);
+
+  object_class->dispose = filer_quic_stream_dispose;
+  object_class->finalize = filer_quic_stream_finalize;
+
+  stream_class->start = filer_quic_stream_start;
+  stream_class->receive = filer_quic_stream_receive;
+  stream_class->tick = filer_quic_stream_tick;
+  stream_class->next_timeout = filer_quic_stream_next_timeout;
+  stream_class->read = filer_quic_stream_read;
+  stream_class->write = filer_quic_stream_write;
+  stream_class->check = filer_quic_stream_check;
+  stream_class->shutdown_write = filer_quic_stream_shutdown_write;
+  stream_class->close = filer_quic_stream_close;
+  stream_class->close_start = filer_quic_stream_close_start;
+  stream_class->close_done = filer_quic_stream_close_done;
+  stream_class->close_finish = filer_quic_stream_close_finish;
+}
+
+static void
+filer_quic_stream_init (FilerQuicStream *self)
+{
+  self->stream_id = -1;
+  self->rbuf = g_byte_array_new ();
+  g_queue_init (&self->chunks);
 }

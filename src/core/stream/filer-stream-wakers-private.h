@@ -1,8 +1,8 @@
 /* filer-stream-wakers-private.h: what the datagram-backed GIOStreams share
  *
  * FilerUdpStream (PseudoTcp) and FilerQuicStream (ngtcp2) both expose
- * pollable input and output halves (filer-udp-input-stream.c,
- * filer-udp-output-stream.c) that call back into their stream through
+ * pollable input and output halves (filer-datagram-input-stream.c,
+ * filer-datagram-output-stream.c) that call back into their stream through
  * FilerStreamOps, and wake pollable sources with FilerWakers.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later

@@ -1,4 +1,4 @@
-/* filer-udp-input-stream.c: the reading half of a datagram-backed stream
+/* filer-datagram-input-stream.c: the reading half of a datagram-backed stream
  *
  * Pollable, so that GIO's default read_async, read_bytes_async and
  * splice run on the main loop without threads (PseudoTcp is not
@@ -10,9 +10,9 @@
 
 #include "config.h"
 
-#include "filer-udp-input-stream-private.h"
+#include "filer-datagram-input-stream-private.h"
 
-struct _FilerUdpInputStream
+struct _FilerDatagramInputStream
 {
   GInputStream parent_instance;
 
@@ -22,11 +22,11 @@ struct _FilerUdpInputStream
 
 static void pollable_iface_init (GPollableInputStreamInterface *iface);
 
-G_DEFINE_FINAL_TYPE_WITH_CODE (FilerUdpInputStream, filer_udp_input_stream, G_TYPE_INPUT_STREAM,
+G_DEFINE_FINAL_TYPE_WITH_CODE (FilerDatagramInputStream, filer_datagram_input_stream, G_TYPE_INPUT_STREAM,
                                G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_INPUT_STREAM, pollable_iface_init))
 
 static gboolean
-stream_gone (FilerUdpInputStream  *self,
+stream_gone (FilerDatagramInputStream  *self,
              GError              **error)
 {
   if (self->stream)
@@ -42,7 +42,7 @@ read_nonblocking (GPollableInputStream  *pollable,
                   gsize                  count,
                   GError               **error)
 {
-  FilerUdpInputStream *self = FILER_UDP_INPUT_STREAM (pollable);
+  FilerDatagramInputStream *self = FILER_DATAGRAM_INPUT_STREAM (pollable);
 
   if (stream_gone (self, error))
     return -1;
@@ -53,7 +53,7 @@ read_nonblocking (GPollableInputStream  *pollable,
 static gboolean
 is_readable (GPollableInputStream *pollable)
 {
-  FilerUdpInputStream *self = FILER_UDP_INPUT_STREAM (pollable);
+  FilerDatagramInputStream *self = FILER_DATAGRAM_INPUT_STREAM (pollable);
 
   return !self->stream || self->ops->check (self->stream, G_IO_IN);
 }
@@ -62,7 +62,7 @@ static GSource *
 create_source (GPollableInputStream *pollable,
                GCancellable         *cancellable)
 {
-  FilerUdpInputStream *self = FILER_UDP_INPUT_STREAM (pollable);
+  FilerDatagramInputStream *self = FILER_DATAGRAM_INPUT_STREAM (pollable);
   g_autoptr(GSource) waker = NULL;
 
   /* Once the stream is gone, a read fails at once: wake up now. */
@@ -83,13 +83,13 @@ pollable_iface_init (GPollableInputStreamInterface *iface)
 }
 
 static gssize
-filer_udp_input_stream_read (GInputStream  *stream,
+filer_datagram_input_stream_read (GInputStream  *stream,
                              void          *buffer,
                              gsize          count,
                              GCancellable  *cancellable,
                              GError       **error)
 {
-  FilerUdpInputStream *self = FILER_UDP_INPUT_STREAM (stream);
+  FilerDatagramInputStream *self = FILER_DATAGRAM_INPUT_STREAM (stream);
 
   for (;;)
     {
@@ -113,7 +113,7 @@ filer_udp_input_stream_read (GInputStream  *stream,
 }
 
 static gboolean
-filer_udp_input_stream_close (GInputStream  *stream,
+filer_datagram_input_stream_close (GInputStream  *stream,
                               GCancellable  *cancellable,
                               GError       **error)
 {
@@ -122,7 +122,7 @@ filer_udp_input_stream_close (GInputStream  *stream,
 }
 
 static void
-filer_udp_input_stream_close_async (GInputStream        *stream,
+filer_datagram_input_stream_close_async (GInputStream        *stream,
                                     int                  io_priority,
                                     GCancellable        *cancellable,
                                     GAsyncReadyCallback  callback,
@@ -131,12 +131,12 @@ filer_udp_input_stream_close_async (GInputStream        *stream,
   g_autoptr(GTask) task = g_task_new (stream, cancellable, callback, user_data);
 
   /* Never through a thread, as GInputStream's default would. */
-  g_task_set_source_tag (task, filer_udp_input_stream_close_async);
+  g_task_set_source_tag (task, filer_datagram_input_stream_close_async);
   g_task_return_boolean (task, TRUE);
 }
 
 static gboolean
-filer_udp_input_stream_close_finish (GInputStream  *stream,
+filer_datagram_input_stream_close_finish (GInputStream  *stream,
                                      GAsyncResult  *result,
                                      GError       **error)
 {
@@ -144,43 +144,43 @@ filer_udp_input_stream_close_finish (GInputStream  *stream,
 }
 
 static void
-filer_udp_input_stream_dispose (GObject *object)
+filer_datagram_input_stream_dispose (GObject *object)
 {
-  FilerUdpInputStream *self = FILER_UDP_INPUT_STREAM (object);
+  FilerDatagramInputStream *self = FILER_DATAGRAM_INPUT_STREAM (object);
 
   g_clear_weak_pointer (&self->stream);
 
-  G_OBJECT_CLASS (filer_udp_input_stream_parent_class)->dispose (object);
+  G_OBJECT_CLASS (filer_datagram_input_stream_parent_class)->dispose (object);
 }
 
 static void
-filer_udp_input_stream_class_init (FilerUdpInputStreamClass *klass)
+filer_datagram_input_stream_class_init (FilerDatagramInputStreamClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GInputStreamClass *input_class = G_INPUT_STREAM_CLASS (klass);
 
-  object_class->dispose = filer_udp_input_stream_dispose;
+  object_class->dispose = filer_datagram_input_stream_dispose;
 
-  input_class->read_fn = filer_udp_input_stream_read;
-  input_class->close_fn = filer_udp_input_stream_close;
-  input_class->close_async = filer_udp_input_stream_close_async;
-  input_class->close_finish = filer_udp_input_stream_close_finish;
+  input_class->read_fn = filer_datagram_input_stream_read;
+  input_class->close_fn = filer_datagram_input_stream_close;
+  input_class->close_async = filer_datagram_input_stream_close_async;
+  input_class->close_finish = filer_datagram_input_stream_close_finish;
 }
 
 static void
-filer_udp_input_stream_init (FilerUdpInputStream *self)
+filer_datagram_input_stream_init (FilerDatagramInputStream *self)
 {
 }
 
 GInputStream *
-filer_udp_input_stream_new (GIOStream            *stream,
+filer_datagram_input_stream_new (GIOStream            *stream,
                             const FilerStreamOps *ops)
 {
-  FilerUdpInputStream *self;
+  FilerDatagramInputStream *self;
 
   g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
 
-  self = g_object_new (FILER_TYPE_UDP_INPUT_STREAM, NULL);
+  self = g_object_new (FILER_TYPE_DATAGRAM_INPUT_STREAM, NULL);
   g_set_weak_pointer (&self->stream, stream);
   self->ops = ops;
 

@@ -1,4 +1,4 @@
-/* filer-udp-output-stream.c: the writing half of a datagram-backed stream
+/* filer-datagram-output-stream.c: the writing half of a datagram-backed stream
  *
  * Pollable, so that GIO's default write_async, writev_async and splice
  * run on the main loop without threads (PseudoTcp is not thread-safe).
@@ -11,9 +11,9 @@
 
 #include "config.h"
 
-#include "filer-udp-output-stream-private.h"
+#include "filer-datagram-output-stream-private.h"
 
-struct _FilerUdpOutputStream
+struct _FilerDatagramOutputStream
 {
   GOutputStream parent_instance;
 
@@ -23,11 +23,11 @@ struct _FilerUdpOutputStream
 
 static void pollable_iface_init (GPollableOutputStreamInterface *iface);
 
-G_DEFINE_FINAL_TYPE_WITH_CODE (FilerUdpOutputStream, filer_udp_output_stream, G_TYPE_OUTPUT_STREAM,
+G_DEFINE_FINAL_TYPE_WITH_CODE (FilerDatagramOutputStream, filer_datagram_output_stream, G_TYPE_OUTPUT_STREAM,
                                G_IMPLEMENT_INTERFACE (G_TYPE_POLLABLE_OUTPUT_STREAM, pollable_iface_init))
 
 static gboolean
-stream_gone (FilerUdpOutputStream  *self,
+stream_gone (FilerDatagramOutputStream  *self,
              GError               **error)
 {
   if (self->stream)
@@ -43,7 +43,7 @@ write_nonblocking (GPollableOutputStream  *pollable,
                    gsize                   count,
                    GError                **error)
 {
-  FilerUdpOutputStream *self = FILER_UDP_OUTPUT_STREAM (pollable);
+  FilerDatagramOutputStream *self = FILER_DATAGRAM_OUTPUT_STREAM (pollable);
 
   if (stream_gone (self, error))
     return -1;
@@ -54,7 +54,7 @@ write_nonblocking (GPollableOutputStream  *pollable,
 static gboolean
 is_writable (GPollableOutputStream *pollable)
 {
-  FilerUdpOutputStream *self = FILER_UDP_OUTPUT_STREAM (pollable);
+  FilerDatagramOutputStream *self = FILER_DATAGRAM_OUTPUT_STREAM (pollable);
 
   return !self->stream || self->ops->check (self->stream, G_IO_OUT);
 }
@@ -63,7 +63,7 @@ static GSource *
 create_source (GPollableOutputStream *pollable,
                GCancellable          *cancellable)
 {
-  FilerUdpOutputStream *self = FILER_UDP_OUTPUT_STREAM (pollable);
+  FilerDatagramOutputStream *self = FILER_DATAGRAM_OUTPUT_STREAM (pollable);
   g_autoptr(GSource) waker = NULL;
 
   /* Once the stream is gone, a write fails at once: wake up now. */
@@ -84,13 +84,13 @@ pollable_iface_init (GPollableOutputStreamInterface *iface)
 }
 
 static gssize
-filer_udp_output_stream_write (GOutputStream  *stream,
+filer_datagram_output_stream_write (GOutputStream  *stream,
                                const void     *buffer,
                                gsize           count,
                                GCancellable   *cancellable,
                                GError        **error)
 {
-  FilerUdpOutputStream *self = FILER_UDP_OUTPUT_STREAM (stream);
+  FilerDatagramOutputStream *self = FILER_DATAGRAM_OUTPUT_STREAM (stream);
 
   for (;;)
     {
@@ -114,11 +114,11 @@ filer_udp_output_stream_write (GOutputStream  *stream,
 }
 
 static gboolean
-filer_udp_output_stream_close (GOutputStream  *stream,
+filer_datagram_output_stream_close (GOutputStream  *stream,
                                GCancellable   *cancellable,
                                GError        **error)
 {
-  FilerUdpOutputStream *self = FILER_UDP_OUTPUT_STREAM (stream);
+  FilerDatagramOutputStream *self = FILER_DATAGRAM_OUTPUT_STREAM (stream);
 
   if (self->stream)
     self->ops->shutdown_write (self->stream);
@@ -127,7 +127,7 @@ filer_udp_output_stream_close (GOutputStream  *stream,
 }
 
 static void
-filer_udp_output_stream_close_async (GOutputStream       *stream,
+filer_datagram_output_stream_close_async (GOutputStream       *stream,
                                      int                  io_priority,
                                      GCancellable        *cancellable,
                                      GAsyncReadyCallback  callback,
@@ -136,13 +136,13 @@ filer_udp_output_stream_close_async (GOutputStream       *stream,
   g_autoptr(GTask) task = g_task_new (stream, cancellable, callback, user_data);
 
   /* Never through a thread, as GOutputStream's default would. */
-  g_task_set_source_tag (task, filer_udp_output_stream_close_async);
-  filer_udp_output_stream_close (stream, cancellable, NULL);
+  g_task_set_source_tag (task, filer_datagram_output_stream_close_async);
+  filer_datagram_output_stream_close (stream, cancellable, NULL);
   g_task_return_boolean (task, TRUE);
 }
 
 static gboolean
-filer_udp_output_stream_close_finish (GOutputStream  *stream,
+filer_datagram_output_stream_close_finish (GOutputStream  *stream,
                                       GAsyncResult   *result,
                                       GError        **error)
 {
@@ -150,43 +150,43 @@ filer_udp_output_stream_close_finish (GOutputStream  *stream,
 }
 
 static void
-filer_udp_output_stream_dispose (GObject *object)
+filer_datagram_output_stream_dispose (GObject *object)
 {
-  FilerUdpOutputStream *self = FILER_UDP_OUTPUT_STREAM (object);
+  FilerDatagramOutputStream *self = FILER_DATAGRAM_OUTPUT_STREAM (object);
 
   g_clear_weak_pointer (&self->stream);
 
-  G_OBJECT_CLASS (filer_udp_output_stream_parent_class)->dispose (object);
+  G_OBJECT_CLASS (filer_datagram_output_stream_parent_class)->dispose (object);
 }
 
 static void
-filer_udp_output_stream_class_init (FilerUdpOutputStreamClass *klass)
+filer_datagram_output_stream_class_init (FilerDatagramOutputStreamClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GOutputStreamClass *output_class = G_OUTPUT_STREAM_CLASS (klass);
 
-  object_class->dispose = filer_udp_output_stream_dispose;
+  object_class->dispose = filer_datagram_output_stream_dispose;
 
-  output_class->write_fn = filer_udp_output_stream_write;
-  output_class->close_fn = filer_udp_output_stream_close;
-  output_class->close_async = filer_udp_output_stream_close_async;
-  output_class->close_finish = filer_udp_output_stream_close_finish;
+  output_class->write_fn = filer_datagram_output_stream_write;
+  output_class->close_fn = filer_datagram_output_stream_close;
+  output_class->close_async = filer_datagram_output_stream_close_async;
+  output_class->close_finish = filer_datagram_output_stream_close_finish;
 }
 
 static void
-filer_udp_output_stream_init (FilerUdpOutputStream *self)
+filer_datagram_output_stream_init (FilerDatagramOutputStream *self)
 {
 }
 
 GOutputStream *
-filer_udp_output_stream_new (GIOStream            *stream,
+filer_datagram_output_stream_new (GIOStream            *stream,
                             const FilerStreamOps *ops)
 {
-  FilerUdpOutputStream *self;
+  FilerDatagramOutputStream *self;
 
   g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
 
-  self = g_object_new (FILER_TYPE_UDP_OUTPUT_STREAM, NULL);
+  self = g_object_new (FILER_TYPE_DATAGRAM_OUTPUT_STREAM, NULL);
   g_set_weak_pointer (&self->stream, stream);
   self->ops = ops;
 
