@@ -531,15 +531,15 @@ test_path_shown (Fixture       *fixture,
 {
   g_autoptr(FilerPeer) remote = make_peer ("r", "Remote", FILER_PEER_NETWORK_REMOTE);
   g_autoptr(GListStore) transfers = g_list_store_new (FILER_TYPE_TRANSFER);
-  g_autoptr(FilerTransfer) transfer = filer_transfer_new (FILER_TRANSFER_DIRECTION_SEND, "t1");
+  g_autoptr(FilerTransfer) transfer = _filer_transfer_new (FILER_TRANSFER_DIRECTION_SEND, "t1");
   FilerPeerTile *tile;
   FilerTransferRow *row;
   GtkWidget *label;
 
   g_list_store_append (fixture->peers, remote);
-  filer_transfer_set_peer (transfer, "r", "Remote");
-  filer_transfer_set_bytes_total (transfer, 1000);
-  filer_transfer_set_state (transfer, FILER_TRANSFER_STATE_TRANSFERRING);
+  _filer_transfer_set_peer (transfer, "r", "Remote");
+  _filer_transfer_set_bytes_total (transfer, 1000);
+  _filer_transfer_set_state (transfer, FILER_TRANSFER_STATE_TRANSFERRING);
   g_list_store_append (transfers, transfer);
   filer_window_set_transfers (fixture->window, G_LIST_MODEL (transfers));
   filer_gui_test_settle (200);
@@ -551,8 +551,8 @@ test_path_shown (Fixture       *fixture,
   g_assert_nonnull (row);
   g_assert_null (filer_gui_test_find_label (GTK_WIDGET (row), "Through the relay"));
 
-  filer_transfer_set_path (transfer, "relay");
-  filer_transfer_add_bytes (transfer, 500);
+  _filer_transfer_set_path (transfer, "relay");
+  _filer_transfer_add_bytes (transfer, 500);
   filer_gui_test_settle (400);
   g_assert_cmpstr (filer_peer_tile_get_activity (tile), ==, "Sending 50 % · Through the relay");
   label = filer_gui_test_find_label (GTK_WIDGET (row), "Through the relay");
@@ -560,7 +560,7 @@ test_path_shown (Fixture       *fixture,
   g_assert_true (gtk_widget_get_visible (label));
 
   /* Done: the tile is quiet, the row still says how it went. */
-  filer_transfer_set_state (transfer, FILER_TRANSFER_STATE_COMPLETED);
+  _filer_transfer_set_state (transfer, FILER_TRANSFER_STATE_COMPLETED);
   filer_gui_test_settle (200);
   g_assert_null (filer_peer_tile_get_activity (tile));
   g_assert_true (gtk_widget_get_visible (filer_gui_test_find_label (GTK_WIDGET (row), "Through the relay")));

@@ -45,15 +45,15 @@ typedef struct
   guint                 port;
 } Client;
 
-Client *filer_server_client_new        (FilerServer       *server,
+Client *_filer_server_client_new       (FilerServer       *server,
                                         GSocketConnection *connection,
                                         GSocketAddress    *remote);
-void    filer_server_client_free       (Client            *client);
-void    filer_server_client_send       (Client            *client,
+void    _filer_server_client_free      (Client            *client);
+void    _filer_server_client_send      (Client            *client,
                                         FilerFrame        *frame);
-void    filer_server_client_kick       (Client            *client,
+void    _filer_server_client_kick      (Client            *client,
                                         const char        *code,
                                         const char        *message);
-void    filer_server_client_queue_drop (Client            *client);
+void    _filer_server_client_queue_drop (Client            *client);
 
 G_END_DECLS

@@ -52,8 +52,8 @@ describe_peer (const char *type,
 }
 
 void
-filer_server_client_send (Client     *client,
-                          FilerFrame *frame)
+_filer_server_client_send (Client     *client,
+                           FilerFrame *frame)
 {
   if (client->dying_since == 0)
     filer_frame_connection_send (client->connection, frame);
@@ -67,7 +67,7 @@ send_joined_cb (Client   *client,
   const char *type = user_data;
   g_autoptr(FilerFrame) frame = describe_peer (type, client, other);
 
-  filer_server_client_send (other, frame);
+  _filer_server_client_send (other, frame);
 }
 
 static void
@@ -77,7 +77,7 @@ send_left_cb (Client   *client,
 {
   FilerFrame *frame = user_data;
 
-  filer_server_client_send (other, frame);
+  _filer_server_client_send (other, frame);
 }
 
 static void
@@ -99,11 +99,11 @@ client_unregister (Client *client)
 
   left = filer_frame_new ("peer-left");
   filer_frame_set (left, "id", client->id);
-  filer_server_foreach_visible (client, send_left_cb, left);
+  _filer_server_foreach_visible (client, send_left_cb, left);
 
-  filer_server_group_remove (self->networks, client->network, client);
+  _filer_server_group_remove (self->networks, client->network, client);
   if (client->room != NULL)
-    filer_server_group_remove (self->rooms, client->room, client);
+    _filer_server_group_remove (self->rooms, client->room, client);
   if (g_hash_table_lookup (self->by_id, client->id) == client)
     g_hash_table_remove (self->by_id, client->id);
 
@@ -230,7 +230,7 @@ handle_register (Client     *client,
 
   if (client->registered)
     {
-      filer_server_client_kick (client, "protocol", "Already registered");
+      _filer_server_client_kick (client, "protocol", "Already registered");
       return;
     }
 
@@ -239,7 +239,7 @@ handle_register (Client     *client,
       !read_description (frame, TRUE, &name, &kind, &port, &addresses, &error))
     {
       g_debug ("%s: bad registration", client->source);
-      filer_server_client_kick (client, "bad-register", "Malformed register message");
+      _filer_server_client_kick (client, "bad-register", "Malformed register message");
       return;
     }
 
@@ -250,7 +250,7 @@ handle_register (Client     *client,
     {
       g_debug ("%s: device %s registered again, replacing the old connection",
                client->source, id);
-      filer_server_client_kick (previous, "replaced", "The same device registered again");
+      _filer_server_client_kick (previous, "replaced", "The same device registered again");
     }
 
   client->id = g_strdup (id);
@@ -263,13 +263,13 @@ handle_register (Client     *client,
 
   /* Who is there before we join, for the snapshot. */
   client->registered = TRUE;
-  filer_server_group_add (self->networks, client->network, client);
+  _filer_server_group_add (self->networks, client->network, client);
   if (client->room != NULL)
-    filer_server_group_add (self->rooms, client->room, client);
+    _filer_server_group_add (self->rooms, client->room, client);
   g_hash_table_insert (self->by_id, client->id, client);
 
   visible = g_ptr_array_new ();
-  filer_server_foreach_visible (client, collect_cb, visible);
+  _filer_server_foreach_visible (client, collect_cb, visible);
 
   welcome = filer_frame_new ("welcome");
   filer_frame_set_uint (welcome, "version", 1);
@@ -277,16 +277,16 @@ handle_register (Client     *client,
   filer_frame_set_uint (welcome, "public-port", client->source_port);
   filer_frame_set_uint (welcome, "keepalive-ms", MAX (self->idle_timeout_ms / 3, 1));
   filer_frame_set_uint (welcome, "count", visible->len);
-  filer_server_client_send (client, welcome);
+  _filer_server_client_send (client, welcome);
 
   for (guint i = 0; i < visible->len; i++)
     {
       g_autoptr(FilerFrame) peer = describe_peer ("peer", g_ptr_array_index (visible, i), client);
 
-      filer_server_client_send (client, peer);
+      _filer_server_client_send (client, peer);
     }
 
-  filer_server_foreach_visible (client, send_joined_cb, (gpointer)"peer-joined");
+  _filer_server_foreach_visible (client, send_joined_cb, (gpointer)"peer-joined");
 
   g_debug ("%s: registered %s (%s), sees %u peers",
            client->source, client->id, client->name, visible->len);
@@ -304,7 +304,7 @@ handle_update (Client     *client,
 
   if (!read_description (frame, FALSE, &name, &kind, &port, &addresses, &error))
     {
-      filer_server_client_kick (client, "bad-update", error->message);
+      _filer_server_client_kick (client, "bad-update", error->message);
       return;
     }
 
@@ -325,7 +325,7 @@ handle_update (Client     *client,
     }
   client->port = port;
 
-  filer_server_foreach_visible (client, send_joined_cb, (gpointer)"peer-updated");
+  _filer_server_foreach_visible (client, send_joined_cb, (gpointer)"peer-updated");
 }
 
 static void
@@ -342,7 +342,7 @@ frame_received_cb (FilerFrameConnection *connection,
 
   if (type == NULL)
     {
-      filer_server_client_kick (client, "protocol", "A message needs a type");
+      _filer_server_client_kick (client, "protocol", "A message needs a type");
       return;
     }
 
@@ -350,7 +350,7 @@ frame_received_cb (FilerFrameConnection *connection,
     {
       g_autoptr(FilerFrame) pong = filer_frame_new ("pong");
 
-      filer_server_client_send (client, pong);
+      _filer_server_client_send (client, pong);
       return;
     }
 
@@ -365,7 +365,7 @@ frame_received_cb (FilerFrameConnection *connection,
 
   if (!client->registered)
     {
-      filer_server_client_kick (client, "not-registered", "Register first");
+      _filer_server_client_kick (client, "not-registered", "Register first");
       return;
     }
 
@@ -392,7 +392,7 @@ closed_cb (FilerFrameConnection *connection,
   if (client->server->busy == 0 && !client->drop_queued)
     client_drop (client);
   else
-    filer_server_client_queue_drop (client);
+    _filer_server_client_queue_drop (client);
 }
 
 /* ------------------------------------------------------------------ */
@@ -400,7 +400,7 @@ closed_cb (FilerFrameConnection *connection,
 
 
 void
-filer_server_client_free (Client *client)
+_filer_server_client_free (Client *client)
 {
   if (client->connection != NULL)
     {
@@ -464,7 +464,7 @@ drop_idle_cb (gpointer user_data)
 }
 
 void
-filer_server_client_queue_drop (Client *client)
+_filer_server_client_queue_drop (Client *client)
 {
   FilerServer *self = client->server;
 
@@ -480,9 +480,9 @@ filer_server_client_queue_drop (Client *client)
 /* Tells @client why and closes it. The others hear it left now; the
  * Client lingers only until its error frame is flushed. */
 void
-filer_server_client_kick (Client     *client,
-                          const char *code,
-                          const char *message)
+_filer_server_client_kick (Client     *client,
+                           const char *code,
+                           const char *message)
 {
   if (client->dying_since != 0)
     return;
@@ -521,9 +521,9 @@ normalize_source (FilerServer     *self,
 /* A new Client for an accepted @connection from @remote, not started:
  * the server adds it to its tables and applies its per-address limit. */
 Client *
-filer_server_client_new (FilerServer       *server,
-                         GSocketConnection *connection,
-                         GSocketAddress    *remote)
+_filer_server_client_new (FilerServer       *server,
+                          GSocketConnection *connection,
+                          GSocketAddress    *remote)
 {
   Client *client;
 

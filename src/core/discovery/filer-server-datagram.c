@@ -25,7 +25,7 @@ typedef struct
 } DatagramHandler;
 
 void
-filer_server_datagram_handler_free (gpointer data)
+_filer_server_datagram_handler_free (gpointer data)
 {
   DatagramHandler *handler = data;
 
@@ -35,10 +35,10 @@ filer_server_datagram_handler_free (gpointer data)
 }
 
 void
-filer_server_handle_probe (FilerServer    *self,
-                           FilerFrame     *frame,
-                           GSocketAddress *from,
-                           gpointer        user_data)
+_filer_server_handle_probe (FilerServer    *self,
+                            FilerFrame     *frame,
+                            GSocketAddress *from,
+                            gpointer        user_data)
 {
   g_autoptr(FilerFrame) reply = filer_frame_new ("probe-reply");
   g_autoptr(GError) error = NULL;

@@ -54,22 +54,22 @@ typedef void (*ClientFunc) (Client   *client,
                             Client   *other,
                             gpointer  user_data);
 
-void     filer_server_group_add              (GHashTable     *groups,
+void     _filer_server_group_add             (GHashTable     *groups,
                                               const char     *key,
                                               Client         *client);
-void     filer_server_group_remove           (GHashTable     *groups,
+void     _filer_server_group_remove          (GHashTable     *groups,
                                               const char     *key,
                                               Client         *client);
-gboolean filer_server_clients_see_each_other (Client         *a,
-                                              Client         *b);
-void     filer_server_foreach_visible        (Client         *client,
+gboolean _filer_server_clients_see_each_other (Client         *a,
+                                               Client         *b);
+void     _filer_server_foreach_visible       (Client         *client,
                                               ClientFunc      func,
                                               gpointer        user_data);
 
 /* filer-server-datagram.c */
 
-void     filer_server_datagram_handler_free  (gpointer        data);
-void     filer_server_handle_probe           (FilerServer    *self,
+void     _filer_server_datagram_handler_free (gpointer        data);
+void     _filer_server_handle_probe          (FilerServer    *self,
                                               FilerFrame     *frame,
                                               GSocketAddress *from,
                                               gpointer        user_data);

@@ -14,9 +14,9 @@
  * the groups), never O(all clients). */
 
 void
-filer_server_group_add (GHashTable *groups,
-                        const char *key,
-                        Client     *client)
+_filer_server_group_add (GHashTable *groups,
+                         const char *key,
+                         Client     *client)
 {
   GHashTable *group = g_hash_table_lookup (groups, key);
 
@@ -30,9 +30,9 @@ filer_server_group_add (GHashTable *groups,
 }
 
 void
-filer_server_group_remove (GHashTable *groups,
-                           const char *key,
-                           Client     *client)
+_filer_server_group_remove (GHashTable *groups,
+                            const char *key,
+                            Client     *client)
 {
   GHashTable *group = g_hash_table_lookup (groups, key);
 
@@ -45,8 +45,8 @@ filer_server_group_remove (GHashTable *groups,
 }
 
 gboolean
-filer_server_clients_see_each_other (Client *a,
-                                     Client *b)
+_filer_server_clients_see_each_other (Client *a,
+                                      Client *b)
 {
   if (a == b || !a->registered || !b->registered)
     return FALSE;
@@ -57,9 +57,9 @@ filer_server_clients_see_each_other (Client *a,
 
 /* Calls @func once for every live client that @client sees. */
 void
-filer_server_foreach_visible (Client     *client,
-                              ClientFunc  func,
-                              gpointer    user_data)
+_filer_server_foreach_visible (Client     *client,
+                               ClientFunc  func,
+                               gpointer    user_data)
 {
   FilerServer *self = client->server;
   GHashTable *network = g_hash_table_lookup (self->networks, client->network);

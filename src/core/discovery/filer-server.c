@@ -81,7 +81,7 @@ incoming_cb (GSocketService    *service,
   g_socket_set_option (g_socket_connection_get_socket (connection),
                        IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
-  client = filer_server_client_new (self, connection, remote);
+  client = _filer_server_client_new (self, connection, remote);
   g_hash_table_add (self->clients, client);
 
   count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_source, client->source));
@@ -136,7 +136,7 @@ sweep_cb (gpointer user_data)
       Client *client = g_ptr_array_index (silent, i);
 
       g_debug ("%s: silent for %u ms", client->source, self->idle_timeout_ms);
-      filer_server_client_kick (client, "timeout", "No message within the idle timeout");
+      _filer_server_client_kick (client, "timeout", "No message within the idle timeout");
     }
 
   /* A client that will not even take its error frame: cut it off. */
@@ -145,7 +145,7 @@ sweep_cb (gpointer user_data)
       Client *client = g_ptr_array_index (stuck, i);
 
       g_io_stream_close (G_IO_STREAM (client->socket_connection), NULL, NULL);
-      filer_server_client_queue_drop (client);
+      _filer_server_client_queue_drop (client);
     }
   self->busy--;
 
@@ -499,7 +499,7 @@ filer_server_init (FilerServer *self)
   self->idle_timeout_ms = FILER_SERVER_DEFAULT_IDLE_TIMEOUT_MS;
   self->max_per_address = FILER_SERVER_DEFAULT_MAX_PER_ADDRESS;
 
-  self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify)filer_server_client_free, NULL);
+  self->clients = g_hash_table_new_full (NULL, NULL, (GDestroyNotify)_filer_server_client_free, NULL);
   self->by_id = g_hash_table_new (g_str_hash, g_str_equal);
   self->networks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify)g_hash_table_unref);
@@ -507,11 +507,11 @@ filer_server_init (FilerServer *self)
                                        (GDestroyNotify)g_hash_table_unref);
   self->per_source = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->datagram_handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                   filer_server_datagram_handler_free);
+                                                   _filer_server_datagram_handler_free);
 
   self->drop_queue = g_ptr_array_new ();
 
-  filer_server_add_datagram_handler (self, "probe", filer_server_handle_probe, NULL, NULL);
+  filer_server_add_datagram_handler (self, "probe", _filer_server_handle_probe, NULL, NULL);
 }
 
 FilerServer *
@@ -667,7 +667,7 @@ filer_server_peers_can_see (FilerServer *self,
   a = g_hash_table_lookup (self->by_id, peer_id);
   b = g_hash_table_lookup (self->by_id, other_id);
 
-  return a != NULL && b != NULL && filer_server_clients_see_each_other (a, b);
+  return a != NULL && b != NULL && _filer_server_clients_see_each_other (a, b);
 }
 
 char *

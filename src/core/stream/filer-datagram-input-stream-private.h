@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (FilerDatagramInputStream, filer_datagram_input_stream, FILER, DATAGRAM_INPUT_STREAM, GInputStream)
 
-GInputStream *filer_datagram_input_stream_new (GIOStream            *stream,
+GInputStream *_filer_datagram_input_stream_new (GIOStream            *stream,
                                          const FilerStreamOps *ops);
 
 G_END_DECLS

@@ -107,7 +107,7 @@ filer_datagram_input_stream_read (GInputStream  *stream,
           return n;
         }
 
-      if (!filer_stream_wait (self->stream, self->ops, G_IO_IN, cancellable, error))
+      if (!_filer_stream_wait (self->stream, self->ops, G_IO_IN, cancellable, error))
         return -1;
     }
 }
@@ -173,7 +173,7 @@ filer_datagram_input_stream_init (FilerDatagramInputStream *self)
 }
 
 GInputStream *
-filer_datagram_input_stream_new (GIOStream            *stream,
+_filer_datagram_input_stream_new (GIOStream            *stream,
                             const FilerStreamOps *ops)
 {
   FilerDatagramInputStream *self;

@@ -17,7 +17,7 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (FilerDatagramOutputStream, filer_datagram_output_stream, FILER, DATAGRAM_OUTPUT_STREAM, GOutputStream)
 
-GOutputStream *filer_datagram_output_stream_new (GIOStream            *stream,
+GOutputStream *_filer_datagram_output_stream_new (GIOStream            *stream,
                                           const FilerStreamOps *ops);
 
 G_END_DECLS

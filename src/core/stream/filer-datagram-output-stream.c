@@ -108,7 +108,7 @@ filer_datagram_output_stream_write (GOutputStream  *stream,
           return n;
         }
 
-      if (!filer_stream_wait (self->stream, self->ops, G_IO_OUT, cancellable, error))
+      if (!_filer_stream_wait (self->stream, self->ops, G_IO_OUT, cancellable, error))
         return -1;
     }
 }
@@ -179,7 +179,7 @@ filer_datagram_output_stream_init (FilerDatagramOutputStream *self)
 }
 
 GOutputStream *
-filer_datagram_output_stream_new (GIOStream            *stream,
+_filer_datagram_output_stream_new (GIOStream            *stream,
                             const FilerStreamOps *ops)
 {
   FilerDatagramOutputStream *self;

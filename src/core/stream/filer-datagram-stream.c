@@ -182,7 +182,7 @@ ops_create_waker (GIOStream    *stream,
 {
   FilerDatagramStream *self = FILER_DATAGRAM_STREAM (stream);
 
-  return filer_wakers_create (PRIV (self)->wakers, condition, check (self, condition));
+  return _filer_wakers_create (PRIV (self)->wakers, condition, check (self, condition));
 }
 
 static void
@@ -279,7 +279,7 @@ filer_datagram_stream_dispose (GObject *object)
   if (priv->send_notify)
     g_clear_pointer (&priv->send_data, priv->send_notify);
 
-  g_clear_pointer (&priv->wakers, filer_wakers_free);
+  g_clear_pointer (&priv->wakers, _filer_wakers_free);
 
   if (priv->clock)
     {
@@ -330,9 +330,9 @@ filer_datagram_stream_init (FilerDatagramStream *self)
 
   priv->idle_timeout_ms = FILER_DATAGRAM_STREAM_DEFAULT_IDLE_TIMEOUT_MS;
   priv->context = g_main_context_ref_thread_default ();
-  priv->wakers = filer_wakers_new ();
-  priv->input = filer_datagram_input_stream_new (G_IO_STREAM (self), &stream_ops);
-  priv->output = filer_datagram_output_stream_new (G_IO_STREAM (self), &stream_ops);
+  priv->wakers = _filer_wakers_new ();
+  priv->input = _filer_datagram_input_stream_new (G_IO_STREAM (self), &stream_ops);
+  priv->output = _filer_datagram_output_stream_new (G_IO_STREAM (self), &stream_ops);
 
   priv->clock = g_source_new (&clock_funcs, sizeof (GSource));
   g_source_set_static_name (priv->clock, "FilerDatagramStream clock");
@@ -566,7 +566,7 @@ filer_datagram_stream_wake (FilerDatagramStream *self,
   FilerDatagramStreamPrivate *priv = PRIV (self);
 
   if (priv->wakers)
-    filer_wakers_wake (priv->wakers, condition);
+    _filer_wakers_wake (priv->wakers, condition);
 }
 
 void

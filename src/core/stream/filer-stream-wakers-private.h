@@ -41,19 +41,19 @@ typedef struct
 
 typedef struct _FilerWakers FilerWakers;
 
-FilerWakers *filer_wakers_new     (void);
+FilerWakers *_filer_wakers_new    (void);
 /* Wakes every source and detaches them from the set. */
-void         filer_wakers_free    (FilerWakers   *wakers);
-void         filer_wakers_wake    (FilerWakers   *wakers,
+void         _filer_wakers_free   (FilerWakers   *wakers);
+void         _filer_wakers_wake   (FilerWakers   *wakers,
                                    GIOCondition   condition);
 /* A new edge-triggered source for @condition, ready at once if @now. */
-GSource     *filer_wakers_create  (FilerWakers   *wakers,
+GSource     *_filer_wakers_create (FilerWakers   *wakers,
                                    GIOCondition   condition,
                                    gboolean       now);
 
 /* Blocks, iterating the stream's main context, until @condition holds
  * (for the halves' synchronous read and write). */
-gboolean     filer_stream_wait    (GIOStream             *stream,
+gboolean     _filer_stream_wait   (GIOStream             *stream,
                                    const FilerStreamOps  *ops,
                                    GIOCondition           condition,
                                    GCancellable          *cancellable,

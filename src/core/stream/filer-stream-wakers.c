@@ -55,13 +55,13 @@ static GSourceFuncs waker_funcs = {
 };
 
 FilerWakers *
-filer_wakers_new (void)
+_filer_wakers_new (void)
 {
   return g_new0 (FilerWakers, 1);
 }
 
 void
-filer_wakers_free (FilerWakers *wakers)
+_filer_wakers_free (FilerWakers *wakers)
 {
   for (GList *l = wakers->list; l; l = l->next)
     {
@@ -76,8 +76,8 @@ filer_wakers_free (FilerWakers *wakers)
 }
 
 void
-filer_wakers_wake (FilerWakers  *wakers,
-                   GIOCondition  condition)
+_filer_wakers_wake (FilerWakers  *wakers,
+                    GIOCondition  condition)
 {
   for (GList *l = wakers->list; l; l = l->next)
     {
@@ -89,9 +89,9 @@ filer_wakers_wake (FilerWakers  *wakers,
 }
 
 GSource *
-filer_wakers_create (FilerWakers  *wakers,
-                     GIOCondition  condition,
-                     gboolean      now)
+_filer_wakers_create (FilerWakers  *wakers,
+                      GIOCondition  condition,
+                      gboolean      now)
 {
   GSource *source = g_source_new (&waker_funcs, sizeof (Waker));
   Waker *waker = (Waker *)source;
@@ -114,11 +114,11 @@ cancelled_cb (GCancellable *cancellable,
 }
 
 gboolean
-filer_stream_wait (GIOStream             *stream,
-                   const FilerStreamOps  *ops,
-                   GIOCondition           condition,
-                   GCancellable          *cancellable,
-                   GError               **error)
+_filer_stream_wait (GIOStream             *stream,
+                    const FilerStreamOps  *ops,
+                    GIOCondition           condition,
+                    GCancellable          *cancellable,
+                    GError               **error)
 {
   g_autoptr(GSource) cancel_source = NULL;
   g_autoptr(GIOStream) hold = g_object_ref (stream);

@@ -27,38 +27,38 @@ typedef struct
   void (*cancel)  (gpointer            controller);
 } FilerTransferController;
 
-FilerTransfer *filer_transfer_new               (FilerTransferDirection         direction,
+FilerTransfer *_filer_transfer_new              (FilerTransferDirection         direction,
                                                  const char                    *id);
-void           filer_transfer_set_controller    (FilerTransfer                 *self,
+void           _filer_transfer_set_controller   (FilerTransfer                 *self,
                                                  const FilerTransferController *controller,
                                                  gpointer                       data);
-void           filer_transfer_set_id            (FilerTransfer                 *self,
+void           _filer_transfer_set_id           (FilerTransfer                 *self,
                                                  const char                    *id);
-void           filer_transfer_set_state         (FilerTransfer                 *self,
+void           _filer_transfer_set_state        (FilerTransfer                 *self,
                                                  FilerTransferState             state);
-void           filer_transfer_set_peer          (FilerTransfer                 *self,
+void           _filer_transfer_set_peer         (FilerTransfer                 *self,
                                                  const char                    *peer_id,
                                                  const char                    *peer_name);
-void           filer_transfer_set_path          (FilerTransfer                 *self,
+void           _filer_transfer_set_path         (FilerTransfer                 *self,
                                                  const char                    *path);
-void           filer_transfer_add_file          (FilerTransfer                 *self,
+void           _filer_transfer_add_file         (FilerTransfer                 *self,
                                                  FilerTransferFile             *file);
-void           filer_transfer_set_bytes_total   (FilerTransfer                 *self,
+void           _filer_transfer_set_bytes_total  (FilerTransfer                 *self,
                                                  guint64                        bytes_total);
-void           filer_transfer_set_current_file  (FilerTransfer                 *self,
+void           _filer_transfer_set_current_file (FilerTransfer                 *self,
                                                  const char                    *path);
 
 /* Hot path: no notify, no allocation; a timer publishes a few times a
  * second. */
-static inline void filer_transfer_add_bytes     (FilerTransfer                 *self,
+static inline void _filer_transfer_add_bytes    (FilerTransfer                 *self,
                                                  guint64                        n);
-void           filer_transfer_add_resumed       (FilerTransfer                 *self,
+void           _filer_transfer_add_resumed      (FilerTransfer                 *self,
                                                  guint64                        n);
-void           filer_transfer_file_finished     (FilerTransfer                 *self,
+void           _filer_transfer_file_finished    (FilerTransfer                 *self,
                                                  FilerTransferFile             *file,
                                                  FilerTransferFileStatus        status,
                                                  const char                    *error_message);
-void           filer_transfer_fail              (FilerTransfer                 *self,
+void           _filer_transfer_fail             (FilerTransfer                 *self,
                                                  FilerTransferState             state,
                                                  const GError                  *error);
 
@@ -69,13 +69,13 @@ typedef struct
   guint64 bytes_sent;
 } FilerTransferCounters;
 
-FilerTransferCounters *filer_transfer_get_counters (FilerTransfer            *self);
+FilerTransferCounters *_filer_transfer_get_counters (FilerTransfer            *self);
 
 static inline void
-filer_transfer_add_bytes (FilerTransfer *self,
-                          guint64        n)
+_filer_transfer_add_bytes (FilerTransfer *self,
+                           guint64        n)
 {
-  FilerTransferCounters *counters = filer_transfer_get_counters (self);
+  FilerTransferCounters *counters = _filer_transfer_get_counters (self);
 
   counters->bytes_done += n;
   counters->bytes_sent += n;

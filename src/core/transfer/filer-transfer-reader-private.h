@@ -32,22 +32,22 @@ typedef struct
   GError   *error;
 } FilerReadBlock;
 
-void filer_read_block_free (FilerReadBlock *block);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilerReadBlock, filer_read_block_free)
+void _filer_read_block_free (FilerReadBlock *block);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilerReadBlock, _filer_read_block_free)
 
 typedef struct _FilerTransferReader FilerTransferReader;
 
-FilerTransferReader *filer_transfer_reader_new   (FilerHashAlgorithm        algorithm,
+FilerTransferReader *_filer_transfer_reader_new  (FilerHashAlgorithm        algorithm,
                                                   FilerTransferWorkerReady  ready,
                                                   gpointer                  user_data);
-void                 filer_transfer_reader_add   (FilerTransferReader      *self,
+void                 _filer_transfer_reader_add  (FilerTransferReader      *self,
                                                   guint                     index,
                                                   const char               *local_path,
                                                   guint64                   size,
                                                   guint64                   offset,
                                                   const char               *prefix_hash);
-void                 filer_transfer_reader_start (FilerTransferReader      *self);
-FilerReadBlock      *filer_transfer_reader_pop   (FilerTransferReader      *self);
-void                 filer_transfer_reader_free  (FilerTransferReader      *self);
+void                 _filer_transfer_reader_start (FilerTransferReader      *self);
+FilerReadBlock      *_filer_transfer_reader_pop  (FilerTransferReader      *self);
+void                 _filer_transfer_reader_free (FilerTransferReader      *self);
 
 G_END_DECLS

@@ -73,7 +73,7 @@ reader_file_clear (gpointer data)
 }
 
 void
-filer_read_block_free (FilerReadBlock *block)
+_filer_read_block_free (FilerReadBlock *block)
 {
   g_clear_pointer (&block->data, g_bytes_unref);
   g_clear_error (&block->error);
@@ -347,9 +347,9 @@ reader_job (FilerTransferWorker *worker,
 }
 
 FilerTransferReader *
-filer_transfer_reader_new (FilerHashAlgorithm       algorithm,
-                           FilerTransferWorkerReady ready,
-                           gpointer                 user_data)
+_filer_transfer_reader_new (FilerHashAlgorithm       algorithm,
+                            FilerTransferWorkerReady ready,
+                            gpointer                 user_data)
 {
   FilerTransferReader *self = g_new0 (FilerTransferReader, 1);
 
@@ -359,18 +359,18 @@ filer_transfer_reader_new (FilerHashAlgorithm       algorithm,
   self->pool = pool_new (BLOCK_SIZE, POOL_SIZE);
   self->small_pool = pool_new (SMALL_SIZE, SMALL_POOL_SIZE);
   self->worker = filer_transfer_worker_new ("filer-reader", reader_job, self, NULL,
-                                            ready, (GDestroyNotify)filer_read_block_free,
+                                            ready, (GDestroyNotify)_filer_read_block_free,
                                             user_data);
   return self;
 }
 
 void
-filer_transfer_reader_add (FilerTransferReader *self,
-                           guint                index,
-                           const char          *local_path,
-                           guint64              size,
-                           guint64              offset,
-                           const char          *prefix_hash)
+_filer_transfer_reader_add (FilerTransferReader *self,
+                            guint                index,
+                            const char          *local_path,
+                            guint64              size,
+                            guint64              offset,
+                            const char          *prefix_hash)
 {
   ReaderFile file = { 0, };
 
@@ -384,19 +384,19 @@ filer_transfer_reader_add (FilerTransferReader *self,
 }
 
 void
-filer_transfer_reader_start (FilerTransferReader *self)
+_filer_transfer_reader_start (FilerTransferReader *self)
 {
   filer_transfer_worker_push (self->worker, self);
 }
 
 FilerReadBlock *
-filer_transfer_reader_pop (FilerTransferReader *self)
+_filer_transfer_reader_pop (FilerTransferReader *self)
 {
   return filer_transfer_worker_pop_result (self->worker);
 }
 
 void
-filer_transfer_reader_free (FilerTransferReader *self)
+_filer_transfer_reader_free (FilerTransferReader *self)
 {
   if (self == NULL)
     return;

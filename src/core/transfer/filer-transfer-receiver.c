@@ -161,9 +161,9 @@ protocol_violation (FilerTransferReceiver *self,
   free_batch (self);
   if (self->writer != NULL)
     filer_transfer_writer_close (self->writer, TRUE);
-  filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
-                       &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL,
-                                   (char *)message });
+  _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
+                        &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL,
+                                    (char *)message });
   filer_frame_connection_close_with_error (self->connection, "protocol", message);
 }
 
@@ -199,7 +199,7 @@ handle_offer (FilerTransferReceiver *self,
       return;
     }
 
-  filer_transfer_set_id (self->transfer, id);
+  _filer_transfer_set_id (self->transfer, id);
 
   if (!filer_transfer_choose_hash (filer_frame_get (frame, "hashes"), &self->hash_algorithm))
     {
@@ -219,7 +219,7 @@ handle_offer (FilerTransferReceiver *self,
           shown = g_error_new (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_UNSAFE_NAME,
                                "Refused an offer from %s: %s",
                                filer_transfer_get_peer_name (self->transfer), error->message);
-          filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED, shown);
+          _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED, shown);
           linger (self);
         }
       else
@@ -231,14 +231,14 @@ handle_offer (FilerTransferReceiver *self,
   self->state = g_new0 (guint8, MAX (files->len, 1));
   self->offsets = g_new0 (guint64, MAX (files->len, 1));
   for (guint i = 0; i < files->len; i++)
-    filer_transfer_add_file (self->transfer, g_ptr_array_index (files, i));
-  filer_transfer_set_bytes_total (self->transfer, size);
+    _filer_transfer_add_file (self->transfer, g_ptr_array_index (files, i));
+  _filer_transfer_set_bytes_total (self->transfer, size);
 
   self->writer = filer_transfer_writer_new (self->download_fd,
                                             filer_transfer_get_peer_id (self->transfer),
                                             self->hash_algorithm,
                                             writer_ready_cb, self);
-  filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+  _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
   g_signal_emit (self, signals[OFFER], 0);
 }
 
@@ -270,8 +270,8 @@ send_accept (FilerTransferReceiver *self,
                                                   "only %s is free", needed_text, available_text);
 
       send_decline (self, FILER_TRANSFER_ERROR_NO_SPACE, message);
-      filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_DECLINED,
-                           &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_NO_SPACE, message });
+      _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_DECLINED,
+                            &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_NO_SPACE, message });
       linger (self);
       return;
     }
@@ -297,8 +297,8 @@ send_accept (FilerTransferReceiver *self,
   filer_frame_set_content (frame, content);
   filer_frame_connection_send (self->connection, frame);
 
-  filer_transfer_set_bytes_total (self->transfer, total);
-  filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_TRANSFERRING);
+  _filer_transfer_set_bytes_total (self->transfer, total);
+  _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_TRANSFERRING);
 }
 
 static void
@@ -323,9 +323,9 @@ controller_accept (gpointer            controller,
   if (accepted->len == 0)
     {
       send_decline (self, FILER_TRANSFER_ERROR_DECLINED, "No file was accepted");
-      filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_DECLINED,
-                           &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_DECLINED,
-                                       (char *)"No file was accepted" });
+      _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_DECLINED,
+                            &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_DECLINED,
+                                        (char *)"No file was accepted" });
       linger (self);
       return;
     }
@@ -347,9 +347,9 @@ controller_decline (gpointer    controller,
   self->answering = TRUE;
 
   send_decline (self, FILER_TRANSFER_ERROR_DECLINED, message);
-  filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_DECLINED,
-                       &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_DECLINED,
-                                   (char *)message });
+  _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_DECLINED,
+                        &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_DECLINED,
+                                    (char *)message });
   linger (self);
 }
 
@@ -365,9 +365,9 @@ controller_cancel (gpointer controller)
   free_batch (self);
   if (self->writer != NULL)
     filer_transfer_writer_close (self->writer, TRUE);
-  filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_CANCELLED,
-                       &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CANCELLED,
-                                   (char *)"Cancelled" });
+  _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_CANCELLED,
+                        &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CANCELLED,
+                                    (char *)"Cancelled" });
   linger (self);
 }
 
@@ -410,10 +410,10 @@ handle_file (FilerTransferReceiver *self,
 
   filer_transfer_writer_open (self->writer, index, filer_transfer_file_get_path (file),
                               self->size, offset);
-  filer_transfer_set_current_file (self->transfer, filer_transfer_file_get_path (file));
+  _filer_transfer_set_current_file (self->transfer, filer_transfer_file_get_path (file));
   filer_transfer_file_set_offset (file, offset);
   filer_transfer_file_set_status (file, FILER_TRANSFER_FILE_STATUS_TRANSFERRING);
-  filer_transfer_add_resumed (self->transfer, offset);
+  _filer_transfer_add_resumed (self->transfer, offset);
 }
 
 static void
@@ -435,7 +435,7 @@ handle_chunk (FilerTransferReceiver *self,
   self->batch_length += length;
   self->received += length;
 
-  counters = filer_transfer_get_counters (self->transfer);
+  counters = _filer_transfer_get_counters (self->transfer);
   counters->bytes_done += length;
   counters->bytes_sent += length;
 
@@ -488,15 +488,15 @@ finish_if_complete (FilerTransferReceiver *self)
     return;
 
   if (filer_transfer_get_files_failed (self->transfer) == 0)
-    filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_COMPLETED);
+    _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_COMPLETED);
   else
     {
       g_autofree char *message = g_strdup_printf ("%u of %u files failed",
                                                   filer_transfer_get_files_failed (self->transfer),
                                                   self->n_accepted);
-      filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
-                           &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_VERIFY_FAILED,
-                                       message });
+      _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
+                            &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_VERIFY_FAILED,
+                                        message });
     }
   filer_frame_connection_close (self->connection);
 }
@@ -517,7 +517,7 @@ report_file (FilerTransferReceiver *self,
       filer_frame_set (frame, "status", "ok");
       filer_frame_set (frame, "name", result->saved_as);
       filer_transfer_file_set_saved_as (file, result->saved_as);
-      filer_transfer_file_finished (self->transfer, file, FILER_TRANSFER_FILE_STATUS_DONE, NULL);
+      _filer_transfer_file_finished (self->transfer, file, FILER_TRANSFER_FILE_STATUS_DONE, NULL);
     }
   else
     {
@@ -525,8 +525,8 @@ report_file (FilerTransferReceiver *self,
       filer_frame_set (frame, "code", filer_transfer_error_to_wire (result->error->code));
       filer_frame_set (frame, "message", result->error->message);
       g_debug ("Transfer %s: %s", filer_transfer_get_id (self->transfer), result->error->message);
-      filer_transfer_file_finished (self->transfer, file, FILER_TRANSFER_FILE_STATUS_FAILED,
-                                    result->error->message);
+      _filer_transfer_file_finished (self->transfer, file, FILER_TRANSFER_FILE_STATUS_FAILED,
+                                     result->error->message);
     }
   filer_frame_connection_send (self->connection, frame);
 
@@ -570,7 +570,7 @@ writer_ready_cb (gpointer user_data)
         case FILER_WRITE_RESULT_FATAL:
           /* Disk full, permission denied: both sides learn it. */
           free_batch (self);
-          filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED, result->error);
+          _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED, result->error);
           filer_frame_connection_close_with_error (self->connection,
                                                    filer_transfer_error_to_wire (result->error->code),
                                                    result->error->message);
@@ -609,7 +609,7 @@ frame_received_cb (FilerFrameConnection  *connection,
       free_batch (self);
       if (self->writer != NULL)
         filer_transfer_writer_close (self->writer, TRUE);
-      filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_CANCELLED, error);
+      _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_CANCELLED, error);
       filer_frame_connection_close (self->connection);
     }
   else if (filer_frame_is (frame, "error"))
@@ -622,7 +622,7 @@ frame_received_cb (FilerFrameConnection  *connection,
                                              message != NULL ? message : code);
 
       free_batch (self);
-      filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED, error);
+      _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED, error);
       filer_frame_connection_close (self->connection);
     }
   else if (state == FILER_TRANSFER_STATE_CONNECTING && filer_frame_is (frame, "offer"))
@@ -643,9 +643,9 @@ closed_cb (FilerFrameConnection  *connection,
   g_autoptr(FilerTransferReceiver) hold = g_object_ref (self);
 
   if (!filer_transfer_is_finished (self->transfer))
-    filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
-                         &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CONNECTION_LOST,
-                                     (char *)"The connection to the sender was lost" });
+    _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
+                          &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CONNECTION_LOST,
+                                      (char *)"The connection to the sender was lost" });
 
   /* Every byte that arrived goes to its partial file, for a resume. */
   flush_batch (self);
@@ -656,7 +656,7 @@ closed_cb (FilerFrameConnection  *connection,
     }
 
   g_clear_handle_id (&self->linger_source, g_source_remove);
-  filer_transfer_set_controller (self->transfer, NULL, NULL);
+  _filer_transfer_set_controller (self->transfer, NULL, NULL);
   g_clear_signal_handler (&self->frame_handler, self->connection);
   g_clear_signal_handler (&self->closed_handler, self->connection);
   if (!self->done)
@@ -680,7 +680,7 @@ filer_transfer_receiver_dispose (GObject *object)
       self->writer = NULL;
     }
   if (self->transfer != NULL)
-    filer_transfer_set_controller (self->transfer, NULL, NULL);
+    _filer_transfer_set_controller (self->transfer, NULL, NULL);
   if (self->connection != NULL)
     {
       g_clear_signal_handler (&self->frame_handler, self->connection);
@@ -795,6 +795,6 @@ filer_transfer_receiver_start (FilerTransferReceiver *self)
                                           G_CALLBACK (frame_received_cb), self);
   self->closed_handler = g_signal_connect (self->connection, "closed",
                                            G_CALLBACK (closed_cb), self);
-  filer_transfer_set_controller (self->transfer, &receiver_controller, self);
+  _filer_transfer_set_controller (self->transfer, &receiver_controller, self);
   filer_frame_connection_resume (self->connection);
 }

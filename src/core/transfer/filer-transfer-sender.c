@@ -74,7 +74,7 @@ filer_transfer_testing_set_chunk_hook (FilerTransferChunkHook hook,
 static void
 stop_reading_files (FilerTransferSender *self)
 {
-  g_clear_pointer (&self->reader, filer_transfer_reader_free);
+  g_clear_pointer (&self->reader, _filer_transfer_reader_free);
 }
 
 /* Ends the transfer with @error (taken) and closes the connection; the
@@ -88,7 +88,7 @@ end_with (FilerTransferSender *self,
   g_autoptr(GError) owned = error;
 
   stop_reading_files (self);
-  filer_transfer_fail (self->transfer, state, error);
+  _filer_transfer_fail (self->transfer, state, error);
   if (wire_frame != NULL)
     filer_frame_connection_send (self->connection, wire_frame);
   filer_frame_connection_close (self->connection);
@@ -101,9 +101,9 @@ protocol_violation (FilerTransferSender *self,
   g_debug ("Transfer %s: the receiver broke the protocol: %s",
            filer_transfer_get_id (self->transfer), message);
   stop_reading_files (self);
-  filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
-                       &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL,
-                                   (char *)message });
+  _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
+                        &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL,
+                                    (char *)message });
   filer_frame_connection_close_with_error (self->connection, "protocol", message);
 }
 
@@ -113,7 +113,7 @@ static void
 send_block (FilerTransferSender *self,
             FilerReadBlock      *block)
 {
-  FilerTransferCounters *counters = filer_transfer_get_counters (self->transfer);
+  FilerTransferCounters *counters = _filer_transfer_get_counters (self->transfer);
   FilerTransferFile *file = filer_transfer_get_file (self->transfer, block->index);
 
   if (block->start)
@@ -124,10 +124,10 @@ send_block (FilerTransferSender *self,
       filer_frame_set_uint (frame, "offset", block->start_offset);
       filer_frame_connection_send (self->connection, frame);
 
-      filer_transfer_set_current_file (self->transfer, filer_transfer_file_get_path (file));
+      _filer_transfer_set_current_file (self->transfer, filer_transfer_file_get_path (file));
       filer_transfer_file_set_offset (file, block->start_offset);
       filer_transfer_file_set_status (file, FILER_TRANSFER_FILE_STATUS_TRANSFERRING);
-      filer_transfer_add_resumed (self->transfer, block->start_offset);
+      _filer_transfer_add_resumed (self->transfer, block->start_offset);
     }
 
   if (block->data != NULL)
@@ -177,12 +177,12 @@ reader_ready_cb (gpointer user_data)
   FilerTransferSender *self = user_data;
   FilerReadBlock *block;
 
-  while (self->reader != NULL && (block = filer_transfer_reader_pop (self->reader)) != NULL)
+  while (self->reader != NULL && (block = _filer_transfer_reader_pop (self->reader)) != NULL)
     {
       /* A file that cannot even be opened still gets its "file" frame:
        * every accepted file starts, ends and gets a result. */
       send_block (self, block);
-      filer_read_block_free (block);
+      _filer_read_block_free (block);
     }
 }
 
@@ -221,7 +221,7 @@ handle_accept (FilerTransferSender *self,
       return;
     }
 
-  self->reader = filer_transfer_reader_new (self->hash_algorithm, reader_ready_cb, self);
+  self->reader = _filer_transfer_reader_new (self->hash_algorithm, reader_ready_cb, self);
   for (guint i = 0; i < entries->len; i++)
     {
       const FilerAcceptEntry *entry = &g_array_index (entries, FilerAcceptEntry, i);
@@ -229,9 +229,9 @@ handle_accept (FilerTransferSender *self,
 
       self->state[entry->index] = FILE_ACCEPTED;
       total += filer_transfer_file_get_size (file);
-      filer_transfer_reader_add (self->reader, entry->index, self->local_paths[entry->index],
-                                 filer_transfer_file_get_size (file),
-                                 entry->offset, entry->hash);
+      _filer_transfer_reader_add (self->reader, entry->index, self->local_paths[entry->index],
+                                  filer_transfer_file_get_size (file),
+                                  entry->offset, entry->hash);
     }
   self->n_accepted = entries->len;
 
@@ -240,18 +240,18 @@ handle_accept (FilerTransferSender *self,
       filer_transfer_file_set_status (filer_transfer_get_file (self->transfer, i),
                                       FILER_TRANSFER_FILE_STATUS_SKIPPED);
 
-  filer_transfer_set_bytes_total (self->transfer, total);
-  filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_TRANSFERRING);
+  _filer_transfer_set_bytes_total (self->transfer, total);
+  _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_TRANSFERRING);
 
   if (self->n_accepted == 0)
     {
-      filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_COMPLETED);
+      _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_COMPLETED);
       stop_reading_files (self);
       filer_frame_connection_close (self->connection);
       return;
     }
 
-  filer_transfer_reader_start (self->reader);
+  _filer_transfer_reader_start (self->reader);
 }
 
 static void
@@ -283,7 +283,7 @@ finish_if_complete (FilerTransferSender *self)
   stop_reading_files (self);
   failed = filer_transfer_get_files_failed (self->transfer);
   if (failed == 0)
-    filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_COMPLETED);
+    _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_COMPLETED);
   else
     {
       const char *first = NULL;
@@ -295,9 +295,9 @@ finish_if_complete (FilerTransferSender *self)
           if (filer_transfer_file_get_status (file) == FILER_TRANSFER_FILE_STATUS_FAILED)
             first = filer_transfer_file_get_error_message (file);
         }
-      filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
-                           &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_VERIFY_FAILED,
-                                       (char *)(first != NULL ? first : "A file failed") });
+      _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
+                            &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_VERIFY_FAILED,
+                                        (char *)(first != NULL ? first : "A file failed") });
     }
   filer_frame_connection_close (self->connection);
 }
@@ -324,7 +324,7 @@ handle_result (FilerTransferSender *self,
   if (g_str_equal (status, "ok"))
     {
       filer_transfer_file_set_saved_as (file, filer_frame_get (frame, "name"));
-      filer_transfer_file_finished (self->transfer, file, FILER_TRANSFER_FILE_STATUS_DONE, NULL);
+      _filer_transfer_file_finished (self->transfer, file, FILER_TRANSFER_FILE_STATUS_DONE, NULL);
     }
   else
     {
@@ -332,7 +332,7 @@ handle_result (FilerTransferSender *self,
       g_autofree char *text = g_strdup_printf ("%s: %s", filer_transfer_file_get_path (file),
                                                message != NULL ? message : "failed");
 
-      filer_transfer_file_finished (self->transfer, file, FILER_TRANSFER_FILE_STATUS_FAILED, text);
+      _filer_transfer_file_finished (self->transfer, file, FILER_TRANSFER_FILE_STATUS_FAILED, text);
     }
 
   finish_if_complete (self);
@@ -399,11 +399,11 @@ closed_cb (FilerFrameConnection *connection,
 
   stop_reading_files (self);
   if (!filer_transfer_is_finished (self->transfer))
-    filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
-                         &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CONNECTION_LOST,
-                                     (char *)"The connection to the receiver was lost" });
+    _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
+                          &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CONNECTION_LOST,
+                                      (char *)"The connection to the receiver was lost" });
 
-  filer_transfer_set_controller (self->transfer, NULL, NULL);
+  _filer_transfer_set_controller (self->transfer, NULL, NULL);
   g_clear_signal_handler (&self->frame_handler, self->connection);
   g_clear_signal_handler (&self->closed_handler, self->connection);
   if (!self->done)
@@ -441,7 +441,7 @@ filer_transfer_sender_dispose (GObject *object)
 
   stop_reading_files (self);
   if (self->transfer != NULL)
-    filer_transfer_set_controller (self->transfer, NULL, NULL);
+    _filer_transfer_set_controller (self->transfer, NULL, NULL);
   if (self->connection != NULL)
     {
       g_clear_signal_handler (&self->frame_handler, self->connection);
@@ -550,13 +550,13 @@ filer_transfer_sender_start (FilerTransferSender *self)
   files = filer_transfer_get_files (self->transfer);
   for (guint i = 0; i < self->n_files; i++)
     total += filer_transfer_file_get_size (filer_transfer_get_file (self->transfer, i));
-  filer_transfer_set_bytes_total (self->transfer, total);
+  _filer_transfer_set_bytes_total (self->transfer, total);
 
   self->frame_handler = g_signal_connect (self->connection, "frame-received",
                                           G_CALLBACK (frame_received_cb), self);
   self->closed_handler = g_signal_connect (self->connection, "closed",
                                            G_CALLBACK (closed_cb), self);
-  filer_transfer_set_controller (self->transfer, &sender_controller, self);
+  _filer_transfer_set_controller (self->transfer, &sender_controller, self);
 
   content = filer_transfer_offer_to_json (files);
   filer_frame_set (offer, "transfer", filer_transfer_get_id (self->transfer));
@@ -567,6 +567,6 @@ filer_transfer_sender_start (FilerTransferSender *self)
   filer_frame_set_content (offer, content);
   filer_frame_connection_send (self->connection, offer);
 
-  filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+  _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
   filer_frame_connection_resume (self->connection);
 }

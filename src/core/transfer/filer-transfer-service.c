@@ -141,9 +141,9 @@ start_receiver (FilerTransferService *self,
       return;
     }
 
-  transfer = filer_transfer_new (FILER_TRANSFER_DIRECTION_RECEIVE, NULL);
-  filer_transfer_set_peer (transfer, peer_id, peer_name);
-  filer_transfer_set_path (transfer, path_name);
+  transfer = _filer_transfer_new (FILER_TRANSFER_DIRECTION_RECEIVE, NULL);
+  _filer_transfer_set_peer (transfer, peer_id, peer_name);
+  _filer_transfer_set_path (transfer, path_name);
 
   receiver = filer_transfer_receiver_new (connection, transfer, fd,
                                           self->free_space, self->free_space_data);
@@ -400,9 +400,9 @@ connecting_cancel (gpointer controller)
   Send *send = controller;
 
   g_cancellable_cancel (send->cancellable);
-  filer_transfer_fail (send->transfer, FILER_TRANSFER_STATE_CANCELLED,
-                       &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CANCELLED,
-                                   (char *)"Cancelled" });
+  _filer_transfer_fail (send->transfer, FILER_TRANSFER_STATE_CANCELLED,
+                        &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CANCELLED,
+                                    (char *)"Cancelled" });
 }
 
 static const FilerTransferController connecting_controller = {
@@ -413,9 +413,9 @@ static void
 send_failed (Send   *send,
              GError *error)
 {
-  filer_transfer_set_controller (send->transfer, NULL, NULL);
+  _filer_transfer_set_controller (send->transfer, NULL, NULL);
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    filer_transfer_fail (send->transfer, FILER_TRANSFER_STATE_FAILED, error);
+    _filer_transfer_fail (send->transfer, FILER_TRANSFER_STATE_FAILED, error);
   send_free (send);
 }
 
@@ -428,7 +428,7 @@ start_sender (Send                 *send,
   g_autoptr(GPtrArray) locals = g_ptr_array_new ();
   FilerTransferSender *sender;
 
-  filer_transfer_set_controller (send->transfer, NULL, NULL);
+  _filer_transfer_set_controller (send->transfer, NULL, NULL);
   if (filer_transfer_is_finished (send->transfer) || self->disposed)
     {
       filer_frame_connection_close (connection);
@@ -437,8 +437,8 @@ start_sender (Send                 *send,
     }
 
   if (peer_name != NULL)
-    filer_transfer_set_peer (send->transfer, filer_transfer_get_peer_id (send->transfer), peer_name);
-  filer_transfer_set_path (send->transfer, send->path_name);
+    _filer_transfer_set_peer (send->transfer, filer_transfer_get_peer_id (send->transfer), peer_name);
+  _filer_transfer_set_path (send->transfer, send->path_name);
 
   for (guint i = 0; i < send->entries->len; i++)
     g_ptr_array_add (locals, ((Entry *)g_ptr_array_index (send->entries, i))->local);
@@ -509,7 +509,7 @@ collected_cb (GObject      *object,
       Entry *entry = g_ptr_array_index (send->entries, i);
       g_autoptr(FilerTransferFile) file = filer_transfer_file_new (i, entry->relative, entry->size);
 
-      filer_transfer_add_file (send->transfer, file);
+      _filer_transfer_add_file (send->transfer, file);
     }
 
   if (send->stream != NULL)
@@ -548,9 +548,9 @@ begin_send (FilerTransferService *self,
   send->service = g_object_ref (self);
   send->cancellable = g_cancellable_new ();
   send->local_paths = g_strdupv ((char **)local_paths);
-  send->transfer = filer_transfer_new (FILER_TRANSFER_DIRECTION_SEND, id);
-  filer_transfer_set_peer (send->transfer, peer_id, peer_name != NULL ? peer_name : peer_id);
-  filer_transfer_set_controller (send->transfer, &connecting_controller, send);
+  send->transfer = _filer_transfer_new (FILER_TRANSFER_DIRECTION_SEND, id);
+  _filer_transfer_set_peer (send->transfer, peer_id, peer_name != NULL ? peer_name : peer_id);
+  _filer_transfer_set_controller (send->transfer, &connecting_controller, send);
   g_cancellable_connect (self->cancellable, G_CALLBACK (cancel_send_cb),
                          g_object_ref (send->cancellable), g_object_unref);
   add_transfer (self, send->transfer);

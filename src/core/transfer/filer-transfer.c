@@ -347,8 +347,8 @@ filer_transfer_init (FilerTransfer *self)
 }
 
 FilerTransfer *
-filer_transfer_new (FilerTransferDirection  direction,
-                    const char             *id)
+_filer_transfer_new (FilerTransferDirection  direction,
+                     const char             *id)
 {
   FilerTransfer *self = g_object_new (FILER_TYPE_TRANSFER, NULL);
 
@@ -358,9 +358,9 @@ filer_transfer_new (FilerTransferDirection  direction,
 }
 
 void
-filer_transfer_set_controller (FilerTransfer                 *self,
-                               const FilerTransferController *controller,
-                               gpointer                       data)
+_filer_transfer_set_controller (FilerTransfer                 *self,
+                                const FilerTransferController *controller,
+                                gpointer                       data)
 {
   g_return_if_fail (FILER_IS_TRANSFER (self));
 
@@ -598,16 +598,16 @@ filer_transfer_cancel (FilerTransfer *self)
 /* --- what the engine calls --- */
 
 void
-filer_transfer_set_id (FilerTransfer *self,
-                       const char    *id)
+_filer_transfer_set_id (FilerTransfer *self,
+                        const char    *id)
 {
   if (filer_set_string (&self->id, id))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ID]);
 }
 
 void
-filer_transfer_set_state (FilerTransfer      *self,
-                          FilerTransferState  state)
+_filer_transfer_set_state (FilerTransfer      *self,
+                           FilerTransferState  state)
 {
   g_return_if_fail (FILER_IS_TRANSFER (self));
 
@@ -646,9 +646,9 @@ filer_transfer_set_state (FilerTransfer      *self,
 }
 
 void
-filer_transfer_set_peer (FilerTransfer *self,
-                         const char    *peer_id,
-                         const char    *peer_name)
+_filer_transfer_set_peer (FilerTransfer *self,
+                          const char    *peer_id,
+                          const char    *peer_name)
 {
   g_return_if_fail (FILER_IS_TRANSFER (self));
 
@@ -659,8 +659,8 @@ filer_transfer_set_peer (FilerTransfer *self,
 }
 
 void
-filer_transfer_set_path (FilerTransfer *self,
-                         const char    *path)
+_filer_transfer_set_path (FilerTransfer *self,
+                          const char    *path)
 {
   g_return_if_fail (FILER_IS_TRANSFER (self));
 
@@ -669,8 +669,8 @@ filer_transfer_set_path (FilerTransfer *self,
 }
 
 void
-filer_transfer_add_file (FilerTransfer     *self,
-                         FilerTransferFile *file)
+_filer_transfer_add_file (FilerTransfer     *self,
+                          FilerTransferFile *file)
 {
   g_return_if_fail (FILER_IS_TRANSFER (self));
 
@@ -700,8 +700,8 @@ filer_transfer_get_file (FilerTransfer *self,
 }
 
 void
-filer_transfer_set_bytes_total (FilerTransfer *self,
-                                guint64        bytes_total)
+_filer_transfer_set_bytes_total (FilerTransfer *self,
+                                 guint64        bytes_total)
 {
   g_return_if_fail (FILER_IS_TRANSFER (self));
 
@@ -712,8 +712,8 @@ filer_transfer_set_bytes_total (FilerTransfer *self,
 }
 
 void
-filer_transfer_set_current_file (FilerTransfer *self,
-                                 const char    *path)
+_filer_transfer_set_current_file (FilerTransfer *self,
+                                  const char    *path)
 {
   /* Published by the timer: with 10,000 small files a notify per file
    * would be 10,000 relayouts. */
@@ -721,14 +721,14 @@ filer_transfer_set_current_file (FilerTransfer *self,
 }
 
 FilerTransferCounters *
-filer_transfer_get_counters (FilerTransfer *self)
+_filer_transfer_get_counters (FilerTransfer *self)
 {
   return &self->counters;
 }
 
 void
-filer_transfer_add_resumed (FilerTransfer *self,
-                            guint64        n)
+_filer_transfer_add_resumed (FilerTransfer *self,
+                             guint64        n)
 {
   g_return_if_fail (FILER_IS_TRANSFER (self));
 
@@ -740,10 +740,10 @@ filer_transfer_add_resumed (FilerTransfer *self,
 }
 
 void
-filer_transfer_file_finished (FilerTransfer           *self,
-                              FilerTransferFile       *file,
-                              FilerTransferFileStatus  status,
-                              const char              *error_message)
+_filer_transfer_file_finished (FilerTransfer           *self,
+                               FilerTransferFile       *file,
+                               FilerTransferFileStatus  status,
+                               const char              *error_message)
 {
   g_return_if_fail (FILER_IS_TRANSFER (self));
 
@@ -758,7 +758,7 @@ filer_transfer_file_finished (FilerTransfer           *self,
 }
 
 /**
- * filer_transfer_fail:
+ * _filer_transfer_fail:
  * @self: a transfer
  * @state: DECLINED, CANCELLED or FAILED
  * @error: what happened; its message becomes error-message
@@ -767,9 +767,9 @@ filer_transfer_file_finished (FilerTransfer           *self,
  * closing after a cancel, say) does not overwrite it.
  */
 void
-filer_transfer_fail (FilerTransfer      *self,
-                     FilerTransferState  state,
-                     const GError       *error)
+_filer_transfer_fail (FilerTransfer      *self,
+                      FilerTransferState  state,
+                      const GError       *error)
 {
   g_return_if_fail (FILER_IS_TRANSFER (self));
   g_return_if_fail (state >= FILER_TRANSFER_STATE_DECLINED);
@@ -782,5 +782,5 @@ filer_transfer_fail (FilerTransfer      *self,
       self->error = g_error_copy (error);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR_MESSAGE]);
     }
-  filer_transfer_set_state (self, state);
+  _filer_transfer_set_state (self, state);
 }
