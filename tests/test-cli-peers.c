@@ -343,6 +343,20 @@ test_auto_find (void)
   cli = cli_spawn (env, "peers", "--json", NULL);
   g_assert_cmpint (cli_finish (cli, NULL), ==, 0);
   g_assert_cmpuint (cli->lines->len, ==, 1);
+
+  /* The line is Alpha, found at the server the probe found (no --server
+   * given): not just any line. */
+  {
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    JsonObject *object;
+
+    g_assert_true (json_parser_load_from_data (parser, g_ptr_array_index (cli->lines, 0), -1, NULL));
+    object = json_node_get_object (json_parser_get_root (parser));
+    g_assert_cmpstr (json_object_get_string_member (object, "event"), ==, "peer");
+    g_assert_cmpstr (json_object_get_string_member (object, "id"), ==, "device-aaaa");
+    g_assert_cmpstr (json_object_get_string_member (object, "name"), ==, "Alpha");
+    g_assert_cmpstr (json_object_get_string_member (object, "network"), ==, "lan");
+  }
 }
 
 static void
