@@ -111,7 +111,7 @@ static void
 set_state (FilerDiscoveryClient *self,
            FilerDiscoveryState   state,
            GError               *error)   /* (transfer full) (nullable) */
-{
+           {
   gboolean error_changed = self->error != NULL || error != NULL;
 
   g_clear_error (&self->error);
@@ -153,7 +153,7 @@ drop_connection (FilerDiscoveryClient *self)
 static void
 fail (FilerDiscoveryClient *self,
       GError               *error)   /* (transfer full) */
-{
+      {
   guint delay;
 
   g_debug ("Discovery: %s", error->message);

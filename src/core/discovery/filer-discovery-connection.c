@@ -93,7 +93,7 @@ teardown (FilerDiscoveryConnection *self)
 static void
 fail (FilerDiscoveryConnection *self,
       GError                   *error)   /* (transfer full) */
-{
+      {
   g_autoptr(FilerDiscoveryConnection) hold = g_object_ref (self);
   g_autoptr(GError) owned = error;
 

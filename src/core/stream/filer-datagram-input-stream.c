@@ -84,10 +84,10 @@ pollable_iface_init (GPollableInputStreamInterface *iface)
 
 static gssize
 filer_datagram_input_stream_read (GInputStream  *stream,
-                             void          *buffer,
-                             gsize          count,
-                             GCancellable  *cancellable,
-                             GError       **error)
+                                  void          *buffer,
+                                  gsize          count,
+                                  GCancellable  *cancellable,
+                                  GError       **error)
 {
   FilerDatagramInputStream *self = FILER_DATAGRAM_INPUT_STREAM (stream);
 
@@ -114,8 +114,8 @@ filer_datagram_input_stream_read (GInputStream  *stream,
 
 static gboolean
 filer_datagram_input_stream_close (GInputStream  *stream,
-                              GCancellable  *cancellable,
-                              GError       **error)
+                                   GCancellable  *cancellable,
+                                   GError       **error)
 {
   /* Reading simply stops; the GIOStream's close ends the conversation. */
   return TRUE;
@@ -123,10 +123,10 @@ filer_datagram_input_stream_close (GInputStream  *stream,
 
 static void
 filer_datagram_input_stream_close_async (GInputStream        *stream,
-                                    int                  io_priority,
-                                    GCancellable        *cancellable,
-                                    GAsyncReadyCallback  callback,
-                                    gpointer             user_data)
+                                         int                  io_priority,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (stream, cancellable, callback, user_data);
 
@@ -137,8 +137,8 @@ filer_datagram_input_stream_close_async (GInputStream        *stream,
 
 static gboolean
 filer_datagram_input_stream_close_finish (GInputStream  *stream,
-                                     GAsyncResult  *result,
-                                     GError       **error)
+                                          GAsyncResult  *result,
+                                          GError       **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }
@@ -174,7 +174,7 @@ filer_datagram_input_stream_init (FilerDatagramInputStream *self)
 
 GInputStream *
 _filer_datagram_input_stream_new (GIOStream            *stream,
-                            const FilerStreamOps *ops)
+                                  const FilerStreamOps *ops)
 {
   FilerDatagramInputStream *self;
 

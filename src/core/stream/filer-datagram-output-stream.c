@@ -85,10 +85,10 @@ pollable_iface_init (GPollableOutputStreamInterface *iface)
 
 static gssize
 filer_datagram_output_stream_write (GOutputStream  *stream,
-                               const void     *buffer,
-                               gsize           count,
-                               GCancellable   *cancellable,
-                               GError        **error)
+                                    const void     *buffer,
+                                    gsize           count,
+                                    GCancellable   *cancellable,
+                                    GError        **error)
 {
   FilerDatagramOutputStream *self = FILER_DATAGRAM_OUTPUT_STREAM (stream);
 
@@ -115,8 +115,8 @@ filer_datagram_output_stream_write (GOutputStream  *stream,
 
 static gboolean
 filer_datagram_output_stream_close (GOutputStream  *stream,
-                               GCancellable   *cancellable,
-                               GError        **error)
+                                    GCancellable   *cancellable,
+                                    GError        **error)
 {
   FilerDatagramOutputStream *self = FILER_DATAGRAM_OUTPUT_STREAM (stream);
 
@@ -128,10 +128,10 @@ filer_datagram_output_stream_close (GOutputStream  *stream,
 
 static void
 filer_datagram_output_stream_close_async (GOutputStream       *stream,
-                                     int                  io_priority,
-                                     GCancellable        *cancellable,
-                                     GAsyncReadyCallback  callback,
-                                     gpointer             user_data)
+                                          int                  io_priority,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data)
 {
   g_autoptr(GTask) task = g_task_new (stream, cancellable, callback, user_data);
 
@@ -143,8 +143,8 @@ filer_datagram_output_stream_close_async (GOutputStream       *stream,
 
 static gboolean
 filer_datagram_output_stream_close_finish (GOutputStream  *stream,
-                                      GAsyncResult   *result,
-                                      GError        **error)
+                                           GAsyncResult   *result,
+                                           GError        **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }
@@ -180,7 +180,7 @@ filer_datagram_output_stream_init (FilerDatagramOutputStream *self)
 
 GOutputStream *
 _filer_datagram_output_stream_new (GIOStream            *stream,
-                            const FilerStreamOps *ops)
+                                   const FilerStreamOps *ops)
 {
   FilerDatagramOutputStream *self;
 

@@ -194,6 +194,20 @@ get_string_member (JsonObject *object,
   return json_node_get_string (node);
 }
 
+/* The finished object in @builder as compact JSON. */
+static GBytes *
+builder_to_bytes (JsonBuilder *builder)
+{
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  gsize length = 0;
+  char *text;
+
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, &length);
+  return g_bytes_new_take (text, length);
+}
+
 /**
  * filer_transfer_offer_to_json:
  * @files: a #GListModel of #FilerTransferFile
@@ -204,11 +218,7 @@ GBytes *
 filer_transfer_offer_to_json (GListModel *files)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
   guint n = g_list_model_get_n_items (files);
-  gsize length = 0;
-  char *text;
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "files");
@@ -230,10 +240,7 @@ filer_transfer_offer_to_json (GListModel *files)
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, &length);
-  return g_bytes_new_take (text, length);
+  return builder_to_bytes (builder);
 }
 
 /**
@@ -322,10 +329,6 @@ filer_transfer_accept_to_json (const FilerAcceptEntry *entries,
                                FilerHashAlgorithm      algorithm)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-  gsize length = 0;
-  char *text;
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "files");
@@ -347,10 +350,7 @@ filer_transfer_accept_to_json (const FilerAcceptEntry *entries,
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, &length);
-  return g_bytes_new_take (text, length);
+  return builder_to_bytes (builder);
 }
 
 /**
