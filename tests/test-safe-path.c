@@ -439,6 +439,86 @@ test_protocol_abuse (Fixture       *fixture,
   g_assert_nonnull (find_frame (fixture, "accept"));
 }
 
+static void
+send_offer_json (Fixture    *fixture,
+                 const char *json,
+                 gsize       length,
+                 guint64     files,
+                 guint64     size)
+{
+  g_autoptr(FilerFrame) offer = filer_frame_new ("offer");
+  g_autoptr(GBytes) content = g_bytes_new (json, length);
+
+  filer_frame_set (offer, "transfer", "hostile-2");
+  filer_frame_set_uint (offer, "files", files);
+  filer_frame_set_uint (offer, "size", size);
+  filer_frame_set_uint (offer, "chunk-size", 32768);
+  filer_frame_set_content (offer, content);
+  filer_frame_connection_send (fixture->raw, offer);
+}
+
+static void
+assert_refused_and_serving (Fixture *fixture)
+{
+  filer_test_wait_until (answered_or_closed, fixture, 10000, "the receiver's answer");
+  g_assert_null (find_frame (fixture, "accept"));
+  g_assert_nonnull (find_frame (fixture, "error"));
+  g_assert_cmpstr (filer_frame_get (find_frame (fixture, "error"), "code"), ==, "protocol");
+  g_assert_cmpuint (count_entries (fixture->inbox), ==, 0);
+
+  /* The receiver lives on: an honest offer is still accepted. */
+  raw_connect (fixture);
+  send_offer (fixture, "ok.txt", 6);
+  filer_test_wait_until (answered_or_closed, fixture, 5000, "the receiver's answer");
+  g_assert_nonnull (find_frame (fixture, "accept"));
+}
+
+/* Issue 10: 100,000 '[' (100 KB) overflowed json-glib's recursive parser
+ * and killed the receiver before any check; a deep but well-formed
+ * member is refused the same way. */
+static void
+test_deep_json (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  g_autoptr(GString) brackets = g_string_new (NULL);
+  g_autoptr(GString) nested = g_string_new ("{\"files\":[{\"path\":\"a.txt\",\"size\":5,\"chunks\":1,\"x\":");
+
+  for (guint i = 0; i < 100000; i++)
+    g_string_append_c (brackets, '[');
+  raw_connect (fixture);
+  send_offer_json (fixture, brackets->str, brackets->len, 1, 5);
+  assert_refused_and_serving (fixture);
+
+  for (guint i = 0; i < 40; i++)
+    g_string_append_c (nested, '[');
+  for (guint i = 0; i < 40; i++)
+    g_string_append_c (nested, ']');
+  g_string_append (nested, "}]}");
+  raw_connect (fixture);
+  send_offer_json (fixture, nested->str, nested->len, 1, 5);
+  assert_refused_and_serving (fixture);
+}
+
+/* Issue 10: 2,048 files of 8 PiB and one of 10 bytes: the sizes wrapped
+ * to 10, passed the free-space check, and the receiver accepted. */
+static void
+test_size_overflow (Fixture       *fixture,
+                    gconstpointer  user_data)
+{
+  const guint64 huge = G_GUINT64_CONSTANT (1) << 53;   /* 8 PiB, the largest size allowed */
+  g_autoptr(GString) json = g_string_new ("{\"files\":[");
+
+  for (guint i = 0; i < 2048; i++)
+    g_string_append_printf (json, "{\"path\":\"big-%u\",\"size\":%" G_GUINT64_FORMAT
+                            ",\"chunks\":%" G_GUINT64_FORMAT "},",
+                            i, huge, huge / 32768);
+  g_string_append (json, "{\"path\":\"small\",\"size\":10,\"chunks\":1}]}");
+
+  raw_connect (fixture);
+  send_offer_json (fixture, json->str, json->len, 2049, 10);
+  assert_refused_and_serving (fixture);
+}
+
 static gboolean
 is_finished (gpointer user_data)
 {
@@ -519,6 +599,10 @@ main (int   argc,
               fixture_set_up, test_protocol_abuse, fixture_tear_down);
   g_test_add ("/filer/safe-path/planted-symlinks", Fixture, NULL,
               fixture_set_up, test_planted_symlinks, fixture_tear_down);
+  g_test_add ("/filer/safe-path/deep-json", Fixture, NULL,
+              fixture_set_up, test_deep_json, fixture_tear_down);
+  g_test_add ("/filer/safe-path/size-overflow", Fixture, NULL,
+              fixture_set_up, test_size_overflow, fixture_tear_down);
 
   return g_test_run ();
 }

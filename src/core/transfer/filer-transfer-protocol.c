@@ -127,6 +127,43 @@ has_escaped_nul (const char *text,
   return FALSE;
 }
 
+/* json-glib 1.6 parses recursively: 100,000 nested '[' (100 KB) overflow
+ * the stack before any check of ours could run. Measure the nesting first
+ * (brackets outside strings); no message of ours nests deeper than 3. */
+#define MAX_JSON_DEPTH 16
+
+static gboolean
+too_deep (const char *text,
+          gsize       length)
+{
+  gboolean in_string = FALSE;
+  guint depth = 0;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = text[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+        }
+      else if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth > MAX_JSON_DEPTH)
+            return TRUE;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+    }
+
+  return FALSE;
+}
+
 static JsonArray *
 parse_files_array (GBytes      *content,
                    JsonParser  *parser,
@@ -140,6 +177,8 @@ parse_files_array (GBytes      *content,
 
   if (text == NULL || length == 0)
     return protocol_error (error, "The message has no content"), NULL;
+  if (too_deep (text, length))
+    return protocol_error (error, "The message content nests too deeply"), NULL;
   if (has_escaped_nul (text, length))
     {
       g_set_error_literal (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_UNSAFE_NAME,
@@ -304,6 +343,10 @@ filer_transfer_offer_from_json (GBytes   *content,
       if (!g_hash_table_add (seen, (gpointer)path))
         return protocol_error (error, "The offer names the same file twice"), NULL;
 
+      /* Each size is below 2^53, but 2,048 of them can wrap a guint64 to
+       * a small total that passes every check after this one. */
+      if (size > G_MAXUINT64 - total)
+        return protocol_error (error, "The offer’s sizes add up past 2^64 bytes"), NULL;
       total += size;
       g_ptr_array_add (result, filer_transfer_file_new (i, path, size));
     }
