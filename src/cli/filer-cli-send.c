@@ -205,7 +205,8 @@ filer_cli_send (int    argc,
   /* The receiver may register a moment after us: wait for it. */
   find.client = client;
   find.to = to;
-  timer = g_timeout_add_seconds (MAX (find_timeout, 1), timeout_cb, &timed_out);
+  /* Milliseconds: g_timeout_add_seconds() may fire up to a second early. */
+  timer = g_timeout_add ((guint)MAX (find_timeout, 1) * 1000, timeout_cb, &timed_out);
   while (!try_find (&find) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   if (!timed_out)
