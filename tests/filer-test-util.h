@@ -34,6 +34,9 @@ void     filer_test_wait_for    (const gboolean      *flag,
  * does NOT happen). */
 void     filer_test_spin        (guint                ms);
 
+/* A loopback UDP port that was free a moment ago (where nothing answers). */
+guint16  filer_test_free_udp_port (void);
+
 /* A real filer-server process (the binary in $FILER_SERVER), listening
  * on 127.0.0.1. @args (NULL-terminated, may be NULL) are extra options;
  * "--port 0" is added unless they hold a --port. Blocks until the server

@@ -495,24 +495,10 @@ test_auto_find (void)
   wait_for_peer (a, "device-bbbb");
 }
 
-static guint16
-free_udp_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                            G_SOCKET_PROTOCOL_UDP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_true (g_socket_bind (socket, address, FALSE, NULL));
-  bound = g_socket_get_local_address (socket, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 static void
 test_auto_find_nothing (void)
 {
-  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", free_udp_port ());
+  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", filer_test_free_udp_port ());
   const char *targets[] = { target, NULL };
   g_autoptr(FilerDiscoveryClient) a = make_client (NULL, "device-aaaa", "Alpha", NULL, NULL);
   const GError *error;

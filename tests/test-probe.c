@@ -330,24 +330,10 @@ test_malformed_replies_ignored (void)
   fake_stop (&fake);
 }
 
-static guint16
-free_udp_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                            G_SOCKET_PROTOCOL_UDP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_true (g_socket_bind (socket, address, FALSE, NULL));
-  bound = g_socket_get_local_address (socket, NULL);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 static void
 test_timeout (void)
 {
-  g_autoptr(FilerProbe) probe = probe_for (free_udp_port ());
+  g_autoptr(FilerProbe) probe = probe_for (filer_test_free_udp_port ());
   Result result = { 0, };
   gint64 start = g_get_monotonic_time ();
   gint64 elapsed_ms;
@@ -366,7 +352,7 @@ test_timeout (void)
 static void
 test_cancel (void)
 {
-  g_autoptr(FilerProbe) probe = probe_for (free_udp_port ());
+  g_autoptr(FilerProbe) probe = probe_for (filer_test_free_udp_port ());
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   Result result = { 0, };
 
