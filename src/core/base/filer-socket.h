@@ -9,10 +9,6 @@
 # error "Only <libfiler.h> can be included directly."
 #endif
 
-#if !defined (FILER_INSIDE) && !defined (FILER_COMPILATION)
-# error "Only <libfiler.h> can be included directly."
-#endif
-
 #include <gio/gio.h>
 
 G_BEGIN_DECLS

@@ -7,6 +7,7 @@
 
 #include "filer-transfer-file.h"
 #include "filer-transfer-enums.h"
+#include "filer-util.h"
 
 /* What a row of an offer dialog or a per-file progress list binds to.
  * Only status changes notify, never bytes: per-byte progress is the
@@ -193,11 +194,8 @@ filer_transfer_file_set_saved_as (FilerTransferFile *self,
 {
   g_return_if_fail (FILER_IS_TRANSFER_FILE (self));
 
-  if (g_strcmp0 (self->saved_as, saved_as) == 0)
-    return;
-  g_free (self->saved_as);
-  self->saved_as = g_strdup (saved_as);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SAVED_AS]);
+  if (filer_set_string (&self->saved_as, saved_as))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SAVED_AS]);
 }
 
 const char *
@@ -213,11 +211,8 @@ filer_transfer_file_set_error_message (FilerTransferFile *self,
 {
   g_return_if_fail (FILER_IS_TRANSFER_FILE (self));
 
-  if (g_strcmp0 (self->error_message, message) == 0)
-    return;
-  g_free (self->error_message);
-  self->error_message = g_strdup (message);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR_MESSAGE]);
+  if (filer_set_string (&self->error_message, message))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR_MESSAGE]);
 }
 
 guint64

@@ -420,7 +420,6 @@ static void
 handle_chunk (FilerTransferReceiver *self,
               FilerFrame            *frame)
 {
-  FilerTransferCounters *counters;
   GBytes *content = filer_frame_get_content (frame);
   gsize length = g_bytes_get_size (content);
 
@@ -435,9 +434,7 @@ handle_chunk (FilerTransferReceiver *self,
   self->batch_length += length;
   self->received += length;
 
-  counters = _filer_transfer_get_counters (self->transfer);
-  counters->bytes_done += length;
-  counters->bytes_sent += length;
+  _filer_transfer_add_bytes (self->transfer, length);
 
   if (self->batch_length >= BATCH_SIZE)
     flush_batch (self);

@@ -113,7 +113,6 @@ static void
 send_block (FilerTransferSender *self,
             FilerReadBlock      *block)
 {
-  FilerTransferCounters *counters = _filer_transfer_get_counters (self->transfer);
   FilerTransferFile *file = filer_transfer_get_file (self->transfer, block->index);
 
   if (block->start)
@@ -150,8 +149,7 @@ send_block (FilerTransferSender *self,
 
           filer_frame_set_content (frame, chunk);
           filer_frame_connection_send (self->connection, frame);
-          counters->bytes_done += n;
-          counters->bytes_sent += n;
+          _filer_transfer_add_bytes (self->transfer, n);
         }
     }
 

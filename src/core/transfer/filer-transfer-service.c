@@ -11,6 +11,7 @@
 #include "filer-transfer-private.h"
 #include "filer-transfer-receiver.h"
 #include "filer-transfer-sender.h"
+#include "filer-util.h"
 #include "filer-safe-path.h"
 
 #include <errno.h>
@@ -846,11 +847,10 @@ filer_transfer_service_set_device_name (FilerTransferService *self,
 {
   g_return_if_fail (FILER_IS_TRANSFER_SERVICE (self));
 
-  if (name == NULL || g_strcmp0 (self->device_name, name) == 0)
+  if (name == NULL)
     return;
-  g_free (self->device_name);
-  self->device_name = g_strdup (name);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE_NAME]);
+  if (filer_set_string (&self->device_name, name))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE_NAME]);
 }
 
 const char *
@@ -866,11 +866,10 @@ filer_transfer_service_set_download_dir (FilerTransferService *self,
 {
   g_return_if_fail (FILER_IS_TRANSFER_SERVICE (self));
 
-  if (download_dir == NULL || g_strcmp0 (self->download_dir, download_dir) == 0)
+  if (download_dir == NULL)
     return;
-  g_free (self->download_dir);
-  self->download_dir = g_strdup (download_dir);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOWNLOAD_DIR]);
+  if (filer_set_string (&self->download_dir, download_dir))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DOWNLOAD_DIR]);
 }
 
 gboolean
