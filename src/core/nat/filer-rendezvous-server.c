@@ -22,6 +22,7 @@
 #include "filer-rendezvous-server.h"
 
 #include <string.h>
+#include <sys/random.h>
 
 #include "filer-frame-decoder.h"
 #include "filer-nat-datagram.h"
@@ -387,13 +388,16 @@ handle_connect (FilerRendezvousServer *self,
       a->mapping = g_strdup (mapping);
     }
 
-  session = g_new0 (Session, 1);
-  for (guint i = 0; i < FILER_NAT_TOKEN_SIZE; i += 4)
+  /* The token is the only thing a peer datagram shows to prove which
+   * session it belongs to: from the kernel's CSPRNG, not GLib's
+   * predictable g_random_*. */
+  if (getrandom (token, sizeof token, 0) != (gssize)sizeof token)
     {
-      guint32 r = g_random_int ();
-
-      memcpy (token + i, &r, 4);
+      g_debug ("rendezvous: no random bytes for a session token");
+      return;
     }
+
+  session = g_new0 (Session, 1);
   session->token = filer_nat_token_to_hex (token);
   session->a_id = g_strdup (id);
   session->b_id = g_strdup (to);
