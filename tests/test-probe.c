@@ -224,6 +224,7 @@ typedef struct
   GSocket *socket;
   GSource *source;
   guint    probes;
+  gboolean flood;           /* answer each probe with 2,000 "servers" */
 } Fake;
 
 static void
@@ -267,6 +268,16 @@ fake_readable_cb (GSocket      *socket,
     return G_SOURCE_CONTINUE;
 
   fake->probes++;
+  if (fake->flood)
+    {
+      for (guint port = 1; port <= 2000; port++)
+        {
+          g_autofree char *text = g_strdup_printf ("%u", port);
+
+          fake_send_frame (fake, from, "probe-reply", text);
+        }
+      return G_SOURCE_CONTINUE;
+    }
   fake_send (fake, from, garbage, sizeof garbage - 1);
   fake_send (fake, from, "", 0);
   fake_send_frame (fake, from, "probe-reply", NULL);       /* no port */
@@ -327,6 +338,29 @@ test_malformed_replies_ignored (void)
   result_clear (&result);
   heartbeat_stop (&heart);
 
+  fake_stop (&fake);
+}
+
+/* Forged replies by the thousand: a collecting probe keeps a bounded list
+ * and the main loop keeps turning. */
+static void
+test_collect_flood (void)
+{
+  Fake fake = { .flood = TRUE };
+  guint16 port = fake_start (&fake);
+  g_autoptr(FilerProbe) probe = probe_for (port);
+  Heartbeat heart = { 0, };
+  Result result = { 0, };
+
+  heartbeat_start (&heart);
+  filer_probe_set_timeout (probe, 700);
+  filer_probe_collect_async (probe, NULL, collected_cb, &result);
+  filer_test_wait_for (&result.done, WAIT_MS, "the collecting probe to end");
+  g_assert_no_error (result.error);
+  g_assert_cmpuint (fake.probes, >=, 1);
+  g_assert_cmpuint (result.collected->len, ==, FILER_PROBE_MAX_SERVERS);
+  result_clear (&result);
+  heartbeat_stop (&heart);
   fake_stop (&fake);
 }
 
@@ -417,6 +451,7 @@ main (int   argc,
   g_test_add_func ("/filer/probe/finds-server", test_finds_server);
   g_test_add_func ("/filer/probe/own-reply-then-silence", test_own_reply_then_silence);
   g_test_add_func ("/filer/probe/malformed-replies-ignored", test_malformed_replies_ignored);
+  g_test_add_func ("/filer/probe/collect-flood", test_collect_flood);
   g_test_add_func ("/filer/probe/timeout", test_timeout);
   g_test_add_func ("/filer/probe/cancel", test_cancel);
   g_test_add_func ("/filer/probe/default-targets", test_default_targets);

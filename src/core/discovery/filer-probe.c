@@ -277,7 +277,8 @@ reply_cb (GSocket        *socket,
 
   if (run->collect)
     {
-      if (g_ptr_array_find_with_equal_func (run->found, server, same_server, NULL))
+      if (run->found->len >= FILER_PROBE_MAX_SERVERS ||
+          g_ptr_array_find_with_equal_func (run->found, server, same_server, NULL))
         g_object_unref (server);
       else
         g_ptr_array_add (run->found, server);

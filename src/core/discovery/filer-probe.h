@@ -15,6 +15,9 @@ G_BEGIN_DECLS
 
 #define FILER_PROBE_DEFAULT_TIMEOUT_MS 1000
 #define FILER_PROBE_DEFAULT_RESEND_MS  300
+/* A collecting probe keeps at most this many servers: a LAN has one or
+ * two; a flood of forged replies must not grow a list without end. */
+#define FILER_PROBE_MAX_SERVERS        32
 
 #define FILER_TYPE_PROBE (filer_probe_get_type ())
 
