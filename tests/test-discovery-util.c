@@ -322,6 +322,116 @@ test_device_id_persists (void)
   g_assert_cmpstr (stored, ==, filer_device_get_id (third));
 }
 
+static gboolean
+both_online (gpointer user_data)
+{
+  FilerDiscoveryClient **clients = user_data;
+
+  return filer_discovery_client_get_state (clients[0]) == FILER_DISCOVERY_STATE_ONLINE &&
+         filer_discovery_client_get_state (clients[1]) == FILER_DISCOVERY_STATE_ONLINE;
+}
+
+/* Two clients on the server's own link, from public-range addresses: how
+ * many peers each sees, with link-is-one-network set as given. */
+static guint
+peers_seen_on_link (gboolean link_is_one_network)
+{
+  g_autoptr(FilerServer) server = filer_server_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
+  FilerDiscoveryClient *clients[2];
+  guint seen;
+
+  filer_server_set_bind_address (server, "192.0.2.5");
+  filer_server_set_port (server, 0);
+  filer_server_set_link_is_one_network (server, link_is_one_network);
+  g_assert_true (filer_server_start (server, &error));
+  g_assert_no_error (error);
+  address = g_strdup_printf ("192.0.2.5:%u", filer_server_get_port (server));
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("device-%u", i);
+      g_autoptr(FilerDevice) device = filer_device_new (id, id, "laptop");
+
+      clients[i] = filer_discovery_client_new (device);
+      filer_discovery_client_set_server (clients[i], address);
+      filer_discovery_client_set_local_address (clients[i], i == 0 ? "192.0.2.6" : "192.0.2.7");
+      filer_discovery_client_set_transfer_port (clients[i], 5151);
+      filer_discovery_client_start (clients[i]);
+    }
+  filer_test_wait_until (both_online, clients, 10000, "both clients online");
+  filer_test_spin (300);
+  seen = g_list_model_get_n_items (filer_discovery_client_get_peers (clients[0])) +
+         g_list_model_get_n_items (filer_discovery_client_get_peers (clients[1]));
+
+  for (guint i = 0; i < 2; i++)
+    {
+      filer_discovery_client_stop (clients[i]);
+      g_object_unref (clients[i]);
+    }
+  filer_server_stop (server);
+  return seen;
+}
+
+/* A public filer-server does not introduce its subnet neighbours to each
+ * other (on a hosted VPS they are strangers); a server an app hosts for
+ * its LAN does, whatever range the LAN uses. */
+static void
+test_link_network (void)
+{
+  if (g_test_subprocess ())
+    {
+      const char *skip_file = g_getenv ("FILER_TEST_SKIP_FILE");
+
+      if (unshare (CLONE_NEWNET) < 0)
+        {
+          g_autofree char *why = g_strdup_printf ("no network namespace: %s", g_strerror (errno));
+
+          g_file_set_contents (skip_file, why, -1, NULL);
+          return;
+        }
+      if (!run ("ip link set lo up") ||
+          !run ("ip link add v0 type veth peer name v1") ||
+          !run ("ip addr add 192.0.2.5/24 broadcast 192.0.2.255 dev v0") ||
+          !run ("ip addr add 192.0.2.6/24 dev v0") ||
+          !run ("ip addr add 192.0.2.7/24 dev v0") ||
+          !run ("ip link set v0 up") ||
+          !run ("ip link set v1 up"))
+        {
+          g_file_set_contents (skip_file, "could not set up the namespace's veth interfaces", -1, NULL);
+          return;
+        }
+
+      g_assert_cmpuint (peers_seen_on_link (FALSE), ==, 0);
+      g_assert_cmpuint (peers_seen_on_link (TRUE), ==, 2);
+      g_print ("OK: link\n");
+      return;
+    }
+
+  if (geteuid () != 0)
+    {
+      g_test_skip ("needs root for a network namespace");
+      return;
+    }
+  {
+    g_autofree char *skip_file = g_build_filename (g_get_user_runtime_dir (), "link-skip", NULL);
+    g_autofree char *why = NULL;
+
+    g_mkdir_with_parents (g_get_user_runtime_dir (), 0700);
+    g_unlink (skip_file);
+    g_setenv ("FILER_TEST_SKIP_FILE", skip_file, TRUE);
+    g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+    g_test_trap_assert_passed ();
+    if (g_file_get_contents (skip_file, &why, NULL, NULL))
+      {
+        g_test_skip (why);
+        return;
+      }
+    g_test_trap_assert_stdout ("*OK: link*");
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -333,6 +443,7 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/util/host-port", test_host_port);
   g_test_add_func ("/filer/discovery/util/local-addresses", test_local_addresses);
   g_test_add_func ("/filer/discovery/util/local-addresses-namespace", test_local_addresses_namespace);
+  g_test_add_func ("/filer/discovery/util/link-network", test_link_network);
   g_test_add_func ("/filer/discovery/util/device-id-persists", test_device_id_persists);
 
   return g_test_run ();

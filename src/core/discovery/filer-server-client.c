@@ -505,14 +505,15 @@ normalize_source (FilerServer     *self,
   client->source = filer_net_address_to_string (address);
   client->source_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote));
 
-  /* Senders the server cannot tell apart share one network, and so do
-   * senders on the server's own link, whatever range the LAN uses (a
-   * LAN on public addresses, an app hosting the server for its LAN). The
-   * test hook loopback_is_public makes every 127.x address its own
-   * network, so visibility can be tested on one machine. */
+  /* Senders the server cannot tell apart share one network; so do
+   * senders on the server's own link when it serves a LAN (an app hosting
+   * it: link-is-one-network), whatever range the LAN uses. The test hook
+   * loopback_is_public makes every 127.x address its own network, so
+   * visibility can be tested on one machine. */
   if (self->loopback_is_public && g_inet_address_get_is_loopback (address))
     client->network = g_strdup (client->source);
-  else if (filer_net_address_is_private (address) || filer_net_address_is_on_link (address))
+  else if (filer_net_address_is_private (address) ||
+           (self->link_is_one_network && filer_net_address_is_on_link (address)))
     client->network = g_strdup (PRIVATE_NETWORK);
   else
     client->network = g_strdup (client->source);

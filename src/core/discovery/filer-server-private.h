@@ -27,6 +27,7 @@ struct _FilerServer
   guint             idle_timeout_ms;
   guint             max_per_address;
   gboolean          loopback_is_public;
+  gboolean          link_is_one_network;
 
   /* Owned while running. */
   GSocketService   *service;

@@ -51,6 +51,7 @@ enum {
   PROP_IDLE_TIMEOUT,
   PROP_MAX_PER_ADDRESS,
   PROP_LOOPBACK_IS_PUBLIC,
+  PROP_LINK_IS_ONE_NETWORK,
   N_PROPS
 };
 
@@ -384,6 +385,10 @@ filer_server_get_property (GObject    *object,
       g_value_set_boolean (value, self->loopback_is_public);
       break;
 
+    case PROP_LINK_IS_ONE_NETWORK:
+      g_value_set_boolean (value, self->link_is_one_network);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -417,6 +422,10 @@ filer_server_set_property (GObject      *object,
 
     case PROP_LOOPBACK_IS_PUBLIC:
       filer_server_set_loopback_is_public (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_LINK_IS_ONE_NETWORK:
+      filer_server_set_link_is_one_network (self, g_value_get_boolean (value));
       break;
 
     default:
@@ -485,6 +494,19 @@ filer_server_class_init (FilerServerClass *klass)
    */
   properties[PROP_LOOPBACK_IS_PUBLIC] =
     g_param_spec_boolean ("loopback-is-public", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * FilerServer:link-is-one-network:
+   *
+   * Count every sender on the server's own link (inside the subnet of one
+   * of its interfaces) as one network with the private ranges. For a
+   * server an app hosts for its LAN, whatever addresses the LAN uses; off
+   * for a public server, whose subnet neighbours are strangers.
+   */
+  properties[PROP_LINK_IS_ONE_NETWORK] =
+    g_param_spec_boolean ("link-is-one-network", NULL, NULL,
                           FALSE,
                           (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
@@ -610,6 +632,28 @@ filer_server_set_max_per_address (FilerServer *self,
     {
       self->max_per_address = max_per_address;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_PER_ADDRESS]);
+    }
+}
+
+gboolean
+filer_server_get_link_is_one_network (FilerServer *self)
+{
+  g_return_val_if_fail (FILER_IS_SERVER (self), FALSE);
+
+  return self->link_is_one_network;
+}
+
+void
+filer_server_set_link_is_one_network (FilerServer *self,
+                                      gboolean     link_is_one_network)
+{
+  g_return_if_fail (FILER_IS_SERVER (self));
+
+  link_is_one_network = !!link_is_one_network;
+  if (self->link_is_one_network != link_is_one_network)
+    {
+      self->link_is_one_network = link_is_one_network;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LINK_IS_ONE_NETWORK]);
     }
 }
 

@@ -57,6 +57,9 @@ void         filer_server_set_idle_timeout     (FilerServer                 *sel
 guint        filer_server_get_max_per_address  (FilerServer                 *self);
 void         filer_server_set_max_per_address  (FilerServer                 *self,
                                                 guint                        max_per_address);
+gboolean     filer_server_get_link_is_one_network (FilerServer              *self);
+void         filer_server_set_link_is_one_network (FilerServer              *self,
+                                                   gboolean                  link_is_one_network);
 gboolean     filer_server_get_loopback_is_public (FilerServer               *self);
 void         filer_server_set_loopback_is_public (FilerServer               *self,
                                                   gboolean                   loopback_is_public);

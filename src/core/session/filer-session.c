@@ -201,6 +201,8 @@ try_host_cb (gpointer user_data)
 
   server = filer_server_new ();
   filer_server_set_port (server, self->discovery_port);
+  /* It serves this LAN: everyone on our link is one network. */
+  filer_server_set_link_is_one_network (server, TRUE);
   if (self->bind_address != NULL)
     filer_server_set_bind_address (server, self->bind_address);
 
