@@ -1333,6 +1333,140 @@ test_seen_address (Fixture       *fixture,
   g_assert_cmpstrv (tried, announced);
 }
 
+typedef struct
+{
+  gboolean       done;
+  FilerTransfer *transfer;
+  GError        *error;
+} LadderResult;
+
+/* A TCP forwarder in front of a port that counts the connections made. */
+typedef struct
+{
+  GSocketService *service;
+  guint16         target;
+  guint           accepted;
+} Counter;
+
+static gboolean
+counter_incoming_cb (GSocketService    *service,
+                     GSocketConnection *incoming,
+                     GObject           *source,
+                     gpointer           user_data)
+{
+  Counter *counter = user_data;
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) outgoing = NULL;
+
+  counter->accepted++;
+  g_socket_client_set_enable_proxy (client, FALSE);
+  outgoing = g_socket_client_connect_to_host (client, "127.0.0.1", counter->target, NULL, NULL);
+  if (outgoing != NULL)
+    g_io_stream_splice_async (G_IO_STREAM (incoming), G_IO_STREAM (outgoing),
+                              G_IO_STREAM_SPLICE_CLOSE_STREAM1 | G_IO_STREAM_SPLICE_CLOSE_STREAM2,
+                              G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  return TRUE;
+}
+
+static guint16
+counter_start (Counter *counter,
+               guint16  target)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  counter->target = target;
+  counter->service = g_socket_service_new ();
+  g_assert_true (g_socket_listener_add_address (G_SOCKET_LISTENER (counter->service), any,
+                                                G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                                NULL, &bound, &error));
+  g_assert_no_error (error);
+  g_signal_connect (counter->service, "incoming", G_CALLBACK (counter_incoming_cb), counter);
+  g_socket_service_start (counter->service);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static void
+ladder_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  LadderResult *ladder = user_data;
+
+  ladder->transfer = filer_path_ladder_send_finish (result, &ladder->error);
+  ladder->done = TRUE;
+}
+
+static void
+hello_done_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  gboolean *done = user_data;
+
+  g_assert_true (filer_transfer_hello_finish (FILER_FRAME_CONNECTION (object), result,
+                                              NULL, NULL, NULL));
+  *done = TRUE;
+}
+
+/* A connection that says hello and goes (a scanner, a sender that only
+ * checks the path) is no transfer: nothing is listed on the receiver. A
+ * send along the path ladder goes over the connection that proved the
+ * LAN path: the receiver lists exactly one transfer, and it completes. */
+static void
+test_hello_only_is_no_transfer (Fixture       *fixture,
+                                gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "ladder.bin", 300 * 1024 + 1, 8);
+  g_autofree char *target = g_build_filename (fixture->inbox, "ladder.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  g_autoptr(FilerPeer) peer = peer_for (fixture->bob);
+  GListModel *received = filer_transfer_service_get_transfers (fixture->bob);
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) socket = NULL;
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  g_autoptr(FilerTransfer) received_one = NULL;
+  g_autoptr(GError) error = NULL;
+  LadderResult ladder = { 0, };
+  Counter counter = { 0, };
+  gboolean hello_done = FALSE;
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  socket = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                            filer_transfer_service_get_port (fixture->bob),
+                                            NULL, &error);
+  g_assert_no_error (error);
+  connection = filer_frame_connection_new (G_IO_STREAM (socket));
+  filer_transfer_hello_async (connection, "scanner-id", "Scanner", "bob-id", NULL,
+                              hello_done_cb, &hello_done);
+  filer_test_wait_for (&hello_done, 5000, "the scanner's hello");
+  filer_frame_connection_close (connection);
+  filer_test_spin (300);
+  g_assert_cmpuint (g_list_model_get_n_items (received), ==, 0);
+
+  /* The ladder reaches bob through a forwarder that counts connections. */
+  filer_peer_set_port (peer, counter_start (&counter, filer_transfer_service_get_port (fixture->bob)));
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  filer_path_ladder_send_async (fixture->alice, NULL, peer, paths, NULL, ladder_done_cb, &ladder);
+  filer_test_wait_for (&ladder.done, 10000, "the ladder's answer");
+  g_assert_no_error (ladder.error);
+  wait_finished (ladder.transfer, 20000);
+  g_assert_cmpint (filer_transfer_get_state (ladder.transfer), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpstr (filer_transfer_get_path (ladder.transfer), ==, "lan");
+  assert_same_file (source, target);
+
+  g_assert_cmpuint (g_list_model_get_n_items (received), ==, 1);
+  received_one = g_list_model_get_item (received, 0);
+  g_assert_cmpint (filer_transfer_get_state (received_one), ==, FILER_TRANSFER_STATE_COMPLETED);
+  g_assert_cmpuint (counter.accepted, ==, 1);
+  g_clear_object (&ladder.transfer);
+  g_socket_service_stop (counter.service);
+  g_socket_listener_close (G_SOCKET_LISTENER (counter.service));
+  g_clear_object (&counter.service);
+}
+
 static GIOStream *
 stream_from_fd (int fd)
 {
@@ -1664,6 +1798,7 @@ main (int   argc,
   ADD ("sender-first", test_sender_first, NULL);
   ADD ("unreachable", test_unreachable, NULL);
   ADD ("seen-address", test_seen_address, NULL);
+  ADD ("hello-only-is-no-transfer", test_hello_only_is_no_transfer, NULL);
   ADD ("over-stream", test_over_stream, NULL);
   ADD ("nothing-leaks", test_nothing_leaks, NULL);
 

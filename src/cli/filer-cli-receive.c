@@ -50,11 +50,6 @@ finished_cb (FilerTransfer *transfer,
 {
   if (!filer_transfer_is_finished (transfer))
     return;
-  /* A connection that ended before any offer is not a transfer to wait
-   * for: the sender's path ladder proves the LAN path with a connection
-   * of its own and closes it after the hello. */
-  if (filer_transfer_get_id (transfer) == NULL)
-    return;
   if (self->once && (self->answered == NULL || self->answered == transfer))
     {
       self->status = filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_COMPLETED ? 0 : 1;

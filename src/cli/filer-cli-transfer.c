@@ -216,13 +216,6 @@ state_cb (FilerTransfer    *transfer,
           GParamSpec       *pspec,
           FilerCliReporter *self)
 {
-  /* A receiving connection that ends before any offer (no transfer id) is
-   * nothing the user sent or got: the sender's path ladder proves the LAN
-   * path with a connection of its own and closes it after the hello. */
-  if (filer_transfer_get_direction (transfer) == FILER_TRANSFER_DIRECTION_RECEIVE &&
-      filer_transfer_get_id (transfer) == NULL)
-    return;
-
   if (self->json)
     {
       g_autoptr(JsonBuilder) builder = begin_event ("state", transfer);

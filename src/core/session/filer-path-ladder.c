@@ -94,9 +94,10 @@ lan_checked_cb (GObject      *object,
   Send *send = g_task_get_task_data (task);
   g_autoptr(FilerFrameConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *peer_name = NULL;
   FilerTransfer *transfer;
 
-  connection = filer_transfer_connect_lan_finish (result, NULL, &error);
+  connection = filer_transfer_connect_lan_finish (result, &peer_name, &error);
   if (connection == NULL)
     {
       g_debug ("ladder: LAN path to %s failed: %s", filer_peer_get_id (send->peer), error->message);
@@ -105,10 +106,13 @@ lan_checked_cb (GObject      *object,
       return;
     }
 
-  /* The device answered on the LAN: the service sends there (it makes
-   * its own connection; this one only proved the path). */
-  filer_frame_connection_close (connection);
-  transfer = filer_transfer_service_send (send->service, send->peer, (const char * const *)send->paths);
+  /* The device answered on the LAN: the transfer goes over the connection
+   * that proved it. */
+  transfer = filer_transfer_service_send_over_connection (send->service, connection,
+                                                          filer_peer_get_id (send->peer),
+                                                          peer_name ? peer_name : filer_peer_get_name (send->peer),
+                                                          FILER_TRANSFER_PATH_LAN,
+                                                          (const char * const *)send->paths);
   g_task_return_pointer (task, g_object_ref (transfer), g_object_unref);
 }
 

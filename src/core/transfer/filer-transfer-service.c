@@ -109,6 +109,10 @@ offer_cb (FilerTransferReceiver *receiver,
   FilerTransfer *transfer = g_object_get_data (G_OBJECT (receiver), "filer-transfer");
   g_autoptr(FilerTransfer) hold = g_object_ref (transfer);
 
+  /* Listed from its offer on: a connection that says hello and goes (a
+   * sender proving a path, a scanner) is no transfer of the user's. */
+  add_transfer (self, transfer);
+
   if (self->accept_all ||
       (self->auto_accept != NULL && self->auto_accept (self, transfer, self->auto_accept_data)))
     {
@@ -155,7 +159,6 @@ start_receiver (FilerTransferService *self,
   g_signal_connect_object (receiver, "done", G_CALLBACK (side_done_cb), self, 0);
   g_hash_table_add (self->sides, receiver);
 
-  add_transfer (self, transfer);
   filer_transfer_receiver_start (receiver);
 }
 
@@ -257,6 +260,7 @@ typedef struct
   GPtrArray            *entries;
   FilerPeer            *peer;      /* over the LAN: whom to connect to */
   GIOStream            *stream;    /* or a stream someone else made */
+  FilerFrameConnection *connection; /* or a connection whose hello is done */
   char                 *path_name;
 } Send;
 
@@ -270,6 +274,7 @@ send_free (Send *send)
   g_clear_pointer (&send->entries, g_ptr_array_unref);
   g_clear_object (&send->peer);
   g_clear_object (&send->stream);
+  g_clear_object (&send->connection);
   g_free (send->path_name);
   g_free (send);
 }
@@ -513,7 +518,13 @@ collected_cb (GObject      *object,
       _filer_transfer_add_file (send->transfer, file);
     }
 
-  if (send->stream != NULL)
+  if (send->connection != NULL)
+    {
+      g_autoptr(FilerFrameConnection) connection = g_steal_pointer (&send->connection);
+
+      start_sender (send, connection, NULL);
+    }
+  else if (send->stream != NULL)
     {
       g_autoptr(FilerFrameConnection) connection = filer_frame_connection_new (send->stream);
 
@@ -626,6 +637,42 @@ filer_transfer_service_send_over_stream (FilerTransferService *self,
 
   send = g_new0 (Send, 1);
   send->stream = g_object_ref (stream);
+  send->path_name = g_strdup (path_name);
+  return begin_send (self, send, peer_id, peer_name, local_paths);
+}
+
+/**
+ * filer_transfer_service_send_over_connection:
+ * @self: a service
+ * @connection: a connection to the peer whose hello has been exchanged
+ *   (filer_transfer_connect_lan_async() made and checked it)
+ * @peer_id: the device the hello confirmed
+ * @peer_name: (nullable): its name, as its hello said
+ * @path_name: what to show as the path: "lan"
+ * @local_paths: files and folders to send
+ *
+ * Like filer_transfer_service_send() on a connection that already proved
+ * the path: the path ladder does not connect twice.
+ *
+ * Returns: (transfer none): the transfer
+ */
+FilerTransfer *
+filer_transfer_service_send_over_connection (FilerTransferService *self,
+                                             FilerFrameConnection *connection,
+                                             const char           *peer_id,
+                                             const char           *peer_name,
+                                             const char           *path_name,
+                                             const char * const   *local_paths)
+{
+  Send *send;
+
+  g_return_val_if_fail (FILER_IS_TRANSFER_SERVICE (self), NULL);
+  g_return_val_if_fail (FILER_IS_FRAME_CONNECTION (connection), NULL);
+  g_return_val_if_fail (peer_id != NULL, NULL);
+  g_return_val_if_fail (local_paths != NULL && local_paths[0] != NULL, NULL);
+
+  send = g_new0 (Send, 1);
+  send->connection = g_object_ref (connection);
   send->path_name = g_strdup (path_name);
   return begin_send (self, send, peer_id, peer_name, local_paths);
 }

@@ -69,6 +69,12 @@ void                  filer_transfer_service_clear_finished     (FilerTransferSe
 FilerTransfer        *filer_transfer_service_send               (FilerTransferService  *self,
                                                                  FilerPeer             *peer,
                                                                  const char * const    *local_paths);
+FilerTransfer        *filer_transfer_service_send_over_connection (FilerTransferService  *self,
+                                                                   FilerFrameConnection  *connection,
+                                                                   const char            *peer_id,
+                                                                   const char            *peer_name,
+                                                                   const char            *path_name,
+                                                                   const char * const    *local_paths);
 FilerTransfer        *filer_transfer_service_send_over_stream   (FilerTransferService  *self,
                                                                  GIOStream             *stream,
                                                                  const char            *peer_id,
