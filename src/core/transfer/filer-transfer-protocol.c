@@ -26,20 +26,6 @@ filer_transfer_n_chunks (guint64 size)
   return (size + FILER_TRANSFER_CHUNK_SIZE - 1) / FILER_TRANSFER_CHUNK_SIZE;
 }
 
-void
-filer_transfer_digest_to_hex (const guint8 *digest,
-                              char         *hex)
-{
-  static const char digits[] = "0123456789abcdef";
-
-  for (guint i = 0; i < FILER_TRANSFER_SHA256_SIZE; i++)
-    {
-      hex[2 * i] = digits[digest[i] >> 4];
-      hex[2 * i + 1] = digits[digest[i] & 0xf];
-    }
-  hex[2 * FILER_TRANSFER_SHA256_SIZE] = '\0';
-}
-
 /**
  * filer_transfer_hashes_to_header:
  * @algorithms: what this sender can verify with, preferred first

@@ -19,8 +19,6 @@ G_BEGIN_DECLS
 #define FILER_TRANSFER_PROTOCOL_VERSION 1
 #define FILER_TRANSFER_CHUNK_SIZE       32768
 #define FILER_TRANSFER_MAX_FILES        1000000
-#define FILER_TRANSFER_SHA256_SIZE      32
-#define FILER_TRANSFER_SHA256_HEX_SIZE  65
 
 /* The offer's "hashes" header: what the sender can verify with, in its
  * order of preference; the accept's "hash" header: the receiver's pick.
@@ -54,8 +52,6 @@ GArray    *filer_transfer_accept_from_json (GBytes                 *content,
                                             FilerHashAlgorithm      algorithm,
                                             GError                **error);
 
-void       filer_transfer_digest_to_hex    (const guint8           *digest,
-                                            char                   *hex);
 guint64    filer_transfer_n_chunks         (guint64                 size);
 
 G_END_DECLS

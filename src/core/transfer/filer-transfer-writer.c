@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/crypto.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -134,11 +133,9 @@ filer_transfer_part_name (const char *sender_id,
                           guint64     size)
 {
   g_autofree char *key = g_strdup_printf ("%s\n%s\n%" G_GUINT64_FORMAT, sender_id, path, size);
-  guint8 digest[FILER_TRANSFER_SHA256_SIZE];
-  char hex[FILER_TRANSFER_SHA256_HEX_SIZE];
+  char hex[FILER_HASH_HEX_SIZE];
 
-  gnutls_hash_fast (GNUTLS_DIG_SHA256, key, strlen (key), digest);
-  filer_transfer_digest_to_hex (digest, hex);
+  filer_hash_hex_of (FILER_HASH_SHA256, key, strlen (key), hex);
   return g_strdup_printf (".filer-%.*s.part", PART_ID_LENGTH, hex);
 }
 
