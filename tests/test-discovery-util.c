@@ -88,11 +88,26 @@ test_host_port (void)
         }
       else
         {
+          g_autofree char *formatted = NULL;
+          g_autofree char *again = NULL;
+          guint16 again_port = 0;
+
           g_assert_no_error (error);
           g_assert_cmpstr (host, ==, cases[i].host);
           g_assert_cmpuint (port, ==, cases[i].port);
+
+          /* Formatting is the inverse: it parses back to the same pair. */
+          formatted = filer_net_format_host_port (host, port);
+          g_assert_true (filer_net_parse_host_port (formatted, 1, &again, &again_port, NULL));
+          g_assert_cmpstr (again, ==, host);
+          g_assert_cmpuint (again_port, ==, port);
         }
     }
+  {
+    g_autofree char *v6 = filer_net_format_host_port ("2001:db8::1", 9);
+
+    g_assert_cmpstr (v6, ==, "[2001:db8::1]:9");
+  }
 }
 
 /* What `ip -4 -o addr show up` lists, loopback and link-local left

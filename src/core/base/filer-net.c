@@ -234,6 +234,17 @@ filer_net_get_broadcast_addresses (void)
   return (char **)g_ptr_array_free (g_steal_pointer (&array), FALSE);
 }
 
+char *
+filer_net_format_host_port (const char *host,
+                            guint16     port)
+{
+  g_return_val_if_fail (host != NULL, NULL);
+
+  if (strchr (host, ':') != NULL)
+    return g_strdup_printf ("[%s]:%u", host, port);
+  return g_strdup_printf ("%s:%u", host, port);
+}
+
 gboolean
 filer_net_parse_host_port (const char  *text,
                            guint16      default_port,

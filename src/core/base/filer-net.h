@@ -36,6 +36,11 @@ char     **filer_net_get_local_addresses     (void);
  * (excluding loopback), as text. Never NULL; may be empty. */
 char     **filer_net_get_broadcast_addresses (void);
 
+/* "HOST:PORT", or "[V6]:PORT" for a host with a ':' in it: the inverse of
+ * filer_net_parse_host_port(). */
+char      *filer_net_format_host_port        (const char    *host,
+                                              guint16        port);
+
 /* Parses "HOST:PORT", "[V6]:PORT" or "HOST" (then @default_port).
  * HOST may be a name. Returns FALSE with @error on a malformed value. */
 gboolean   filer_net_parse_host_port         (const char    *text,

@@ -229,12 +229,8 @@ connect_to (FilerDiscoveryClient *self,
             const char           *host,
             guint16               port)
 {
-  g_autofree char *address = NULL;
+  g_autofree char *address = filer_net_format_host_port (host, port);
 
-  if (strchr (host, ':') != NULL)
-    address = g_strdup_printf ("[%s]:%u", host, port);
-  else
-    address = g_strdup_printf ("%s:%u", host, port);
   set_string_property (self, &self->server_address, address, PROP_SERVER_ADDRESS);
 
   g_assert (self->connection == NULL);

@@ -462,10 +462,7 @@ filer_discovery_connection_connect (FilerDiscoveryConnection *self,
         }
     }
 
-  if (strchr (host, ':') != NULL)
-    self->where = g_strdup_printf ("[%s]:%u", host, port);
-  else
-    self->where = g_strdup_printf ("%s:%u", host, port);
+  self->where = filer_net_format_host_port (host, port);
 
   target = g_network_address_new (host, port);
   g_socket_client_connect_async (client, target, self->cancellable,

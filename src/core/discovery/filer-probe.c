@@ -120,12 +120,8 @@ add_target (GStrvBuilder *builder,
             const char   *host,
             guint16       port)
 {
-  g_autofree char *target = NULL;
+  g_autofree char *target = filer_net_format_host_port (host, port);
 
-  if (strchr (host, ':') != NULL)
-    target = g_strdup_printf ("[%s]:%u", host, port);
-  else
-    target = g_strdup_printf ("%s:%u", host, port);
   g_strv_builder_add (builder, target);
 }
 
