@@ -188,6 +188,17 @@ test_protocol (Fixture       *fixture,
     }
   g_assert_null (nothing);
 
+  /* A member's relay frame whose datagram carries another session's token
+   * (one its peer may have with someone else) is not relayed either. */
+  {
+    g_autoptr(FilerFrame) smuggled = relay_frame ("0102030405060708", FILER_NAT_KIND_STREAM);
+
+    filer_frame_set (smuggled, "session", token);
+    raw_send (a, fixture->server_address, smuggled);
+    filer_test_spin (200);
+    g_assert_cmpuint (filer_rendezvous_server_get_relayed_bytes (fixture->server), ==, 0);
+  }
+
   /* A member is. */
   {
     g_autoptr(FilerFrame) from_a = relay_frame (token, FILER_NAT_KIND_STREAM);

@@ -315,9 +315,18 @@ handle_server_frame (FilerNatClient *self,
   else if (g_strcmp0 (type, "nat-relay") == 0)
     {
       GBytes *content = filer_frame_get_content (frame);
-      gsize size;
-      const guint8 *data = g_bytes_get_data (content, &size);
+      gsize size = 0;
+      const guint8 *data = content ? g_bytes_get_data (content, &size) : NULL;
+      FilerNatKind kind;
+      const guint8 *token, *payload;
+      gsize payload_length;
+      g_autofree char *hex = NULL;
 
+      /* The datagram inside must belong to the session the frame names. */
+      if (data == NULL ||
+          !filer_nat_datagram_parse (data, size, &kind, &token, &payload, &payload_length) ||
+          g_strcmp0 ((hex = filer_nat_token_to_hex (token)), filer_frame_get (frame, "session")) != 0)
+        return;
       handle_peer_datagram (self, data, size, NULL, TRUE);
     }
   else if (g_strcmp0 (type, "nat-relay-closed") == 0)

@@ -542,6 +542,25 @@ handle_relay (FilerRendezvousServer *self,
   if (size == 0 || size > FILER_NAT_MAX_DATAGRAM)
     return;
 
+  /* Only this session's own peer datagrams: a member of one session must
+   * not reach into another session its peer has. */
+  {
+    FilerNatKind kind;
+    const guint8 *token, *payload;
+    gsize payload_length;
+    g_autofree char *hex = NULL;
+
+    if (!filer_nat_datagram_parse (g_bytes_get_data (content, NULL), size,
+                                   &kind, &token, &payload, &payload_length))
+      return;
+    hex = filer_nat_token_to_hex (token);
+    if (g_strcmp0 (hex, session->token) != 0)
+      {
+        g_debug ("rendezvous: relay content for another session dropped");
+        return;
+      }
+  }
+
   now_us = g_get_monotonic_time ();
   session->last_us = now_us;
 
