@@ -3,7 +3,7 @@
  * Pollable, so that GIO's default read_async, read_bytes_async and
  * splice run on the main loop without threads (PseudoTcp is not
  * thread-safe, nor is ngtcp2). Holds its stream weakly: the GIOStream owns
- * it; calls back through FilerStreamOps (FilerUdpStream, FilerQuicStream).
+ * it; calls back through FilerStreamOps (FilerDatagramStream for both engines).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

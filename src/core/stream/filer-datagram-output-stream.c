@@ -4,7 +4,7 @@
  * run on the main loop without threads (PseudoTcp is not thread-safe).
  * Closing it sends FIN after the data already written: the peer reads
  * EOF. Holds its stream weakly: the GIOStream owns it; calls back through
- * FilerStreamOps (FilerUdpStream, FilerQuicStream).
+ * FilerStreamOps (FilerDatagramStream for both engines).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

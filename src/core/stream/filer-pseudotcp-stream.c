@@ -34,9 +34,7 @@ struct _FilerPseudoTcpStream
   PseudoTcpSocket *tcp;
 
   guint32 conversation;
-  guint buffer_size;
   gint64 fin_acked_us;     /* when we first saw our FIN acknowledged */
-  guint started : 1;       /* the handshake has begun */
   guint established : 1;
   guint read_eof : 1;
   guint write_shutdown : 1;
@@ -170,7 +168,6 @@ filer_pseudotcp_stream_start (FilerDatagramStream  *stream,
 {
   FilerPseudoTcpStream *self = FILER_PSEUDOTCP_STREAM (stream);
 
-  self->started = TRUE;
   if (initiator && !self->established && !filer_datagram_stream_get_error (stream))
     pseudo_tcp_socket_connect (self->tcp);
 
@@ -453,8 +450,8 @@ filer_pseudotcp_stream_constructed (GObject *object)
   /* Frames are small or 32 KiB: Nagle would only add latency. */
   g_object_set (self->tcp,
                 "no-delay", TRUE,
-                "rcv-buf", self->buffer_size,
-                "snd-buf", self->buffer_size,
+                "rcv-buf", FILER_PSEUDOTCP_STREAM_BUFFER_SIZE,
+                "snd-buf", FILER_PSEUDOTCP_STREAM_BUFFER_SIZE,
                 NULL);
 }
 
@@ -546,17 +543,4 @@ filer_pseudotcp_stream_class_init (FilerPseudoTcpStreamClass *klass)
 static void
 filer_pseudotcp_stream_init (FilerPseudoTcpStream *self)
 {
-  self->buffer_size = FILER_PSEUDOTCP_STREAM_DEFAULT_BUFFER_SIZE;
-}
-
-void
-filer_pseudotcp_stream_set_buffer_size (FilerPseudoTcpStream *self,
-                                        guint                 buffer_size)
-{
-  g_return_if_fail (FILER_IS_PSEUDOTCP_STREAM (self));
-  g_return_if_fail (!self->started);
-  g_return_if_fail (buffer_size >= 16 * 1024);
-
-  self->buffer_size = buffer_size;
-  g_object_set (self->tcp, "rcv-buf", buffer_size, "snd-buf", buffer_size, NULL);
 }

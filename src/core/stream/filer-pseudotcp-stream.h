@@ -23,14 +23,12 @@ G_DECLARE_FINAL_TYPE (FilerPseudoTcpStream, filer_pseudotcp_stream, FILER, PSEUD
  * no SACK) lose whole bursts and crawl back one segment per timeout: in
  * the NAT lab 1 MiB ran at 0.99x kernel TCP at 200 Mbit/s + 0.5 % loss,
  * 2 MiB at 0.35x, 4 MiB at 0.36x (docs/nat-stream.md). */
-#define FILER_PSEUDOTCP_STREAM_DEFAULT_BUFFER_SIZE (1024 * 1024)
+#define FILER_PSEUDOTCP_STREAM_BUFFER_SIZE (1024 * 1024)
 /* The largest segment is this minus PseudoTcp's own overhead estimate, so
  * that a segment plus Filer's datagram prefix (and relay frame) stays
  * within an Ethernet MTU. */
 #define FILER_PSEUDOTCP_STREAM_MTU                 1450
 
 /* Made by filer_datagram_stream_new (FILER_DATAGRAM_STREAM_ENGINE_PSEUDOTCP, …). */
-void filer_pseudotcp_stream_set_buffer_size (FilerPseudoTcpStream *self,
-                                             guint                 buffer_size);
 
 G_END_DECLS

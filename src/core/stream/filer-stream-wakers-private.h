@@ -1,6 +1,6 @@
 /* filer-stream-wakers-private.h: what the datagram-backed GIOStreams share
  *
- * FilerUdpStream (PseudoTcp) and FilerQuicStream (ngtcp2) both expose
+ * FilerPseudoTcpStream and FilerQuicStream (ngtcp2) both expose
  * pollable input and output halves (filer-datagram-input-stream.c,
  * filer-datagram-output-stream.c) that call back into their stream through
  * FilerStreamOps, and wake pollable sources with FilerWakers.
