@@ -827,6 +827,45 @@ test_server_relay_bytes (void)
   relayed_stop (&relayed);
 }
 
+/* Every datagram is matched to the server or a peer with this: an IPv4
+ * sender must equal its ::ffff: form (a dual-stack socket reports that),
+ * and port, family and bytes all count. The token's two text forms agree. */
+static void
+test_address_equal (void)
+{
+  const struct { const char *a; guint16 pa; const char *b; guint16 pb; gboolean equal; } cases[] = {
+    { "192.0.2.1", 5, "192.0.2.1", 5, TRUE },
+    { "192.0.2.1", 5, "::ffff:192.0.2.1", 5, TRUE },
+    { "::ffff:192.0.2.1", 5, "192.0.2.1", 5, TRUE },
+    { "192.0.2.1", 5, "192.0.2.1", 6, FALSE },
+    { "192.0.2.1", 5, "192.0.2.2", 5, FALSE },
+    { "2001:db8::1", 5, "2001:db8::1", 5, TRUE },
+    { "2001:db8::1", 5, "2001:db8::2", 5, FALSE },
+    { "::ffff:192.0.2.1", 5, "2001:db8::1", 5, FALSE },
+  };
+  const guint8 token[FILER_NAT_TOKEN_SIZE] = { 0x00, 0x01, 0x7f, 0x80, 0xab, 0xcd, 0xef, 0xff };
+  char hex[FILER_NAT_TOKEN_HEX_SIZE];
+  g_autofree char *allocated = filer_nat_token_to_hex (token);
+  guint8 back[FILER_NAT_TOKEN_SIZE];
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GSocketAddress) a = g_inet_socket_address_new_from_string (cases[i].a, cases[i].pa);
+      g_autoptr(GSocketAddress) b = g_inet_socket_address_new_from_string (cases[i].b, cases[i].pb);
+
+      if (filer_nat_address_equal (a, b) != cases[i].equal)
+        g_error ("%s:%u vs %s:%u should be %s", cases[i].a, cases[i].pa, cases[i].b, cases[i].pb,
+                 cases[i].equal ? "equal" : "different");
+    }
+  g_assert_true (filer_nat_address_equal (NULL, NULL));
+
+  filer_nat_token_format (token, hex);
+  g_assert_cmpstr (hex, ==, "00017f80abcdefff");
+  g_assert_cmpstr (allocated, ==, hex);
+  g_assert_true (filer_nat_token_from_hex (hex, back));
+  g_assert_cmpmem (back, sizeof back, token, sizeof token);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -841,6 +880,7 @@ main (int   argc,
   g_test_add ("/filer/rendezvous/client-refused", Fixture, NULL, fixture_setup, test_client_refused, fixture_teardown);
   g_test_add ("/filer/rendezvous/no-answer", Fixture, NULL, fixture_setup, test_no_answer, fixture_teardown);
   g_test_add ("/filer/rendezvous/byte-limit", Fixture, NULL, fixture_setup, test_byte_limit, fixture_teardown);
+  g_test_add_func ("/filer/rendezvous/address-equal", test_address_equal);
   g_test_add_func ("/filer/rendezvous/server/bind-foreign-address", test_bind_foreign_address);
   g_test_add_func ("/filer/rendezvous/server/relay-rate", test_server_relay_rate);
   g_test_add_func ("/filer/rendezvous/server/relay-bytes", test_server_relay_bytes);

@@ -265,13 +265,13 @@ handle_peer_datagram (FilerNatClient *self,
   const guint8 *token;
   const guint8 *payload;
   gsize payload_length;
-  g_autofree char *token_hex = NULL;
+  char token_hex[FILER_NAT_TOKEN_HEX_SIZE];
   FilerNatSession *session;
 
   if (!filer_nat_datagram_parse (data, length, &kind, &token, &payload, &payload_length))
     return;
 
-  token_hex = filer_nat_token_to_hex (token);
+  filer_nat_token_format (token, token_hex);
   session = g_hash_table_lookup (self->sessions, token_hex);
   if (session == NULL)
     return;  /* a stray, or someone guessing: no token, no answer */
@@ -320,12 +320,14 @@ handle_server_frame (FilerNatClient *self,
       FilerNatKind kind;
       const guint8 *token, *payload;
       gsize payload_length;
-      g_autofree char *hex = NULL;
+      char hex[FILER_NAT_TOKEN_HEX_SIZE];
 
       /* The datagram inside must belong to the session the frame names. */
       if (data == NULL ||
-          !filer_nat_datagram_parse (data, size, &kind, &token, &payload, &payload_length) ||
-          g_strcmp0 ((hex = filer_nat_token_to_hex (token)), filer_frame_get (frame, "session")) != 0)
+          !filer_nat_datagram_parse (data, size, &kind, &token, &payload, &payload_length))
+        return;
+      filer_nat_token_format (token, hex);
+      if (g_strcmp0 (hex, filer_frame_get (frame, "session")) != 0)
         return;
       handle_peer_datagram (self, data, size, NULL, TRUE);
     }

@@ -54,15 +54,27 @@ filer_nat_datagram_parse (const guint8  *data,
   return TRUE;
 }
 
+void
+filer_nat_token_format (const guint8 *token,
+                        char         *hex)
+{
+  static const char digits[] = "0123456789abcdef";
+
+  for (guint i = 0; i < FILER_NAT_TOKEN_SIZE; i++)
+    {
+      hex[2 * i] = digits[token[i] >> 4];
+      hex[2 * i + 1] = digits[token[i] & 0xf];
+    }
+  hex[2 * FILER_NAT_TOKEN_SIZE] = '\0';
+}
+
 char *
 filer_nat_token_to_hex (const guint8 *token)
 {
-  GString *hex = g_string_sized_new (2 * FILER_NAT_TOKEN_SIZE);
+  char hex[FILER_NAT_TOKEN_HEX_SIZE];
 
-  for (guint i = 0; i < FILER_NAT_TOKEN_SIZE; i++)
-    g_string_append_printf (hex, "%02x", token[i]);
-
-  return g_string_free (hex, FALSE);
+  filer_nat_token_format (token, hex);
+  return g_strdup (hex);
 }
 
 gboolean
@@ -137,19 +149,43 @@ filer_nat_address_from_string (const char *text)
   return g_inet_socket_address_new_from_string (host, (guint)port);
 }
 
+/* The 4 bytes of an IPv4 address, also behind ::ffff:a.b.c.d (what a
+ * dual-stack socket reports); else the address's own bytes. */
+static const guint8 *
+plain_bytes (GInetAddress *address,
+             gsize        *length)
+{
+  static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  const guint8 *bytes = g_inet_address_to_bytes (address);
+
+  *length = g_inet_address_get_native_size (address);
+  if (*length == 16 && memcmp (bytes, mapped, sizeof mapped) == 0)
+    {
+      *length = 4;
+      return bytes + 12;
+    }
+  return bytes;
+}
+
+/* Called for every datagram: compares bytes and ports, no strings. */
 gboolean
 filer_nat_address_equal (GSocketAddress *a,
                          GSocketAddress *b)
 {
-  g_autofree char *text_a = NULL;
-  g_autofree char *text_b = NULL;
+  const guint8 *bytes_a, *bytes_b;
+  gsize length_a, length_b;
 
   if (a == NULL || b == NULL)
     return a == b;
+  if (!G_IS_INET_SOCKET_ADDRESS (a) || !G_IS_INET_SOCKET_ADDRESS (b))
+    return FALSE;
+  if (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (a)) !=
+      g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (b)))
+    return FALSE;
 
-  text_a = filer_nat_address_to_string (a);
-  text_b = filer_nat_address_to_string (b);
-  return g_str_equal (text_a, text_b);
+  bytes_a = plain_bytes (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (a)), &length_a);
+  bytes_b = plain_bytes (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (b)), &length_b);
+  return length_a == length_b && memcmp (bytes_a, bytes_b, length_a) == 0;
 }
 
 gboolean

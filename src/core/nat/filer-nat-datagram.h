@@ -51,6 +51,11 @@ gboolean  filer_nat_datagram_parse        (const guint8    *data,
                                            gsize           *payload_length);
 
 /* Tokens travel in frames as 16 lowercase hex digits. */
+#define FILER_NAT_TOKEN_HEX_SIZE (2 * FILER_NAT_TOKEN_SIZE + 1)
+
+/* Into @hex (FILER_NAT_TOKEN_HEX_SIZE bytes), for the per-datagram path. */
+void      filer_nat_token_format          (const guint8    *token,
+                                           char            *hex);
 char     *filer_nat_token_to_hex          (const guint8    *token);
 gboolean  filer_nat_token_from_hex        (const char      *hex,
                                            guint8          *token);

@@ -548,12 +548,12 @@ handle_relay (FilerRendezvousServer *self,
     FilerNatKind kind;
     const guint8 *token, *payload;
     gsize payload_length;
-    g_autofree char *hex = NULL;
+    char hex[FILER_NAT_TOKEN_HEX_SIZE];
 
     if (!filer_nat_datagram_parse (g_bytes_get_data (content, NULL), size,
                                    &kind, &token, &payload, &payload_length))
       return;
-    hex = filer_nat_token_to_hex (token);
+    filer_nat_token_format (token, hex);
     if (g_strcmp0 (hex, session->token) != 0)
       {
         g_debug ("rendezvous: relay content for another session dropped");
