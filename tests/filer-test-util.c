@@ -229,3 +229,36 @@ filer_test_free_udp_port (void)
   bound = g_socket_get_local_address (socket, NULL);
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 }
+
+static gboolean
+port_binds (GSocketType type,
+            guint16     port)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, type, 0, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, port);
+
+  return socket != NULL && g_socket_bind (socket, address, type == G_SOCKET_TYPE_STREAM, NULL);
+}
+
+guint16
+filer_test_free_fixed_port (void)
+{
+  g_autofree char *range = NULL;
+  guint low = 32768;
+
+  /* Ports from here up are what bind (port 0) and connect () hand out. */
+  if (g_file_get_contents ("/proc/sys/net/ipv4/ip_local_port_range", &range, NULL, NULL))
+    low = (guint) g_ascii_strtoull (range, NULL, 10);
+  g_assert_cmpuint (low, >, 12000);
+
+  for (guint attempt = 0; attempt < 200; attempt++)
+    {
+      guint16 port = (guint16) g_random_int_range (10000, (gint32) low);
+
+      if (port_binds (G_SOCKET_TYPE_STREAM, port) && port_binds (G_SOCKET_TYPE_DATAGRAM, port))
+        return port;
+    }
+
+  g_error ("no free port below %u", low);
+}

@@ -37,6 +37,11 @@ void     filer_test_spin        (guint                ms);
 /* A loopback UDP port that was free a moment ago (where nothing answers). */
 guint16  filer_test_free_udp_port (void);
 
+/* A loopback port free for both TCP and UDP, below the kernel's
+ * ephemeral range, for a test that binds it seconds later (a hosting
+ * app): no socket another test opens with port 0 can take it meanwhile. */
+guint16  filer_test_free_fixed_port (void);
+
 /* A real filer-server process (the binary in $FILER_SERVER), listening
  * on 127.0.0.1. @args (NULL-terminated, may be NULL) are extra options;
  * "--port 0" is added unless they hold a --port. Blocks until the server

@@ -1,4 +1,4 @@
-/* test-gui-session.c: zero setup: who hosts the discovery server
+/* test-session.c: zero setup: who hosts the discovery server
  *
  * Two sessions (two apps, as far as the network can tell) share a
  * discovery port of their own on loopback; the rule in filer-session.c
@@ -24,35 +24,6 @@ typedef struct
   char         *download_dir;
   guint         port;
 } Fixture;
-
-/* A port that is free for TCP and UDP right now. */
-static guint
-free_port (void)
-{
-  for (guint attempt = 0; attempt < 50; attempt++)
-    {
-      g_autoptr(GSocketListener) listener = g_socket_listener_new ();
-      g_autoptr(GSocket) udp = NULL;
-      g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-      g_autoptr(GSocketAddress) address = NULL;
-      guint16 port;
-
-      port = g_socket_listener_add_any_inet_port (listener, NULL, NULL);
-      if (port == 0)
-        continue;
-      g_socket_listener_close (listener);
-
-      udp = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
-      address = g_inet_socket_address_new (loopback, port);
-      if (udp != NULL && g_socket_bind (udp, address, FALSE, NULL))
-        {
-          g_socket_close (udp, NULL);
-          return port;
-        }
-    }
-
-  g_error ("no free port");
-}
 
 static FilerSession *
 session_new (Fixture    *fixture,
@@ -80,7 +51,7 @@ fixture_setup (Fixture       *fixture,
 
   fixture->download_dir = g_dir_make_tmp ("filer-session-XXXXXX", &error);
   g_assert_no_error (error);
-  fixture->port = free_port ();
+  fixture->port = filer_test_free_fixed_port ();
   fixture->a = session_new (fixture, "Ada");
   fixture->b = session_new (fixture, "Ben");
 }
