@@ -309,32 +309,58 @@ test_local_addresses_namespace (void)
 static void
 test_device_id_persists (void)
 {
-  g_autofree char *path = g_build_filename (g_get_user_config_dir (), "filer", "device-id", NULL);
+  g_autofree char *dir = g_build_filename (g_get_user_config_dir (), "filer", NULL);
+  g_autofree char *old_path = g_build_filename (dir, "device-id", NULL);
+  g_autofree char *kept_path = g_build_filename (dir, "device-id.v1", NULL);
+  g_autofree char *cert_path = g_build_filename (dir, "device-cert.pem", NULL);
   g_autoptr(FilerDevice) first = NULL;
   g_autoptr(FilerDevice) second = NULL;
-  g_autoptr(FilerDevice) third = NULL;
+  g_autoptr(GTlsCertificate) stored = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *stored = NULL;
+  g_autofree char *stored_id = NULL;
+  g_autofree char *kept = NULL;
+
+  /* A Filer 1 config: a random id, no key. */
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (old_path, "0b5d2b8e-6a4e-4f7c-9d1e-2f3a4b5c6d7e\n", -1, NULL));
 
   first = filer_device_load_default (&error);
   g_assert_no_error (error);
-  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
-  g_assert_cmpuint (strlen (filer_device_get_id (first)), ==, 36);
+  g_assert_nonnull (filer_device_get_identity (first));
+  g_assert_true (filer_identity_id_is_valid (filer_device_get_id (first)));
+  g_assert_cmpstr (filer_device_get_id (first), ==,
+                   filer_identity_get_id (filer_device_get_identity (first)));
   g_assert_nonnull (filer_device_get_name (first));
   g_assert_cmpstr (filer_device_get_name (first), !=, "");
   g_assert_nonnull (filer_device_get_kind (first));
 
+  /* The id is the stored key's, not the old random one, which moved
+   * aside once. */
+  stored = g_tls_certificate_new_from_file (cert_path, &error);
+  g_assert_no_error (error);
+  stored_id = filer_identity_id_for_certificate (stored);
+  g_assert_cmpstr (stored_id, ==, filer_device_get_id (first));
+  g_assert_false (g_file_test (old_path, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (kept_path, &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, "0b5d2b8e-6a4e-4f7c-9d1e-2f3a4b5c6d7e\n");
+
   second = filer_device_load_default (&error);
   g_assert_no_error (error);
   g_assert_cmpstr (filer_device_get_id (first), ==, filer_device_get_id (second));
+}
 
-  /* A damaged file is replaced by a fresh id, not trusted. */
-  g_assert_true (g_file_set_contents (path, "x; rm -rf /\n", -1, NULL));
-  third = filer_device_load_default (&error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (filer_device_get_id (third), !=, filer_device_get_id (first));
-  g_assert_true (g_file_get_contents (path, &stored, NULL, NULL));
-  g_assert_cmpstr (stored, ==, filer_device_get_id (third));
+static void
+test_device_ephemeral (void)
+{
+  g_autoptr(FilerDevice) a = filer_device_new_ephemeral ("A", "cli");
+  g_autoptr(FilerDevice) b = filer_device_new_ephemeral ("B", "cli");
+  g_autoptr(FilerDevice) bare = filer_device_new ("some-id-1234", "C", NULL);
+
+  g_assert_true (filer_identity_id_is_valid (filer_device_get_id (a)));
+  g_assert_cmpstr (filer_device_get_id (a), !=, filer_device_get_id (b));
+  g_assert_cmpstr (filer_device_get_kind (a), ==, "cli");
+  g_assert_null (filer_device_get_identity (bare));
+  g_assert_cmpstr (filer_device_get_id (bare), ==, "some-id-1234");
 }
 
 static gboolean
@@ -460,6 +486,7 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/util/local-addresses-namespace", test_local_addresses_namespace);
   g_test_add_func ("/filer/discovery/util/link-network", test_link_network);
   g_test_add_func ("/filer/discovery/util/device-id-persists", test_device_id_persists);
+  g_test_add_func ("/filer/discovery/util/device-ephemeral", test_device_ephemeral);
 
   return g_test_run ();
 }

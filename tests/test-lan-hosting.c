@@ -722,13 +722,11 @@ discovery_connections (Lan        *lan,
 static char *
 read_device_id (App *app)
 {
-  g_autofree char *path = g_build_filename (app->home, ".config", "filer", "device-id", NULL);
-  char *id = NULL;
+  g_autofree char *path = g_build_filename (app->home, ".config", "filer", "device-cert.pem", NULL);
+  g_autoptr(GTlsCertificate) certificate = g_tls_certificate_new_from_file (path, NULL);
 
-  if (!g_file_get_contents (path, &id, NULL, NULL))
-    return NULL;
-
-  return g_strstrip (id);
+  /* The app's id is its key's. */
+  return certificate != NULL ? filer_identity_id_for_certificate (certificate) : NULL;
 }
 
 /* The app's log (G_MESSAGES_DEBUG=all) less other libraries' debug

@@ -85,9 +85,12 @@ filer_cli_options_create_client (FilerCliOptions  *options,
     }
   else
     {
-      g_autofree char *id = g_uuid_string_random ();
-
-      device = filer_device_new (id, options->name, NULL);
+      device = filer_device_new_ephemeral (options->name, NULL);
+      if (device == NULL)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot make a device key");
+          return NULL;
+        }
     }
 
   client = filer_discovery_client_new (device);

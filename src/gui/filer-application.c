@@ -602,15 +602,13 @@ filer_application_startup (GApplication *app)
 
   G_APPLICATION_CLASS (filer_application_parent_class)->startup (app);
 
-  /* Who we are: a stable id kept in the user's config, our name from
-   * the settings (or the host's pretty name). */
+  /* Who we are: the key kept in the user's config (the id is the
+   * key's), our name from the settings (or the host's pretty name). */
   device = filer_device_load_default (&error);
   if (device == NULL)
     {
-      g_autofree char *id = g_uuid_string_random ();
-
-      g_message ("Using a temporary device id: %s", error->message);
-      device = filer_device_new (id, NULL, NULL);
+      g_message ("Using a temporary device key: %s", error->message);
+      device = filer_device_new_ephemeral (NULL, NULL);
     }
   name = device_name (self);
   filer_device_set_name (device, name);

@@ -6,8 +6,10 @@
 #include "config.h"
 
 #include "filer-device.h"
+#include "filer-identity.h"
 
 #include <errno.h>
+#include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,7 @@ struct _FilerDevice
 {
   GObject  parent_instance;
 
+  FilerIdentity *identity;
   char    *id;
   char    *name;
   char    *kind;
@@ -25,6 +28,7 @@ G_DEFINE_FINAL_TYPE (FilerDevice, filer_device, G_TYPE_OBJECT)
 enum {
   PROP_0,
   PROP_ID,
+  PROP_IDENTITY,
   PROP_NAME,
   PROP_KIND,
   N_PROPS
@@ -33,10 +37,25 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void
+filer_device_constructed (GObject *object)
+{
+  FilerDevice *self = FILER_DEVICE (object);
+
+  G_OBJECT_CLASS (filer_device_parent_class)->constructed (object);
+
+  if (self->identity != NULL)
+    {
+      g_free (self->id);
+      self->id = g_strdup (filer_identity_get_id (self->identity));
+    }
+}
+
+static void
 filer_device_finalize (GObject *object)
 {
   FilerDevice *self = (FilerDevice *)object;
 
+  g_clear_object (&self->identity);
   g_clear_pointer (&self->id, g_free);
   g_clear_pointer (&self->name, g_free);
   g_clear_pointer (&self->kind, g_free);
@@ -56,6 +75,10 @@ filer_device_get_property (GObject    *object,
     {
     case PROP_ID:
       g_value_set_string (value, self->id);
+      break;
+
+    case PROP_IDENTITY:
+      g_value_set_object (value, self->identity);
       break;
 
     case PROP_NAME:
@@ -85,6 +108,10 @@ filer_device_set_property (GObject      *object,
       self->id = g_value_dup_string (value);
       break;
 
+    case PROP_IDENTITY:
+      self->identity = g_value_dup_object (value);
+      break;
+
     case PROP_NAME:
       filer_device_set_name (self, g_value_get_string (value));
       break;
@@ -103,6 +130,7 @@ filer_device_class_init (FilerDeviceClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->constructed = filer_device_constructed;
   object_class->finalize = filer_device_finalize;
   object_class->get_property = filer_device_get_property;
   object_class->set_property = filer_device_set_property;
@@ -110,6 +138,17 @@ filer_device_class_init (FilerDeviceClass *klass)
   properties[PROP_ID] =
     g_param_spec_string ("id", NULL, NULL,
                          NULL,
+                         (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * FilerDevice:identity: (nullable)
+   *
+   * The device's key and certificate; its id is the key's. %NULL only
+   * for a device made from a bare id (filer_device_new()).
+   */
+  properties[PROP_IDENTITY] =
+    g_param_spec_object ("identity", NULL, NULL,
+                         FILER_TYPE_IDENTITY,
                          (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS));
 
   properties[PROP_NAME] =
@@ -149,45 +188,104 @@ filer_device_new (const char *id,
                        NULL);
 }
 
-static gboolean
-is_valid_id (const char *id)
+/**
+ * filer_device_new_for_identity:
+ * @identity: the device's key and certificate
+ * @name: (nullable): the display name; %NULL for the default
+ * @kind: (nullable): the kind; %NULL for the default
+ *
+ * A device whose id is its key's (filer_identity_get_id()).
+ *
+ * Returns: (transfer full): the device
+ */
+FilerDevice *
+filer_device_new_for_identity (FilerIdentity *identity,
+                               const char    *name,
+                               const char    *kind)
 {
-  gsize length = strlen (id);
+  g_autofree char *default_name = NULL;
 
-  if (length < 8 || length > 64)
-    return FALSE;
+  g_return_val_if_fail (FILER_IS_IDENTITY (identity), NULL);
 
-  for (const char *p = id; *p; p++)
-    if (!g_ascii_isalnum (*p) && *p != '-')
-      return FALSE;
+  if (name == NULL || *name == '\0')
+    name = default_name = filer_device_get_default_name ();
 
-  return TRUE;
+  return g_object_new (FILER_TYPE_DEVICE,
+                       "identity", identity,
+                       "name", name,
+                       "kind", kind ? kind : filer_device_get_default_kind (),
+                       NULL);
 }
 
+/**
+ * filer_device_new_ephemeral:
+ * @name: (nullable): the display name; %NULL for the default
+ * @kind: (nullable): the kind; %NULL for the default
+ *
+ * A device with a fresh key kept nowhere: a throwaway peer, a test.
+ *
+ * Returns: (transfer full) (nullable): the device, or %NULL if GnuTLS
+ *   could not make a key (with a warning)
+ */
+FilerDevice *
+filer_device_new_ephemeral (const char *name,
+                            const char *kind)
+{
+  g_autoptr(FilerIdentity) identity = NULL;
+  g_autoptr(GError) error = NULL;
+
+  identity = filer_identity_new_ephemeral (&error);
+  if (identity == NULL)
+    {
+      g_warning ("Cannot make a device key: %s", error->message);
+      return NULL;
+    }
+
+  return filer_device_new_for_identity (identity, name, kind);
+}
+
+/* Filer 1 kept a random id in device-id. The id is now the key's; the
+ * old file is renamed once to device-id.v1 (kept for reference, never
+ * read again), so peers see this device under its new id from now on. */
+static void
+migrate_random_id (const char *dir,
+                   const char *new_id)
+{
+  g_autofree char *path = g_build_filename (dir, "device-id", NULL);
+  g_autofree char *kept = g_build_filename (dir, "device-id.v1", NULL);
+  g_autofree char *old_id = NULL;
+
+  if (!g_file_get_contents (path, &old_id, NULL, NULL))
+    return;
+
+  g_strstrip (old_id);
+  if (g_rename (path, kept) != 0)
+    {
+      int saved_errno = errno;
+
+      g_message ("Cannot move %s aside: %s", path, g_strerror (saved_errno));
+      return;
+    }
+
+  g_message ("This device's id is now derived from its key: %s (was %s, kept in %s)",
+             new_id, old_id, kept);
+}
+
+/**
+ * filer_device_load_default:
+ * @error: where a failure goes
+ *
+ * This device: its key and certificate from
+ * g_get_user_config_dir()/filer (made the first time, mode 0600), the
+ * default name and kind.
+ *
+ * Returns: (transfer full): the device, or %NULL with @error set
+ */
 FilerDevice *
 filer_device_load_default (GError **error)
 {
   g_autofree char *dir = g_build_filename (g_get_user_config_dir (), "filer", NULL);
-  g_autofree char *path = g_build_filename (dir, "device-id", NULL);
-  g_autofree char *contents = NULL;
-  g_autoptr(GError) local_error = NULL;
-
-  if (g_file_get_contents (path, &contents, NULL, &local_error))
-    {
-      g_strstrip (contents);
-      if (is_valid_id (contents))
-        return filer_device_new (contents, NULL, NULL);
-
-      g_message ("Ignoring malformed device id in %s", path);
-    }
-  else if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-    {
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return NULL;
-    }
-
-  g_clear_pointer (&contents, g_free);
-  contents = g_uuid_string_random ();
+  g_autoptr(FilerIdentity) identity = NULL;
 
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
@@ -198,11 +296,12 @@ filer_device_load_default (GError **error)
       return NULL;
     }
 
-  if (!g_file_set_contents_full (path, contents, -1,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+  identity = filer_identity_load (dir, error);
+  if (identity == NULL)
     return NULL;
 
-  return filer_device_new (contents, NULL, NULL);
+  migrate_random_id (dir, filer_identity_get_id (identity));
+  return filer_device_new_for_identity (identity, NULL, NULL);
 }
 
 const char *
@@ -211,6 +310,21 @@ filer_device_get_id (FilerDevice *self)
   g_return_val_if_fail (FILER_IS_DEVICE (self), NULL);
 
   return self->id;
+}
+
+/**
+ * filer_device_get_identity:
+ * @self: a device
+ *
+ * Returns: (transfer none) (nullable): the device's key, or %NULL for a
+ *   device made from a bare id
+ */
+FilerIdentity *
+filer_device_get_identity (FilerDevice *self)
+{
+  g_return_val_if_fail (FILER_IS_DEVICE (self), NULL);
+
+  return self->identity;
 }
 
 const char *
