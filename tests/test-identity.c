@@ -306,6 +306,16 @@ test_verification_code (void)
   mb = filer_identity_verification_code (m, b);
   g_assert_cmpstr (am, !=, ab);
   g_assert_cmpstr (mb, !=, ab);
+
+  /* From the ids alone (what a peer list shows) it is the same code;
+   * a string that is not a device id has none. */
+  {
+    g_autofree char *by_ids = filer_identity_verification_code_for_ids (filer_identity_get_id (bob),
+                                                                        filer_identity_get_id (alice));
+
+    g_assert_cmpstr (by_ids, ==, ab);
+    g_assert_null (filer_identity_verification_code_for_ids ("not-an-id", filer_identity_get_id (bob)));
+  }
 }
 
 int

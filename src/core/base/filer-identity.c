@@ -252,15 +252,52 @@ filer_identity_id_is_valid (const char *id)
 }
 
 /**
+ * filer_identity_verification_code_for_ids:
+ * @a: one device's id (filer_identity_id_is_valid())
+ * @b: the other's
+ *
+ * The short code two people compare to know that the keys each side sees
+ * are the ones the other holds: six decimal digits from SHA-256 over both
+ * devices' ids in sorted order, so both sides compute the same code, and
+ * a man in the middle (who must present his own key to each side, so
+ * each side sees another id for its peer) makes each side see a
+ * different one. An id is a hash of its key, so the ids stand for the
+ * certificates.
+ *
+ * Returns: (transfer full) (nullable): "123 456", or %NULL if an id is
+ *   not a valid device id
+ */
+char *
+filer_identity_verification_code_for_ids (const char *a,
+                                          const char *b)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  guint8 digest[32];
+  gsize length = sizeof digest;
+  guint64 value = 0;
+  guint32 code;
+
+  if (a == NULL || b == NULL || !filer_identity_id_is_valid (a) || !filer_identity_id_is_valid (b))
+    return NULL;
+
+  g_checksum_update (checksum, (const guchar *)"filer-verification-code-v1", -1);
+  g_checksum_update (checksum, (const guchar *)(strcmp (a, b) <= 0 ? a : b), -1);
+  g_checksum_update (checksum, (const guchar *)(strcmp (a, b) <= 0 ? b : a), -1);
+  g_checksum_get_digest (checksum, digest, &length);
+
+  for (guint i = 0; i < 8; i++)
+    value = (value << 8) | digest[i];
+  code = (guint32)(value % 1000000);
+
+  return g_strdup_printf ("%03u %03u", code / 1000, code % 1000);
+}
+
+/**
  * filer_identity_verification_code:
  * @a: one side's certificate
  * @b: the other side's
  *
- * The short code two people compare to know that the certificates each
- * side sees are the ones the other holds: six decimal digits from SHA-256
- * over both devices' ids in sorted order, so both sides compute the same
- * code, and a man in the middle (who must present his own key to each
- * side) makes each side see a different one.
+ * filer_identity_verification_code_for_ids() for the ids of @a and @b.
  *
  * Returns: (transfer full) (nullable): "123 456", or %NULL if a
  *   certificate cannot be read
@@ -271,38 +308,13 @@ filer_identity_verification_code (GTlsCertificate *a,
 {
   g_autofree char *id_a = NULL;
   g_autofree char *id_b = NULL;
-  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  guint8 digest[32];
-  gsize length = sizeof digest;
-  guint64 value = 0;
-  guint32 code;
 
   g_return_val_if_fail (G_IS_TLS_CERTIFICATE (a), NULL);
   g_return_val_if_fail (G_IS_TLS_CERTIFICATE (b), NULL);
 
   id_a = filer_identity_id_for_certificate (a);
   id_b = filer_identity_id_for_certificate (b);
-  if (id_a == NULL || id_b == NULL)
-    return NULL;
-
-  g_checksum_update (checksum, (const guchar *)"filer-verification-code-v1", -1);
-  if (strcmp (id_a, id_b) <= 0)
-    {
-      g_checksum_update (checksum, (const guchar *)id_a, -1);
-      g_checksum_update (checksum, (const guchar *)id_b, -1);
-    }
-  else
-    {
-      g_checksum_update (checksum, (const guchar *)id_b, -1);
-      g_checksum_update (checksum, (const guchar *)id_a, -1);
-    }
-  g_checksum_get_digest (checksum, digest, &length);
-
-  for (guint i = 0; i < 8; i++)
-    value = (value << 8) | digest[i];
-  code = (guint32)(value % 1000000);
-
-  return g_strdup_printf ("%03u %03u", code / 1000, code % 1000);
+  return filer_identity_verification_code_for_ids (id_a, id_b);
 }
 
 /* --- the device's own key --------------------------------------------- */

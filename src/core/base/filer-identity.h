@@ -41,5 +41,7 @@ char            *filer_identity_id_for_der          (const guint8     *der,
 gboolean         filer_identity_id_is_valid         (const char       *id);
 char            *filer_identity_verification_code   (GTlsCertificate  *a,
                                                      GTlsCertificate  *b);
+char            *filer_identity_verification_code_for_ids (const char *a,
+                                                           const char *b);
 
 G_END_DECLS
