@@ -54,8 +54,10 @@ write("offer", "unicode", offer(1, 5, json.dumps({"files": [{"path": "报告/ét
 write("offer", "dotdot", offer(1, 1, b'{"files":[{"path":"../x","size":1,"chunks":1}]}'))
 write("offer", "nul-escape", offer(1, 1, b'{"files":[{"path":"a\\u0000b","size":1,"chunks":1}]}'))
 write("offer", "big-number", offer(1, 2**63, b'{"files":[{"path":"a","size":9223372036854775808,"chunks":281474976710656}]}'))
-wrap = {"files": [{"path": "f%d" % i, "size": 2**62, "chunks": 2**47} for i in range(4)] + [{"path": "g", "size": 10, "chunks": 1}]}
-write("offer", "size-wraps", offer(5, 10, json.dumps(wrap).encode()))
+# 2,049 sizes just under 2^53 (each allowed) whose sum wraps a guint64.
+big = 2**53 - 1
+wrap = {"files": [{"path": "f%d" % i, "size": big, "chunks": -(-big // 32768)} for i in range(2049)]}
+write("offer", "size-wraps", offer(2049, (2049 * big) % 2**64, json.dumps(wrap).encode()))
 # The offer that killed json-glib 1.6's recursive parser (100,000 '[').
 write("offer", "deep-nesting", offer(1, 1, b"[" * 100000))
 write("offer", "deep-object", offer(1, 1, b'{"files":' + b'{"a":' * 20000 + b"1" + b"}" * 20000 + b"}"))
