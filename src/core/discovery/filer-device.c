@@ -169,23 +169,34 @@ filer_device_init (FilerDevice *self)
 {
 }
 
-FilerDevice *
-filer_device_new (const char *id,
-                  const char *name,
-                  const char *kind)
+/* An empty name or kind means the machine's default. */
+static FilerDevice *
+device_new (const char    *id,
+            FilerIdentity *identity,
+            const char    *name,
+            const char    *kind)
 {
   g_autofree char *default_name = NULL;
-
-  g_return_val_if_fail (id != NULL && *id != '\0', NULL);
 
   if (name == NULL || *name == '\0')
     name = default_name = filer_device_get_default_name ();
 
   return g_object_new (FILER_TYPE_DEVICE,
                        "id", id,
+                       "identity", identity,
                        "name", name,
                        "kind", kind ? kind : filer_device_get_default_kind (),
                        NULL);
+}
+
+FilerDevice *
+filer_device_new (const char *id,
+                  const char *name,
+                  const char *kind)
+{
+  g_return_val_if_fail (id != NULL && *id != '\0', NULL);
+
+  return device_new (id, NULL, name, kind);
 }
 
 /**
@@ -203,18 +214,9 @@ filer_device_new_for_identity (FilerIdentity *identity,
                                const char    *name,
                                const char    *kind)
 {
-  g_autofree char *default_name = NULL;
-
   g_return_val_if_fail (FILER_IS_IDENTITY (identity), NULL);
 
-  if (name == NULL || *name == '\0')
-    name = default_name = filer_device_get_default_name ();
-
-  return g_object_new (FILER_TYPE_DEVICE,
-                       "identity", identity,
-                       "name", name,
-                       "kind", kind ? kind : filer_device_get_default_kind (),
-                       NULL);
+  return device_new (NULL, identity, name, kind);
 }
 
 /**
