@@ -14,7 +14,7 @@
  * Usage: bench-gui-stall [MIB [send|receive|both]]   (default 2048, all)
  *        FILER_BENCH_NO_WINDOW=1 bench-gui-stall …  (the loop without a window)
  *        bench-gui-stall --child-receive DIR
- *        bench-gui-stall --child-send PORT FILE
+ *        bench-gui-stall --child-send PORT ID FILE
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -136,14 +136,15 @@ finished (gpointer data)
 static int
 child_receive (const char *dir)
 {
-  g_autoptr(FilerTransferService) receiver = filer_transfer_service_new ("child", "Child", dir);
+  g_autoptr(FilerTransferService) receiver = filer_test_service_new ("Child", dir);
   g_autoptr(GError) error = NULL;
   gboolean never = FALSE;
 
   filer_transfer_service_set_accept_all (receiver, TRUE);
   if (!filer_transfer_service_listen (receiver, "127.0.0.1", 0, &error))
     g_error ("%s", error->message);
-  g_print ("%u\n", filer_transfer_service_get_port (receiver));
+  g_print ("%u %s\n", filer_transfer_service_get_port (receiver),
+           filer_transfer_service_get_device_id (receiver));
 
   /* Until the parent kills us. */
   filer_test_wait_for (&never, G_MAXINT, "the parent");
@@ -152,10 +153,11 @@ child_receive (const char *dir)
 
 static int
 child_send (guint       port,
+            const char *id,
             const char *path)
 {
-  g_autoptr(FilerTransferService) sender = filer_transfer_service_new ("child", "Child", g_get_tmp_dir ());
-  g_autoptr(FilerPeer) peer = filer_peer_new ("window");
+  g_autoptr(FilerTransferService) sender = filer_test_service_new ("Child", g_get_tmp_dir ());
+  g_autoptr(FilerPeer) peer = filer_peer_new (id);
   const char *addresses[] = { "127.0.0.1", NULL };
   const char *paths[] = { path, NULL };
   FilerTransfer *transfer;
@@ -168,8 +170,9 @@ child_send (guint       port,
 }
 
 static GSubprocess *
-spawn_child (const char * const *args,
-             guint              *port)
+spawn_child (const char * const  *args,
+             guint               *port,
+             char               **id)
 {
   g_autoptr(GError) error = NULL;
   GSubprocess *child;
@@ -182,9 +185,13 @@ spawn_child (const char * const *args,
       g_autoptr(GDataInputStream) lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child));
       g_autofree char *line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
 
+      char *end = NULL;
+
       g_assert_no_error (error);
-      *port = line ? (guint)g_ascii_strtoull (line, NULL, 10) : 0;
+      *port = line ? (guint)g_ascii_strtoull (line, &end, 10) : 0;
       g_assert_cmpuint (*port, >, 0);
+      g_assert_true (end != NULL && *end == ' ');
+      *id = g_strdup (end + 1);
     }
 
   return child;
@@ -235,7 +242,8 @@ run (Mode        mode,
   g_autoptr(FilerTransferService) mine = NULL;
   g_autoptr(FilerTransferService) other = NULL;
   g_autoptr(GSubprocess) child = NULL;
-  g_autoptr(FilerPeer) peer = filer_peer_new (mode == MODE_SEND ? "child" : "other");
+  g_autoptr(FilerPeer) peer = NULL;
+  g_autofree char *child_id = NULL;
   g_autoptr(GListStore) peers = g_list_store_new (FILER_TYPE_PEER);
   g_autoptr(FilerTransfer) transfer = NULL;
   const char *addresses[] = { "127.0.0.1", NULL };
@@ -250,31 +258,36 @@ run (Mode        mode,
   g_assert_no_error (error);
   g_mkdir_with_parents (inbox, 0700);
 
-  mine = filer_transfer_service_new ("window", "Window", mode == MODE_RECEIVE ? inbox : tmp);
-  filer_peer_set_name (peer, "Other");
-  filer_peer_set_addresses (peer, addresses);
+  mine = filer_test_service_new ("Window", mode == MODE_RECEIVE ? inbox : tmp);
 
   if (mode == MODE_SEND)
     {
       const char *args[] = { self_path, "--child-receive", inbox, NULL };
 
-      child = spawn_child (args, &port);
+      child = spawn_child (args, &port, &child_id);
+      peer = filer_peer_new (child_id);
       filer_peer_set_port (peer, port);
     }
   else if (mode == MODE_RECEIVE)
     {
+      /* The child sends; the window's tile stands for it. */
+      g_autoptr(FilerIdentity) child_key = filer_test_identity_new ();
+
+      peer = filer_peer_new (filer_identity_get_id (child_key));
       filer_transfer_service_set_accept_all (mine, TRUE);
       filer_transfer_service_listen (mine, "127.0.0.1", 0, &error);
       g_assert_no_error (error);
     }
   else
     {
-      other = filer_transfer_service_new ("other", "Other", inbox);
+      other = filer_test_service_new ("Other", inbox);
       filer_transfer_service_set_accept_all (other, TRUE);
       filer_transfer_service_listen (other, "127.0.0.1", 0, &error);
       g_assert_no_error (error);
-      filer_peer_set_port (peer, filer_transfer_service_get_port (other));
+      peer = filer_test_peer_for (other);
     }
+  filer_peer_set_name (peer, "Other");
+  filer_peer_set_addresses (peer, addresses);
   g_list_store_append (peers, peer);
 
   window = g_object_new (FILER_TYPE_WINDOW, NULL);
@@ -299,9 +312,10 @@ run (Mode        mode,
   if (mode == MODE_RECEIVE)
     {
       g_autofree char *port_text = g_strdup_printf ("%u", filer_transfer_service_get_port (mine));
-      const char *args[] = { self_path, "--child-send", port_text, source, NULL };
+      const char *args[] = { self_path, "--child-send", port_text,
+                             filer_transfer_service_get_device_id (mine), source, NULL };
 
-      child = spawn_child (args, NULL);
+      child = spawn_child (args, NULL, NULL);
     }
   else
     busy.transfer = filer_transfer_service_send (mine, peer, paths);
@@ -358,8 +372,8 @@ main (int   argc,
     prctl (PR_SET_PDEATHSIG, SIGTERM);
   if (argc == 3 && g_str_equal (argv[1], "--child-receive"))
     return child_receive (argv[2]);
-  if (argc == 4 && g_str_equal (argv[1], "--child-send"))
-    return child_send ((guint)g_ascii_strtoull (argv[2], NULL, 10), argv[3]);
+  if (argc == 5 && g_str_equal (argv[1], "--child-send"))
+    return child_send ((guint)g_ascii_strtoull (argv[2], NULL, 10), argv[3], argv[4]);
 
   if (argc > 1)
     mib = g_ascii_strtoull (argv[1], NULL, 10);

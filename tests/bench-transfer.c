@@ -95,6 +95,23 @@ file_finished_cb (FilerTransfer     *transfer,
     }
 }
 
+/* The receiving process's device key, kept in the user's cache folder:
+ * the sending process reads the same folder to learn the id it must
+ * reach, so the two need no channel but the transfer itself. */
+static FilerIdentity *
+receiver_identity (void)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "filer-bench", "receiver", NULL);
+  g_autoptr(GError) error = NULL;
+  FilerIdentity *identity;
+
+  g_mkdir_with_parents (dir, 0700);
+  identity = filer_identity_load (dir, &error);
+  if (identity == NULL)
+    g_error ("bench-transfer: %s", error->message);
+  return identity;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -129,8 +146,9 @@ main (int   argc,
 
   if (argc >= 4 && g_str_equal (argv[1], "receive"))
     {
+      g_autoptr(FilerIdentity) identity = receiver_identity ();
       g_autoptr(FilerTransferService) service =
-        filer_transfer_service_new ("bench-receiver", "Bench receiver", argv[2]);
+        filer_transfer_service_new (identity, "Bench receiver", argv[2]);
 
       filer_transfer_service_set_accept_all (service, TRUE);
       if (!filer_transfer_service_listen (service, "127.0.0.1", atoi (argv[3]), &error))
@@ -157,9 +175,11 @@ main (int   argc,
 
   if (argc >= 4 && g_str_equal (argv[1], "send"))
     {
+      g_autoptr(FilerIdentity) identity = filer_identity_new_ephemeral (NULL);
+      g_autoptr(FilerIdentity) receiver = receiver_identity ();
       g_autoptr(FilerTransferService) service =
-        filer_transfer_service_new ("bench-sender", "Bench sender", "/nonexistent");
-      g_autoptr(FilerPeer) peer = filer_peer_new ("bench-receiver");
+        filer_transfer_service_new (identity, "Bench sender", "/nonexistent");
+      g_autoptr(FilerPeer) peer = filer_peer_new (filer_identity_get_id (receiver));
       const char * const addresses[] = { "127.0.0.1", NULL };
       FileClock clock = { 0, };
       FilerTransfer *transfer;

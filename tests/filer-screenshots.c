@@ -43,13 +43,13 @@ peer_new (const char *server,
           const char *kind)
 {
   Peer *peer = g_new0 (Peer, 1);
-  g_autofree char *id = g_uuid_string_random ();
-  g_autofree char *inbox = g_build_filename (tmp_dir, id, NULL);
+  g_autofree char *inbox = NULL;
   g_autoptr(GError) error = NULL;
 
+  peer->device = filer_device_new_ephemeral (name, kind);
+  inbox = g_build_filename (tmp_dir, filer_device_get_id (peer->device), NULL);
   g_mkdir_with_parents (inbox, 0700);
-  peer->device = filer_device_new (id, name, kind);
-  peer->service = filer_transfer_service_new (id, name, inbox);
+  peer->service = filer_transfer_service_new (filer_device_get_identity (peer->device), name, inbox);
   filer_transfer_service_set_accept_all (peer->service, TRUE);
   if (!filer_transfer_service_listen (peer->service, "127.0.0.1", 0, &error))
     g_error ("%s", error->message);

@@ -262,3 +262,89 @@ filer_test_free_fixed_port (void)
 
   g_error ("no free port below %u", low);
 }
+
+FilerIdentity *
+filer_test_identity_new (void)
+{
+  g_autoptr(GError) error = NULL;
+  FilerIdentity *identity = filer_identity_new_ephemeral (&error);
+
+  g_assert_no_error (error);
+  return identity;
+}
+
+FilerTransferService *
+filer_test_service_new (const char *name,
+                        const char *download_dir)
+{
+  g_autoptr(FilerIdentity) identity = filer_test_identity_new ();
+
+  return filer_transfer_service_new (identity, name, download_dir);
+}
+
+FilerPeer *
+filer_test_peer_for (FilerTransferService *service)
+{
+  FilerPeer *peer = filer_peer_new (filer_transfer_service_get_device_id (service));
+  const char * const addresses[] = { "127.0.0.1", NULL };
+
+  filer_peer_set_name (peer, filer_transfer_service_get_device_name (service));
+  filer_peer_set_addresses (peer, addresses);
+  filer_peer_set_port (peer, filer_transfer_service_get_port (service));
+  return peer;
+}
+
+typedef struct
+{
+  GIOStream *stream;
+  char      *peer_id;
+  GError    *error;
+  gboolean   done;
+} Handshake;
+
+static void
+handshake_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Handshake *h = user_data;
+
+  h->stream = filer_tls_handshake_finish (result, &h->peer_id, &h->error);
+  h->done = TRUE;
+}
+
+GIOStream *
+filer_test_connect_tls (guint16        port,
+                        FilerIdentity *identity,
+                        const char    *expected_peer_id,
+                        char         **proven_peer_id)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) socket = NULL;
+  g_autoptr(GError) error = NULL;
+  Handshake h = { 0 };
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  socket = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+  g_assert_no_error (error);
+  filer_tls_handshake_async (G_IO_STREAM (socket), FILER_TLS_ROLE_CLIENT, identity,
+                             expected_peer_id, NULL, handshake_cb, &h);
+  filer_test_wait_for (&h.done, 15000, "the TLS handshake");
+  g_assert_no_error (h.error);
+  if (proven_peer_id != NULL)
+    *proven_peer_id = g_steal_pointer (&h.peer_id);
+  g_free (h.peer_id);
+  return h.stream;
+}
+
+char *
+filer_test_make_keys (const char *dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FilerIdentity) identity = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  identity = filer_identity_load (dir, &error);
+  g_assert_no_error (error);
+  return g_strdup (filer_identity_get_id (identity));
+}

@@ -7,6 +7,8 @@
 
 #include <gio/gio.h>
 
+#include "libfiler.h"
+
 G_BEGIN_DECLS
 
 typedef gboolean (*FilerTestCondition) (gpointer user_data);
@@ -58,5 +60,30 @@ void             filer_test_server_kill        (FilerTestServer    *server);
 void             filer_test_server_stop        (FilerTestServer    *server);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilerTestServer, filer_test_server_stop)
+
+/* A fresh device key (in memory), as every device has its own. */
+FilerIdentity        *filer_test_identity_new (void);
+
+/* A transfer service with its own fresh device key: its device id is
+ * that key's, as on a real device. */
+FilerTransferService *filer_test_service_new  (const char *name,
+                                               const char *download_dir);
+
+/* The peer a discovery server would list for @service: its id, name,
+ * 127.0.0.1 and its listening port. */
+FilerPeer            *filer_test_peer_for     (FilerTransferService *service);
+
+/* Makes a device key in @dir (created), as a device's first start does,
+ * for a peer process started with "--keys @dir"; returns its id. */
+char                 *filer_test_make_keys    (const char *dir);
+
+/* A TCP connection to 127.0.0.1:@port that has run TLS as @identity's
+ * device, expecting @expected_peer_id's key (NULL: any key): the start
+ * of every hand-made transfer client. Fails the test if the handshake
+ * fails; the id the peer's key proves is in @proven_peer_id. */
+GIOStream            *filer_test_connect_tls  (guint16        port,
+                                               FilerIdentity *identity,
+                                               const char    *expected_peer_id,
+                                               char         **proven_peer_id);
 
 G_END_DECLS

@@ -72,14 +72,14 @@ peer_new_full (Fixture    *fixture,
                gboolean    reachable)
 {
   Peer *peer = g_new0 (Peer, 1);
-  g_autofree char *id = g_uuid_string_random ();
   g_autoptr(GError) error = NULL;
 
   peer->download_dir = g_build_filename (fixture->tmp_dir, name, NULL);
   g_assert_cmpint (g_mkdir_with_parents (peer->download_dir, 0700), ==, 0);
 
-  peer->device = filer_device_new (id, name, "desktop");
-  peer->service = filer_transfer_service_new (id, name, peer->download_dir);
+  peer->device = filer_device_new_ephemeral (name, "desktop");
+  peer->service = filer_transfer_service_new (filer_device_get_identity (peer->device), name,
+                                              peer->download_dir);
   filer_transfer_service_listen (peer->service, "127.0.0.1", 0, &error);
   g_assert_no_error (error);
 

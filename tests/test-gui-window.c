@@ -359,9 +359,9 @@ test_tile_activity_and_label (Fixture       *fixture,
   g_autofree char *tmp = g_dir_make_tmp ("filer-gui-activity-XXXXXX", &error);
   g_autofree char *inbox = g_build_filename (tmp, "inbox", NULL);
   g_autofree char *source = g_build_filename (tmp, "photo.jpg", NULL);
-  g_autoptr(FilerTransferService) sender = filer_transfer_service_new ("sender-id", "Sender", tmp);
+  g_autoptr(FilerTransferService) sender = filer_test_service_new ("Sender", tmp);
   g_autoptr(FilerTransferService) receiver = NULL;
-  g_autoptr(FilerPeer) anna = make_peer ("anna-id", "Anna", FILER_PEER_NETWORK_REMOTE);
+  g_autoptr(FilerPeer) anna = NULL;
   g_autoptr(FilerTransfer) offer = NULL;
   g_autofree char *contents = g_malloc (2 * 1024 * 1024);
   const char *addresses[] = { "127.0.0.1", NULL };
@@ -379,9 +379,11 @@ test_tile_activity_and_label (Fixture       *fixture,
   g_assert_no_error (error);
 
   /* Anna's side asks its user (nobody here answers until we do). */
-  receiver = filer_transfer_service_new ("anna-id", "Anna", inbox);
+  receiver = filer_test_service_new ("Anna", inbox);
   filer_transfer_service_listen (receiver, "127.0.0.1", 0, &error);
   g_assert_no_error (error);
+  anna = make_peer (filer_transfer_service_get_device_id (receiver), "Anna",
+                    FILER_PEER_NETWORK_REMOTE);
 
   filer_peer_set_kind (anna, "phone");
   filer_peer_set_addresses (anna, addresses);
@@ -390,7 +392,7 @@ test_tile_activity_and_label (Fixture       *fixture,
   filer_window_set_transfers (fixture->window, filer_transfer_service_get_transfers (sender));
   filer_gui_test_settle (200);
 
-  tile = tile_for (fixture->window, "anna-id");
+  tile = tile_for (fixture->window, filer_peer_get_id (anna));
   g_assert_nonnull (tile);
   g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (tile), "Other network"));
   g_assert_null (tile_activity_shown (tile));
@@ -458,9 +460,9 @@ test_transfer_row (Fixture       *fixture,
   g_autofree char *inbox = g_build_filename (tmp, "inbox", NULL);
   g_autofree char *source = g_build_filename (tmp, "big.bin", NULL);
   g_autofree char *received = g_build_filename (inbox, "big.bin", NULL);
-  g_autoptr(FilerTransferService) sender = filer_transfer_service_new ("sender-id", "Sender", tmp);
+  g_autoptr(FilerTransferService) sender = filer_test_service_new ("Sender", tmp);
   g_autoptr(FilerTransferService) receiver = NULL;
-  g_autoptr(FilerPeer) peer = make_peer ("receiver-id", "Receiver", FILER_PEER_NETWORK_LAN);
+  g_autoptr(FilerPeer) peer = NULL;
   const char *addresses[] = { "127.0.0.1", NULL };
   const char *paths[] = { source, NULL };
   g_autofree char *contents = g_malloc (4 * 1024 * 1024);
@@ -478,10 +480,12 @@ test_transfer_row (Fixture       *fixture,
   g_file_set_contents (source, contents, 4 * 1024 * 1024, &error);
   g_assert_no_error (error);
 
-  receiver = filer_transfer_service_new ("receiver-id", "Receiver", inbox);
+  receiver = filer_test_service_new ("Receiver", inbox);
   filer_transfer_service_set_accept_all (receiver, TRUE);
   filer_transfer_service_listen (receiver, "127.0.0.1", 0, &error);
   g_assert_no_error (error);
+  peer = make_peer (filer_transfer_service_get_device_id (receiver), "Receiver",
+                    FILER_PEER_NETWORK_LAN);
 
   filer_peer_set_addresses (peer, addresses);
   filer_peer_set_port (peer, filer_transfer_service_get_port (receiver));
@@ -489,7 +493,7 @@ test_transfer_row (Fixture       *fixture,
   filer_window_set_transfers (fixture->window, filer_transfer_service_get_transfers (sender));
   filer_gui_test_settle (200);
 
-  watch.tile = tile_for (fixture->window, "receiver-id");
+  watch.tile = tile_for (fixture->window, filer_peer_get_id (peer));
   g_signal_connect (watch.tile, "notify::activity", G_CALLBACK (activity_cb), &watch);
 
   transfer = filer_transfer_service_send (sender, peer, paths);

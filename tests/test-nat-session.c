@@ -179,6 +179,10 @@ test_session_send (gconstpointer data)
   g_autofree char *target = NULL;
   g_autofree char *misdelivered = NULL;
   g_autofree char *expected = NULL;
+  g_autofree char *keys_h = NULL;
+  g_autofree char *keys_a = NULL;
+  g_autofree char *keys_b = NULL;
+  g_autofree char *id_b = NULL;
   Reader host_out = { 0, };
   Reader sender_out = { 0, };
 
@@ -200,6 +204,12 @@ test_session_send (gconstpointer data)
   g_mkdir (inbox_h, 0755);
   g_mkdir (inbox_a, 0755);
   g_mkdir (inbox_b, 0755);
+  keys_h = g_build_filename (root, "keys-host", NULL);
+  keys_a = g_build_filename (root, "keys-a", NULL);
+  keys_b = g_build_filename (root, "keys-b", NULL);
+  g_free (filer_test_make_keys (keys_h));
+  g_free (filer_test_make_keys (keys_a));
+  id_b = filer_test_make_keys (keys_b);
   source = write_random_file (outbox, "holiday.bin", 2 * 1024 * 1024);
   target = g_build_filename (inbox_b, "holiday.bin", NULL);
   misdelivered = g_build_filename (inbox_a, "holiday.bin", NULL);
@@ -210,7 +220,7 @@ test_session_send (gconstpointer data)
   /* The public host: an app that finds no server and hosts one. */
   host = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                              session_bin, "--host", "--bind", FILER_NATLAB_SERVER_IP,
-                             "--port", HOST_PORT, "--id", "host", "--download", inbox_h,
+                             "--port", HOST_PORT, "--keys", keys_h, "--download", inbox_h,
                              "--timeout", "90", NULL);
   g_assert_no_error (error);
   reader_init (&host_out, host);
@@ -220,13 +230,13 @@ test_session_send (gconstpointer data)
   /* Two apps behind their routers (both 203.0.113.2), one room. */
   receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
                                  session_bin, "--server", FILER_NATLAB_SERVER_IP ":" HOST_PORT,
-                                 "--id", "device-b", "--room", "lab", "--download", inbox_b,
+                                 "--keys", keys_b, "--room", "lab", "--download", inbox_b,
                                  "--timeout", "90", NULL);
   g_assert_no_error (error);
   sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                session_bin, "--server", FILER_NATLAB_SERVER_IP ":" HOST_PORT,
-                               "--id", "device-a", "--room", "lab", "--download", inbox_a,
-                               "--send-to", "device-b", "--path", source, "--timeout", "60", NULL);
+                               "--keys", keys_a, "--room", "lab", "--download", inbox_a,
+                               "--send-to", id_b, "--path", source, "--timeout", "60", NULL);
   g_assert_no_error (error);
   reader_init (&sender_out, sender);
 

@@ -27,6 +27,8 @@ typedef struct
 {
   FilerNatLab *lab;
   FilerRendezvousServer *server;
+  FilerIdentity *key_a;    /* the devices' keys: their ids are the NAT */
+  FilerIdentity *key_b;    /* clients' and the transfer services' */
   FilerNatClient *a;
   FilerNatClient *b;
   GIOStream *incoming;     /* what B accepted */
@@ -119,8 +121,10 @@ world_init (World      *world,
   world->server = filer_rendezvous_server_new ();
   filer_natlab_run_in (world->lab, "srv", listen_in_srv, world);
 
-  world->a = client_on (world, "a", "device-a", keepalive_ms);
-  world->b = client_on (world, "b", "device-b", keepalive_ms);
+  world->key_a = filer_test_identity_new ();
+  world->key_b = filer_test_identity_new ();
+  world->a = client_on (world, "a", filer_identity_get_id (world->key_a), keepalive_ms);
+  world->b = client_on (world, "b", filer_identity_get_id (world->key_b), keepalive_ms);
   g_signal_connect (world->b, "incoming", G_CALLBACK (incoming_cb), world);
 
   filer_test_wait_until (mappings_known, world, 5000, "both peers to learn their mapping");
@@ -159,6 +163,8 @@ world_clear (World *world)
   finalize_soon (g_steal_pointer (&world->a));
   finalize_soon (g_steal_pointer (&world->b));
   finalize_soon (g_steal_pointer (&world->server));
+  g_clear_object (&world->key_a);
+  g_clear_object (&world->key_b);
   g_clear_pointer (&world->lab, filer_natlab_free);
 }
 
@@ -197,13 +203,14 @@ connect_a_to_b (World  *world,
   Connect connect = { 0, };
   gint64 start = g_get_monotonic_time ();
 
-  filer_nat_client_connect_async (world->a, "device-b", NULL, connect_done_cb, &connect);
+  filer_nat_client_connect_async (world->a, filer_identity_get_id (world->key_b), NULL,
+                                  connect_done_cb, &connect);
   filer_test_wait_for (&connect.done, 15000, "A to reach B");
   g_assert_no_error (connect.error);
   *seconds = (g_get_monotonic_time () - start) / (double)G_USEC_PER_SEC;
 
   filer_test_wait_until (incoming_arrived, world, 10000, "B to accept A's stream");
-  g_assert_cmpstr (world->incoming_peer, ==, "device-a");
+  g_assert_cmpstr (world->incoming_peer, ==, filer_identity_get_id (world->key_a));
   g_assert_cmpstr (world->incoming_path, ==, connect.path);
 
   *path = connect.path;
@@ -423,12 +430,14 @@ send_folder_and_verify (World      *world,
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     g_free (write_random_file (folder, names[i], sizes[i]));
 
-  alice = filer_transfer_service_new ("device-a", "A", inbox_a);
-  bob = filer_transfer_service_new ("device-b", "B", inbox_b);
+  alice = filer_transfer_service_new (world->key_a, "A", inbox_a);
+  bob = filer_transfer_service_new (world->key_b, "B", inbox_b);
   filer_transfer_service_set_accept_all (bob, TRUE);
 
-  filer_transfer_service_handle_stream (bob, world->incoming, path);
-  sent = filer_transfer_service_send_over_stream (alice, stream, "device-b", "B", path, paths);
+  filer_transfer_service_handle_stream (bob, world->incoming, world->incoming_peer, path);
+  sent = filer_transfer_service_send_over_stream (alice, stream,
+                                                  filer_identity_get_id (world->key_b), "B",
+                                                  path, paths);
 
   filer_test_wait_until (transfer_finished, sent, 60000, "the folder to be sent");
   filer_test_wait_until (has_transfer, bob, 5000, "B's transfer");
@@ -628,17 +637,17 @@ test_relay_killed_resume (void)
   target = g_build_filename (inbox_b, "film.bin", NULL);
   paths[0] = source;
 
-  alice = filer_transfer_service_new ("device-a", "A", inbox_a);
-  bob = filer_transfer_service_new ("device-b", "B", inbox_b);
-  filer_transfer_service_set_accept_all (bob, TRUE);
-
   /* A symmetric NAT against a home router: the relay carries it. */
   world_init (&world, "symmetric", "home", 0, 1000);
+  alice = filer_transfer_service_new (world.key_a, "A", inbox_a);
+  bob = filer_transfer_service_new (world.key_b, "B", inbox_b);
+  filer_transfer_service_set_accept_all (bob, TRUE);
   stream = connect_a_to_b (&world, &path, &(double){ 0 });
   g_assert_cmpstr (path, ==, FILER_NAT_PATH_RELAY);
 
-  filer_transfer_service_handle_stream (bob, world.incoming, path);
-  sent = filer_transfer_service_send_over_stream (alice, stream, "device-b", "B", path, paths);
+  filer_transfer_service_handle_stream (bob, world.incoming, world.incoming_peer, path);
+  sent = filer_transfer_service_send_over_stream (alice, stream, filer_identity_get_id (world.key_b),
+                                                  "B", path, paths);
   filer_test_wait_until (received_some, bob, 30000, "the transfer to be under way");
 
   /* The relay goes away mid-transfer: both sides fail, clearly, at once. */
@@ -658,8 +667,9 @@ test_relay_killed_resume (void)
   g_clear_object (&stream);
   g_clear_pointer (&path, g_free);
   stream = reconnect (&world, &path);
-  filer_transfer_service_handle_stream (bob, world.incoming, path);
-  sent2 = filer_transfer_service_send_over_stream (alice, stream, "device-b", "B", path, paths);
+  filer_transfer_service_handle_stream (bob, world.incoming, world.incoming_peer, path);
+  sent2 = filer_transfer_service_send_over_stream (alice, stream, filer_identity_get_id (world.key_b),
+                                                   "B", path, paths);
   filer_test_wait_until (transfer_finished, sent2, 120000, "the resumed transfer");
   received2 = g_list_model_get_item (filer_transfer_service_get_transfers (bob), 1);
   filer_test_wait_until (transfer_finished, received2, 10000, "the resumed receive");
@@ -746,6 +756,9 @@ test_processes (gconstpointer data)
   g_autofree char *source = NULL;
   g_autofree char *target = NULL;
   g_autofree char *expected = NULL;
+  g_autofree char *keys_a = NULL;
+  g_autofree char *keys_b = NULL;
+  g_autofree char *id_b = NULL;
   Communicated c = { 0, };
 
   if (!lab_available ())
@@ -761,9 +774,13 @@ test_processes (gconstpointer data)
   outbox = g_build_filename (root, "outbox", NULL);
   inbox_a = g_build_filename (root, "inbox-a", NULL);
   inbox_b = g_build_filename (root, "inbox-b", NULL);
+  keys_a = g_build_filename (root, "keys-a", NULL);
+  keys_b = g_build_filename (root, "keys-b", NULL);
   g_mkdir (outbox, 0755);
   g_mkdir (inbox_a, 0755);
   g_mkdir (inbox_b, 0755);
+  g_free (filer_test_make_keys (keys_a));
+  id_b = filer_test_make_keys (keys_b);
   source = write_random_file (outbox, "photo.bin", 3 * 1024 * 1024);
   target = g_build_filename (inbox_b, "photo.bin", NULL);
 
@@ -777,12 +794,12 @@ test_processes (gconstpointer data)
   g_assert_no_error (error);
   receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
                                  peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
-                                 "--id", "device-b", "--room", "lab", "--download", inbox_b, NULL);
+                                 "--keys", keys_b, "--room", "lab", "--download", inbox_b, NULL);
   g_assert_no_error (error);
   sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
-                               "--id", "device-a", "--room", "lab", "--download", inbox_a,
-                               "--send-to", "device-b", "--path", source, "--timeout", "40",
+                               "--keys", keys_a, "--room", "lab", "--download", inbox_a,
+                               "--send-to", id_b, "--path", source, "--timeout", "40",
                                extra ? "--extra-address" : NULL, extra, NULL);
   g_assert_no_error (error);
 

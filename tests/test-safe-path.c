@@ -188,7 +188,7 @@ fixture_set_up (Fixture       *fixture,
   g_mkdir (fixture->inbox, 0755);
   g_mkdir (fixture->outside, 0755);
 
-  fixture->bob = filer_transfer_service_new ("bob-id", "Bob", fixture->inbox);
+  fixture->bob = filer_test_service_new ("Bob", fixture->inbox);
   filer_transfer_service_set_accept_all (fixture->bob, TRUE);
   filer_transfer_service_listen (fixture->bob, "127.0.0.1", 0, &error);
   g_assert_no_error (error);
@@ -266,21 +266,17 @@ raw_hello_cb (GObject      *object,
   fixture->hello_done = TRUE;
 }
 
-/* A hand-made client: connects, says hello as "mallory", and then sends
- * whatever the test wants. */
+/* A hand-made client with its own key: connects, runs TLS, says hello as
+ * "Mallory", and then sends whatever the test wants. */
 static void
 raw_connect (Fixture *fixture)
 {
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) socket = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(FilerIdentity) mallory = filer_test_identity_new ();
+  g_autoptr(GIOStream) stream = NULL;
+  const char *bob_id = filer_transfer_service_get_device_id (fixture->bob);
 
-  g_socket_client_set_enable_proxy (client, FALSE);
-  socket = g_socket_client_connect_to_host (client, "127.0.0.1",
-                                            filer_transfer_service_get_port (fixture->bob),
-                                            NULL, &error);
-  g_assert_no_error (error);
-
+  stream = filer_test_connect_tls (filer_transfer_service_get_port (fixture->bob), mallory,
+                                   bob_id, NULL);
   if (fixture->raw != NULL)
     {
       g_signal_handlers_disconnect_by_data (fixture->raw, fixture);
@@ -290,9 +286,9 @@ raw_connect (Fixture *fixture)
   g_ptr_array_set_size (fixture->frames, 0);
   fixture->closed = FALSE;
   fixture->hello_done = FALSE;
-  fixture->raw = filer_frame_connection_new (G_IO_STREAM (socket));
-  filer_transfer_hello_async (fixture->raw, "mallory-id", "Mallory", "bob-id", NULL,
-                              raw_hello_cb, fixture);
+  fixture->raw = filer_frame_connection_new (stream);
+  filer_transfer_hello_async (fixture->raw, filer_identity_get_id (mallory), "Mallory", bob_id,
+                              NULL, NULL, raw_hello_cb, fixture);
   filer_test_wait_for (&fixture->hello_done, 5000, "the hello");
   g_signal_connect (fixture->raw, "frame-received", G_CALLBACK (raw_frame_cb), fixture);
   g_signal_connect (fixture->raw, "closed", G_CALLBACK (raw_closed_cb), fixture);
@@ -542,13 +538,13 @@ test_planted_symlinks (Fixture       *fixture,
   g_autofree char *target_link = g_build_filename (fixture->inbox, "link.txt", NULL);
   g_autofree char *outside_file = g_build_filename (fixture->outside, "target.txt", NULL);
   g_autofree char *outside_part = g_build_filename (fixture->outside, "part-target", NULL);
-  g_autofree char *part_name = filer_transfer_part_name ("alice-id", "partial.bin", 11);
+  g_autoptr(FilerTransferService) alice = filer_test_service_new ("Alice", alice_inbox);
+  g_autofree char *part_name = filer_transfer_part_name (filer_transfer_service_get_device_id (alice),
+                                                         "partial.bin", 11);
   g_autofree char *planted_part = g_build_filename (fixture->inbox, part_name, NULL);
   g_autofree char *renamed_link = g_build_filename (fixture->inbox, "link (1).txt", NULL);
   g_autofree char *contents = NULL;
-  g_autoptr(FilerTransferService) alice = filer_transfer_service_new ("alice-id", "Alice", alice_inbox);
-  g_autoptr(FilerPeer) bob = filer_peer_new ("bob-id");
-  const char * const addresses[] = { "127.0.0.1", NULL };
+  g_autoptr(FilerPeer) bob = filer_test_peer_for (fixture->bob);
   const char * const paths[] = { evil_dir, link_file, part_file, NULL };
   FilerTransfer *sent;
 
@@ -562,8 +558,6 @@ test_planted_symlinks (Fixture       *fixture,
   g_assert_cmpint (symlink (outside_file, target_link), ==, 0);
   g_assert_cmpint (symlink (outside_part, planted_part), ==, 0);
 
-  filer_peer_set_addresses (bob, addresses);
-  filer_peer_set_port (bob, filer_transfer_service_get_port (fixture->bob));
   sent = filer_transfer_service_send (alice, bob, paths);
   filer_test_wait_until (is_finished, sent, 20000, "the transfer");
 

@@ -29,8 +29,7 @@ static FilerSession *
 session_new (Fixture    *fixture,
              const char *name)
 {
-  g_autofree char *id = g_uuid_string_random ();
-  g_autoptr(FilerDevice) device = filer_device_new (id, name, "desktop");
+  g_autoptr(FilerDevice) device = filer_device_new_ephemeral (name, "desktop");
   g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", fixture->port);
   const char *targets[] = { target, NULL };
   FilerSession *session = filer_session_new (device, fixture->download_dir);

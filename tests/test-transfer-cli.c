@@ -482,12 +482,12 @@ test_resume_after_kill (Fixture       *fixture,
 /* --- FILER_TRANSFER_HASHES, read by the real processes --- */
 
 static FilerDiscoveryClient *
-raw_client (Fixture    *fixture,
-            const char *id,
-            const char *name,
-            guint       transfer_port)
+raw_client (Fixture       *fixture,
+            FilerIdentity *identity,
+            const char    *name,
+            guint          transfer_port)
 {
-  g_autoptr(FilerDevice) device = filer_device_new (id, name, "desktop");
+  g_autoptr(FilerDevice) device = filer_device_new_for_identity (identity, name, "desktop");
   FilerDiscoveryClient *client = filer_discovery_client_new (device);
 
   filer_discovery_client_set_server (client, filer_test_server_get_address (fixture->server));
@@ -502,6 +502,7 @@ raw_client (Fixture    *fixture,
 typedef struct
 {
   GSocketService *service;
+  FilerIdentity  *identity;
   GPtrArray      *connections;
   char           *hashes;
   gboolean        offered;
@@ -517,7 +518,7 @@ raw_receiver_frame_cb (FilerFrameConnection *connection,
       g_autoptr(FilerFrame) answer = filer_frame_new ("hello");
 
       filer_frame_set_uint (answer, "version", FILER_TRANSFER_PROTOCOL_VERSION);
-      filer_frame_set (answer, "from", "raw-bob-id");
+      filer_frame_set (answer, "from", filer_identity_get_id (raw->identity));
       filer_frame_set (answer, "to", filer_frame_get (frame, "from"));
       filer_frame_set (answer, "name", "Bob");
       filer_frame_connection_send (connection, answer);
@@ -536,17 +537,31 @@ raw_receiver_frame_cb (FilerFrameConnection *connection,
     }
 }
 
+static void
+raw_receiver_handshake_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  RawReceiver *raw = user_data;
+  g_autoptr(GIOStream) tls = filer_tls_handshake_finish (result, NULL, NULL);
+  FilerFrameConnection *connection;
+
+  if (tls == NULL)
+    return;   /* the sender's first, hello-only connection may give up */
+  connection = filer_frame_connection_new (tls);
+  g_ptr_array_add (raw->connections, connection);
+  g_signal_connect (connection, "frame-received", G_CALLBACK (raw_receiver_frame_cb), raw);
+  filer_frame_connection_start (connection);
+}
+
 static gboolean
 raw_receiver_incoming_cb (GSocketService    *service,
                           GSocketConnection *socket_connection,
                           GObject           *source,
                           RawReceiver       *raw)
 {
-  FilerFrameConnection *connection = filer_frame_connection_new (G_IO_STREAM (socket_connection));
-
-  g_ptr_array_add (raw->connections, connection);
-  g_signal_connect (connection, "frame-received", G_CALLBACK (raw_receiver_frame_cb), raw);
-  filer_frame_connection_start (connection);
+  filer_tls_handshake_async (G_IO_STREAM (socket_connection), FILER_TLS_ROLE_SERVER, raw->identity,
+                             NULL, NULL, raw_receiver_handshake_cb, raw);
   return TRUE;
 }
 
@@ -568,6 +583,7 @@ test_hashes_env_sender (Fixture       *fixture,
   guint16 port;
 
   write_file (file, 1000, 2);
+  raw.identity = filer_test_identity_new ();
   raw.connections = g_ptr_array_new_with_free_func (g_object_unref);
   raw.service = g_socket_service_new ();
   {
@@ -582,7 +598,7 @@ test_hashes_env_sender (Fixture       *fixture,
   }
   g_signal_connect (raw.service, "incoming", G_CALLBACK (raw_receiver_incoming_cb), &raw);
   g_socket_service_start (raw.service);
-  bob = raw_client (fixture, "raw-bob-id", "Bob", port);
+  bob = raw_client (fixture, raw.identity, "Bob", port);
 
   sender = cli_start_env (fixture, "alice", send_args, env);
   filer_test_wait_for (&raw.offered, 30000, "the offer from filer-cli send");
@@ -599,6 +615,7 @@ test_hashes_env_sender (Fixture       *fixture,
   g_clear_object (&raw.service);
   g_ptr_array_unref (raw.connections);
   g_free (raw.hashes);
+  g_object_unref (raw.identity);
 }
 
 /* A hand-written sender: the real receiver's pick is in its accept. */
@@ -683,16 +700,17 @@ test_hashes_env_receiver (Fixture       *fixture,
   g_autoptr(Cli) receiver = NULL;
   g_autofree char *saved = NULL;
   RawSender raw = { NULL, g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref) };
+  g_autoptr(FilerIdentity) alice_key = filer_test_identity_new ();
   FilerHashAlgorithm algorithm;
   char hex[FILER_HASH_HEX_SIZE];
   FilerFrame *accept, *result;
   FilerPeer *bob;
 
   receiver = cli_start_env (fixture, "bob", receive_args, env);
-  alice = raw_client (fixture, "raw-alice-id", "Alice", 0);
+  alice = raw_client (fixture, alice_key, "Alice", 0);
   filer_test_wait_until (lookup_bob, alice, 30000, "filer-cli receive to register");
   bob = filer_discovery_client_lookup_peer (alice, "Bob", NULL);
-  filer_transfer_connect_lan_async (bob, "raw-alice-id", "Alice", 10000, NULL, connected_cb, &raw);
+  filer_transfer_connect_lan_async (bob, alice_key, "Alice", 10000, NULL, connected_cb, &raw);
   filer_test_wait_until (has_result, &raw, 20000, "the connection to filer-cli receive");
   connection = filer_transfer_connect_lan_finish (raw.result, NULL, &error);
   g_assert_no_error (error);

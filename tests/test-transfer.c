@@ -51,18 +51,6 @@ offer_received_cb (FilerTransferService *service,
   g_ptr_array_add (fixture->offers, g_object_ref (transfer));
 }
 
-static FilerPeer *
-peer_for (FilerTransferService *service)
-{
-  FilerPeer *peer = filer_peer_new (filer_transfer_service_get_device_id (service));
-  const char * const addresses[] = { "127.0.0.1", NULL };
-
-  filer_peer_set_name (peer, filer_transfer_service_get_device_name (service));
-  filer_peer_set_addresses (peer, addresses);
-  filer_peer_set_port (peer, filer_transfer_service_get_port (service));
-  return peer;
-}
-
 static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  user_data)
@@ -80,8 +68,8 @@ fixture_set_up (Fixture       *fixture,
   g_mkdir (fixture->inbox, 0755);
   g_mkdir (fixture->outside, 0755);
 
-  fixture->alice = filer_transfer_service_new ("alice-id", "Alice", alice_inbox);
-  fixture->bob = filer_transfer_service_new ("bob-id", "Bob", fixture->inbox);
+  fixture->alice = filer_test_service_new ("Alice", alice_inbox);
+  fixture->bob = filer_test_service_new ("Bob", fixture->inbox);
   filer_transfer_service_listen (fixture->alice, "127.0.0.1", 0, &error);
   g_assert_no_error (error);
   filer_transfer_service_listen (fixture->bob, "127.0.0.1", 0, &error);
@@ -89,8 +77,8 @@ fixture_set_up (Fixture       *fixture,
   filer_transfer_service_set_connect_timeout (fixture->alice, 5000);
   filer_transfer_service_set_connect_timeout (fixture->bob, 5000);
 
-  fixture->bob_peer = peer_for (fixture->bob);
-  fixture->alice_peer = peer_for (fixture->alice);
+  fixture->bob_peer = filer_test_peer_for (fixture->bob);
+  fixture->alice_peer = filer_test_peer_for (fixture->alice);
   fixture->offers = g_ptr_array_new_with_free_func (g_object_unref);
   g_signal_connect (fixture->bob, "offer-received", G_CALLBACK (offer_received_cb), fixture);
 }
@@ -295,7 +283,7 @@ test_one_file (Fixture       *fixture,
   g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
   g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
   g_assert_cmpstr (filer_transfer_get_path (sent), ==, "lan");
-  g_assert_cmpstr (filer_transfer_get_peer_id (sent), ==, "bob-id");
+  g_assert_cmpstr (filer_transfer_get_peer_id (sent), ==, filer_transfer_service_get_device_id (fixture->bob));
   g_assert_cmpstr (filer_transfer_get_peer_name (sent), ==, "Bob");
   g_assert_cmpuint (filer_transfer_get_bytes_done (sent), ==, 100000);
   g_assert_cmpuint (filer_transfer_get_bytes_total (sent), ==, 100000);
@@ -305,7 +293,7 @@ test_one_file (Fixture       *fixture,
   wait_finished (received, 5000);
   g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_COMPLETED);
   g_assert_cmpint (filer_transfer_get_direction (received), ==, FILER_TRANSFER_DIRECTION_RECEIVE);
-  g_assert_cmpstr (filer_transfer_get_peer_id (received), ==, "alice-id");
+  g_assert_cmpstr (filer_transfer_get_peer_id (received), ==, filer_transfer_service_get_device_id (fixture->alice));
   g_assert_cmpstr (filer_transfer_get_peer_name (received), ==, "Alice");
   g_assert_cmpstr (filer_transfer_get_id (received), ==, filer_transfer_get_id (sent));
   file = filer_transfer_get_file (received, 0);
@@ -725,7 +713,7 @@ test_resume_mismatched_prefix (Fixture       *fixture,
   FilerTransfer *sent;
 
   filer_hash_set_allowed (user_data);
-  part_name = filer_transfer_part_name ("alice-id", "changed.bin", size);
+  part_name = filer_transfer_part_name (filer_transfer_service_get_device_id (fixture->alice), "changed.bin", size);
   part = g_build_filename (fixture->inbox, part_name, NULL);
   g_assert_true (g_file_set_contents (part, "not the same bytes at all", -1, NULL));
 
@@ -773,7 +761,7 @@ test_several_senders (Fixture       *fixture,
                       gconstpointer  user_data)
 {
   g_autofree char *carol_inbox = g_build_filename (fixture->root, "carol-inbox", NULL);
-  g_autoptr(FilerTransferService) carol = filer_transfer_service_new ("carol-id", "Carol", carol_inbox);
+  g_autoptr(FilerTransferService) carol = filer_test_service_new ("Carol", carol_inbox);
   g_autofree char *from_alice = make_file (fixture->outbox, "a/same.bin", 8 * 1024 * 1024, 1);
   g_autofree char *from_carol = make_file (fixture->outbox, "c/same.bin", 8 * 1024 * 1024, 2);
   g_autofree char *first = g_build_filename (fixture->inbox, "same.bin", NULL);
@@ -1027,7 +1015,8 @@ test_wrong_peer (Fixture       *fixture,
                  gconstpointer  user_data)
 {
   /* Discovery said "carol is at bob's address" (two homes, one private
-   * range): the hello catches it before any offer. */
+   * range): bob's key does not make carol's id, so TLS refuses it before
+   * any hello or offer. */
   g_autofree char *source = make_file (fixture->outbox, "secret.txt", 100, 1);
   const char * const paths[] = { source, NULL };
   g_autoptr(FilerPeer) carol = filer_peer_new ("carol-id");
@@ -1042,23 +1031,27 @@ test_wrong_peer (Fixture       *fixture,
   sent = filer_transfer_service_send (fixture->alice, carol, paths);
   wait_finished (sent, 20000);
   g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
-  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_WRONG_PEER);
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_IDENTITY);
   g_test_message ("%s", filer_transfer_get_error_message (sent));
   filer_test_spin (100);
   g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 0);
   g_assert_cmpuint (count_entries (fixture->inbox), ==, 0);
 }
 
-/* A listener that answers every hello as another device (@as_id): what
- * the connecting side meets when an address from the discovery list
- * reaches someone else's machine. It records every frame it gets and
- * hangs up on an offer, which it must never see. */
+/* A listener with its own device key that answers every hello as another
+ * device (@as_id; bob's, in the attacker's case): what the connecting
+ * side meets when an address from the discovery list reaches someone
+ * else's machine, or a machine that wants bob's files. It speaks TLS like
+ * any version-2 peer (only its key is not bob's), records every frame it
+ * gets and hangs up on an offer, which it must never see. */
 typedef struct
 {
   GSocketService *service;
+  FilerIdentity  *identity;
   const char     *as_id;
   GPtrArray      *connections;
   GPtrArray      *frames;
+  guint           handshakes;
 } Impostor;
 
 static void
@@ -1082,17 +1075,32 @@ impostor_frame_cb (FilerFrameConnection *connection,
     filer_frame_connection_close (connection);
 }
 
+static void
+impostor_handshake_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  Impostor *impostor = user_data;
+  g_autoptr(GIOStream) tls = filer_tls_handshake_finish (result, NULL, NULL);
+  FilerFrameConnection *connection;
+
+  if (tls == NULL)
+    return;
+  impostor->handshakes++;
+  connection = filer_frame_connection_new (tls);
+  g_ptr_array_add (impostor->connections, connection);
+  g_signal_connect (connection, "frame-received", G_CALLBACK (impostor_frame_cb), impostor);
+  filer_frame_connection_start (connection);
+}
+
 static gboolean
 impostor_incoming_cb (GSocketService    *service,
                       GSocketConnection *socket_connection,
                       GObject           *source,
                       Impostor          *impostor)
 {
-  FilerFrameConnection *connection = filer_frame_connection_new (G_IO_STREAM (socket_connection));
-
-  g_ptr_array_add (impostor->connections, connection);
-  g_signal_connect (connection, "frame-received", G_CALLBACK (impostor_frame_cb), impostor);
-  filer_frame_connection_start (connection);
+  filer_tls_handshake_async (G_IO_STREAM (socket_connection), FILER_TLS_ROLE_SERVER,
+                             impostor->identity, NULL, NULL, impostor_handshake_cb, impostor);
   return TRUE;
 }
 
@@ -1106,6 +1114,8 @@ impostor_new (const char *address,
   g_autoptr(GError) error = NULL;
   Impostor *impostor = g_new0 (Impostor, 1);
 
+  impostor->identity = filer_identity_new_ephemeral (&error);
+  g_assert_no_error (error);
   impostor->as_id = as_id;
   impostor->connections = g_ptr_array_new_with_free_func (g_object_unref);
   impostor->frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
@@ -1137,6 +1147,7 @@ impostor_free (Impostor *impostor)
   for (guint i = 0; i < impostor->connections->len; i++)
     filer_frame_connection_close (g_ptr_array_index (impostor->connections, i));
   g_clear_object (&impostor->service);
+  g_clear_object (&impostor->identity);
   g_ptr_array_unref (impostor->connections);
   g_ptr_array_unref (impostor->frames);
   g_free (impostor);
@@ -1145,10 +1156,11 @@ impostor_free (Impostor *impostor)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Impostor, impostor_free)
 
 /* The listener's check cannot hide it here: the impostor accepts any
- * hello, so only the connecting side's own check of "from" stands
- * between the files and the wrong device. With the impostor's address
- * alone, the send fails as wrong-peer before any offer; with the right
- * address after it, the connector skips the impostor and reaches bob. */
+ * key and claims to be bob in its hello, so only the connecting side's
+ * own check of the key stands between the files and the wrong device.
+ * With the impostor's address alone, the send fails before any hello or
+ * offer; with the right address after it, the connector skips the
+ * impostor and reaches bob. */
 static void
 test_wrong_answer (Fixture       *fixture,
                    gconstpointer  user_data)
@@ -1160,7 +1172,8 @@ test_wrong_answer (Fixture       *fixture,
   const char * const only_impostor[] = { "127.0.0.2", NULL };
   const char * const impostor_first[] = { "127.0.0.2", "127.0.0.1", NULL };
   guint16 port = filer_transfer_service_get_port (fixture->bob);
-  g_autoptr(Impostor) impostor = impostor_new ("127.0.0.2", port, "mallory-id");
+  g_autoptr(Impostor) impostor = impostor_new ("127.0.0.2", port,
+                                               filer_transfer_service_get_device_id (fixture->bob));
   FilerTransfer *sent;
   gint64 start;
   double elapsed;
@@ -1173,8 +1186,10 @@ test_wrong_answer (Fixture       *fixture,
   elapsed = (g_get_monotonic_time () - start) / 1e6;
   g_test_message ("sender sees after %.2f s: %s", elapsed, filer_transfer_get_error_message (sent));
 
-  /* The impostor heard a hello and nothing after it. */
-  g_assert_cmpuint (impostor_count (impostor, "hello"), >=, 1);
+  /* The sender refused the impostor's key inside the handshake: no hello,
+   * no offer reached it. */
+  g_assert_cmpuint (impostor->handshakes, ==, 0);
+  g_assert_cmpuint (impostor_count (impostor, "hello"), ==, 0);
   g_assert_cmpuint (impostor_count (impostor, "offer"), ==, 0);
 
   if (then_bob)
@@ -1188,8 +1203,9 @@ test_wrong_answer (Fixture       *fixture,
     {
       g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
       g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR,
-                      FILER_TRANSFER_ERROR_WRONG_PEER);
-      g_assert_nonnull (strstr (filer_transfer_get_error_message (sent), "mallory-id"));
+                      FILER_TRANSFER_ERROR_IDENTITY);
+      g_assert_nonnull (strstr (filer_transfer_get_error_message (sent),
+                                "is not the device it claims to be"));
       /* At once: when only wrong devices answer, waiting out the connect
        * timeout (5 s here) would not help. */
       g_assert_cmpfloat (elapsed, <, 3.0);
@@ -1242,12 +1258,12 @@ test_sender_first (Fixture       *fixture,
 {
   /* The seed's trap: the sender starts before the receiver listens. */
   g_autofree char *late_inbox = g_build_filename (fixture->root, "late-inbox", NULL);
-  g_autoptr(FilerTransferService) late = filer_transfer_service_new ("late-id", "Late", late_inbox);
+  g_autoptr(FilerTransferService) late = filer_test_service_new ("Late", late_inbox);
   g_autofree char *source = make_file (fixture->outbox, "early.txt", 3000, 1);
   g_autofree char *target = g_build_filename (late_inbox, "early.txt", NULL);
   const char * const paths[] = { source, NULL };
   const char * const addresses[] = { "127.0.0.1", NULL };
-  g_autoptr(FilerPeer) peer = filer_peer_new ("late-id");
+  g_autoptr(FilerPeer) peer = filer_peer_new (filer_transfer_service_get_device_id (late));
   g_autoptr(GSocket) probe = NULL;
   g_autoptr(GSocketAddress) any = NULL, bound = NULL;
   g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
@@ -1306,7 +1322,7 @@ test_seen_address (Fixture       *fixture,
   g_autofree char *target = g_build_filename (fixture->inbox, "seen.bin", NULL);
   const char * const paths[] = { source, NULL };
   const char * const announced[] = { "127.0.0.5", NULL };
-  g_autoptr(FilerPeer) peer = peer_for (fixture->bob);
+  g_autoptr(FilerPeer) peer = filer_test_peer_for (fixture->bob);
   g_auto(GStrv) tried = NULL;
   FilerTransfer *sent;
 
@@ -1395,16 +1411,22 @@ ladder_done_cb (GObject      *object,
   ladder->done = TRUE;
 }
 
-static void
-hello_done_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+typedef struct
 {
-  gboolean *done = user_data;
+  gboolean              done;
+  FilerFrameConnection *connection;
+  GError               *error;
+} Connected;
 
-  g_assert_true (filer_transfer_hello_finish (FILER_FRAME_CONNECTION (object), result,
-                                              NULL, NULL, NULL));
-  *done = TRUE;
+static void
+lan_connected_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Connected *connected = user_data;
+
+  connected->connection = filer_transfer_connect_lan_finish (result, NULL, &connected->error);
+  connected->done = TRUE;
 }
 
 /* A connection that says hello and goes (a scanner, a sender that only
@@ -1418,27 +1440,20 @@ test_hello_only_is_no_transfer (Fixture       *fixture,
   g_autofree char *source = make_file (fixture->outbox, "ladder.bin", 300 * 1024 + 1, 8);
   g_autofree char *target = g_build_filename (fixture->inbox, "ladder.bin", NULL);
   const char * const paths[] = { source, NULL };
-  g_autoptr(FilerPeer) peer = peer_for (fixture->bob);
+  g_autoptr(FilerPeer) peer = filer_test_peer_for (fixture->bob);
   GListModel *received = filer_transfer_service_get_transfers (fixture->bob);
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) socket = NULL;
-  g_autoptr(FilerFrameConnection) connection = NULL;
+  g_autoptr(FilerIdentity) scanner = filer_identity_new_ephemeral (NULL);
   g_autoptr(FilerTransfer) received_one = NULL;
-  g_autoptr(GError) error = NULL;
   LadderResult ladder = { 0, };
   Counter counter = { 0, };
-  gboolean hello_done = FALSE;
+  Connected connected = { 0, };
 
-  g_socket_client_set_enable_proxy (client, FALSE);
-  socket = g_socket_client_connect_to_host (client, "127.0.0.1",
-                                            filer_transfer_service_get_port (fixture->bob),
-                                            NULL, &error);
-  g_assert_no_error (error);
-  connection = filer_frame_connection_new (G_IO_STREAM (socket));
-  filer_transfer_hello_async (connection, "scanner-id", "Scanner", "bob-id", NULL,
-                              hello_done_cb, &hello_done);
-  filer_test_wait_for (&hello_done, 5000, "the scanner's hello");
-  filer_frame_connection_close (connection);
+  /* TLS with its own key, and the hello: everything but an offer. */
+  filer_transfer_connect_lan_async (peer, scanner, "Scanner", 5000, NULL, lan_connected_cb, &connected);
+  filer_test_wait_for (&connected.done, 15000, "the scanner's hello");
+  g_assert_no_error (connected.error);
+  filer_frame_connection_close (connected.connection);
+  g_clear_object (&connected.connection);
   filer_test_spin (300);
   g_assert_cmpuint (g_list_model_get_n_items (received), ==, 0);
 
@@ -1492,8 +1507,10 @@ test_over_stream (Fixture       *fixture,
   b = stream_from_fd (fds[1]);
 
   filer_transfer_service_set_accept_all (fixture->bob, TRUE);
-  filer_transfer_service_handle_stream (fixture->bob, b, "relay");
-  sent = filer_transfer_service_send_over_stream (fixture->alice, a, "bob-id", NULL, "relay", paths);
+  filer_transfer_service_handle_stream (fixture->bob, b, NULL, "relay");
+  sent = filer_transfer_service_send_over_stream (fixture->alice, a,
+                                                 filer_transfer_service_get_device_id (fixture->bob),
+                                                 NULL, "relay", paths);
   wait_finished (sent, 20000);
   g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
   g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
@@ -1687,15 +1704,15 @@ test_negotiation (Fixture       *fixture,
   a = stream_from_fd (fds[0]);
   b = stream_from_fd (fds[1]);
   filer_transfer_service_set_accept_all (fixture->bob, TRUE);
-  filer_transfer_service_handle_stream (fixture->bob, b, "relay");
+  filer_transfer_service_handle_stream (fixture->bob, b, NULL, "relay");
 
   connection = filer_frame_connection_new (a);
   g_signal_connect (connection, "frame-received", G_CALLBACK (collect_frame_cb), frames);
   filer_frame_connection_start (connection);
 
-  filer_frame_set_uint (hello, "version", 1);
+  filer_frame_set_uint (hello, "version", FILER_TRANSFER_PROTOCOL_VERSION);
   filer_frame_set (hello, "from", "old-id");
-  filer_frame_set (hello, "to", "bob-id");
+  filer_frame_set (hello, "to", filer_transfer_service_get_device_id (fixture->bob));
   filer_frame_set (hello, "name", "Old");
   filer_frame_connection_send (connection, hello);
   g_assert_true (filer_frame_is (wait_frame (frames, 0), "hello"));
@@ -1750,6 +1767,142 @@ test_negotiation (Fixture       *fixture,
   filer_hash_set_allowed (NULL);
 }
 
+/* --- who may claim which id ------------------------------------------ */
+
+static gboolean
+trusts_id (FilerTransferService *service,
+           FilerTransfer        *transfer,
+           gpointer              user_data)
+{
+  return g_strcmp0 (filer_transfer_get_peer_id (transfer), user_data) == 0;
+}
+
+/* A hand-written client with @key: TLS to bob, then a hello that claims
+ * to come from @claimed_from. What bob answers lands in @frames. */
+static FilerFrameConnection *
+raw_hello (Fixture       *fixture,
+           FilerIdentity *key,
+           const char    *claimed_from,
+           GPtrArray     *frames)
+{
+  const char *bob_id = filer_transfer_service_get_device_id (fixture->bob);
+  g_autoptr(GIOStream) tls = filer_test_connect_tls (filer_transfer_service_get_port (fixture->bob),
+                                                     key, bob_id, NULL);
+  g_autoptr(FilerFrame) hello = filer_frame_new ("hello");
+  FilerFrameConnection *connection = filer_frame_connection_new (tls);
+
+  g_signal_connect (connection, "frame-received", G_CALLBACK (collect_frame_cb), frames);
+  filer_frame_connection_start (connection);
+  filer_frame_set_uint (hello, "version", FILER_TRANSFER_PROTOCOL_VERSION);
+  filer_frame_set (hello, "from", claimed_from);
+  filer_frame_set (hello, "to", bob_id);
+  filer_frame_set (hello, "name", "Alice");
+  filer_frame_connection_send (connection, hello);
+  return connection;
+}
+
+static void
+send_small_offer (FilerFrameConnection *connection)
+{
+  static const char json[] = "{\"files\":[{\"path\":\"note.txt\",\"size\":5,\"chunks\":1}]}";
+  g_autoptr(FilerFrame) offer = filer_frame_new ("offer");
+  g_autoptr(GBytes) content = g_bytes_new_static (json, strlen (json));
+
+  filer_frame_set (offer, "transfer", "t-raw");
+  filer_frame_set_uint (offer, "files", 1);
+  filer_frame_set_uint (offer, "size", 5);
+  filer_frame_set_uint (offer, "chunk-size", FILER_TRANSFER_CHUNK_SIZE);
+  filer_frame_set (offer, "hashes", "xxh3-128,sha256");
+  filer_frame_set_content (offer, content);
+  filer_frame_connection_send (connection, offer);
+}
+
+/* Bob trusts Alice and takes her files without asking. Mallory, with a
+ * key of her own, claims Alice's id in her hello (ids are public: every
+ * peer list shows them), while Alice is not even online. Bob refuses the
+ * hello (`identity`) before any offer; honest about her own id, Mallory
+ * is a stranger whose offer Bob is asked about, never auto-accepted. */
+static void
+test_hello_spoof (Fixture       *fixture,
+                  gconstpointer  user_data)
+{
+  g_autofree char *alice_id = g_strdup (filer_transfer_service_get_device_id (fixture->alice));
+  g_autoptr(FilerIdentity) mallory = filer_test_identity_new ();
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(GPtrArray) honest_frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerFrameConnection) spoofed = NULL;
+  g_autoptr(FilerFrameConnection) honest = NULL;
+  GListModel *received = filer_transfer_service_get_transfers (fixture->bob);
+  FilerFrame *answer;
+  FilerTransfer *offer;
+
+  g_clear_object (&fixture->alice);   /* offline */
+  filer_transfer_service_set_auto_accept_func (fixture->bob, trusts_id, g_strdup (alice_id), g_free);
+
+  spoofed = raw_hello (fixture, mallory, alice_id, frames);
+  answer = wait_frame (frames, 0);
+  g_test_message ("the spoofed hello got: %s %s: %s", filer_frame_get_message_type (answer),
+                  filer_frame_get (answer, "code"), filer_frame_get (answer, "message"));
+  g_assert_true (filer_frame_is (answer, "error"));
+  g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "identity");
+  if (!filer_frame_connection_is_closed (spoofed))
+    send_small_offer (spoofed);
+  filer_test_spin (300);
+  g_assert_cmpuint (frames->len, ==, 1);
+  g_assert_cmpuint (fixture->offers->len, ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (received), ==, 0);
+
+  honest = raw_hello (fixture, mallory, filer_identity_get_id (mallory), honest_frames);
+  g_assert_true (filer_frame_is (wait_frame (honest_frames, 0), "hello"));
+  send_small_offer (honest);
+  filer_test_wait_until (has_offer, fixture, 10000, "bob to be asked");
+  offer = g_ptr_array_index (fixture->offers, 0);
+  g_assert_cmpstr (filer_transfer_get_peer_id (offer), ==, filer_identity_get_id (mallory));
+  filer_test_spin (200);
+  g_assert_cmpint (filer_transfer_get_state (offer), ==, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+  g_assert_cmpuint (honest_frames->len, ==, 1);   /* no accept */
+  filer_frame_connection_close (honest);
+}
+
+/* A Filer 1 sender (no TLS: its hello in clear) is told, in a frame it
+ * can read, that this device needs a newer Filer; nothing more. */
+static void
+test_version_1_hello (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) socket = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  g_autoptr(FilerFrame) hello = filer_frame_new ("hello");
+  FilerFrame *answer;
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  socket = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                            filer_transfer_service_get_port (fixture->bob),
+                                            NULL, &error);
+  g_assert_no_error (error);
+  connection = filer_frame_connection_new (G_IO_STREAM (socket));
+  g_signal_connect (connection, "frame-received", G_CALLBACK (collect_frame_cb), frames);
+  filer_frame_connection_start (connection);
+  filer_frame_set_uint (hello, "version", 1);
+  filer_frame_set (hello, "from", "0123456789abcdef");
+  filer_frame_set (hello, "to", filer_transfer_service_get_device_id (fixture->bob));
+  filer_frame_set (hello, "name", "Old");
+  filer_frame_connection_send (connection, hello);
+
+  answer = wait_frame (frames, 0);
+  g_test_message ("a version-1 hello got: %s %s: %s", filer_frame_get_message_type (answer),
+                  filer_frame_get (answer, "code"), filer_frame_get (answer, "message"));
+  g_assert_true (filer_frame_is (answer, "error"));
+  g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "version");
+  g_assert_nonnull (strstr (filer_frame_get (answer, "message"), "update"));
+  filer_test_spin (200);
+  g_assert_cmpuint (frames->len, ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1797,6 +1950,8 @@ main (int   argc,
   ADD ("hello-only-is-no-transfer", test_hello_only_is_no_transfer, NULL);
   ADD ("over-stream", test_over_stream, NULL);
   ADD ("nothing-leaks", test_nothing_leaks, NULL);
+  ADD ("hello-spoof", test_hello_spoof, NULL);
+  ADD ("version-1-hello", test_version_1_hello, NULL);
 
   return g_test_run ();
 }

@@ -237,7 +237,7 @@ filer_cli_receive (int    argc,
     }
   device = filer_discovery_client_get_device (client);
 
-  service = filer_transfer_service_new (filer_device_get_id (device), filer_device_get_name (device),
+  service = filer_transfer_service_new (filer_device_get_identity (device), filer_device_get_name (device),
                                         absolute);
   self.service = service;
   self.reporter = reporter;

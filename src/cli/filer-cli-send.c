@@ -183,7 +183,7 @@ filer_cli_send (int    argc,
       return 1;
     }
 
-  service = filer_transfer_service_new (filer_device_get_id (device),
+  service = filer_transfer_service_new (filer_device_get_identity (device),
                                         filer_device_get_name (filer_discovery_client_get_device (client)),
                                         g_get_user_special_dir (G_USER_DIRECTORY_DOWNLOAD)
                                         ? g_get_user_special_dir (G_USER_DIRECTORY_DOWNLOAD)

@@ -22,7 +22,7 @@
 #define TRANSFER_PORT 47900
 
 static char *opt_server;
-static char *opt_id;
+static char *opt_keys;
 static char *opt_room;
 static char *opt_download;
 static char *opt_send_to;
@@ -178,9 +178,12 @@ main (int   argc,
   g_autoptr(GOptionContext) context = g_option_context_new ("— a Filer peer for the NAT lab");
   g_autoptr(GError) error = NULL;
   g_autoptr(FilerDevice) device = NULL;
+  g_autoptr(FilerIdentity) identity = NULL;
+  const char *id;
   GOptionEntry entries[] = {
     { "server", 0, 0, G_OPTION_ARG_STRING, &opt_server, "filer-server IP:PORT", "ADDR" },
-    { "id", 0, 0, G_OPTION_ARG_STRING, &opt_id, "Device id", "ID" },
+    { "keys", 0, 0, G_OPTION_ARG_FILENAME, &opt_keys,
+      "Folder of the device key (made there if missing); the device id is the key's", "DIR" },
     { "room", 0, 0, G_OPTION_ARG_STRING, &opt_room, "Room code", "ROOM" },
     { "download", 0, 0, G_OPTION_ARG_FILENAME, &opt_download, "Download folder", "DIR" },
     { "send-to", 0, 0, G_OPTION_ARG_STRING, &opt_send_to, "Send to this device id", "ID" },
@@ -194,15 +197,22 @@ main (int   argc,
   signal (SIGPIPE, SIG_IGN);
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error)
-      || !opt_server || !opt_id || !opt_room || !opt_download || (opt_send_to && !opt_path))
+      || !opt_server || !opt_keys || !opt_room || !opt_download || (opt_send_to && !opt_path))
     {
       fprintf (stderr, "natlab-peer: %s\n", error ? error->message : "missing options");
       return 2;
     }
 
+  identity = filer_identity_load (opt_keys, &error);
+  if (identity == NULL)
+    {
+      fprintf (stderr, "natlab-peer: %s\n", error->message);
+      return 1;
+    }
+  id = filer_identity_get_id (identity);
   loop = g_main_loop_new (NULL, FALSE);
 
-  service = filer_transfer_service_new (opt_id, opt_id, opt_download);
+  service = filer_transfer_service_new (identity, NULL, opt_download);
   filer_transfer_service_set_accept_all (service, TRUE);
   if (!filer_transfer_service_listen (service, "0.0.0.0", TRANSFER_PORT, &error))
     {
@@ -212,14 +222,14 @@ main (int   argc,
   g_signal_connect (filer_transfer_service_get_transfers (service), "items-changed",
                     G_CALLBACK (transfers_changed_cb), NULL);
 
-  device = filer_device_new (opt_id, opt_id, "computer");
+  device = filer_device_new_for_identity (identity, id, "computer");
   discovery = filer_discovery_client_new (device);
   filer_discovery_client_set_server (discovery, opt_server);
   filer_discovery_client_set_room (discovery, opt_room);
   filer_discovery_client_set_transfer_port (discovery, TRANSFER_PORT);
   filer_discovery_client_start (discovery);
 
-  nat = filer_nat_client_new (opt_id, opt_server);
+  nat = filer_nat_client_new (id, opt_server);
   g_signal_connect (nat, "incoming", G_CALLBACK (incoming_cb), NULL);
   filer_path_ladder_serve (nat, service);
   if (!filer_nat_client_start (nat, &error))
@@ -228,7 +238,7 @@ main (int   argc,
       return 1;
     }
 
-  say ("ready id=%s", opt_id);
+  say ("ready id=%s", id);
   if (opt_send_to)
     g_timeout_add (100, try_send_cb, NULL);
   g_timeout_add_seconds (opt_timeout, timeout_cb, NULL);

@@ -23,7 +23,7 @@ static gboolean opt_host;
 static char *opt_bind;
 static int opt_port;
 static char *opt_server;
-static char *opt_id;
+static char *opt_keys;
 static char *opt_room;
 static char *opt_download;
 static char *opt_send_to;
@@ -164,12 +164,14 @@ main (int   argc,
   g_autoptr(GOptionContext) context = g_option_context_new ("— the app's session in the NAT lab");
   g_autoptr(GError) error = NULL;
   g_autoptr(FilerDevice) device = NULL;
+  g_autoptr(FilerIdentity) identity = NULL;
   GOptionEntry entries[] = {
     { "host", 0, 0, G_OPTION_ARG_NONE, &opt_host, "Host the discovery server in-process", NULL },
     { "bind", 0, 0, G_OPTION_ARG_STRING, &opt_bind, "Hosted server's address", "IP" },
     { "port", 0, 0, G_OPTION_ARG_INT, &opt_port, "Hosted server's port", "PORT" },
     { "server", 0, 0, G_OPTION_ARG_STRING, &opt_server, "Discovery server IP:PORT", "ADDR" },
-    { "id", 0, 0, G_OPTION_ARG_STRING, &opt_id, "Device id", "ID" },
+    { "keys", 0, 0, G_OPTION_ARG_FILENAME, &opt_keys,
+      "Folder of the device key (made there if missing); the device id is the key's", "DIR" },
     { "room", 0, 0, G_OPTION_ARG_STRING, &opt_room, "Room code", "ROOM" },
     { "download", 0, 0, G_OPTION_ARG_FILENAME, &opt_download, "Download folder", "DIR" },
     { "send-to", 0, 0, G_OPTION_ARG_STRING, &opt_send_to, "Send to this device id", "ID" },
@@ -181,16 +183,22 @@ main (int   argc,
   signal (SIGPIPE, SIG_IGN);
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) ||
-      !opt_id || !opt_download || (opt_send_to && !opt_path) ||
+      !opt_keys || !opt_download || (opt_send_to && !opt_path) ||
       (opt_host ? (!opt_bind || opt_port <= 0) : (!opt_server || !opt_room)))
     {
       fprintf (stderr, "natlab-session: %s\n", error ? error->message : "missing options");
       return 2;
     }
 
+  identity = filer_identity_load (opt_keys, &error);
+  if (identity == NULL)
+    {
+      fprintf (stderr, "natlab-session: %s\n", error->message);
+      return 1;
+    }
   loop = g_main_loop_new (NULL, FALSE);
 
-  device = filer_device_new (opt_id, opt_id, "computer");
+  device = filer_device_new_for_identity (identity, filer_identity_get_id (identity), "computer");
   session = filer_session_new (device, opt_download);
   filer_transfer_service_set_accept_all (filer_session_get_transfer_service (session), TRUE);
   g_signal_connect (filer_session_get_transfers (session), "items-changed",
@@ -222,7 +230,7 @@ main (int   argc,
       return 1;
     }
 
-  say ("ready id=%s", opt_id);
+  say ("ready id=%s", filer_identity_get_id (identity));
   if (opt_send_to)
     g_timeout_add (100, try_send_cb, NULL);
   g_timeout_add_seconds (opt_timeout, timeout_cb, NULL);

@@ -1,8 +1,10 @@
 /* filer-path-ladder.c: send along the best path: LAN, direct UDP, relay
  *
- * The seed's LAN path first (cheapest, fastest), checked by the transfer
- * hello: a peer on another network may advertise addresses that exist
- * here too (two homes on the same private range), even our own. Then the
+ * The seed's LAN path first (cheapest, fastest), checked by TLS with the
+ * device keys and the transfer hello: a peer on another network may
+ * advertise addresses that exist here too (two homes on the same private
+ * range), even our own, and only the device whose key makes the peer's id
+ * passes. Then the
  * NAT client, which itself tries a punched path before the relay.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -152,7 +154,7 @@ filer_path_ladder_send_async (FilerTransferService  *service,
     }
 
   filer_transfer_connect_lan_async (peer,
-                                    filer_transfer_service_get_device_id (service),
+                                    filer_transfer_service_get_identity (service),
                                     filer_transfer_service_get_device_name (service),
                                     LAN_ATTEMPT_TIMEOUT_MS,
                                     cancellable, lan_checked_cb, g_object_ref (task));
@@ -179,7 +181,11 @@ incoming_cb (FilerNatClient *nat,
              const char     *path,
              gpointer        user_data)
 {
-  filer_transfer_service_handle_stream (FILER_TRANSFER_SERVICE (user_data), stream, path);
+  /* @peer_id is the id the peer bound at the rendezvous server under
+   * (filer-cli send binds a throwaway one), not a proof: the stream
+   * carries no key of the peer's yet (docs/protocol.md §4.7), so the
+   * hello's "from" stands as claimed. */
+  filer_transfer_service_handle_stream (FILER_TRANSFER_SERVICE (user_data), stream, NULL, path);
 }
 
 void

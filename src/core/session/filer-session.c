@@ -438,7 +438,10 @@ filer_session_constructed (GObject *object)
 
   g_assert (FILER_IS_DEVICE (self->device));
 
-  self->transfers = filer_transfer_service_new (filer_device_get_id (self->device),
+  /* A session's device always has its key (filer_device_get_identity()
+   * is NULL only for a bare id, which cannot host). */
+  g_assert (filer_device_get_identity (self->device) != NULL);
+  self->transfers = filer_transfer_service_new (filer_device_get_identity (self->device),
                                                 filer_device_get_name (self->device),
                                                 g_get_home_dir ());
   self->client = filer_discovery_client_new (self->device);

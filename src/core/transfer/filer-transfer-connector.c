@@ -8,13 +8,17 @@
 #include "filer-transfer-connector.h"
 #include "filer-transfer-error.h"
 #include "filer-transfer-hello.h"
+#include "filer-tls.h"
 
 /* "Get a stream to peer X", kept apart from what runs on the stream.
  *
  * The LAN connector tries each address the discovery server listed for
- * the peer, each with a short timeout, and does the hello on the first
- * that answers. An address that answers as another device (two homes on
- * the same private range) is skipped like one that does not answer. When
+ * the peer, each with a short timeout, and on the first that answers runs
+ * TLS (protocol version 2: our device key as client certificate, and the
+ * peer's key must make the id we mean to reach) and then the hello inside
+ * it. An address that answers as another device (two homes on the same
+ * private range, or someone else's key) is skipped like one that does not
+ * answer. When
  * every address failed it waits and goes round again (250 ms, doubling to
  * 4 s) until the overall timeout: the receiver may simply not be
  * listening yet — the seed's "client started before its server" trap.
@@ -27,6 +31,7 @@ typedef struct
 {
   char         **addresses;
   guint16        port;
+  FilerIdentity *identity;
   char          *my_id;
   char          *my_name;
   char          *peer_id;
@@ -55,6 +60,7 @@ connect_free (gpointer data)
       g_source_unref (c->timer);
     }
   g_strfreev (c->addresses);
+  g_clear_object (&c->identity);
   g_free (c->my_id);
   g_free (c->my_name);
   g_free (c->peer_id);
@@ -96,7 +102,9 @@ record_failure (Connect    *c,
 {
   g_debug ("Connector: %s:%u failed: %s", address, c->port, error->message);
 
-  if (g_error_matches (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_WRONG_PEER))
+  if (g_error_matches (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_WRONG_PEER) ||
+      g_error_matches (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_IDENTITY) ||
+      g_error_matches (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_VERSION))
     {
       g_clear_error (&c->wrong_peer);
       c->wrong_peer = error;
@@ -135,6 +143,75 @@ hello_cb (GObject      *object,
   g_object_unref (task);
 }
 
+/* What a failed handshake means to the user. filer-tls.c refuses a key
+ * whose id is not the peer's in ::accept-certificate, which GIO reports as
+ * a bad certificate; a peer that answers a ClientHello with something
+ * that is not TLS is a Filer 1 (its frame decoder answers with a
+ * plaintext error frame). */
+static GError *
+handshake_error (Connect    *c,
+                 const char *address,
+                 GError     *error)
+{
+  if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    return g_error_new (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_IDENTITY,
+                        "The device at %s port %u is not the device it claims to be: its key "
+                        "does not prove the id %s", address, c->port, c->peer_id);
+  if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_NOT_TLS))
+    return g_error_new (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_VERSION,
+                        "The device at %s port %u does not speak TLS: it runs an older "
+                        "Filer, which needs updating", address, c->port);
+  return g_error_copy (error);
+}
+
+static void
+handshake_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  Connect *c = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  g_autofree char *proven = NULL;
+  const char *address = c->addresses[c->next - 1];
+
+  tls = filer_tls_handshake_finish (result, &proven, &error);
+
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_object_unref (task);
+      return;
+    }
+
+  if (tls == NULL)
+    {
+      record_failure (c, address, handshake_error (c, address, error));
+      try_next (task);
+      return;
+    }
+
+  /* filer-tls.c checked it already; the transfer must never start on a
+   * connection whose key is not the peer's. */
+  if (g_strcmp0 (proven, c->peer_id) != 0)
+    {
+      g_io_stream_close_async (tls, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      record_failure (c, address,
+                      g_error_new (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_IDENTITY,
+                                   "The device at %s port %u is not the device it claims to "
+                                   "be: its key proves %s, not %s", address, c->port,
+                                   proven, c->peer_id));
+      try_next (task);
+      return;
+    }
+
+  /* The hello has its own timeout. */
+  connection = filer_frame_connection_new (tls);
+  filer_transfer_hello_async (connection, c->my_id, c->my_name, c->peer_id, proven,
+                              g_task_get_cancellable (task), hello_cb, task);
+}
+
 static void
 connected_cb (GObject      *object,
               GAsyncResult *result,
@@ -144,7 +221,6 @@ connected_cb (GObject      *object,
   Connect *c = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocketConnection) socket_connection = NULL;
-  g_autoptr(FilerFrameConnection) connection = NULL;
 
   socket_connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (object), result, &error);
   clear_timer (c);
@@ -163,10 +239,9 @@ connected_cb (GObject      *object,
       return;
     }
 
-  /* The hello has its own timeout. */
-  connection = filer_frame_connection_new (G_IO_STREAM (socket_connection));
-  filer_transfer_hello_async (connection, c->my_id, c->my_name, c->peer_id,
-                              g_task_get_cancellable (task), hello_cb, task);
+  /* The handshake has its own timeout (FILER_TLS_HANDSHAKE_TIMEOUT_MS). */
+  filer_tls_handshake_async (G_IO_STREAM (socket_connection), FILER_TLS_ROLE_CLIENT, c->identity,
+                             c->peer_id, g_task_get_cancellable (task), handshake_cb, task);
 }
 
 static gboolean
@@ -279,7 +354,7 @@ filer_transfer_peer_addresses (FilerPeer *peer)
  * @peer: the device we mean to reach, as discovery reports it: its
  *   addresses (filer_transfer_peer_addresses()) and transfer port are
  *   tried, and the hello must confirm its id
- * @my_id: our device id
+ * @identity: our device key: the TLS client certificate, and our id
  * @my_name: our device name
  * @timeout_ms: give up after this long (0: %FILER_TRANSFER_CONNECT_TIMEOUT_MS)
  * @cancellable: (nullable): a #GCancellable
@@ -288,7 +363,7 @@ filer_transfer_peer_addresses (FilerPeer *peer)
  */
 void
 filer_transfer_connect_lan_async (FilerPeer           *peer,
-                                  const char          *my_id,
+                                  FilerIdentity       *identity,
                                   const char          *my_name,
                                   guint                timeout_ms,
                                   GCancellable        *cancellable,
@@ -299,7 +374,7 @@ filer_transfer_connect_lan_async (FilerPeer           *peer,
   Connect *c;
 
   g_return_if_fail (FILER_IS_PEER (peer));
-  g_return_if_fail (my_id != NULL);
+  g_return_if_fail (FILER_IS_IDENTITY (identity));
 
   task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (task, filer_transfer_connect_lan_async);
@@ -307,7 +382,8 @@ filer_transfer_connect_lan_async (FilerPeer           *peer,
   c = g_new0 (Connect, 1);
   c->addresses = filer_transfer_peer_addresses (peer);
   c->port = filer_peer_get_port (peer);
-  c->my_id = g_strdup (my_id);
+  c->identity = g_object_ref (identity);
+  c->my_id = g_strdup (filer_identity_get_id (identity));
   c->my_name = g_strdup (my_name);
   c->peer_id = g_strdup (filer_peer_get_id (peer));
   c->deadline = g_get_monotonic_time () +
@@ -327,7 +403,8 @@ filer_transfer_connect_lan_async (FilerPeer           *peer,
  * @peer_name: (out) (optional): the name the peer gave in its hello
  * @error: return location for an error
  *
- * Returns: (transfer full): a connection, hello done, paused
+ * Returns: (transfer full): a connection over TLS to the device whose key
+ *   makes the peer's id, hello done, paused
  */
 FilerFrameConnection *
 filer_transfer_connect_lan_finish (GAsyncResult  *result,

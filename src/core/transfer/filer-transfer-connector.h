@@ -10,6 +10,7 @@
 #endif
 
 #include "filer-frame-connection.h"
+#include "filer-identity.h"
 #include "filer-peer.h"
 
 G_BEGIN_DECLS
@@ -26,7 +27,7 @@ G_BEGIN_DECLS
 char                **filer_transfer_peer_addresses     (FilerPeer             *peer);
 
 void                  filer_transfer_connect_lan_async  (FilerPeer             *peer,
-                                                         const char            *my_id,
+                                                         FilerIdentity         *identity,
                                                          const char            *my_name,
                                                          guint                  timeout_ms,
                                                          GCancellable          *cancellable,

@@ -23,6 +23,8 @@ static const char * const wire_codes[] = {
   "hash-mismatch",
   "io",
   "connection-lost",
+  "identity",
+  "version",
 };
 
 const char *

@@ -35,6 +35,11 @@ G_BEGIN_DECLS
  * @FILER_TRANSFER_ERROR_IO: reading or writing a local file failed
  * @FILER_TRANSFER_ERROR_CONNECTION_LOST: the connection closed before the
  *   transfer was complete
+ * @FILER_TRANSFER_ERROR_IDENTITY: the peer's key does not prove the device
+ *   id it claims (its certificate makes another id than the one we meant to
+ *   reach, or its hello names another device than its certificate)
+ * @FILER_TRANSFER_ERROR_VERSION: the peer speaks another version of the
+ *   transfer protocol (a Filer 1 peer, which has no TLS)
  *
  * Errors of the transfer area. The wire codes that carry them between
  * peers are listed in docs/protocol.md, "Transfers".
@@ -53,6 +58,8 @@ typedef enum
   FILER_TRANSFER_ERROR_VERIFY_FAILED,
   FILER_TRANSFER_ERROR_IO,
   FILER_TRANSFER_ERROR_CONNECTION_LOST,
+  FILER_TRANSFER_ERROR_IDENTITY,
+  FILER_TRANSFER_ERROR_VERSION,
 } FilerTransferError;
 
 GQuark       filer_transfer_error_quark        (void);

@@ -16,11 +16,17 @@
  * must never go there.
  *
  * The connecting side (expected_peer_id != NULL) sends its hello first:
- *   type:hello;version:1;from:<my id>;to:<peer id>;name:<my name>
+ *   type:hello;version:2;from:<my id>;to:<peer id>;name:<my name>
  * The listening side checks "to" is its own id, answers with its own
  * hello (to: the sender's id), and the sender checks "from" is the peer it
  * meant. A mismatch on either side is the error code "wrong-peer", and the
  * connection closes before any offer.
+ *
+ * A hello's ids are only claims. Over TCP they run inside TLS (protocol
+ * version 2): the listening side passes proven_peer_id, the id the
+ * caller's certificate proves, and a hello whose "from" is another device
+ * is refused with "identity" — otherwise any key could speak for a trusted
+ * device. A stream that reports its peer's id does the same.
  *
  * On success the connection is left paused, so that no frame is lost
  * between this handler and the sender's or receiver's.
@@ -32,6 +38,7 @@ typedef struct
   char                 *my_id;
   char                 *my_name;
   char                 *expected_peer_id;
+  char                 *proven_peer_id;
   char                 *peer_id;
   char                 *peer_name;
   gulong                frame_handler;
@@ -55,6 +62,7 @@ hello_free (gpointer data)
   g_free (hello->my_id);
   g_free (hello->my_name);
   g_free (hello->expected_peer_id);
+  g_free (hello->proven_peer_id);
   g_free (hello->peer_id);
   g_free (hello->peer_name);
   g_free (hello);
@@ -138,9 +146,22 @@ frame_received_cb (FilerFrameConnection *connection,
 
   if (version != FILER_TRANSFER_PROTOCOL_VERSION)
     {
-      finish (task, g_error_new (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL,
+      finish (task, g_error_new (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_VERSION,
                                  "The peer speaks transfer protocol version %" G_GUINT64_FORMAT
-                                 ", we speak %d", version, FILER_TRANSFER_PROTOCOL_VERSION));
+                                 ", this device speaks %d: update Filer on the older one",
+                                 version, FILER_TRANSFER_PROTOCOL_VERSION));
+      return;
+    }
+
+  /* Before "to": a claimed id that the key does not prove learns nothing
+   * more about us. */
+  if (hello->proven_peer_id != NULL && g_strcmp0 (from, hello->proven_peer_id) != 0)
+    {
+      g_debug ("Hello: claims to be %s, its key is %s", from, hello->proven_peer_id);
+      finish (task, g_error_new (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_IDENTITY,
+                                 "The hello claims to come from device %s, but the peer's key "
+                                 "is device %s's: it is not the device it claims to be",
+                                 from, hello->proven_peer_id));
       return;
     }
 
@@ -202,6 +223,8 @@ timeout_cb (gpointer user_data)
  * @my_name: our device name
  * @expected_peer_id: (nullable): the device we meant to reach (the
  *   connecting side), or %NULL on the listening side
+ * @proven_peer_id: (nullable): the id the peer's key proved (its TLS
+ *   certificate) or its stream reports; the hello's "from" must be it
  * @cancellable: (nullable): a #GCancellable
  * @callback: called when both ids are checked
  * @user_data: for @callback
@@ -214,6 +237,7 @@ filer_transfer_hello_async (FilerFrameConnection *connection,
                             const char           *my_id,
                             const char           *my_name,
                             const char           *expected_peer_id,
+                            const char           *proven_peer_id,
                             GCancellable         *cancellable,
                             GAsyncReadyCallback   callback,
                             gpointer              user_data)
@@ -232,6 +256,7 @@ filer_transfer_hello_async (FilerFrameConnection *connection,
   hello->my_id = g_strdup (my_id);
   hello->my_name = g_strdup (my_name != NULL ? my_name : my_id);
   hello->expected_peer_id = g_strdup (expected_peer_id);
+  hello->proven_peer_id = g_strdup (proven_peer_id);
   g_task_set_task_data (task, hello, hello_free);
 
   /* The task holds itself until finish(). */

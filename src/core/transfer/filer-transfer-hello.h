@@ -19,6 +19,7 @@ void     filer_transfer_hello_async  (FilerFrameConnection  *connection,
                                       const char            *my_id,
                                       const char            *my_name,
                                       const char            *expected_peer_id,
+                                      const char            *proven_peer_id,
                                       GCancellable          *cancellable,
                                       GAsyncReadyCallback    callback,
                                       gpointer               user_data);

@@ -11,6 +11,7 @@
 #include "filer-transfer-private.h"
 #include "filer-transfer-receiver.h"
 #include "filer-transfer-sender.h"
+#include "filer-tls.h"
 #include "filer-util.h"
 #include "filer-safe-path.h"
 
@@ -22,8 +23,10 @@
 
 /* The one object an application (GUI or CLI) holds for transfers:
  *
- * - a GSocketService listener; every accepted connection first does the
- *   hello (is it for us?), then runs a FilerTransferReceiver;
+ * - a GSocketService listener; every accepted connection first runs TLS
+ *   with our device key (protocol version 2; a Filer 1 that speaks in
+ *   clear is told to update), then the hello (is it for us, and is it
+ *   from the device its key proves?), then a FilerTransferReceiver;
  * - filer_transfer_service_send(): lists the files (in a thread), reaches
  *   the peer through a connector (today: LAN TCP with retries), then runs
  *   a FilerTransferSender on the checked connection;
@@ -40,6 +43,7 @@ struct _FilerTransferService
 {
   GObject              parent_instance;
 
+  FilerIdentity       *identity;
   char                *device_id;
   char                *device_name;
   char                *download_dir;
@@ -64,6 +68,7 @@ G_DEFINE_FINAL_TYPE (FilerTransferService, filer_transfer_service, G_TYPE_OBJECT
 
 enum {
   PROP_0,
+  PROP_IDENTITY,
   PROP_DEVICE_ID,
   PROP_DEVICE_NAME,
   PROP_DOWNLOAD_DIR,
@@ -192,30 +197,205 @@ incoming_hello_cb (GObject      *object,
   g_hash_table_remove (self->pending, connection);
 }
 
-/**
- * filer_transfer_service_handle_stream:
- * @self: a service
- * @stream: an incoming stream (a punched path, a relay)
- * @path_name: how it came: "direct", "relay"
- *
- * Runs the receiving side on a stream that did not come through our
- * listener: hello first, then whatever the peer offers.
- */
-void
-filer_transfer_service_handle_stream (FilerTransferService *self,
-                                      GIOStream            *stream,
-                                      const char           *path_name)
+static void
+start_hello (FilerTransferService *self,
+             GIOStream            *stream,
+             const char           *proven_peer_id,
+             const char           *path_name)
 {
   FilerFrameConnection *connection;
-
-  g_return_if_fail (FILER_IS_TRANSFER_SERVICE (self));
-  g_return_if_fail (G_IS_IO_STREAM (stream));
 
   connection = filer_frame_connection_new (stream);
   g_object_set_data_full (G_OBJECT (connection), "filer-path", g_strdup (path_name), g_free);
   g_hash_table_add (self->pending, connection);
-  filer_transfer_hello_async (connection, self->device_id, self->device_name, NULL,
+  filer_transfer_hello_async (connection, self->device_id, self->device_name, NULL, proven_peer_id,
                               self->cancellable, incoming_hello_cb, g_object_ref (self));
+}
+
+/**
+ * filer_transfer_service_handle_stream:
+ * @self: a service
+ * @stream: an incoming stream (a punched path, a relay)
+ * @peer_id: (nullable): the device the stream says it comes from (the NAT
+ *   client's handshake); the hello's "from" must be it
+ * @path_name: how it came: "direct", "relay"
+ *
+ * Runs the receiving side on a stream that did not come through our
+ * listener: hello first, then whatever the peer offers. Such a stream
+ * carries no TLS of ours: it is only as authentic as the @peer_id its
+ * maker proved.
+ */
+void
+filer_transfer_service_handle_stream (FilerTransferService *self,
+                                      GIOStream            *stream,
+                                      const char           *peer_id,
+                                      const char           *path_name)
+{
+  g_return_if_fail (FILER_IS_TRANSFER_SERVICE (self));
+  g_return_if_fail (G_IS_IO_STREAM (stream));
+
+  start_hello (self, stream, peer_id, path_name);
+}
+
+/* ------------------------------------------------------------------ */
+/* The listener: TLS first                                             */
+
+/* What a version-1 peer (no TLS: its first bytes are a plaintext hello
+ * frame) is told, in a plaintext error frame, before we close. */
+#define VERSION_1_MESSAGE "This device runs Filer with transfer protocol version 2 " \
+                          "(encrypted); please update Filer to send to it"
+
+typedef struct
+{
+  FilerTransferService *service;
+  GSocketConnection    *connection;
+  GSource              *readable;
+  GSource              *timeout;
+} Incoming;
+
+static void
+incoming_free (Incoming *incoming)
+{
+  if (incoming->readable != NULL)
+    {
+      g_source_destroy (incoming->readable);
+      g_source_unref (incoming->readable);
+    }
+  if (incoming->timeout != NULL)
+    {
+      g_source_destroy (incoming->timeout);
+      g_source_unref (incoming->timeout);
+    }
+  g_clear_object (&incoming->connection);
+  g_clear_object (&incoming->service);
+  g_free (incoming);
+}
+
+/* A Filer 1 sent its hello in clear and waits for ours. It is owed one
+ * error frame it can read, not silence: drain what it sent (closing with
+ * unread bytes would reset the connection and could lose our answer),
+ * write the frame, close. A few hundred bytes into a fresh socket's send
+ * buffer never block. */
+static void
+answer_version_1 (GSocketConnection *connection)
+{
+  GSocket *socket = g_socket_connection_get_socket (connection);
+  g_autoptr(FilerFrame) frame = filer_frame_new ("error");
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  char drain[4096];
+
+  filer_frame_set (frame, "code", filer_transfer_error_to_wire (FILER_TRANSFER_ERROR_VERSION));
+  filer_frame_set (frame, "message", VERSION_1_MESSAGE);
+  bytes = filer_frame_encode (frame, &error);
+
+  while (g_socket_receive_with_blocking (socket, drain, sizeof drain, FALSE, NULL, NULL) > 0)
+    ;
+  if (bytes != NULL)
+    g_socket_send_with_blocking (socket, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                 FALSE, NULL, NULL);
+  g_socket_shutdown (socket, FALSE, TRUE, NULL);
+  g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+}
+
+static void
+server_handshake_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(FilerTransferService) self = user_data;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *proven = NULL;
+
+  tls = filer_tls_handshake_finish (result, &proven, &error);
+  if (tls == NULL)
+    {
+      g_debug ("Incoming transfer connection: TLS failed: %s", error->message);
+      return;
+    }
+  if (self->disposed)
+    {
+      g_io_stream_close_async (tls, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      return;
+    }
+
+  /* From here the caller's id is the one its key proves: the hello must
+   * say the same, and the transfer (auto-accept, the trusted list) sees
+   * only that. */
+  start_hello (self, tls, proven, FILER_TRANSFER_PATH_LAN);
+}
+
+/* The first two bytes decide: a TLS record starts 0x16 0x03 (handshake,
+ * version 3.x); a Filer 1 frame starts with its header length. */
+static gboolean
+peek_first_bytes (Incoming *incoming)
+{
+  GSocket *socket = g_socket_connection_get_socket (incoming->connection);
+  FilerTransferService *self = incoming->service;
+  guint8 first[2];
+  GInputVector vector = { first, sizeof first };
+  int flags = G_SOCKET_MSG_PEEK;
+  gssize n;
+  g_autoptr(GError) error = NULL;
+
+  if (self->disposed)
+    return FALSE;
+
+  n = g_socket_receive_message (socket, NULL, &vector, 1, NULL, NULL, &flags, NULL, &error);
+  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return TRUE;
+  if (n <= 0)
+    {
+      g_debug ("Incoming transfer connection closed before its first bytes");
+      g_io_stream_close (G_IO_STREAM (incoming->connection), NULL, NULL);
+      return FALSE;
+    }
+  if (n == 1 && first[0] == 0x16)
+    return TRUE;   /* wait for the second byte; the readable source polls again */
+
+  if (first[0] == 0x16 && first[1] == 0x03)
+    filer_tls_handshake_async (G_IO_STREAM (incoming->connection), FILER_TLS_ROLE_SERVER,
+                               self->identity, NULL, self->cancellable, server_handshake_cb,
+                               g_object_ref (self));
+  else
+    {
+      g_debug ("Incoming transfer connection speaks in clear (Filer 1): told to update");
+      answer_version_1 (incoming->connection);
+    }
+  return FALSE;
+}
+
+static gboolean
+incoming_readable_cb (GSocket      *socket,
+                      GIOCondition  condition,
+                      gpointer      user_data)
+{
+  Incoming *incoming = user_data;
+
+  if (peek_first_bytes (incoming))
+    {
+      /* One byte of a TLS record so far: look again shortly rather than
+       * spin on a socket that stays readable. */
+      if (condition & G_IO_IN)
+        g_usleep (1000);
+      return G_SOURCE_CONTINUE;
+    }
+
+  incoming_free (incoming);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+incoming_timeout_cb (gpointer user_data)
+{
+  Incoming *incoming = user_data;
+
+  g_debug ("Incoming transfer connection sent nothing in time");
+  g_io_stream_close (G_IO_STREAM (incoming->connection), NULL, NULL);
+  g_clear_pointer (&incoming->timeout, g_source_unref);
+  incoming_free (incoming);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -225,9 +405,17 @@ incoming_cb (GSocketService    *listener,
              gpointer           user_data)
 {
   FilerTransferService *self = user_data;
+  Incoming *incoming = g_new0 (Incoming, 1);
 
-  filer_transfer_service_handle_stream (self, G_IO_STREAM (socket_connection),
-                                        FILER_TRANSFER_PATH_LAN);
+  incoming->service = g_object_ref (self);
+  incoming->connection = g_object_ref (socket_connection);
+  incoming->readable = g_socket_create_source (g_socket_connection_get_socket (socket_connection),
+                                               G_IO_IN | G_IO_HUP | G_IO_ERR, self->cancellable);
+  g_source_set_callback (incoming->readable, G_SOURCE_FUNC (incoming_readable_cb), incoming, NULL);
+  g_source_attach (incoming->readable, g_main_context_get_thread_default ());
+  incoming->timeout = g_timeout_source_new (FILER_TRANSFER_HELLO_TIMEOUT_MS);
+  g_source_set_callback (incoming->timeout, incoming_timeout_cb, incoming, NULL);
+  g_source_attach (incoming->timeout, g_main_context_get_thread_default ());
   return TRUE;
 }
 
@@ -529,11 +717,11 @@ collected_cb (GObject      *object,
       g_autoptr(FilerFrameConnection) connection = filer_frame_connection_new (send->stream);
 
       filer_transfer_hello_async (connection, self->device_id, self->device_name,
-                                  filer_transfer_get_peer_id (send->transfer),
+                                  filer_transfer_get_peer_id (send->transfer), NULL,
                                   send->cancellable, stream_hello_cb, send);
     }
   else
-    filer_transfer_connect_lan_async (send->peer, self->device_id, self->device_name,
+    filer_transfer_connect_lan_async (send->peer, self->identity, self->device_name,
                                       self->connect_timeout_ms, send->cancellable,
                                       lan_connected_cb, send);
 }
@@ -730,6 +918,7 @@ filer_transfer_service_finalize (GObject *object)
 
   g_clear_object (&self->transfers);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->identity);
   g_free (self->device_id);
   g_free (self->device_name);
   g_free (self->download_dir);
@@ -747,6 +936,9 @@ filer_transfer_service_get_property (GObject    *object,
 
   switch (prop_id)
     {
+    case PROP_IDENTITY:
+      g_value_set_object (value, self->identity);
+      break;
     case PROP_DEVICE_ID:
       g_value_set_string (value, self->device_id);
       break;
@@ -804,6 +996,9 @@ filer_transfer_service_class_init (FilerTransferServiceClass *klass)
   object_class->get_property = filer_transfer_service_get_property;
   object_class->set_property = filer_transfer_service_set_property;
 
+  properties[PROP_IDENTITY] =
+    g_param_spec_object ("identity", NULL, NULL, FILER_TYPE_IDENTITY,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   properties[PROP_DEVICE_ID] =
     g_param_spec_string ("device-id", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
@@ -853,25 +1048,41 @@ filer_transfer_service_init (FilerTransferService *self)
 
 /**
  * filer_transfer_service_new:
- * @device_id: our device id (what discovery lists us under)
- * @device_name: our name, shown to peers
+ * @identity: our device key: every TCP transfer connection runs TLS with
+ *   it, and our device id is its id (required: there is no plaintext
+ *   fallback)
+ * @device_name: (nullable): our name, shown to peers
  * @download_dir: where received files go (created when needed)
  */
 FilerTransferService *
-filer_transfer_service_new (const char *device_id,
-                            const char *device_name,
-                            const char *download_dir)
+filer_transfer_service_new (FilerIdentity *identity,
+                            const char    *device_name,
+                            const char    *download_dir)
 {
   FilerTransferService *self;
 
-  g_return_val_if_fail (device_id != NULL && *device_id != '\0', NULL);
+  g_return_val_if_fail (FILER_IS_IDENTITY (identity), NULL);
   g_return_val_if_fail (download_dir != NULL, NULL);
 
   self = g_object_new (FILER_TYPE_TRANSFER_SERVICE, NULL);
-  self->device_id = g_strdup (device_id);
-  self->device_name = g_strdup (device_name != NULL ? device_name : device_id);
+  self->identity = g_object_ref (identity);
+  self->device_id = g_strdup (filer_identity_get_id (identity));
+  self->device_name = g_strdup (device_name != NULL ? device_name : self->device_id);
   self->download_dir = g_strdup (download_dir);
   return self;
+}
+
+/**
+ * filer_transfer_service_get_identity:
+ * @self: a service
+ *
+ * Returns: (transfer none): our device key
+ */
+FilerIdentity *
+filer_transfer_service_get_identity (FilerTransferService *self)
+{
+  g_return_val_if_fail (FILER_IS_TRANSFER_SERVICE (self), NULL);
+  return self->identity;
 }
 
 const char *

@@ -11,6 +11,7 @@
 
 #include <gio/gio.h>
 
+#include "filer-identity.h"
 #include "filer-peer.h"
 #include "filer-transfer.h"
 #include "filer-transfer-receiver.h"
@@ -34,9 +35,10 @@ typedef gboolean (*FilerAutoAcceptFunc) (FilerTransferService *service,
                                          FilerTransfer        *transfer,
                                          gpointer              user_data);
 
-FilerTransferService *filer_transfer_service_new                (const char            *device_id,
+FilerTransferService *filer_transfer_service_new                (FilerIdentity         *identity,
                                                                  const char            *device_name,
                                                                  const char            *download_dir);
+FilerIdentity        *filer_transfer_service_get_identity       (FilerTransferService  *self);
 const char           *filer_transfer_service_get_device_id      (FilerTransferService  *self);
 const char           *filer_transfer_service_get_device_name    (FilerTransferService  *self);
 void                  filer_transfer_service_set_device_name    (FilerTransferService  *self,
@@ -83,6 +85,7 @@ FilerTransfer        *filer_transfer_service_send_over_stream   (FilerTransferSe
                                                                  const char * const    *local_paths);
 void                  filer_transfer_service_handle_stream      (FilerTransferService  *self,
                                                                  GIOStream             *stream,
+                                                                 const char            *peer_id,
                                                                  const char            *path_name);
 
 G_END_DECLS
