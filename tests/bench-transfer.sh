@@ -85,7 +85,22 @@ cleanup() {
   status=$?
   trap - EXIT INT TERM
   for p in $pids; do
-    kill -0 "$p" 2> /dev/null && kill_tree "$p"
+    if kill -0 "$p" 2> /dev/null; then kill_tree "$p"; fi
+  done
+  # SIGTERM first (each exits cleanly); one that is still there after
+  # 3 s gets SIGKILL, and is named: a hang at exit is worth knowing.
+  n=0
+  while [ $n -lt 60 ]; do
+    left=""
+    for p in $pids; do
+      if kill -0 "$p" 2> /dev/null; then left="$left $p"; fi
+    done
+    [ -n "$left" ] || break
+    sleep 0.05; n=$(( n + 1 ))
+  done
+  for p in $left; do
+    echo "cleanup: $(ps -o args= -p "$p" 2> /dev/null) (pid $p) ignored SIGTERM for 3 s: SIGKILL" >&2
+    kill -KILL "$p" 2> /dev/null || true
   done
   for p in $pids; do
     wait "$p" 2> /dev/null || true
@@ -188,6 +203,7 @@ filercli_once() {
   fi
   R_SECS=$(calc "$end - $start")
   R_CPU=$(cpu_of "$work/cli-send.time" "$work/cli-recv.time")
+  R_SPLIT="$(cpu_of "$work/cli-send.time") + $(cpu_of "$work/cli-recv.time")"
   # "Sent 1 file (…) to NAME in 0.85 s, 1263.2 MB/s, path lan": the
   # CLI's own transfer time (from the offer's answer) and path.
   R_XFER=$(sed -n 's/^Sent .* in \([0-9.]*\) s, .*$/\1/p' "$work/cli-send.out")
@@ -248,6 +264,7 @@ filer_once() {
   [ $wrc -eq 0 ] || fail_round "bench-transfer receive exited $wrc: $(tail -n 1 "$work/recv.err")"
   R_SECS=$(calc "$end - $start")
   R_CPU=$(cpu_of "$work/send.time" "$work/recv.time")
+  R_SPLIT="$(cpu_of "$work/send.time") + $(cpu_of "$work/recv.time")"
 }
 
 # --- 3. socat, plaintext ---------------------------------------------------------
@@ -271,6 +288,7 @@ socat_once() {
   [ $wrc -eq 0 ] || fail_round "socat receive exited $wrc: $(tail -n 1 "$work/socat-recv.err")"
   R_SECS=$(calc "$end - $start")
   R_CPU=$(cpu_of "$work/socat-send.time" "$work/socat-recv.time")
+  R_SPLIT="$(cpu_of "$work/socat-send.time") + $(cpu_of "$work/socat-recv.time")"
 }
 
 # --- 4. socat over TLS 1.3 ---------------------------------------------------------
@@ -308,6 +326,7 @@ tls_once() {
   [ "$R_OK" = 0 ] || [ "$proto" = TLSv1.3 ] || fail_round "socat did not use TLS 1.3: $TLS_USED"
   R_SECS=$(calc "$end - $start")
   R_CPU=$(cpu_of "$work/tls-send.time" "$work/tls-recv.time")
+  R_SPLIT="$(cpu_of "$work/tls-send.time") + $(cpu_of "$work/tls-recv.time")"
 }
 
 # --- 5. scp: a private sshd, throwaway keys, nothing of the system's --------
@@ -360,7 +379,9 @@ scp_once() {
   done
   [ $src_rc -eq 0 ] || fail_round "scp exited $src_rc"
   R_SECS=$(calc "$end - $start")
-  R_CPU=$(calc "$(cpu_of "$work/scp.time") + $(sshd_cpu) - $before")
+  after=$(sshd_cpu)
+  R_CPU=$(calc "$(cpu_of "$work/scp.time") + $after - $before")
+  R_SPLIT="$(cpu_of "$work/scp.time") + $(awk "BEGIN { printf \"%.2f\", $after - $before }")"
 }
 
 # --- the rounds -----------------------------------------------------------------
@@ -381,8 +402,8 @@ invalid=0
 record() {
   if [ "$R_OK" = 1 ]; then
     echo "$2 $R_SECS $R_CPU" >> "$work/res.$1"
-    printf '    %-22s %7.2f s %6s MB/s %6.2f CPU-s%s\n' "$(label "$1")" "$R_SECS" \
-           "$(mbps "$R_SECS")" "$R_CPU" "${3:-}"
+    printf '    %-22s %7.2f s %6s MB/s %6.2f CPU-s (%s)%s\n' "$(label "$1")" "$R_SECS" \
+           "$(mbps "$R_SECS")" "$R_CPU" "$R_SPLIT" "${3:-}"
   else
     echo "$2 NA NA" >> "$work/res.$1"
     invalid=$(( invalid + 1 ))
@@ -396,22 +417,33 @@ ratio() {
   if [ "$1" = NA ] || [ "$2" = NA ]; then echo "-"; else calc "$1 / $2"; fi
 }
 
+# run_one KEY ROUND: one contender's 1 GiB transfer, checked and recorded.
+run_one() {
+  case $1 in
+    cli) filercli_once "$work/src/big.bin"; check_copy
+         if [ "$R_OK" = 1 ]; then echo "$R_XFER" >> "$work/cli-extra"; fi
+         record cli "$2" "   (its own transfer time ${R_XFER} s, path ${R_PATH})" ;;
+    xxh3) filer_once "$work/src/big.bin"; check_copy; record xxh3 "$2" ;;
+    sha256) filer_once "$work/src/big.bin" sha256; check_copy; record sha256 "$2" ;;
+    socat) socat_once; check_copy; record socat "$2" ;;
+    tls) tls_once; check_copy; record tls "$2" "   ($TLS_USED)" ;;
+    scp) scp_once; check_copy; record scp "$2" ;;
+  esac
+}
+
 echo
-echo "1 GiB file, $runs rounds; each round runs every contender back to back."
-echo "CPU-s: user + sys of the sending and the receiving processes together."
+echo "1 GiB file, $runs rounds; each round runs every contender back to back,"
+echo "in an order that rotates by one each round."
+echo "CPU-s: user + sys of the sending and the receiving processes together (sender + receiver)."
 echo "Ratios: contender's seconds ÷ filer-cli's (higher = filer-cli faster)."
 : > "$work/cli-extra"
 for i in $(seq "$runs"); do
+  # Round i starts with the i-th contender (the order rotates), so that
+  # none always runs right after the same one.
+  order=$contenders; k=1
+  while [ $k -lt "$i" ]; do order="${order#* } ${order%% *}"; k=$(( k + 1 )); done
   echo "  round $i/$runs ($(date -u +%H:%M:%S) UTC)"
-  filercli_once "$work/src/big.bin"
-  check_copy
-  [ "$R_OK" = 1 ] && echo "$R_XFER" >> "$work/cli-extra"
-  record cli "$i" "   (its own transfer time ${R_XFER} s, path ${R_PATH})"
-  filer_once "$work/src/big.bin"; check_copy; record xxh3 "$i"
-  filer_once "$work/src/big.bin" sha256; check_copy; record sha256 "$i"
-  socat_once; check_copy; record socat "$i"
-  tls_once; check_copy; record tls "$i" "   ($TLS_USED)"
-  scp_once; check_copy; record scp "$i"
+  for c in $order; do run_one "$c" "$i"; done
   f=$(secs_of cli "$i")
   printf '    ratios: socat %s (goal >= 0.8), socat-TLS %s (goal >= 1.2), scp %s (goal >= 4); bench-transfer XXH3 %s\n' \
          "$(ratio "$(secs_of socat "$i")" "$f")" "$(ratio "$(secs_of tls "$i")" "$f")" \
