@@ -82,16 +82,22 @@ interrupt_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Lets the last frames (a result, a cancel) leave before we exit. */
+/* Lets the last frames (a cancel, TLS's close) leave before we exit:
+ * what is ready runs at once; at most @ms in all. A completed transfer
+ * owes the receiver nothing (it answered last), so once nothing is
+ * ready we go. */
 static void
-drain (guint ms)
+drain (guint    ms,
+       gboolean wait_all)
 {
   gboolean done = FALSE;
   guint timer = g_timeout_add (ms, timeout_cb, &done);
 
   while (!done)
-    g_main_context_iteration (NULL, TRUE);
-  (void)timer;
+    if (!g_main_context_iteration (NULL, wait_all) && !wait_all)
+      break;
+  if (!done)
+    g_source_remove (timer);
 }
 
 static gboolean
@@ -249,7 +255,7 @@ filer_cli_send (int    argc,
   while (!finished)
     g_main_context_iteration (NULL, TRUE);
 
-  drain (200);
+  drain (200, filer_transfer_get_state (transfer) != FILER_TRANSFER_STATE_COMPLETED);
   g_clear_object (&find.peer);
   filer_discovery_client_stop (client);
   return filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_COMPLETED ? 0 : 1;
