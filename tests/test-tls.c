@@ -73,12 +73,15 @@ copy (Wire    *wire,
        * test data, so insist. */
       for (gssize done = 0; done < n;)
         {
-          gssize w = g_socket_send (to, (char *)buffer + done, n - done, NULL, NULL);
+          g_autoptr(GError) error = NULL;
+          gssize w = g_socket_send (to, (char *)buffer + done, n - done, NULL, &error);
 
           if (w > 0)
             done += w;
-          else
+          else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
             g_usleep (1000);
+          else
+            return;   /* that end has gone (it refused the handshake) */
         }
     }
   if (n == 0)
