@@ -1767,6 +1767,48 @@ test_negotiation (Fixture       *fixture,
   filer_hash_set_allowed (NULL);
 }
 
+/* A NAT path carries no key yet: what stands between the files and the
+ * wrong device is the hello. The stream reaches Mallory, who answers as
+ * herself; Alice meant Carol, so she sends no offer. */
+static void
+test_over_stream_wrong_device (Fixture       *fixture,
+                               gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "for-carol.txt", 5000, 5);
+  const char * const paths[] = { source, NULL };
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerIdentity) carol = filer_test_identity_new ();
+  g_autoptr(FilerFrameConnection) mallory = NULL;
+  g_autoptr(FilerFrame) answer = filer_frame_new ("hello");
+  g_autoptr(GIOStream) a = NULL;
+  g_autoptr(GIOStream) b = NULL;
+  FilerTransfer *sent;
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  a = stream_from_fd (fds[0]);
+  b = stream_from_fd (fds[1]);
+  mallory = filer_frame_connection_new (b);
+  g_signal_connect (mallory, "frame-received", G_CALLBACK (collect_frame_cb), frames);
+  filer_frame_connection_start (mallory);
+
+  sent = filer_transfer_service_send_over_stream (fixture->alice, a, filer_identity_get_id (carol),
+                                                 "Carol", "relay", paths);
+  g_assert_true (filer_frame_is (wait_frame (frames, 0), "hello"));
+  filer_frame_set_uint (answer, "version", FILER_TRANSFER_PROTOCOL_VERSION);
+  filer_frame_set (answer, "from", "mallory-id");
+  filer_frame_set (answer, "to", filer_transfer_service_get_device_id (fixture->alice));
+  filer_frame_set (answer, "name", "Carol");
+  filer_frame_connection_send (mallory, answer);
+
+  wait_finished (sent, 10000);
+  g_test_message ("the sender says: %s", filer_transfer_get_error_message (sent));
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+  filer_test_spin (200);
+  for (guint i = 0; i < frames->len; i++)
+    g_assert_false (filer_frame_is (g_ptr_array_index (frames, i), "offer"));
+}
+
 /* --- who may claim which id ------------------------------------------ */
 
 static gboolean
@@ -1949,6 +1991,7 @@ main (int   argc,
   ADD ("seen-address", test_seen_address, NULL);
   ADD ("hello-only-is-no-transfer", test_hello_only_is_no_transfer, NULL);
   ADD ("over-stream", test_over_stream, NULL);
+  ADD ("over-stream-wrong-device", test_over_stream_wrong_device, NULL);
   ADD ("nothing-leaks", test_nothing_leaks, NULL);
   ADD ("hello-spoof", test_hello_spoof, NULL);
   ADD ("version-1-hello", test_version_1_hello, NULL);

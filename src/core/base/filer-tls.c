@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "filer-read-ahead-stream-private.h"
 #include "filer-tls.h"
 
 /* Both sides present their device certificate (filer-identity.c) and
@@ -175,6 +176,7 @@ filer_tls_handshake_async (GIOStream           *base_stream,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GIOStream) connection = NULL;
+  g_autoptr(GIOStream) base = NULL;
   g_autoptr(GError) error = NULL;
   Handshake *handshake;
 
@@ -196,16 +198,22 @@ filer_tls_handshake_async (GIOStream           *base_stream,
     }
   g_task_set_task_data (task, handshake, handshake_free);
 
+  /* On TCP, GnuTLS's small reads come from a buffer, not the socket. */
+  if (G_IS_SOCKET_CONNECTION (base_stream))
+    base = filer_read_ahead_stream_new (G_SOCKET_CONNECTION (base_stream));
+  else
+    base = g_object_ref (base_stream);
+
   if (role == FILER_TLS_ROLE_SERVER)
     {
-      connection = g_tls_server_connection_new (base_stream, filer_identity_get_certificate (identity),
+      connection = g_tls_server_connection_new (base, filer_identity_get_certificate (identity),
                                                 &error);
       if (connection != NULL)
         g_object_set (connection, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED, NULL);
     }
   else
     {
-      connection = g_tls_client_connection_new (base_stream, NULL, &error);
+      connection = g_tls_client_connection_new (base, NULL, &error);
       if (connection != NULL)
         g_tls_connection_set_certificate (G_TLS_CONNECTION (connection),
                                           filer_identity_get_certificate (identity));

@@ -4,6 +4,7 @@
  *
  *   filer-identity.[ch]  this device's key and certificate, and ids made from keys
  *   filer-net.[ch]       small address helpers shared by discovery code
+ *   filer-read-ahead-stream-private.h  a TCP stream whose reads fill a buffer (under TLS)
  *   filer-socket.[ch]    UDP sockets: buffers, and the one datagram read loop
  *   filer-tls.[ch]       mutual TLS 1.3 between two device keys, over any GIOStream
  *   filer-util.[ch]      small helpers every part of core shares

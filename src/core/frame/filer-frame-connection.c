@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "filer-frame-connection.h"
 #include "filer-frame-decoder.h"
 
@@ -62,6 +64,11 @@ struct _FilerFrameConnection
    * queue. writev_all_async() reads the vectors until it completes. */
   GOutputVector      write_vectors[WRITE_BATCH_VECTORS];
   guint              n_writing;
+  guint8            *write_block;     /* under TLS: the vectors, copied in one */
+  gsize              block_size;
+  gsize              block_written;
+  GSource           *block_source;    /* waiting for the socket to take more */
+  guint              flush_source;    /* under TLS: the write after this dispatch */
 
   guint              started : 1;
   guint              paused : 1;
@@ -120,6 +127,8 @@ fail_pending_writes (FilerFrameConnection *self,
   self->queued_bytes = 0;
 }
 
+static void stop_block_source (FilerFrameConnection *self);
+
 static void
 filer_frame_connection_dispose (GObject *object)
 {
@@ -128,6 +137,8 @@ filer_frame_connection_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->deliver_source, g_source_remove);
+  g_clear_handle_id (&self->flush_source, g_source_remove);
+  stop_block_source (self);
 
   error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED, "The connection was disposed");
   fail_pending_writes (self, error);
@@ -144,7 +155,9 @@ filer_frame_connection_finalize (GObject *object)
   g_clear_object (&self->decoder);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->read_buffer, g_free);
+  g_clear_pointer (&self->write_block, g_free);
   g_clear_error (&self->close_error);
+  g_assert (self->block_source == NULL);
 
   G_OBJECT_CLASS (filer_frame_connection_parent_class)->finalize (object);
 }
@@ -349,6 +362,35 @@ deliver_frames (FilerFrameConnection *self)
     read_next (self);
 }
 
+/* A read of a TLS stream returns one record (16 KiB at most), so a
+ * 256 KiB buffer would take 16 main-loop iterations to fill. What TLS
+ * already holds (the records it read ahead) comes now, without waiting:
+ * reads stop at the first that would block. An error or the end of the
+ * stream is left for the next read to report. */
+static gsize
+read_more (FilerFrameConnection *self,
+           gsize                 n_read)
+{
+  GPollableInputStream *input;
+  gsize more = 0;
+
+  if (!G_IS_TLS_CONNECTION (self->stream) || !G_IS_POLLABLE_INPUT_STREAM (self->input))
+    return 0;
+
+  input = G_POLLABLE_INPUT_STREAM (self->input);
+  while (n_read + more < self->read_size)
+    {
+      gssize n = g_pollable_input_stream_read_nonblocking (input, self->read_buffer + n_read + more,
+                                                           self->read_size - n_read - more,
+                                                           NULL, NULL);
+      if (n <= 0)
+        break;
+      more += n;
+    }
+
+  return more;
+}
+
 static void
 read_cb (GObject      *object,
          GAsyncResult *result,
@@ -381,6 +423,8 @@ read_cb (GObject      *object,
       begin_closing (self, g_steal_pointer (&error));
       return;
     }
+
+  n_read += read_more (self, n_read);
 
   /* The decoder keeps the block: frame contents are slices of it. */
   {
@@ -479,17 +523,12 @@ filer_frame_connection_resume (FilerFrameConnection *self)
 /* Writing */
 
 static void
-write_cb (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
+write_done (FilerFrameConnection *self,
+            gboolean              written,
+            const GError         *error)
 {
-  g_autoptr(FilerFrameConnection) self = user_data;
-  g_autoptr(GError) error = NULL;
   GQueue *done = g_queue_new ();
   guint n_written = self->n_writing;
-  gboolean written;
-
-  written = g_output_stream_writev_all_finish (G_OUTPUT_STREAM (object), result, NULL, &error);
 
   /* Settle our own state before completing any task: a task's callback
    * may queue the next frame (and so start the next write). */
@@ -497,6 +536,7 @@ write_cb (GObject      *object,
     g_queue_push_tail (done, g_queue_pop_head (&self->write_queue));
   self->writing = FALSE;
   self->n_writing = 0;
+  g_clear_pointer (&self->write_block, g_free);
 
   if (!written)
     {
@@ -542,6 +582,112 @@ write_cb (GObject      *object,
   write_next (self);
 }
 
+static void
+write_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(FilerFrameConnection) self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean written;
+
+  written = g_output_stream_writev_all_finish (G_OUTPUT_STREAM (object), result, NULL, &error);
+  write_done (self, written, error);
+}
+
+static void
+stop_block_source (FilerFrameConnection *self)
+{
+  if (self->block_source != NULL)
+    {
+      g_source_destroy (self->block_source);
+      g_clear_pointer (&self->block_source, g_source_unref);
+    }
+}
+
+static gboolean write_block_cb (GObject  *stream,
+                                gpointer  user_data);
+
+/* Under TLS a write takes one record (16 KiB) at a time: the block goes
+ * out in a loop of non-blocking writes while the socket takes them, and
+ * only waits in the main loop when it is full. */
+static void
+write_block (FilerFrameConnection *self)
+{
+  g_autoptr(FilerFrameConnection) hold = g_object_ref (self);
+  GPollableOutputStream *output = G_POLLABLE_OUTPUT_STREAM (self->output);
+
+  while (self->block_written < self->block_size)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n = g_pollable_output_stream_write_nonblocking (output,
+                                                             self->write_block + self->block_written,
+                                                             self->block_size - self->block_written,
+                                                             self->cancellable, &error);
+
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          if (self->block_source == NULL)
+            {
+              self->block_source = g_pollable_output_stream_create_source (output, self->cancellable);
+              g_source_set_callback (self->block_source, G_SOURCE_FUNC (write_block_cb), self, NULL);
+              g_source_attach (self->block_source, g_main_context_get_thread_default ());
+            }
+          return;
+        }
+
+      if (n < 0)
+        {
+          stop_block_source (self);
+          write_done (self, FALSE, error);
+          return;
+        }
+
+      self->block_written += n;
+    }
+
+  stop_block_source (self);
+  write_done (self, TRUE, NULL);
+}
+
+static gboolean
+write_block_cb (GObject  *stream,
+                gpointer  user_data)
+{
+  write_block (user_data);
+  return G_SOURCE_CONTINUE;   /* write_block() destroys the source when done */
+}
+
+/* TLS makes a record of every vector it is given: a frame's small
+ * header would be a record of its own, and a 32 KiB chunk two records of
+ * 16 KiB (half the records and system calls of both sides are the
+ * headers). Copied into one block, the batch goes out as full records. */
+static gboolean
+coalesce (FilerFrameConnection *self,
+          guint                 n_vectors)
+{
+  gsize total = 0;
+  gsize at = 0;
+
+  if (!G_IS_TLS_CONNECTION (self->stream) || !G_IS_POLLABLE_OUTPUT_STREAM (self->output))
+    return FALSE;
+
+  for (guint i = 0; i < n_vectors; i++)
+    total += self->write_vectors[i].size;
+
+  g_assert (self->write_block == NULL);
+  self->write_block = g_malloc (total);
+  for (guint i = 0; i < n_vectors; i++)
+    {
+      memcpy (self->write_block + at, self->write_vectors[i].buffer, self->write_vectors[i].size);
+      at += self->write_vectors[i].size;
+    }
+
+  self->block_size = total;
+  self->block_written = 0;
+  return TRUE;
+}
+
 /* Sends as many queued frames as fit in one writev(): a sender that keeps
  * several chunks queued pays one system call for all of them. */
 static void
@@ -582,6 +728,12 @@ write_next (FilerFrameConnection *self)
     }
 
   self->writing = TRUE;
+  if (coalesce (self, n_vectors))
+    {
+      write_block (self);
+      return;
+    }
+
   g_output_stream_writev_all_async (self->output,
                                     self->write_vectors,
                                     n_vectors,
@@ -589,6 +741,16 @@ write_next (FilerFrameConnection *self)
                                     self->cancellable,
                                     write_cb,
                                     g_object_ref (self));
+}
+
+static gboolean
+flush_cb (gpointer user_data)
+{
+  FilerFrameConnection *self = user_data;
+
+  self->flush_source = 0;
+  write_next (self);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -624,6 +786,15 @@ enqueue (FilerFrameConnection *self,
 
   self->queued_bytes += g_bytes_get_size (write->header) + g_bytes_get_size (write->content);
   g_queue_push_tail (&self->write_queue, write);
+
+  /* Under TLS the frames a handler sends in one go (a reader's block of
+   * chunks) go out together, as full records, once it returns. */
+  if (G_IS_TLS_CONNECTION (self->stream))
+    {
+      if (self->flush_source == 0)
+        self->flush_source = g_idle_add (flush_cb, self);
+      return;
+    }
 
   write_next (self);
 }
