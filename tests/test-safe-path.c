@@ -515,6 +515,22 @@ test_size_overflow (Fixture       *fixture,
   assert_refused_and_serving (fixture);
 }
 
+/* An offer of no files is nothing a person could say no to: the
+ * receiver refuses it as a protocol error (not `declined`, which tells
+ * the sender's user that someone refused) and keeps serving. */
+static void
+test_empty_offer (Fixture       *fixture,
+                  gconstpointer  user_data)
+{
+  static const char empty[] = "{\"files\":[]}";
+
+  raw_connect (fixture);
+  send_offer_json (fixture, empty, strlen (empty), 0, 0);
+  filer_test_wait_until (answered_or_closed, fixture, 10000, "the receiver's answer");
+  g_assert_null (find_frame (fixture, "decline"));
+  assert_refused_and_serving (fixture);
+}
+
 static gboolean
 is_finished (gpointer user_data)
 {
@@ -597,6 +613,8 @@ main (int   argc,
               fixture_set_up, test_deep_json, fixture_tear_down);
   g_test_add ("/filer/safe-path/size-overflow", Fixture, NULL,
               fixture_set_up, test_size_overflow, fixture_tear_down);
+  g_test_add ("/filer/safe-path/empty-offer", Fixture, NULL,
+              fixture_set_up, test_empty_offer, fixture_tear_down);
 
   return g_test_run ();
 }

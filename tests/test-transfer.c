@@ -1767,6 +1767,103 @@ test_negotiation (Fixture       *fixture,
   filer_hash_set_allowed (NULL);
 }
 
+/* --- a hand-written receiver ---------------------------------------- */
+
+/* Alice sends @source over a socketpair whose other end the test plays,
+ * frame by frame: it answers her hello as bob and returns once her offer
+ * arrived (frames[1]). What she sends lands in @frames. */
+static FilerFrameConnection *
+hand_receiver (Fixture        *fixture,
+               const char     *source,
+               GPtrArray      *frames,
+               FilerTransfer **sent)
+{
+  const char * const paths[] = { source, NULL };
+  const char *bob_id = filer_transfer_service_get_device_id (fixture->bob);
+  g_autoptr(GIOStream) a = NULL, b = NULL;
+  g_autoptr(FilerFrame) answer = filer_frame_new ("hello");
+  FilerFrameConnection *connection;
+  FilerFrame *hello;
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  a = stream_from_fd (fds[0]);
+  b = stream_from_fd (fds[1]);
+  connection = filer_frame_connection_new (b);
+  g_signal_connect (connection, "frame-received", G_CALLBACK (collect_frame_cb), frames);
+  filer_frame_connection_start (connection);
+  *sent = filer_transfer_service_send_over_stream (fixture->alice, a, bob_id, NULL, "relay", paths);
+
+  hello = wait_frame (frames, 0);
+  g_assert_true (filer_frame_is (hello, "hello"));
+  filer_frame_set_uint (answer, "version", FILER_TRANSFER_PROTOCOL_VERSION);
+  filer_frame_set (answer, "from", bob_id);
+  filer_frame_set (answer, "to", filer_frame_get (hello, "from"));
+  filer_frame_set (answer, "name", "Bob by hand");
+  filer_frame_connection_send (connection, answer);
+  g_assert_true (filer_frame_is (wait_frame (frames, 1), "offer"));
+  return connection;
+}
+
+static void
+send_accept_json (FilerFrameConnection *connection,
+                  const char           *json,
+                  guint                 n_files)
+{
+  g_autoptr(FilerFrame) accept = filer_frame_new ("accept");
+  g_autoptr(GBytes) content = g_bytes_new (json, strlen (json));
+
+  filer_frame_set (accept, "transfer", "any");
+  filer_frame_set_uint (accept, "files", n_files);
+  filer_frame_set (accept, "hash", "sha256");
+  filer_frame_set_content (accept, content);
+  filer_frame_connection_send (connection, accept);
+}
+
+/* An accept must name at least one file: an empty one used to end the
+ * transfer as "completed" with nothing sent. The sender refuses it with
+ * `protocol`; the same receiver accepting the file gets it. */
+static void
+test_empty_accept (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "one.txt", 100, 1);
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(GPtrArray) good_frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerFrameConnection) empty = NULL;
+  g_autoptr(FilerFrameConnection) good = NULL;
+  g_autoptr(FilerFrame) result = filer_frame_new ("result");
+  FilerTransfer *sent;
+  FilerFrame *answer;
+
+  empty = hand_receiver (fixture, source, frames, &sent);
+  send_accept_json (empty, "{\"files\":[]}", 0);
+  answer = wait_frame (frames, 2);
+  g_test_message ("an empty accept got: %s %s: %s", filer_frame_get_message_type (answer),
+                  filer_frame_get (answer, "code"), filer_frame_get (answer, "message"));
+  g_assert_true (filer_frame_is (answer, "error"));
+  g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "protocol");
+  wait_finished (sent, 5000);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL);
+
+  /* The happy one: file, chunk, end; a result completes it. */
+  good = hand_receiver (fixture, source, good_frames, &sent);
+  send_accept_json (good, "{\"files\":[{\"index\":0,\"offset\":0}]}", 1);
+  g_assert_true (filer_frame_is (wait_frame (good_frames, 2), "file"));
+  g_assert_true (filer_frame_is (wait_frame (good_frames, 3), "chunk"));
+  g_assert_true (filer_frame_is (wait_frame (good_frames, 4), "end"));
+  filer_frame_set_uint (result, "index", 0);
+  filer_frame_set (result, "status", "ok");
+  filer_frame_set (result, "name", "one.txt");
+  filer_frame_connection_send (good, result);
+  wait_finished (sent, 5000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  filer_frame_connection_close (empty);
+  filer_frame_connection_close (good);
+}
+
 /* --- who may claim which id ------------------------------------------ */
 
 static gboolean
@@ -1952,6 +2049,7 @@ main (int   argc,
   ADD ("nothing-leaks", test_nothing_leaks, NULL);
   ADD ("hello-spoof", test_hello_spoof, NULL);
   ADD ("version-1-hello", test_version_1_hello, NULL);
+  ADD ("empty-accept", test_empty_accept, NULL);
 
   return g_test_run ();
 }

@@ -299,6 +299,10 @@ filer_transfer_offer_from_json (GBytes   *content,
     return NULL;
 
   n = json_array_get_length (files);
+  /* Nothing to send is no offer: a sender with no files does not connect,
+   * and the receiver must not ask its user about (or decline) nothing. */
+  if (n == 0)
+    return protocol_error (error, "The offer lists no files"), NULL;
   if (n != expected_files || n > FILER_TRANSFER_MAX_FILES)
     return protocol_error (error, "The offer’s file count does not match its list"), NULL;
 
@@ -442,6 +446,11 @@ filer_transfer_accept_from_json (GBytes              *content,
 
       g_array_append_val (result, entry);
     }
+
+  /* A receiver that wants none of the files declines; an empty accept
+   * would end the transfer as "completed" with nothing sent. */
+  if (result->len == 0)
+    return protocol_error (error, "The accept lists no files"), NULL;
 
   return g_steal_pointer (&result);
 }

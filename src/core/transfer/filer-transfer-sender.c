@@ -241,14 +241,8 @@ handle_accept (FilerTransferSender *self,
   _filer_transfer_set_bytes_total (self->transfer, total);
   _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_TRANSFERRING);
 
-  if (self->n_accepted == 0)
-    {
-      _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_COMPLETED);
-      stop_reading_files (self);
-      filer_frame_connection_close (self->connection);
-      return;
-    }
-
+  /* filer_transfer_accept_from_json() refused an empty list: at least one
+   * file is accepted, so the transfer ends with its results. */
   _filer_transfer_reader_start (self->reader);
 }
 
