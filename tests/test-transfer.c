@@ -1864,6 +1864,89 @@ test_empty_accept (Fixture       *fixture,
   filer_frame_connection_close (good);
 }
 
+typedef struct
+{
+  GPtrArray *frames;
+  gboolean   closed;
+} HandSide;
+
+static gboolean
+has_cancel (gpointer user_data)
+{
+  HandSide *side = user_data;
+
+  for (guint i = 0; i < side->frames->len; i++)
+    if (filer_frame_is (g_ptr_array_index (side->frames, i), "cancel"))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+hand_closed_cb (FilerFrameConnection *connection,
+                const GError         *error,
+                HandSide             *side)
+{
+  side->closed = TRUE;
+}
+
+/* After cancelling, the sender keeps reading until the receiver (which
+ * closes when it reads the `cancel`) hangs up: it does not close first,
+ * which would reset the connection under the receiver's unread results.
+ * A receiver that never hangs up is dropped after 5 s. */
+static void
+test_cancel_linger (Fixture       *fixture,
+                    gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "big.bin", 4 * 1024 * 1024, 6);
+  HandSide side = { g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref), FALSE };
+  HandSide silent = { g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref), FALSE };
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  g_autoptr(FilerFrameConnection) quiet = NULL;
+  g_autoptr(FilerFrame) result = filer_frame_new ("result");
+  FilerTransfer *sent;
+  gint64 start;
+  double elapsed;
+
+  connection = hand_receiver (fixture, source, side.frames, &sent);
+  g_signal_connect (connection, "closed", G_CALLBACK (hand_closed_cb), &side);
+  send_accept_json (connection, "{\"files\":[{\"index\":0,\"offset\":0}]}", 1);
+  g_assert_true (filer_frame_is (wait_frame (side.frames, 2), "file"));
+
+  filer_transfer_cancel (sent);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_CANCELLED);
+  filer_test_wait_until (has_cancel, &side, 10000, "the sender's cancel");
+  /* Still open, still read: what the receiver says now is no reset. */
+  filer_frame_set_uint (result, "index", 0);
+  filer_frame_set (result, "status", "failed");
+  filer_frame_set (result, "code", "cancelled");
+  filer_frame_connection_send (connection, result);
+  filer_test_spin (500);
+  g_assert_false (side.closed);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_CANCELLED);
+  filer_frame_connection_close (connection);
+
+  /* A receiver that reads the cancel and stays: the sender closes
+   * after its 5 s. */
+  quiet = hand_receiver (fixture, source, silent.frames, &sent);
+  g_signal_connect (quiet, "closed", G_CALLBACK (hand_closed_cb), &silent);
+  send_accept_json (quiet, "{\"files\":[{\"index\":0,\"offset\":0}]}", 1);
+  g_assert_true (filer_frame_is (wait_frame (silent.frames, 2), "file"));
+  filer_transfer_cancel (sent);
+  start = g_get_monotonic_time ();
+  filer_test_wait_for (&silent.closed, 10000, "the sender to give up lingering");
+  elapsed = (g_get_monotonic_time () - start) / 1e6;
+  g_test_message ("the sender closed %.2f s after cancelling", elapsed);
+  g_assert_cmpfloat (elapsed, >=, 4.5);
+  g_assert_true (has_cancel (&silent));
+
+  g_signal_handlers_disconnect_by_data (connection, side.frames);
+  g_signal_handlers_disconnect_by_data (connection, &side);
+  g_signal_handlers_disconnect_by_data (quiet, silent.frames);
+  g_signal_handlers_disconnect_by_data (quiet, &silent);
+  g_ptr_array_unref (side.frames);
+  g_ptr_array_unref (silent.frames);
+}
+
 /* --- who may claim which id ------------------------------------------ */
 
 static gboolean
@@ -2050,6 +2133,7 @@ main (int   argc,
   ADD ("hello-spoof", test_hello_spoof, NULL);
   ADD ("version-1-hello", test_version_1_hello, NULL);
   ADD ("empty-accept", test_empty_accept, NULL);
+  ADD ("cancel-linger", test_cancel_linger, NULL);
 
   return g_test_run ();
 }
