@@ -150,9 +150,58 @@ too_deep (const char *text,
   return FALSE;
 }
 
+/* json-glib builds the whole tree before we can count it: 16 MiB of
+ * minimal entries are about 450,000 of them and 400 MB of nodes, for an
+ * offer whose header said one file. Count the elements of the list first
+ * (values two levels down: {"files":[here, here]}, brackets and commas
+ * outside strings), so that a list longer than announced is refused
+ * before anything is built. */
+static guint64
+count_elements (const char *text,
+                gsize       length)
+{
+  gboolean in_string = FALSE;
+  gboolean expect_element = FALSE;
+  guint depth = 0;
+  guint64 n = 0;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = text[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (depth == 2 && expect_element && !g_ascii_isspace (c) && c != ']' && c != ',')
+        {
+          n++;
+          expect_element = FALSE;
+        }
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth == 2)
+            expect_element = TRUE;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+      else if (c == ',' && depth == 2)
+        expect_element = TRUE;
+    }
+
+  return n;
+}
+
 static JsonArray *
 parse_files_array (GBytes      *content,
                    JsonParser  *parser,
+                   guint64      max_elements,
                    GError     **error)
 {
   gsize length = 0;
@@ -165,6 +214,8 @@ parse_files_array (GBytes      *content,
     return protocol_error (error, "The message has no content"), NULL;
   if (too_deep (text, length))
     return protocol_error (error, "The message content nests too deeply"), NULL;
+  if (count_elements (text, length) > max_elements)
+    return protocol_error (error, "The message’s list holds more entries than its header announces"), NULL;
   if (has_escaped_nul (text, length))
     {
       g_set_error_literal (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_UNSAFE_NAME,
@@ -294,7 +345,11 @@ filer_transfer_offer_from_json (GBytes   *content,
   guint n;
   guint64 total = 0;
 
-  files = parse_files_array (content, parser, error);
+  /* Before anything is parsed: the cap (§3.3), then the list's length. */
+  if (expected_files > FILER_TRANSFER_MAX_FILES)
+    return protocol_error (error, "The offer lists more files than a receiver takes "
+                                  "(" G_STRINGIFY (FILER_TRANSFER_MAX_FILES) ")"), NULL;
+  files = parse_files_array (content, parser, expected_files, error);
   if (files == NULL)
     return NULL;
 
@@ -303,7 +358,7 @@ filer_transfer_offer_from_json (GBytes   *content,
    * and the receiver must not ask its user about (or decline) nothing. */
   if (n == 0)
     return protocol_error (error, "The offer lists no files"), NULL;
-  if (n != expected_files || n > FILER_TRANSFER_MAX_FILES)
+  if (n != expected_files)
     return protocol_error (error, "The offer’s file count does not match its list"), NULL;
 
   result = g_ptr_array_new_full (n, g_object_unref);
@@ -408,7 +463,7 @@ filer_transfer_accept_from_json (GBytes              *content,
   JsonArray *files;
   gint64 previous = -1;
 
-  files = parse_files_array (content, parser, error);
+  files = parse_files_array (content, parser, n_offered, error);
   if (files == NULL)
     return NULL;
 

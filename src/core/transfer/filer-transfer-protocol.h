@@ -18,7 +18,9 @@ G_BEGIN_DECLS
 
 #define FILER_TRANSFER_PROTOCOL_VERSION 2
 #define FILER_TRANSFER_CHUNK_SIZE       32768
-#define FILER_TRANSFER_MAX_FILES        1000000
+/* The most files one offer may list (docs/protocol.md §3.3): checked on
+ * the header and on the list's length before the JSON is parsed. */
+#define FILER_TRANSFER_MAX_FILES        100000
 
 /* The offer's "hashes" header: what the sender can verify with, in its
  * order of preference; the accept's "hash" header: the receiver's pick.

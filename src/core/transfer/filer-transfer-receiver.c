@@ -192,7 +192,7 @@ handle_offer (FilerTransferReceiver *self,
   const char *id = filer_frame_get (frame, "transfer");
 
   if (id == NULL || *id == '\0' || strlen (id) > 64 ||
-      !filer_frame_get_uint (frame, "files", FILER_TRANSFER_MAX_FILES, &n_files, NULL) ||
+      !filer_frame_get_uint (frame, "files", G_MAXINT64, &n_files, NULL) ||
       !filer_frame_get_uint (frame, "size", G_MAXINT64, &size, NULL))
     {
       protocol_violation (self, "The offer’s header is incomplete");
