@@ -15,6 +15,8 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,6 +114,7 @@ fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
   filer_transfer_testing_set_chunk_hook (NULL, NULL);
+  filer_transfer_testing_set_deadlines (0, 0);
   filer_hash_set_allowed (NULL);
   g_clear_pointer (&fixture->offers, g_ptr_array_unref);
   g_clear_object (&fixture->alice_peer);
@@ -1947,6 +1950,238 @@ test_cancel_linger (Fixture       *fixture,
   g_ptr_array_unref (silent.frames);
 }
 
+/* --- deadlines: no state waits forever on a silent sender (§3.12) ----- */
+
+/* A hand-written sender to bob over a socketpair: says hello and returns
+ * once bob's hello came back (frames[0]); bob's frames land in @frames. */
+static FilerFrameConnection *
+hand_sender (Fixture   *fixture,
+             GPtrArray *frames)
+{
+  g_autoptr(GIOStream) a = NULL, b = NULL;
+  g_autoptr(FilerFrame) hello = filer_frame_new ("hello");
+  FilerFrameConnection *connection;
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  a = stream_from_fd (fds[0]);
+  b = stream_from_fd (fds[1]);
+  filer_transfer_service_handle_stream (fixture->bob, b, NULL, "relay");
+  connection = filer_frame_connection_new (a);
+  g_signal_connect (connection, "frame-received", G_CALLBACK (collect_frame_cb), frames);
+  filer_frame_connection_start (connection);
+
+  filer_frame_set_uint (hello, "version", FILER_TRANSFER_PROTOCOL_VERSION);
+  filer_frame_set (hello, "from", "hand-sender");
+  filer_frame_set (hello, "to", filer_transfer_service_get_device_id (fixture->bob));
+  filer_frame_set (hello, "name", "Hand");
+  filer_frame_connection_send (connection, hello);
+  g_assert_true (filer_frame_is (wait_frame (frames, 0), "hello"));
+  return connection;
+}
+
+/* An offer of one file, 40,000 bytes (two chunks), SHA-256 only. */
+static void
+send_two_chunk_offer (FilerFrameConnection *connection)
+{
+  static const char json[] = "{\"files\":[{\"path\":\"slow.bin\",\"size\":40000,\"chunks\":2}]}";
+  g_autoptr(FilerFrame) offer = filer_frame_new ("offer");
+  g_autoptr(GBytes) content = g_bytes_new_static (json, strlen (json));
+
+  filer_frame_set (offer, "transfer", "t-slow");
+  filer_frame_set_uint (offer, "files", 1);
+  filer_frame_set_uint (offer, "size", 40000);
+  filer_frame_set_uint (offer, "chunk-size", FILER_TRANSFER_CHUNK_SIZE);
+  filer_frame_set (offer, "hashes", "sha256");
+  filer_frame_set_content (offer, content);
+  filer_frame_connection_send (connection, offer);
+}
+
+static void
+send_slow_frame (FilerFrameConnection *connection,
+                 const char           *type,
+                 gsize                 length)
+{
+  g_autoptr(FilerFrame) frame = filer_frame_new (type);
+
+  if (filer_frame_is (frame, "file"))
+    {
+      filer_frame_set_uint (frame, "index", 0);
+      filer_frame_set_uint (frame, "offset", 0);
+    }
+  else if (filer_frame_is (frame, "chunk"))
+    {
+      g_autofree char *zeros = g_malloc0 (length);
+      g_autoptr(GBytes) content = g_bytes_new (zeros, length);
+
+      filer_frame_set_content (frame, content);
+    }
+  else
+    {
+      g_autofree char *zeros = g_malloc0 (40000);
+      char hex[FILER_HASH_HEX_SIZE];
+
+      filer_hash_hex_of (FILER_HASH_SHA256, zeros, 40000, hex);
+      filer_frame_set_uint (frame, "index", 0);
+      filer_frame_set (frame, "sha256", hex);
+    }
+  filer_frame_connection_send (connection, frame);
+}
+
+/* With the default deadline (30 s, no test hook): a sender that says
+ * hello and then nothing is told `timeout` after 30 s, and is no
+ * transfer of bob's. (About 30 s: the one deadline test with its real
+ * value.) */
+static void
+test_deadline_offer_default (Fixture       *fixture,
+                             gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  FrameWait wait = { frames, 2 };
+  FilerFrame *answer;
+  gint64 start;
+  double elapsed;
+
+  connection = hand_sender (fixture, frames);
+  start = g_get_monotonic_time ();
+  filer_test_spin (FILER_TRANSFER_OFFER_TIMEOUT_MS - 2000);
+  g_assert_cmpuint (frames->len, ==, 1);   /* not yet */
+  filer_test_wait_until (has_frames, &wait, 10000, "bob's deadline");
+  elapsed = (g_get_monotonic_time () - start) / 1e6;
+  answer = g_ptr_array_index (frames, 1);
+  g_test_message ("after %.2f s: %s %s: %s", elapsed, filer_frame_get_message_type (answer),
+                  filer_frame_get (answer, "code"), filer_frame_get (answer, "message"));
+  g_assert_true (filer_frame_is (answer, "error"));
+  g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "timeout");
+  g_assert_cmpfloat (elapsed, >=, FILER_TRANSFER_OFFER_TIMEOUT_MS / 1000.0 - 0.5);
+  g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 0);
+}
+
+/* While data flows, a silence longer than the idle deadline (500 ms
+ * here, through the test hook) fails the transfer with `timeout`, in the
+ * middle of a file and after its last chunk (no `end`); a sender that
+ * pauses for less between frames completes. */
+typedef enum
+{
+  SILENT_MID_FILE,
+  SILENT_BEFORE_END,
+  SLOW_BUT_ALIVE,
+} SilenceCase;
+
+static void
+test_deadline_silence (Fixture       *fixture,
+                       gconstpointer  user_data)
+{
+  SilenceCase test = GPOINTER_TO_INT (user_data);
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  FilerTransfer *received;
+  FilerFrame *answer;
+
+  filer_transfer_testing_set_deadlines (0, 500);
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  connection = hand_sender (fixture, frames);
+  send_two_chunk_offer (connection);
+  g_assert_true (filer_frame_is (wait_frame (frames, 1), "accept"));
+  received = bob_transfer (fixture);
+
+  send_slow_frame (connection, "file", 0);
+  if (test == SLOW_BUT_ALIVE)
+    filer_test_spin (350);
+  send_slow_frame (connection, "chunk", 32768);
+  if (test == SLOW_BUT_ALIVE)
+    filer_test_spin (350);
+  if (test != SILENT_MID_FILE)
+    send_slow_frame (connection, "chunk", 40000 - 32768);
+  if (test == SLOW_BUT_ALIVE)
+    {
+      filer_test_spin (350);
+      send_slow_frame (connection, "end", 0);
+    }
+
+  answer = wait_frame (frames, 2);
+  g_test_message ("bob says: %s %s: %s", filer_frame_get_message_type (answer),
+                  filer_frame_get (answer, "code"), filer_frame_get (answer, "message"));
+  wait_finished (received, 5000);
+  if (test == SLOW_BUT_ALIVE)
+    {
+      g_assert_true (filer_frame_is (answer, "result"));
+      g_assert_cmpstr (filer_frame_get (answer, "status"), ==, "ok");
+      g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_COMPLETED);
+      /* Done: bob waits for nothing more from the sender, and does not
+       * time out the quiet connection before it closes. */
+      return;
+    }
+  g_assert_true (filer_frame_is (answer, "error"));
+  g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "timeout");
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (received), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_TIMED_OUT);
+}
+
+/* The receiver deciding (its user has not answered yet) sets no deadline
+ * on the sender, who is waiting for that answer: the connection stays up
+ * well past both (shortened) deadlines, and the answer still goes out. */
+static void
+test_deadline_deciding (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  FilerTransfer *offer;
+
+  filer_transfer_testing_set_deadlines (300, 300);
+  connection = hand_sender (fixture, frames);
+  send_two_chunk_offer (connection);
+  filer_test_wait_until (has_offer, fixture, 10000, "bob to be asked");
+  offer = g_ptr_array_index (fixture->offers, 0);
+
+  filer_test_spin (1500);
+  g_assert_cmpuint (frames->len, ==, 1);
+  g_assert_false (filer_frame_connection_is_closed (connection));
+  g_assert_cmpint (filer_transfer_get_state (offer), ==, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+
+  filer_transfer_accept (offer, NULL);
+  g_assert_true (filer_frame_is (wait_frame (frames, 1), "accept"));
+  send_slow_frame (connection, "file", 0);
+  send_slow_frame (connection, "chunk", 32768);
+  send_slow_frame (connection, "chunk", 40000 - 32768);
+  send_slow_frame (connection, "end", 0);
+  g_assert_true (filer_frame_is (wait_frame (frames, 2), "result"));
+  wait_finished (offer, 5000);
+  g_assert_cmpint (filer_transfer_get_state (offer), ==, FILER_TRANSFER_STATE_COMPLETED);
+}
+
+/* The sender waits for the user's answer without a deadline; TCP
+ * keepalive on its socket is what notices a receiver gone without a
+ * FIN. (Both sides' LAN sockets carry it.) */
+static void
+test_keepalive (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "wait.txt", 100, 8);
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent;
+  int fd, on = 0, idle = 0, count = 0;
+  socklen_t len = sizeof on;
+
+  sent = send_paths (fixture, paths);
+  filer_test_wait_until (has_offer, fixture, 10000, "bob to be asked");
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+  fd = find_alice_socket (filer_transfer_service_get_port (fixture->bob));
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (getsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len), ==, 0);
+  len = sizeof idle;
+  g_assert_cmpint (getsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &len), ==, 0);
+  len = sizeof count;
+  g_assert_cmpint (getsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &count, &len), ==, 0);
+  g_assert_cmpint (on, ==, 1);
+  g_assert_cmpint (idle, ==, FILER_TRANSFER_KEEPALIVE_IDLE_S);
+  g_assert_cmpint (count, ==, FILER_TRANSFER_KEEPALIVE_COUNT);
+  filer_transfer_decline (g_ptr_array_index (fixture->offers, 0), NULL);
+  wait_finished (sent, 10000);
+}
+
 /* --- who may claim which id ------------------------------------------ */
 
 static gboolean
@@ -2134,6 +2369,12 @@ main (int   argc,
   ADD ("version-1-hello", test_version_1_hello, NULL);
   ADD ("empty-accept", test_empty_accept, NULL);
   ADD ("cancel-linger", test_cancel_linger, NULL);
+  ADD ("deadline/offer-default", test_deadline_offer_default, NULL);
+  ADD ("deadline/silent-mid-file", test_deadline_silence, GINT_TO_POINTER (SILENT_MID_FILE));
+  ADD ("deadline/silent-before-end", test_deadline_silence, GINT_TO_POINTER (SILENT_BEFORE_END));
+  ADD ("deadline/slow-but-alive", test_deadline_silence, GINT_TO_POINTER (SLOW_BUT_ALIVE));
+  ADD ("deadline/deciding", test_deadline_deciding, NULL);
+  ADD ("keepalive", test_keepalive, NULL);
 
   return g_test_run ();
 }

@@ -25,6 +25,7 @@ static const char * const wire_codes[] = {
   "connection-lost",
   "identity",
   "version",
+  "timeout",
 };
 
 const char *

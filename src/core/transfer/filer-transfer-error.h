@@ -40,6 +40,8 @@ G_BEGIN_DECLS
  *   reach, or its hello names another device than its certificate)
  * @FILER_TRANSFER_ERROR_VERSION: the peer speaks another version of the
  *   transfer protocol (a Filer 1 peer, which has no TLS)
+ * @FILER_TRANSFER_ERROR_TIMED_OUT: the peer was silent past a deadline
+ *   (docs/protocol.md §3.12)
  *
  * Errors of the transfer area. The wire codes that carry them between
  * peers are listed in docs/protocol.md, "Transfers".
@@ -60,6 +62,7 @@ typedef enum
   FILER_TRANSFER_ERROR_CONNECTION_LOST,
   FILER_TRANSFER_ERROR_IDENTITY,
   FILER_TRANSFER_ERROR_VERSION,
+  FILER_TRANSFER_ERROR_TIMED_OUT,
 } FilerTransferError;
 
 GQuark       filer_transfer_error_quark        (void);

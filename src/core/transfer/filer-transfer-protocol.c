@@ -10,6 +10,8 @@
 #include "filer-safe-path.h"
 
 #include <json-glib/json-glib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 static gboolean
@@ -508,4 +510,47 @@ filer_transfer_accept_from_json (GBytes              *content,
     return protocol_error (error, "The accept lists no files"), NULL;
 
   return g_steal_pointer (&result);
+}
+
+/**
+ * filer_transfer_enable_keepalive:
+ * @stream: a transfer's stream: a #GSocketConnection, or TLS over one
+ *
+ * A state that waits for a person (the sender waiting for the answer)
+ * has no deadline of its own; TCP keepalive is what notices that the
+ * peer's machine went away without closing.
+ *
+ * Returns: whether @stream runs over a TCP socket (and keepalive is on)
+ */
+gboolean
+filer_transfer_enable_keepalive (GIOStream *stream)
+{
+  GIOStream *base = stream;
+  GSocket *socket;
+
+  /* TLS: the socket is under the TLS connection. */
+  while (base != NULL && !G_IS_SOCKET_CONNECTION (base) &&
+         g_object_class_find_property (G_OBJECT_GET_CLASS (base), "base-io-stream") != NULL)
+    {
+      GIOStream *next = NULL;
+
+      g_object_get (base, "base-io-stream", &next, NULL);
+      if (next != NULL)
+        g_object_unref (next);   /* @stream holds it */
+      base = next;
+    }
+  if (base == NULL || !G_IS_SOCKET_CONNECTION (base))
+    return FALSE;
+
+  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (base));
+  if (g_socket_get_socket_type (socket) != G_SOCKET_TYPE_STREAM ||
+      (g_socket_get_family (socket) != G_SOCKET_FAMILY_IPV4 &&
+       g_socket_get_family (socket) != G_SOCKET_FAMILY_IPV6))
+    return FALSE;
+
+  g_socket_set_keepalive (socket, TRUE);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_KEEPIDLE, FILER_TRANSFER_KEEPALIVE_IDLE_S, NULL);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_KEEPINTVL, FILER_TRANSFER_KEEPALIVE_INTERVAL_S, NULL);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_KEEPCNT, FILER_TRANSFER_KEEPALIVE_COUNT, NULL);
+  return TRUE;
 }

@@ -8,6 +8,7 @@
 #include "filer-transfer-receiver.h"
 #include "filer-transfer-private.h"
 #include "filer-transfer-protocol.h"
+#include "filer-transfer-testing.h"
 #include "filer-transfer-writer.h"
 
 #include <string.h>
@@ -25,12 +26,30 @@
  * writes and hashes them in order. When the disk is slower than the
  * network, reading pauses at 16 MiB queued and resumes at 4 MiB, so TCP
  * itself holds the sender back and memory stays flat.
+ *
+ * No state waits forever on a silent sender (§3.12): the offer must come
+ * within FILER_TRANSFER_OFFER_TIMEOUT_MS of the hellos, and while an
+ * accepted file is still to come the sender may be silent at most
+ * FILER_TRANSFER_IDLE_TIMEOUT_MS between frames. Deciding (the user's
+ * answer) has no deadline here, and neither has the wait for our own
+ * writer after the last `end`, nor a pause of our own reading.
  */
 
 #define BATCH_SIZE      (256 * 1024)
 #define PAUSE_HIGH_MARK (16 * 1024 * 1024)
 #define PAUSE_LOW_MARK  (4 * 1024 * 1024)
-#define LINGER_MS       5000
+#define LINGER_MS       FILER_TRANSFER_LINGER_MS
+
+static guint offer_timeout_ms = FILER_TRANSFER_OFFER_TIMEOUT_MS;
+static guint idle_timeout_ms = FILER_TRANSFER_IDLE_TIMEOUT_MS;
+
+void
+filer_transfer_testing_set_deadlines (guint offer_ms,
+                                      guint idle_ms)
+{
+  offer_timeout_ms = offer_ms > 0 ? offer_ms : FILER_TRANSFER_OFFER_TIMEOUT_MS;
+  idle_timeout_ms = idle_ms > 0 ? idle_ms : FILER_TRANSFER_IDLE_TIMEOUT_MS;
+}
 
 typedef enum
 {
@@ -57,6 +76,7 @@ struct _FilerTransferReceiver
   guint8               *state;
   guint64              *offsets;
   guint                 n_accepted;
+  guint                 n_ended;
   guint                 n_results;
   gint64                last_started;
 
@@ -72,6 +92,12 @@ struct _FilerTransferReceiver
   gulong                frame_handler;
   gulong                closed_handler;
   guint                 linger_source;
+
+  /* The deadline on the sender: the offer's, then the idle one. */
+  guint                 deadline_source;
+  guint                 offer_deadline_ms;
+  guint                 idle_deadline_ms;
+  gint64                last_frame;     /* monotonic µs */
   gboolean              done;
 };
 
@@ -86,6 +112,7 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void writer_ready_cb (gpointer user_data);
+static void update_idle_deadline (FilerTransferReceiver *self);
 
 gboolean
 filer_transfer_default_free_space (int       dir_fd,
@@ -123,6 +150,7 @@ flush_batch (FilerTransferReceiver *self)
       self->paused = TRUE;
       filer_frame_connection_pause (self->connection);
       filer_transfer_writer_want_drain (self->writer, PAUSE_LOW_MARK);
+      update_idle_deadline (self);
     }
 }
 
@@ -167,6 +195,88 @@ protocol_violation (FilerTransferReceiver *self,
   filer_frame_connection_close_with_error (self->connection, "protocol", message);
 }
 
+/* --- deadlines --- */
+
+static void
+timed_out (FilerTransferReceiver *self,
+           const char            *message)
+{
+  g_debug ("Transfer %s: %s", filer_transfer_get_id (self->transfer), message);
+  /* What arrived stays in its partial file, for a resume: a stall is no
+   * broken rule. closed_cb flushes the batch. */
+  _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
+                        &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_TIMED_OUT,
+                                    (char *)message });
+  filer_frame_connection_close_with_error (self->connection,
+                                           filer_transfer_error_to_wire (FILER_TRANSFER_ERROR_TIMED_OUT),
+                                           message);
+}
+
+static gboolean
+offer_deadline_cb (gpointer user_data)
+{
+  FilerTransferReceiver *self = user_data;
+  g_autofree char *message = g_strdup_printf ("The sender sent no offer within %g s of its hello",
+                                              self->offer_deadline_ms / 1000.0);
+
+  self->deadline_source = 0;
+  if (!filer_transfer_is_finished (self->transfer))
+    timed_out (self, message);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean idle_deadline_cb (gpointer user_data);
+
+static void
+arm_idle_deadline (FilerTransferReceiver *self,
+                   guint                  ms)
+{
+  g_clear_handle_id (&self->deadline_source, g_source_remove);
+  self->deadline_source = g_timeout_add (ms, idle_deadline_cb, self);
+}
+
+/* Frames only note their time (the hot path); the timer, when it fires,
+ * looks whether the silence really lasted and sleeps on otherwise. */
+static gboolean
+idle_deadline_cb (gpointer user_data)
+{
+  FilerTransferReceiver *self = user_data;
+  gint64 silent_ms = (g_get_monotonic_time () - self->last_frame) / 1000;
+  g_autofree char *message = NULL;
+
+  self->deadline_source = 0;
+  if (filer_transfer_is_finished (self->transfer))
+    return G_SOURCE_REMOVE;
+  if (silent_ms < self->idle_deadline_ms)
+    {
+      arm_idle_deadline (self, self->idle_deadline_ms - (guint)silent_ms);
+      return G_SOURCE_REMOVE;
+    }
+
+  message = g_strdup_printf ("The sender sent nothing for %g s in the middle of the transfer",
+                             self->idle_deadline_ms / 1000.0);
+  timed_out (self, message);
+  return G_SOURCE_REMOVE;
+}
+
+/* The idle deadline runs while the sender owes us frames and we read
+ * them: not while we paused reading, not once every accepted file ended. */
+static void
+update_idle_deadline (FilerTransferReceiver *self)
+{
+  gboolean owed = filer_transfer_get_state (self->transfer) == FILER_TRANSFER_STATE_TRANSFERRING &&
+                  !filer_transfer_is_finished (self->transfer) &&
+                  self->n_ended < self->n_accepted && !self->paused;
+
+  if (!owed)
+    g_clear_handle_id (&self->deadline_source, g_source_remove);
+  else if (self->deadline_source == 0)
+    {
+      self->last_frame = g_get_monotonic_time ();
+      arm_idle_deadline (self, self->idle_deadline_ms);
+    }
+}
+
 static void
 send_decline (FilerTransferReceiver *self,
               FilerTransferError     code,
@@ -190,6 +300,9 @@ handle_offer (FilerTransferReceiver *self,
   g_autoptr(GPtrArray) files = NULL;
   guint64 n_files = 0, size = 0;
   const char *id = filer_frame_get (frame, "transfer");
+
+  /* The user may take as long as they like to answer. */
+  g_clear_handle_id (&self->deadline_source, g_source_remove);   /* no deadline while deciding */
 
   if (id == NULL || *id == '\0' || strlen (id) > 64 ||
       !filer_frame_get_uint (frame, "files", G_MAXINT64, &n_files, NULL) ||
@@ -299,6 +412,7 @@ send_accept (FilerTransferReceiver *self,
 
   _filer_transfer_set_bytes_total (self->transfer, total);
   _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_TRANSFERRING);
+  update_idle_deadline (self);
 }
 
 static void
@@ -474,6 +588,8 @@ handle_end (FilerTransferReceiver *self,
 
   self->state[index] = FILE_ENDED;
   self->current = -1;
+  self->n_ended++;
+  update_idle_deadline (self);
 }
 
 /* --- what the writer reports --- */
@@ -546,6 +662,7 @@ writer_ready_cb (gpointer user_data)
             {
               self->paused = FALSE;
               filer_frame_connection_resume (self->connection);
+              update_idle_deadline (self);
             }
           continue;
         }
@@ -591,6 +708,8 @@ frame_received_cb (FilerFrameConnection  *connection,
 
   if (filer_transfer_is_finished (self->transfer))
     return;   /* lingering: drop what still arrives */
+
+  self->last_frame = g_get_monotonic_time ();
 
   /* The hot path first. */
   if (state == FILER_TRANSFER_STATE_TRANSFERRING && filer_frame_is (frame, "chunk"))
@@ -653,6 +772,7 @@ closed_cb (FilerFrameConnection  *connection,
     }
 
   g_clear_handle_id (&self->linger_source, g_source_remove);
+  g_clear_handle_id (&self->deadline_source, g_source_remove);
   _filer_transfer_set_controller (self->transfer, NULL, NULL);
   g_clear_signal_handler (&self->frame_handler, self->connection);
   g_clear_signal_handler (&self->closed_handler, self->connection);
@@ -671,6 +791,7 @@ filer_transfer_receiver_dispose (GObject *object)
   FilerTransferReceiver *self = (FilerTransferReceiver *)object;
 
   g_clear_handle_id (&self->linger_source, g_source_remove);
+  g_clear_handle_id (&self->deadline_source, g_source_remove);
   if (self->writer != NULL)
     {
       filer_transfer_writer_free (self->writer, TRUE);
@@ -774,6 +895,8 @@ filer_transfer_receiver_new (FilerFrameConnection *connection,
   self->download_fd = dup (download_fd);
   self->free_space = free_space != NULL ? free_space : filer_transfer_default_free_space;
   self->free_space_data = free_space_data;
+  self->offer_deadline_ms = offer_timeout_ms;
+  self->idle_deadline_ms = idle_timeout_ms;
   return self;
 }
 
@@ -793,5 +916,7 @@ filer_transfer_receiver_start (FilerTransferReceiver *self)
   self->closed_handler = g_signal_connect (self->connection, "closed",
                                            G_CALLBACK (closed_cb), self);
   _filer_transfer_set_controller (self->transfer, &receiver_controller, self);
+  filer_transfer_enable_keepalive (filer_frame_connection_get_stream (self->connection));
+  self->deadline_source = g_timeout_add (self->offer_deadline_ms, offer_deadline_cb, self);
   filer_frame_connection_resume (self->connection);
 }

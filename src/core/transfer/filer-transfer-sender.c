@@ -28,7 +28,7 @@
  * at once would reset the connection, and a reset can destroy our cancel
  * before the receiver reads it. Keep reading (and dropping) until it
  * closes, for a few seconds at most, as the receiver does (§3.7). */
-#define LINGER_MS 5000
+#define LINGER_MS FILER_TRANSFER_LINGER_MS
 
 struct _FilerTransferSender
 {
@@ -583,5 +583,8 @@ filer_transfer_sender_start (FilerTransferSender *self)
   filer_frame_connection_send (self->connection, offer);
 
   _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+  /* We wait for a person's answer without a deadline; keepalive notices
+   * a receiver whose machine went away meanwhile (§3.12). */
+  filer_transfer_enable_keepalive (filer_frame_connection_get_stream (self->connection));
   filer_frame_connection_resume (self->connection);
 }
