@@ -2182,6 +2182,151 @@ test_keepalive (Fixture       *fixture,
   wait_finished (sent, 10000);
 }
 
+/* --- caps: a flood of connections is refused, the others go on ------ */
+
+typedef struct
+{
+  FilerFrameConnection *connection;
+  GPtrArray            *frames;
+} Hand;
+
+static void
+hand_free (gpointer data)
+{
+  Hand *hand = data;
+
+  g_signal_handlers_disconnect_by_data (hand->connection, hand->frames);
+  filer_frame_connection_close (hand->connection);
+  g_object_unref (hand->connection);
+  g_ptr_array_unref (hand->frames);
+  g_free (hand);
+}
+
+static Hand *
+hand_new (Fixture *fixture)
+{
+  Hand *hand = g_new0 (Hand, 1);
+
+  hand->frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  hand->connection = hand_sender (fixture, hand->frames);
+  return hand;
+}
+
+static gboolean
+hand_is_busy (Hand *hand)
+{
+  FilerFrame *frame = hand->frames->len > 1 ? g_ptr_array_index (hand->frames, 1) : NULL;
+
+  return frame != NULL && filer_frame_is (frame, "error") &&
+         g_strcmp0 (filer_frame_get (frame, "code"), "busy") == 0;
+}
+
+/* Cap + 10 silent connections (hello, then nothing) while a real offer
+ * waits for bob's answer: the first ones wait their turn (the real offer
+ * is one of the cap), the last 10 are told `busy`; the real transfer,
+ * accepted afterwards, completes. */
+static void
+test_busy_unanswered (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "real.bin", 200000, 9);
+  g_autofree char *target = g_build_filename (fixture->inbox, "real.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  g_autoptr(GPtrArray) hands = g_ptr_array_new_with_free_func (hand_free);
+  guint n_silent = FILER_TRANSFER_MAX_UNANSWERED - 1 + 10;
+  FilerTransfer *sent;
+
+  sent = send_paths (fixture, paths);
+  filer_test_wait_until (has_offer, fixture, 10000, "bob to be asked");
+
+  for (guint i = 0; i < n_silent; i++)
+    g_ptr_array_add (hands, hand_new (fixture));
+  filer_test_spin (300);
+  for (guint i = 0; i < n_silent; i++)
+    {
+      Hand *hand = g_ptr_array_index (hands, i);
+
+      if (i < FILER_TRANSFER_MAX_UNANSWERED - 1)
+        {
+          g_assert_cmpuint (hand->frames->len, ==, 1);   /* waits, untold */
+          g_assert_false (filer_frame_connection_is_closed (hand->connection));
+        }
+      else
+        g_assert_true (hand_is_busy (hand));
+    }
+  g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 1);
+
+  filer_transfer_accept (g_ptr_array_index (fixture->offers, 0), NULL);
+  wait_finished (sent, 10000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  assert_same_file (source, target);
+}
+
+/* As many transfers receiving as the cap (each silent mid-file): one
+ * more connection is told `busy` at once, before any offer; a real sender
+ * sees a `busy` failure; an offer the user accepts only now is told
+ * `busy` too. The ones receiving go on (one completes), and once it is
+ * gone the real sender gets through. */
+static void
+test_busy_receiving (Fixture       *fixture,
+                     gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "later.bin", 100000, 10);
+  g_autofree char *target = g_build_filename (fixture->inbox, "later.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  g_autoptr(GPtrArray) hands = g_ptr_array_new_with_free_func (hand_free);
+  Hand *extra, *first, *deciding;
+  FilerTransfer *sent;
+
+  deciding = hand_new (fixture);
+  g_ptr_array_add (hands, deciding);
+  send_two_chunk_offer (deciding->connection);
+  filer_test_wait_until (has_offer, fixture, 10000, "bob to be asked");
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  for (guint i = 0; i < FILER_TRANSFER_MAX_RECEIVING; i++)
+    {
+      Hand *hand = hand_new (fixture);
+
+      g_ptr_array_add (hands, hand);
+      send_two_chunk_offer (hand->connection);
+      g_assert_true (filer_frame_is (wait_frame (hand->frames, 1), "accept"));
+      send_slow_frame (hand->connection, "file", 0);
+    }
+
+  extra = hand_new (fixture);
+  g_ptr_array_add (hands, extra);
+  wait_frame (extra->frames, 1);
+  g_assert_true (hand_is_busy (extra));
+
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 10000);
+  g_test_message ("the real sender over the cap: %s", filer_transfer_get_error_message (sent));
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_BUSY);
+
+  filer_transfer_accept (g_ptr_array_index (fixture->offers, 0), NULL);
+  wait_frame (deciding->frames, 1);
+  g_assert_true (hand_is_busy (deciding));
+
+  /* The others are served: the first one finishes its file. */
+  first = g_ptr_array_index (hands, 1);
+  send_slow_frame (first->connection, "chunk", 32768);
+  send_slow_frame (first->connection, "chunk", 40000 - 32768);
+  send_slow_frame (first->connection, "end", 0);
+  g_assert_true (filer_frame_is (wait_frame (first->frames, 2), "result"));
+  g_assert_cmpstr (filer_frame_get (g_ptr_array_index (first->frames, 2), "status"), ==, "ok");
+
+  /* It is done and gone: there is room again. */
+  filer_test_spin (200);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 10000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  assert_same_file (source, target);
+}
+
 /* --- who may claim which id ------------------------------------------ */
 
 static gboolean
@@ -2375,6 +2520,8 @@ main (int   argc,
   ADD ("deadline/slow-but-alive", test_deadline_silence, GINT_TO_POINTER (SLOW_BUT_ALIVE));
   ADD ("deadline/deciding", test_deadline_deciding, NULL);
   ADD ("keepalive", test_keepalive, NULL);
+  ADD ("busy/unanswered", test_busy_unanswered, NULL);
+  ADD ("busy/receiving", test_busy_receiving, NULL);
 
   return g_test_run ();
 }

@@ -26,6 +26,7 @@ static const char * const wire_codes[] = {
   "identity",
   "version",
   "timeout",
+  "busy",
 };
 
 const char *

@@ -42,6 +42,8 @@ G_BEGIN_DECLS
  *   transfer protocol (a Filer 1 peer, which has no TLS)
  * @FILER_TRANSFER_ERROR_TIMED_OUT: the peer was silent past a deadline
  *   (docs/protocol.md §3.12)
+ * @FILER_TRANSFER_ERROR_BUSY: the receiver has as many connections as it
+ *   takes (waiting for an offer or an answer, or receiving): try later
  *
  * Errors of the transfer area. The wire codes that carry them between
  * peers are listed in docs/protocol.md, "Transfers".
@@ -63,6 +65,7 @@ typedef enum
   FILER_TRANSFER_ERROR_IDENTITY,
   FILER_TRANSFER_ERROR_VERSION,
   FILER_TRANSFER_ERROR_TIMED_OUT,
+  FILER_TRANSFER_ERROR_BUSY,
 } FilerTransferError;
 
 GQuark       filer_transfer_error_quark        (void);

@@ -34,6 +34,12 @@ G_BEGIN_DECLS
 /* The side that sent `cancel` or `decline` keeps reading this long at
  * most for the other side to close first (§3.7). */
 #define FILER_TRANSFER_LINGER_MS        5000
+/* Caps on a receiving process (§3.12): connections whose hello is done
+ * and whose offer has not been answered yet (waiting for the offer, or for
+ * the user), and transfers receiving data. A connection over either is
+ * answered `error` code `busy` and closed; the others go on. */
+#define FILER_TRANSFER_MAX_UNANSWERED   64
+#define FILER_TRANSFER_MAX_RECEIVING    16
 /* TCP keepalive on a transfer's socket, both sides: a peer that vanished
  * without a FIN (power cut, cable, NAT state lost) is noticed after
  * IDLE + INTERVAL * COUNT seconds of silence, 60 s, even in a state that

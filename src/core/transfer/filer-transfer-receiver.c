@@ -40,6 +40,18 @@
 #define PAUSE_LOW_MARK  (4 * 1024 * 1024)
 #define LINGER_MS       FILER_TRANSFER_LINGER_MS
 
+/* The caps of §3.12 count every receiver of the process (Filer runs one
+ * transfer service), on the main context. */
+typedef enum
+{
+  COUNTED_NONE,
+  COUNTED_UNANSWERED,   /* waiting for the offer, or for the user */
+  COUNTED_RECEIVING,
+} Counted;
+
+static guint n_unanswered;
+static guint n_receiving;
+
 static guint offer_timeout_ms = FILER_TRANSFER_OFFER_TIMEOUT_MS;
 static guint idle_timeout_ms = FILER_TRANSFER_IDLE_TIMEOUT_MS;
 
@@ -98,6 +110,7 @@ struct _FilerTransferReceiver
   guint                 offer_deadline_ms;
   guint                 idle_deadline_ms;
   gint64                last_frame;     /* monotonic µs */
+  Counted               counted;
   gboolean              done;
 };
 
@@ -193,6 +206,47 @@ protocol_violation (FilerTransferReceiver *self,
                         &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL,
                                     (char *)message });
   filer_frame_connection_close_with_error (self->connection, "protocol", message);
+}
+
+/* --- caps --- */
+
+static void
+count_as (FilerTransferReceiver *self,
+          Counted                group)
+{
+  if (self->counted == COUNTED_UNANSWERED)
+    n_unanswered--;
+  else if (self->counted == COUNTED_RECEIVING)
+    n_receiving--;
+  self->counted = group;
+  if (group == COUNTED_UNANSWERED)
+    n_unanswered++;
+  else if (group == COUNTED_RECEIVING)
+    n_receiving++;
+}
+
+static void linger (FilerTransferReceiver *self);
+
+/* Over a cap: the sender learns it (`busy`) and may try later; we linger
+ * so that it reads the error rather than a reset. */
+static void
+refuse_busy (FilerTransferReceiver *self,
+             const char            *message)
+{
+  g_autoptr(FilerFrame) frame = filer_frame_new ("error");
+
+  g_debug ("Refusing a transfer connection: %s", message);
+  filer_frame_set (frame, "code", filer_transfer_error_to_wire (FILER_TRANSFER_ERROR_BUSY));
+  filer_frame_set (frame, "message", message);
+  filer_frame_connection_send (self->connection, frame);
+  free_batch (self);
+  if (self->writer != NULL)
+    filer_transfer_writer_close (self->writer, TRUE);
+  _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
+                        &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_BUSY,
+                                    (char *)message });
+  count_as (self, COUNTED_NONE);
+  linger (self);
 }
 
 /* --- deadlines --- */
@@ -365,6 +419,12 @@ send_accept (FilerTransferReceiver *self,
   g_autoptr(GBytes) content = NULL;
   guint64 needed = 0, total = 0, available = 0;
 
+  if (n_receiving >= FILER_TRANSFER_MAX_RECEIVING)
+    {
+      refuse_busy (self, "The receiver is receiving as many transfers as it takes; try again later");
+      return;
+    }
+
   for (guint i = 0; i < entries->len; i++)
     {
       const FilerAcceptEntry *entry = &g_array_index (entries, FilerAcceptEntry, i);
@@ -412,6 +472,7 @@ send_accept (FilerTransferReceiver *self,
 
   _filer_transfer_set_bytes_total (self->transfer, total);
   _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_TRANSFERRING);
+  count_as (self, COUNTED_RECEIVING);
   update_idle_deadline (self);
 }
 
@@ -773,6 +834,7 @@ closed_cb (FilerFrameConnection  *connection,
 
   g_clear_handle_id (&self->linger_source, g_source_remove);
   g_clear_handle_id (&self->deadline_source, g_source_remove);
+  count_as (self, COUNTED_NONE);
   _filer_transfer_set_controller (self->transfer, NULL, NULL);
   g_clear_signal_handler (&self->frame_handler, self->connection);
   g_clear_signal_handler (&self->closed_handler, self->connection);
@@ -792,6 +854,7 @@ filer_transfer_receiver_dispose (GObject *object)
 
   g_clear_handle_id (&self->linger_source, g_source_remove);
   g_clear_handle_id (&self->deadline_source, g_source_remove);
+  count_as (self, COUNTED_NONE);
   if (self->writer != NULL)
     {
       filer_transfer_writer_free (self->writer, TRUE);
@@ -917,6 +980,14 @@ filer_transfer_receiver_start (FilerTransferReceiver *self)
                                            G_CALLBACK (closed_cb), self);
   _filer_transfer_set_controller (self->transfer, &receiver_controller, self);
   filer_transfer_enable_keepalive (filer_frame_connection_get_stream (self->connection));
-  self->deadline_source = g_timeout_add (self->offer_deadline_ms, offer_deadline_cb, self);
+
+  /* Before reading: resuming may hand out an offer at once. */
+  if (n_unanswered >= FILER_TRANSFER_MAX_UNANSWERED || n_receiving >= FILER_TRANSFER_MAX_RECEIVING)
+    refuse_busy (self, "The receiver has as many connections as it takes; try again later");
+  else
+    {
+      count_as (self, COUNTED_UNANSWERED);
+      self->deadline_source = g_timeout_add (self->offer_deadline_ms, offer_deadline_cb, self);
+    }
   filer_frame_connection_resume (self->connection);
 }
