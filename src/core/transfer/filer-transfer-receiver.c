@@ -239,9 +239,8 @@ refuse_busy (FilerTransferReceiver *self,
   filer_frame_set (frame, "code", filer_transfer_error_to_wire (FILER_TRANSFER_ERROR_BUSY));
   filer_frame_set (frame, "message", message);
   filer_frame_connection_send (self->connection, frame);
-  free_batch (self);
-  if (self->writer != NULL)
-    filer_transfer_writer_close (self->writer, TRUE);
+  /* No file is open yet: a partial file from before stays, for a resume
+   * when there is room (closed_cb frees the writer). */
   _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
                         &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_BUSY,
                                     (char *)message });
