@@ -2058,10 +2058,10 @@ test_deadline_offer_default (Fixture       *fixture,
   g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 0);
 }
 
-/* While data flows, a silence longer than the idle deadline (500 ms
- * here, through the test hook) fails the transfer with `timeout`, in the
- * middle of a file and after its last chunk (no `end`); a sender that
- * pauses for less between frames completes. */
+/* While data flows, a silence longer than the idle deadline (1 s here,
+ * through the test hook) fails the transfer with `timeout`, in the middle
+ * of a file and after its last chunk (no `end`); a sender that pauses
+ * for less between frames, 1.2 s in all, completes. */
 typedef enum
 {
   SILENT_MID_FILE,
@@ -2079,24 +2079,26 @@ test_deadline_silence (Fixture       *fixture,
   FilerTransfer *received;
   FilerFrame *answer;
 
-  filer_transfer_testing_set_deadlines (0, 500);
+  filer_transfer_testing_set_deadlines (0, 1000);
   filer_transfer_service_set_accept_all (fixture->bob, TRUE);
   connection = hand_sender (fixture, frames);
   send_two_chunk_offer (connection);
   g_assert_true (filer_frame_is (wait_frame (frames, 1), "accept"));
   received = bob_transfer (fixture);
 
+  if (test == SLOW_BUT_ALIVE)
+    filer_test_spin (300);
   send_slow_frame (connection, "file", 0);
   if (test == SLOW_BUT_ALIVE)
-    filer_test_spin (350);
+    filer_test_spin (300);
   send_slow_frame (connection, "chunk", 32768);
   if (test == SLOW_BUT_ALIVE)
-    filer_test_spin (350);
+    filer_test_spin (300);
   if (test != SILENT_MID_FILE)
     send_slow_frame (connection, "chunk", 40000 - 32768);
   if (test == SLOW_BUT_ALIVE)
     {
-      filer_test_spin (350);
+      filer_test_spin (300);
       send_slow_frame (connection, "end", 0);
     }
 
