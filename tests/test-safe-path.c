@@ -515,6 +515,74 @@ test_size_overflow (Fixture       *fixture,
   assert_refused_and_serving (fixture);
 }
 
+/* An offer of no files is nothing a person could say no to: the
+ * receiver refuses it as a protocol error (not `declined`, which tells
+ * the sender's user that someone refused) and keeps serving. */
+static void
+test_empty_offer (Fixture       *fixture,
+                  gconstpointer  user_data)
+{
+  static const char empty[] = "{\"files\":[]}";
+
+  raw_connect (fixture);
+  send_offer_json (fixture, empty, strlen (empty), 0, 0);
+  filer_test_wait_until (answered_or_closed, fixture, 10000, "the receiver's answer");
+  g_assert_null (find_frame (fixture, "decline"));
+  assert_refused_and_serving (fixture);
+}
+
+/* The entries-per-offer cap (FILER_TRANSFER_MAX_FILES, §3.3): an offer at
+ * the cap is put to the receiver; one over it is refused with `protocol`,
+ * whether its header says so or hides it (a header of one file in front
+ * of a list over the cap is refused by counting, before json-glib builds
+ * a node of it: the message says which check it was). */
+static GString *
+many_entries_json (guint n)
+{
+  GString *json = g_string_new ("{\"files\":[");
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (json, "%s{\"path\":\"f%u\",\"size\":0,\"chunks\":0}",
+                            i > 0 ? "," : "", i);
+  g_string_append (json, "]}");
+  return json;
+}
+
+static void
+test_offer_entries (Fixture       *fixture,
+                    gconstpointer  user_data)
+{
+  g_autoptr(GString) at_cap = many_entries_json (FILER_TRANSFER_MAX_FILES);
+  g_autoptr(GString) over_cap = many_entries_json (FILER_TRANSFER_MAX_FILES + 1);
+  FilerFrame *error;
+
+  raw_connect (fixture);
+  send_offer_json (fixture, at_cap->str, at_cap->len, FILER_TRANSFER_MAX_FILES, 0);
+  filer_test_wait_until (answered_or_closed, fixture, 30000, "the receiver's answer");
+  g_assert_null (find_frame (fixture, "error"));
+  g_assert_nonnull (find_frame (fixture, "accept"));
+
+  raw_connect (fixture);
+  send_offer_json (fixture, over_cap->str, over_cap->len, FILER_TRANSFER_MAX_FILES + 1, 0);
+  filer_test_wait_until (answered_or_closed, fixture, 10000, "the receiver's answer");
+  error = find_frame (fixture, "error");
+  g_assert_nonnull (error);
+  g_test_message ("over the cap: %s", filer_frame_get (error, "message"));
+  g_assert_cmpstr (filer_frame_get (error, "code"), ==, "protocol");
+  g_assert_nonnull (strstr (filer_frame_get (error, "message"), "more files than a receiver takes"));
+  assert_refused_and_serving (fixture);
+
+  raw_connect (fixture);
+  send_offer_json (fixture, over_cap->str, over_cap->len, 1, 0);
+  filer_test_wait_until (answered_or_closed, fixture, 10000, "the receiver's answer");
+  error = find_frame (fixture, "error");
+  g_assert_nonnull (error);
+  g_test_message ("a header of one file: %s", filer_frame_get (error, "message"));
+  g_assert_cmpstr (filer_frame_get (error, "code"), ==, "protocol");
+  g_assert_nonnull (strstr (filer_frame_get (error, "message"), "more entries than its header announces"));
+  assert_refused_and_serving (fixture);
+}
+
 static gboolean
 is_finished (gpointer user_data)
 {
@@ -597,6 +665,10 @@ main (int   argc,
               fixture_set_up, test_deep_json, fixture_tear_down);
   g_test_add ("/filer/safe-path/size-overflow", Fixture, NULL,
               fixture_set_up, test_size_overflow, fixture_tear_down);
+  g_test_add ("/filer/safe-path/empty-offer", Fixture, NULL,
+              fixture_set_up, test_empty_offer, fixture_tear_down);
+  g_test_add ("/filer/safe-path/offer-entries", Fixture, NULL,
+              fixture_set_up, test_offer_entries, fixture_tear_down);
 
   return g_test_run ();
 }

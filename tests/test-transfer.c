@@ -15,6 +15,8 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,6 +114,7 @@ fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
   filer_transfer_testing_set_chunk_hook (NULL, NULL);
+  filer_transfer_testing_set_deadlines (0, 0);
   filer_hash_set_allowed (NULL);
   g_clear_pointer (&fixture->offers, g_ptr_array_unref);
   g_clear_object (&fixture->alice_peer);
@@ -1767,6 +1770,565 @@ test_negotiation (Fixture       *fixture,
   filer_hash_set_allowed (NULL);
 }
 
+/* --- a hand-written receiver ---------------------------------------- */
+
+/* Alice sends @source over a socketpair whose other end the test plays,
+ * frame by frame: it answers her hello as bob and returns once her offer
+ * arrived (frames[1]). What she sends lands in @frames. */
+static FilerFrameConnection *
+hand_receiver (Fixture        *fixture,
+               const char     *source,
+               GPtrArray      *frames,
+               FilerTransfer **sent)
+{
+  const char * const paths[] = { source, NULL };
+  const char *bob_id = filer_transfer_service_get_device_id (fixture->bob);
+  g_autoptr(GIOStream) a = NULL, b = NULL;
+  g_autoptr(FilerFrame) answer = filer_frame_new ("hello");
+  FilerFrameConnection *connection;
+  FilerFrame *hello;
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  a = stream_from_fd (fds[0]);
+  b = stream_from_fd (fds[1]);
+  connection = filer_frame_connection_new (b);
+  g_signal_connect (connection, "frame-received", G_CALLBACK (collect_frame_cb), frames);
+  filer_frame_connection_start (connection);
+  *sent = filer_transfer_service_send_over_stream (fixture->alice, a, bob_id, NULL, "relay", paths);
+
+  hello = wait_frame (frames, 0);
+  g_assert_true (filer_frame_is (hello, "hello"));
+  filer_frame_set_uint (answer, "version", FILER_TRANSFER_PROTOCOL_VERSION);
+  filer_frame_set (answer, "from", bob_id);
+  filer_frame_set (answer, "to", filer_frame_get (hello, "from"));
+  filer_frame_set (answer, "name", "Bob by hand");
+  filer_frame_connection_send (connection, answer);
+  g_assert_true (filer_frame_is (wait_frame (frames, 1), "offer"));
+  return connection;
+}
+
+static void
+send_accept_json (FilerFrameConnection *connection,
+                  const char           *json,
+                  guint                 n_files)
+{
+  g_autoptr(FilerFrame) accept = filer_frame_new ("accept");
+  g_autoptr(GBytes) content = g_bytes_new (json, strlen (json));
+
+  filer_frame_set (accept, "transfer", "any");
+  filer_frame_set_uint (accept, "files", n_files);
+  filer_frame_set (accept, "hash", "sha256");
+  filer_frame_set_content (accept, content);
+  filer_frame_connection_send (connection, accept);
+}
+
+/* An accept must name at least one file: an empty one used to end the
+ * transfer as "completed" with nothing sent. The sender refuses it with
+ * `protocol`; the same receiver accepting the file gets it. */
+static void
+test_empty_accept (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "one.txt", 100, 1);
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(GPtrArray) good_frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerFrameConnection) empty = NULL;
+  g_autoptr(FilerFrameConnection) good = NULL;
+  g_autoptr(FilerFrame) result = filer_frame_new ("result");
+  FilerTransfer *sent;
+  FilerFrame *answer;
+
+  empty = hand_receiver (fixture, source, frames, &sent);
+  send_accept_json (empty, "{\"files\":[]}", 0);
+  answer = wait_frame (frames, 2);
+  g_test_message ("an empty accept got: %s %s: %s", filer_frame_get_message_type (answer),
+                  filer_frame_get (answer, "code"), filer_frame_get (answer, "message"));
+  g_assert_true (filer_frame_is (answer, "error"));
+  g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "protocol");
+  wait_finished (sent, 5000);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL);
+
+  /* The happy one: file, chunk, end; a result completes it. */
+  good = hand_receiver (fixture, source, good_frames, &sent);
+  send_accept_json (good, "{\"files\":[{\"index\":0,\"offset\":0}]}", 1);
+  g_assert_true (filer_frame_is (wait_frame (good_frames, 2), "file"));
+  g_assert_true (filer_frame_is (wait_frame (good_frames, 3), "chunk"));
+  g_assert_true (filer_frame_is (wait_frame (good_frames, 4), "end"));
+  filer_frame_set_uint (result, "index", 0);
+  filer_frame_set (result, "status", "ok");
+  filer_frame_set (result, "name", "one.txt");
+  filer_frame_connection_send (good, result);
+  wait_finished (sent, 5000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  filer_frame_connection_close (empty);
+  filer_frame_connection_close (good);
+}
+
+typedef struct
+{
+  GPtrArray *frames;
+  gboolean   closed;
+} HandSide;
+
+static gboolean
+has_cancel (gpointer user_data)
+{
+  HandSide *side = user_data;
+
+  for (guint i = 0; i < side->frames->len; i++)
+    if (filer_frame_is (g_ptr_array_index (side->frames, i), "cancel"))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+hand_closed_cb (FilerFrameConnection *connection,
+                const GError         *error,
+                HandSide             *side)
+{
+  side->closed = TRUE;
+}
+
+/* After cancelling, the sender keeps reading until the receiver (which
+ * closes when it reads the `cancel`) hangs up: it does not close first,
+ * which would reset the connection under the receiver's unread results.
+ * A receiver that never hangs up is dropped after 5 s. */
+static void
+test_cancel_linger (Fixture       *fixture,
+                    gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "big.bin", 4 * 1024 * 1024, 6);
+  HandSide side = { g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref), FALSE };
+  HandSide silent = { g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref), FALSE };
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  g_autoptr(FilerFrameConnection) quiet = NULL;
+  g_autoptr(FilerFrame) result = filer_frame_new ("result");
+  FilerTransfer *sent;
+  gint64 start;
+  double elapsed;
+
+  connection = hand_receiver (fixture, source, side.frames, &sent);
+  g_signal_connect (connection, "closed", G_CALLBACK (hand_closed_cb), &side);
+  send_accept_json (connection, "{\"files\":[{\"index\":0,\"offset\":0}]}", 1);
+  g_assert_true (filer_frame_is (wait_frame (side.frames, 2), "file"));
+
+  filer_transfer_cancel (sent);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_CANCELLED);
+  filer_test_wait_until (has_cancel, &side, 10000, "the sender's cancel");
+  /* Still open, still read: what the receiver says now is no reset. */
+  filer_frame_set_uint (result, "index", 0);
+  filer_frame_set (result, "status", "failed");
+  filer_frame_set (result, "code", "cancelled");
+  filer_frame_connection_send (connection, result);
+  filer_test_spin (500);
+  g_assert_false (side.closed);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_CANCELLED);
+  filer_frame_connection_close (connection);
+
+  /* A receiver that reads the cancel and stays: the sender closes
+   * after its 5 s. */
+  quiet = hand_receiver (fixture, source, silent.frames, &sent);
+  g_signal_connect (quiet, "closed", G_CALLBACK (hand_closed_cb), &silent);
+  send_accept_json (quiet, "{\"files\":[{\"index\":0,\"offset\":0}]}", 1);
+  g_assert_true (filer_frame_is (wait_frame (silent.frames, 2), "file"));
+  filer_transfer_cancel (sent);
+  start = g_get_monotonic_time ();
+  filer_test_wait_for (&silent.closed, 10000, "the sender to give up lingering");
+  elapsed = (g_get_monotonic_time () - start) / 1e6;
+  g_test_message ("the sender closed %.2f s after cancelling", elapsed);
+  g_assert_cmpfloat (elapsed, >=, 4.5);
+  g_assert_true (has_cancel (&silent));
+
+  g_signal_handlers_disconnect_by_data (connection, side.frames);
+  g_signal_handlers_disconnect_by_data (connection, &side);
+  g_signal_handlers_disconnect_by_data (quiet, silent.frames);
+  g_signal_handlers_disconnect_by_data (quiet, &silent);
+  g_ptr_array_unref (side.frames);
+  g_ptr_array_unref (silent.frames);
+}
+
+/* --- deadlines: no state waits forever on a silent sender (§3.12) ----- */
+
+/* A hand-written sender to bob over a socketpair: says hello and returns
+ * once bob's hello came back (frames[0]); bob's frames land in @frames. */
+static FilerFrameConnection *
+hand_sender (Fixture   *fixture,
+             GPtrArray *frames)
+{
+  g_autoptr(GIOStream) a = NULL, b = NULL;
+  g_autoptr(FilerFrame) hello = filer_frame_new ("hello");
+  FilerFrameConnection *connection;
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  a = stream_from_fd (fds[0]);
+  b = stream_from_fd (fds[1]);
+  filer_transfer_service_handle_stream (fixture->bob, b, NULL, "relay");
+  connection = filer_frame_connection_new (a);
+  g_signal_connect (connection, "frame-received", G_CALLBACK (collect_frame_cb), frames);
+  filer_frame_connection_start (connection);
+
+  filer_frame_set_uint (hello, "version", FILER_TRANSFER_PROTOCOL_VERSION);
+  filer_frame_set (hello, "from", "hand-sender");
+  filer_frame_set (hello, "to", filer_transfer_service_get_device_id (fixture->bob));
+  filer_frame_set (hello, "name", "Hand");
+  filer_frame_connection_send (connection, hello);
+  g_assert_true (filer_frame_is (wait_frame (frames, 0), "hello"));
+  return connection;
+}
+
+/* An offer of one file, 40,000 bytes (two chunks), SHA-256 only. */
+static void
+send_two_chunk_offer (FilerFrameConnection *connection)
+{
+  static const char json[] = "{\"files\":[{\"path\":\"slow.bin\",\"size\":40000,\"chunks\":2}]}";
+  g_autoptr(FilerFrame) offer = filer_frame_new ("offer");
+  g_autoptr(GBytes) content = g_bytes_new_static (json, strlen (json));
+
+  filer_frame_set (offer, "transfer", "t-slow");
+  filer_frame_set_uint (offer, "files", 1);
+  filer_frame_set_uint (offer, "size", 40000);
+  filer_frame_set_uint (offer, "chunk-size", FILER_TRANSFER_CHUNK_SIZE);
+  filer_frame_set (offer, "hashes", "sha256");
+  filer_frame_set_content (offer, content);
+  filer_frame_connection_send (connection, offer);
+}
+
+static void
+send_slow_frame (FilerFrameConnection *connection,
+                 const char           *type,
+                 gsize                 length)
+{
+  g_autoptr(FilerFrame) frame = filer_frame_new (type);
+
+  if (filer_frame_is (frame, "file"))
+    {
+      filer_frame_set_uint (frame, "index", 0);
+      filer_frame_set_uint (frame, "offset", 0);
+    }
+  else if (filer_frame_is (frame, "chunk"))
+    {
+      g_autofree char *zeros = g_malloc0 (length);
+      g_autoptr(GBytes) content = g_bytes_new (zeros, length);
+
+      filer_frame_set_content (frame, content);
+    }
+  else
+    {
+      g_autofree char *zeros = g_malloc0 (40000);
+      char hex[FILER_HASH_HEX_SIZE];
+
+      filer_hash_hex_of (FILER_HASH_SHA256, zeros, 40000, hex);
+      filer_frame_set_uint (frame, "index", 0);
+      filer_frame_set (frame, "sha256", hex);
+    }
+  filer_frame_connection_send (connection, frame);
+}
+
+/* With the default deadline (30 s, no test hook): a sender that says
+ * hello and then nothing is told `timeout` after 30 s, and is no
+ * transfer of bob's. (About 30 s: the one deadline test with its real
+ * value.) */
+static void
+test_deadline_offer_default (Fixture       *fixture,
+                             gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  FrameWait wait = { frames, 2 };
+  FilerFrame *answer;
+  gint64 start;
+  double elapsed;
+
+  connection = hand_sender (fixture, frames);
+  start = g_get_monotonic_time ();
+  filer_test_spin (FILER_TRANSFER_OFFER_TIMEOUT_MS - 2000);
+  g_assert_cmpuint (frames->len, ==, 1);   /* not yet */
+  filer_test_wait_until (has_frames, &wait, 10000, "bob's deadline");
+  elapsed = (g_get_monotonic_time () - start) / 1e6;
+  answer = g_ptr_array_index (frames, 1);
+  g_test_message ("after %.2f s: %s %s: %s", elapsed, filer_frame_get_message_type (answer),
+                  filer_frame_get (answer, "code"), filer_frame_get (answer, "message"));
+  g_assert_true (filer_frame_is (answer, "error"));
+  g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "timeout");
+  g_assert_cmpfloat (elapsed, >=, FILER_TRANSFER_OFFER_TIMEOUT_MS / 1000.0 - 0.5);
+  g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 0);
+}
+
+/* While data flows, a silence longer than the idle deadline (1 s here,
+ * through the test hook) fails the transfer with `timeout`, in the middle
+ * of a file and after its last chunk (no `end`); a sender that pauses
+ * for less between frames, 1.2 s in all, completes. */
+typedef enum
+{
+  SILENT_MID_FILE,
+  SILENT_BEFORE_END,
+  SLOW_BUT_ALIVE,
+} SilenceCase;
+
+static void
+test_deadline_silence (Fixture       *fixture,
+                       gconstpointer  user_data)
+{
+  SilenceCase test = GPOINTER_TO_INT (user_data);
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  FilerTransfer *received;
+  FilerFrame *answer;
+
+  filer_transfer_testing_set_deadlines (0, 1000);
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  connection = hand_sender (fixture, frames);
+  send_two_chunk_offer (connection);
+  g_assert_true (filer_frame_is (wait_frame (frames, 1), "accept"));
+  received = bob_transfer (fixture);
+
+  if (test == SLOW_BUT_ALIVE)
+    filer_test_spin (300);
+  send_slow_frame (connection, "file", 0);
+  if (test == SLOW_BUT_ALIVE)
+    filer_test_spin (300);
+  send_slow_frame (connection, "chunk", 32768);
+  if (test == SLOW_BUT_ALIVE)
+    filer_test_spin (300);
+  if (test != SILENT_MID_FILE)
+    send_slow_frame (connection, "chunk", 40000 - 32768);
+  if (test == SLOW_BUT_ALIVE)
+    {
+      filer_test_spin (300);
+      send_slow_frame (connection, "end", 0);
+    }
+
+  answer = wait_frame (frames, 2);
+  g_test_message ("bob says: %s %s: %s", filer_frame_get_message_type (answer),
+                  filer_frame_get (answer, "code"), filer_frame_get (answer, "message"));
+  wait_finished (received, 5000);
+  if (test == SLOW_BUT_ALIVE)
+    {
+      g_assert_true (filer_frame_is (answer, "result"));
+      g_assert_cmpstr (filer_frame_get (answer, "status"), ==, "ok");
+      g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_COMPLETED);
+      /* Done: bob waits for nothing more from the sender, and does not
+       * time out the quiet connection before it closes. */
+      return;
+    }
+  g_assert_true (filer_frame_is (answer, "error"));
+  g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "timeout");
+  g_assert_cmpint (filer_transfer_get_state (received), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (received), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_TIMED_OUT);
+}
+
+/* The receiver deciding (its user has not answered yet) sets no deadline
+ * on the sender, who is waiting for that answer: the connection stays up
+ * well past both (shortened) deadlines, and the answer still goes out. */
+static void
+test_deadline_deciding (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  g_autoptr(FilerFrameConnection) connection = NULL;
+  FilerTransfer *offer;
+
+  filer_transfer_testing_set_deadlines (300, 300);
+  connection = hand_sender (fixture, frames);
+  send_two_chunk_offer (connection);
+  filer_test_wait_until (has_offer, fixture, 10000, "bob to be asked");
+  offer = g_ptr_array_index (fixture->offers, 0);
+
+  filer_test_spin (1500);
+  g_assert_cmpuint (frames->len, ==, 1);
+  g_assert_false (filer_frame_connection_is_closed (connection));
+  g_assert_cmpint (filer_transfer_get_state (offer), ==, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+
+  filer_transfer_accept (offer, NULL);
+  g_assert_true (filer_frame_is (wait_frame (frames, 1), "accept"));
+  send_slow_frame (connection, "file", 0);
+  send_slow_frame (connection, "chunk", 32768);
+  send_slow_frame (connection, "chunk", 40000 - 32768);
+  send_slow_frame (connection, "end", 0);
+  g_assert_true (filer_frame_is (wait_frame (frames, 2), "result"));
+  wait_finished (offer, 5000);
+  g_assert_cmpint (filer_transfer_get_state (offer), ==, FILER_TRANSFER_STATE_COMPLETED);
+}
+
+/* The sender waits for the user's answer without a deadline; TCP
+ * keepalive on its socket is what notices a receiver gone without a
+ * FIN. (Both sides' LAN sockets carry it.) */
+static void
+test_keepalive (Fixture       *fixture,
+                gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "wait.txt", 100, 8);
+  const char * const paths[] = { source, NULL };
+  FilerTransfer *sent;
+  int fd, on = 0, idle = 0, count = 0;
+  socklen_t len = sizeof on;
+
+  sent = send_paths (fixture, paths);
+  filer_test_wait_until (has_offer, fixture, 10000, "bob to be asked");
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+  fd = find_alice_socket (filer_transfer_service_get_port (fixture->bob));
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (getsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len), ==, 0);
+  len = sizeof idle;
+  g_assert_cmpint (getsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &len), ==, 0);
+  len = sizeof count;
+  g_assert_cmpint (getsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &count, &len), ==, 0);
+  g_assert_cmpint (on, ==, 1);
+  g_assert_cmpint (idle, ==, FILER_TRANSFER_KEEPALIVE_IDLE_S);
+  g_assert_cmpint (count, ==, FILER_TRANSFER_KEEPALIVE_COUNT);
+  filer_transfer_decline (g_ptr_array_index (fixture->offers, 0), NULL);
+  wait_finished (sent, 10000);
+}
+
+/* --- caps: a flood of connections is refused, the others go on ------ */
+
+typedef struct
+{
+  FilerFrameConnection *connection;
+  GPtrArray            *frames;
+} Hand;
+
+static void
+hand_free (gpointer data)
+{
+  Hand *hand = data;
+
+  g_signal_handlers_disconnect_by_data (hand->connection, hand->frames);
+  filer_frame_connection_close (hand->connection);
+  g_object_unref (hand->connection);
+  g_ptr_array_unref (hand->frames);
+  g_free (hand);
+}
+
+static Hand *
+hand_new (Fixture *fixture)
+{
+  Hand *hand = g_new0 (Hand, 1);
+
+  hand->frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+  hand->connection = hand_sender (fixture, hand->frames);
+  return hand;
+}
+
+static gboolean
+hand_is_busy (Hand *hand)
+{
+  FilerFrame *frame = hand->frames->len > 1 ? g_ptr_array_index (hand->frames, 1) : NULL;
+
+  return frame != NULL && filer_frame_is (frame, "error") &&
+         g_strcmp0 (filer_frame_get (frame, "code"), "busy") == 0;
+}
+
+/* Cap + 10 silent connections (hello, then nothing) while a real offer
+ * waits for bob's answer: the first ones wait their turn (the real offer
+ * is one of the cap), the last 10 are told `busy`; the real transfer,
+ * accepted afterwards, completes. */
+static void
+test_busy_unanswered (Fixture       *fixture,
+                      gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "real.bin", 200000, 9);
+  g_autofree char *target = g_build_filename (fixture->inbox, "real.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  g_autoptr(GPtrArray) hands = g_ptr_array_new_with_free_func (hand_free);
+  guint n_silent = FILER_TRANSFER_MAX_UNANSWERED - 1 + 10;
+  FilerTransfer *sent;
+
+  sent = send_paths (fixture, paths);
+  filer_test_wait_until (has_offer, fixture, 10000, "bob to be asked");
+
+  for (guint i = 0; i < n_silent; i++)
+    g_ptr_array_add (hands, hand_new (fixture));
+  filer_test_spin (300);
+  for (guint i = 0; i < n_silent; i++)
+    {
+      Hand *hand = g_ptr_array_index (hands, i);
+
+      if (i < FILER_TRANSFER_MAX_UNANSWERED - 1)
+        {
+          g_assert_cmpuint (hand->frames->len, ==, 1);   /* waits, untold */
+          g_assert_false (filer_frame_connection_is_closed (hand->connection));
+        }
+      else
+        g_assert_true (hand_is_busy (hand));
+    }
+  g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 1);
+
+  filer_transfer_accept (g_ptr_array_index (fixture->offers, 0), NULL);
+  wait_finished (sent, 10000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  assert_same_file (source, target);
+}
+
+/* As many transfers receiving as the cap (each silent mid-file): one
+ * more connection is told `busy` at once, before any offer; a real sender
+ * sees a `busy` failure; an offer the user accepts only now is told
+ * `busy` too. The ones receiving go on (one completes), and once it is
+ * gone the real sender gets through. */
+static void
+test_busy_receiving (Fixture       *fixture,
+                     gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "later.bin", 100000, 10);
+  g_autofree char *target = g_build_filename (fixture->inbox, "later.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  g_autoptr(GPtrArray) hands = g_ptr_array_new_with_free_func (hand_free);
+  Hand *extra, *first, *deciding;
+  FilerTransfer *sent;
+
+  deciding = hand_new (fixture);
+  g_ptr_array_add (hands, deciding);
+  send_two_chunk_offer (deciding->connection);
+  filer_test_wait_until (has_offer, fixture, 10000, "bob to be asked");
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  for (guint i = 0; i < FILER_TRANSFER_MAX_RECEIVING; i++)
+    {
+      Hand *hand = hand_new (fixture);
+
+      g_ptr_array_add (hands, hand);
+      send_two_chunk_offer (hand->connection);
+      g_assert_true (filer_frame_is (wait_frame (hand->frames, 1), "accept"));
+      send_slow_frame (hand->connection, "file", 0);
+    }
+
+  extra = hand_new (fixture);
+  g_ptr_array_add (hands, extra);
+  wait_frame (extra->frames, 1);
+  g_assert_true (hand_is_busy (extra));
+
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 10000);
+  g_test_message ("the real sender over the cap: %s", filer_transfer_get_error_message (sent));
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_FAILED);
+  g_assert_error (filer_transfer_get_error (sent), FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_BUSY);
+
+  filer_transfer_accept (g_ptr_array_index (fixture->offers, 0), NULL);
+  wait_frame (deciding->frames, 1);
+  g_assert_true (hand_is_busy (deciding));
+
+  /* The others are served: the first one finishes its file. */
+  first = g_ptr_array_index (hands, 1);
+  send_slow_frame (first->connection, "chunk", 32768);
+  send_slow_frame (first->connection, "chunk", 40000 - 32768);
+  send_slow_frame (first->connection, "end", 0);
+  g_assert_true (filer_frame_is (wait_frame (first->frames, 2), "result"));
+  g_assert_cmpstr (filer_frame_get (g_ptr_array_index (first->frames, 2), "status"), ==, "ok");
+
+  /* It is done and gone: there is room again. */
+  filer_test_spin (200);
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 10000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  g_assert_cmpint (filer_transfer_get_state (sent), ==, FILER_TRANSFER_STATE_COMPLETED);
+  assert_same_file (source, target);
+}
+
 /* A NAT path carries no key yet: what stands between the files and the
  * wrong device is the hello. The stream reaches Mallory, who answers as
  * herself; Alice meant Carol, so she sends no offer. */
@@ -1995,6 +2557,16 @@ main (int   argc,
   ADD ("nothing-leaks", test_nothing_leaks, NULL);
   ADD ("hello-spoof", test_hello_spoof, NULL);
   ADD ("version-1-hello", test_version_1_hello, NULL);
+  ADD ("empty-accept", test_empty_accept, NULL);
+  ADD ("cancel-linger", test_cancel_linger, NULL);
+  ADD ("deadline/offer-default", test_deadline_offer_default, NULL);
+  ADD ("deadline/silent-mid-file", test_deadline_silence, GINT_TO_POINTER (SILENT_MID_FILE));
+  ADD ("deadline/silent-before-end", test_deadline_silence, GINT_TO_POINTER (SILENT_BEFORE_END));
+  ADD ("deadline/slow-but-alive", test_deadline_silence, GINT_TO_POINTER (SLOW_BUT_ALIVE));
+  ADD ("deadline/deciding", test_deadline_deciding, NULL);
+  ADD ("keepalive", test_keepalive, NULL);
+  ADD ("busy/unanswered", test_busy_unanswered, NULL);
+  ADD ("busy/receiving", test_busy_receiving, NULL);
 
   return g_test_run ();
 }

@@ -25,6 +25,8 @@ static const char * const wire_codes[] = {
   "connection-lost",
   "identity",
   "version",
+  "timeout",
+  "busy",
 };
 
 const char *

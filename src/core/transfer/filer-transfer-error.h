@@ -40,6 +40,10 @@ G_BEGIN_DECLS
  *   reach, or its hello names another device than its certificate)
  * @FILER_TRANSFER_ERROR_VERSION: the peer speaks another version of the
  *   transfer protocol (a Filer 1 peer, which has no TLS)
+ * @FILER_TRANSFER_ERROR_TIMED_OUT: the peer was silent past a deadline
+ *   (docs/protocol.md §3.12)
+ * @FILER_TRANSFER_ERROR_BUSY: the receiver has as many connections as it
+ *   takes (waiting for an offer or an answer, or receiving): try later
  *
  * Errors of the transfer area. The wire codes that carry them between
  * peers are listed in docs/protocol.md, "Transfers".
@@ -60,6 +64,8 @@ typedef enum
   FILER_TRANSFER_ERROR_CONNECTION_LOST,
   FILER_TRANSFER_ERROR_IDENTITY,
   FILER_TRANSFER_ERROR_VERSION,
+  FILER_TRANSFER_ERROR_TIMED_OUT,
+  FILER_TRANSFER_ERROR_BUSY,
 } FilerTransferError;
 
 GQuark       filer_transfer_error_quark        (void);

@@ -10,6 +10,8 @@
 #include "filer-safe-path.h"
 
 #include <json-glib/json-glib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 static gboolean
@@ -150,9 +152,58 @@ too_deep (const char *text,
   return FALSE;
 }
 
+/* json-glib builds the whole tree before we can count it: 16 MiB of
+ * minimal entries are about 450,000 of them and 400 MB of nodes, for an
+ * offer whose header said one file. Count the elements of the list first
+ * (values two levels down: {"files":[here, here]}, brackets and commas
+ * outside strings), so that a list longer than announced is refused
+ * before anything is built. */
+static guint64
+count_elements (const char *text,
+                gsize       length)
+{
+  gboolean in_string = FALSE;
+  gboolean expect_element = FALSE;
+  guint depth = 0;
+  guint64 n = 0;
+
+  for (gsize i = 0; i < length; i++)
+    {
+      char c = text[i];
+
+      if (in_string)
+        {
+          if (c == '\\')
+            i++;
+          else if (c == '"')
+            in_string = FALSE;
+          continue;
+        }
+      if (depth == 2 && expect_element && !g_ascii_isspace (c) && c != ']' && c != ',')
+        {
+          n++;
+          expect_element = FALSE;
+        }
+      if (c == '"')
+        in_string = TRUE;
+      else if (c == '[' || c == '{')
+        {
+          if (++depth == 2)
+            expect_element = TRUE;
+        }
+      else if ((c == ']' || c == '}') && depth > 0)
+        depth--;
+      else if (c == ',' && depth == 2)
+        expect_element = TRUE;
+    }
+
+  return n;
+}
+
 static JsonArray *
 parse_files_array (GBytes      *content,
                    JsonParser  *parser,
+                   guint64      max_elements,
                    GError     **error)
 {
   gsize length = 0;
@@ -165,6 +216,8 @@ parse_files_array (GBytes      *content,
     return protocol_error (error, "The message has no content"), NULL;
   if (too_deep (text, length))
     return protocol_error (error, "The message content nests too deeply"), NULL;
+  if (count_elements (text, length) > max_elements)
+    return protocol_error (error, "The message’s list holds more entries than its header announces"), NULL;
   if (has_escaped_nul (text, length))
     {
       g_set_error_literal (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_UNSAFE_NAME,
@@ -294,12 +347,20 @@ filer_transfer_offer_from_json (GBytes   *content,
   guint n;
   guint64 total = 0;
 
-  files = parse_files_array (content, parser, error);
+  /* Before anything is parsed: the cap (§3.3), then the list's length. */
+  if (expected_files > FILER_TRANSFER_MAX_FILES)
+    return protocol_error (error, "The offer lists more files than a receiver takes "
+                                  "(" G_STRINGIFY (FILER_TRANSFER_MAX_FILES) ")"), NULL;
+  files = parse_files_array (content, parser, expected_files, error);
   if (files == NULL)
     return NULL;
 
   n = json_array_get_length (files);
-  if (n != expected_files || n > FILER_TRANSFER_MAX_FILES)
+  /* Nothing to send is no offer: a sender with no files does not connect,
+   * and the receiver must not ask its user about (or decline) nothing. */
+  if (n == 0)
+    return protocol_error (error, "The offer lists no files"), NULL;
+  if (n != expected_files)
     return protocol_error (error, "The offer’s file count does not match its list"), NULL;
 
   result = g_ptr_array_new_full (n, g_object_unref);
@@ -404,7 +465,7 @@ filer_transfer_accept_from_json (GBytes              *content,
   JsonArray *files;
   gint64 previous = -1;
 
-  files = parse_files_array (content, parser, error);
+  files = parse_files_array (content, parser, n_offered, error);
   if (files == NULL)
     return NULL;
 
@@ -443,5 +504,53 @@ filer_transfer_accept_from_json (GBytes              *content,
       g_array_append_val (result, entry);
     }
 
+  /* A receiver that wants none of the files declines; an empty accept
+   * would end the transfer as "completed" with nothing sent. */
+  if (result->len == 0)
+    return protocol_error (error, "The accept lists no files"), NULL;
+
   return g_steal_pointer (&result);
+}
+
+/**
+ * filer_transfer_enable_keepalive:
+ * @stream: a transfer's stream: a #GSocketConnection, or TLS over one
+ *
+ * A state that waits for a person (the sender waiting for the answer)
+ * has no deadline of its own; TCP keepalive is what notices that the
+ * peer's machine went away without closing.
+ *
+ * Returns: whether @stream runs over a TCP socket (and keepalive is on)
+ */
+gboolean
+filer_transfer_enable_keepalive (GIOStream *stream)
+{
+  GIOStream *base = stream;
+  GSocket *socket;
+
+  /* TLS: the socket is under the TLS connection. */
+  while (base != NULL && !G_IS_SOCKET_CONNECTION (base) &&
+         g_object_class_find_property (G_OBJECT_GET_CLASS (base), "base-io-stream") != NULL)
+    {
+      GIOStream *next = NULL;
+
+      g_object_get (base, "base-io-stream", &next, NULL);
+      if (next != NULL)
+        g_object_unref (next);   /* @stream holds it */
+      base = next;
+    }
+  if (base == NULL || !G_IS_SOCKET_CONNECTION (base))
+    return FALSE;
+
+  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (base));
+  if (g_socket_get_socket_type (socket) != G_SOCKET_TYPE_STREAM ||
+      (g_socket_get_family (socket) != G_SOCKET_FAMILY_IPV4 &&
+       g_socket_get_family (socket) != G_SOCKET_FAMILY_IPV6))
+    return FALSE;
+
+  g_socket_set_keepalive (socket, TRUE);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_KEEPIDLE, FILER_TRANSFER_KEEPALIVE_IDLE_S, NULL);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_KEEPINTVL, FILER_TRANSFER_KEEPALIVE_INTERVAL_S, NULL);
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_KEEPCNT, FILER_TRANSFER_KEEPALIVE_COUNT, NULL);
+  return TRUE;
 }

@@ -8,6 +8,7 @@
 #include "filer-transfer-receiver.h"
 #include "filer-transfer-private.h"
 #include "filer-transfer-protocol.h"
+#include "filer-transfer-testing.h"
 #include "filer-transfer-writer.h"
 
 #include <string.h>
@@ -25,12 +26,42 @@
  * writes and hashes them in order. When the disk is slower than the
  * network, reading pauses at 16 MiB queued and resumes at 4 MiB, so TCP
  * itself holds the sender back and memory stays flat.
+ *
+ * No state waits forever on a silent sender (§3.12): the offer must come
+ * within FILER_TRANSFER_OFFER_TIMEOUT_MS of the hellos, and while an
+ * accepted file is still to come the sender may be silent at most
+ * FILER_TRANSFER_IDLE_TIMEOUT_MS between frames. Deciding (the user's
+ * answer) has no deadline here, and neither has the wait for our own
+ * writer after the last `end`, nor a pause of our own reading.
  */
 
 #define BATCH_SIZE      (256 * 1024)
 #define PAUSE_HIGH_MARK (16 * 1024 * 1024)
 #define PAUSE_LOW_MARK  (4 * 1024 * 1024)
-#define LINGER_MS       5000
+#define LINGER_MS       FILER_TRANSFER_LINGER_MS
+
+/* The caps of §3.12 count every receiver of the process (Filer runs one
+ * transfer service), on the main context. */
+typedef enum
+{
+  COUNTED_NONE,
+  COUNTED_UNANSWERED,   /* waiting for the offer, or for the user */
+  COUNTED_RECEIVING,
+} Counted;
+
+static guint n_unanswered;
+static guint n_receiving;
+
+static guint offer_timeout_ms = FILER_TRANSFER_OFFER_TIMEOUT_MS;
+static guint idle_timeout_ms = FILER_TRANSFER_IDLE_TIMEOUT_MS;
+
+void
+filer_transfer_testing_set_deadlines (guint offer_ms,
+                                      guint idle_ms)
+{
+  offer_timeout_ms = offer_ms > 0 ? offer_ms : FILER_TRANSFER_OFFER_TIMEOUT_MS;
+  idle_timeout_ms = idle_ms > 0 ? idle_ms : FILER_TRANSFER_IDLE_TIMEOUT_MS;
+}
 
 typedef enum
 {
@@ -57,6 +88,7 @@ struct _FilerTransferReceiver
   guint8               *state;
   guint64              *offsets;
   guint                 n_accepted;
+  guint                 n_ended;
   guint                 n_results;
   gint64                last_started;
 
@@ -72,6 +104,13 @@ struct _FilerTransferReceiver
   gulong                frame_handler;
   gulong                closed_handler;
   guint                 linger_source;
+
+  /* The deadline on the sender: the offer's, then the idle one. */
+  guint                 deadline_source;
+  guint                 offer_deadline_ms;
+  guint                 idle_deadline_ms;
+  gint64                last_frame;     /* monotonic µs */
+  Counted               counted;
   gboolean              done;
 };
 
@@ -86,6 +125,7 @@ enum {
 static guint signals[N_SIGNALS];
 
 static void writer_ready_cb (gpointer user_data);
+static void update_idle_deadline (FilerTransferReceiver *self);
 
 gboolean
 filer_transfer_default_free_space (int       dir_fd,
@@ -123,6 +163,7 @@ flush_batch (FilerTransferReceiver *self)
       self->paused = TRUE;
       filer_frame_connection_pause (self->connection);
       filer_transfer_writer_want_drain (self->writer, PAUSE_LOW_MARK);
+      update_idle_deadline (self);
     }
 }
 
@@ -167,6 +208,128 @@ protocol_violation (FilerTransferReceiver *self,
   filer_frame_connection_close_with_error (self->connection, "protocol", message);
 }
 
+/* --- caps --- */
+
+static void
+count_as (FilerTransferReceiver *self,
+          Counted                group)
+{
+  if (self->counted == COUNTED_UNANSWERED)
+    n_unanswered--;
+  else if (self->counted == COUNTED_RECEIVING)
+    n_receiving--;
+  self->counted = group;
+  if (group == COUNTED_UNANSWERED)
+    n_unanswered++;
+  else if (group == COUNTED_RECEIVING)
+    n_receiving++;
+}
+
+static void linger (FilerTransferReceiver *self);
+
+/* Over a cap: the sender learns it (`busy`) and may try later; we linger
+ * so that it reads the error rather than a reset. */
+static void
+refuse_busy (FilerTransferReceiver *self,
+             const char            *message)
+{
+  g_autoptr(FilerFrame) frame = filer_frame_new ("error");
+
+  g_debug ("Refusing a transfer connection: %s", message);
+  filer_frame_set (frame, "code", filer_transfer_error_to_wire (FILER_TRANSFER_ERROR_BUSY));
+  filer_frame_set (frame, "message", message);
+  filer_frame_connection_send (self->connection, frame);
+  /* No file is open yet: a partial file from before stays, for a resume
+   * when there is room (closed_cb frees the writer). */
+  _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
+                        &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_BUSY,
+                                    (char *)message });
+  count_as (self, COUNTED_NONE);
+  linger (self);
+}
+
+/* --- deadlines --- */
+
+static void
+timed_out (FilerTransferReceiver *self,
+           const char            *message)
+{
+  g_debug ("Transfer %s: %s", filer_transfer_get_id (self->transfer), message);
+  /* What arrived stays in its partial file, for a resume: a stall is no
+   * broken rule. closed_cb flushes the batch. */
+  _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
+                        &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_TIMED_OUT,
+                                    (char *)message });
+  filer_frame_connection_close_with_error (self->connection,
+                                           filer_transfer_error_to_wire (FILER_TRANSFER_ERROR_TIMED_OUT),
+                                           message);
+}
+
+static gboolean
+offer_deadline_cb (gpointer user_data)
+{
+  FilerTransferReceiver *self = user_data;
+  g_autofree char *message = g_strdup_printf ("The sender sent no offer within %g s of its hello",
+                                              self->offer_deadline_ms / 1000.0);
+
+  self->deadline_source = 0;
+  if (!filer_transfer_is_finished (self->transfer))
+    timed_out (self, message);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean idle_deadline_cb (gpointer user_data);
+
+static void
+arm_idle_deadline (FilerTransferReceiver *self,
+                   guint                  ms)
+{
+  g_clear_handle_id (&self->deadline_source, g_source_remove);
+  self->deadline_source = g_timeout_add (ms, idle_deadline_cb, self);
+}
+
+/* Frames only note their time (the hot path); the timer, when it fires,
+ * looks whether the silence really lasted and sleeps on otherwise. */
+static gboolean
+idle_deadline_cb (gpointer user_data)
+{
+  FilerTransferReceiver *self = user_data;
+  gint64 silent_ms = (g_get_monotonic_time () - self->last_frame) / 1000;
+  g_autofree char *message = NULL;
+
+  self->deadline_source = 0;
+  if (filer_transfer_is_finished (self->transfer))
+    return G_SOURCE_REMOVE;
+  if (silent_ms < self->idle_deadline_ms)
+    {
+      arm_idle_deadline (self, self->idle_deadline_ms - (guint)silent_ms);
+      return G_SOURCE_REMOVE;
+    }
+
+  message = g_strdup_printf ("The sender sent nothing for %g s in the middle of the transfer",
+                             self->idle_deadline_ms / 1000.0);
+  timed_out (self, message);
+  return G_SOURCE_REMOVE;
+}
+
+/* The idle deadline runs while the sender owes us frames and we read
+ * them: not while we paused reading, not once every accepted file ended. */
+static void
+update_idle_deadline (FilerTransferReceiver *self)
+{
+  gboolean owed = filer_transfer_get_state (self->transfer) == FILER_TRANSFER_STATE_TRANSFERRING &&
+                  !filer_transfer_is_finished (self->transfer) &&
+                  self->n_ended < self->n_accepted && !self->paused;
+
+  if (!owed)
+    g_clear_handle_id (&self->deadline_source, g_source_remove);
+  else if (self->deadline_source == 0)
+    {
+      self->last_frame = g_get_monotonic_time ();
+      arm_idle_deadline (self, self->idle_deadline_ms);
+    }
+}
+
 static void
 send_decline (FilerTransferReceiver *self,
               FilerTransferError     code,
@@ -191,8 +354,11 @@ handle_offer (FilerTransferReceiver *self,
   guint64 n_files = 0, size = 0;
   const char *id = filer_frame_get (frame, "transfer");
 
+  /* The user may take as long as they like to answer. */
+  g_clear_handle_id (&self->deadline_source, g_source_remove);   /* no deadline while deciding */
+
   if (id == NULL || *id == '\0' || strlen (id) > 64 ||
-      !filer_frame_get_uint (frame, "files", FILER_TRANSFER_MAX_FILES, &n_files, NULL) ||
+      !filer_frame_get_uint (frame, "files", G_MAXINT64, &n_files, NULL) ||
       !filer_frame_get_uint (frame, "size", G_MAXINT64, &size, NULL))
     {
       protocol_violation (self, "The offer’s header is incomplete");
@@ -252,6 +418,12 @@ send_accept (FilerTransferReceiver *self,
   g_autoptr(GBytes) content = NULL;
   guint64 needed = 0, total = 0, available = 0;
 
+  if (n_receiving >= FILER_TRANSFER_MAX_RECEIVING)
+    {
+      refuse_busy (self, "The receiver is receiving as many transfers as it takes; try again later");
+      return;
+    }
+
   for (guint i = 0; i < entries->len; i++)
     {
       const FilerAcceptEntry *entry = &g_array_index (entries, FilerAcceptEntry, i);
@@ -299,6 +471,8 @@ send_accept (FilerTransferReceiver *self,
 
   _filer_transfer_set_bytes_total (self->transfer, total);
   _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_TRANSFERRING);
+  count_as (self, COUNTED_RECEIVING);
+  update_idle_deadline (self);
 }
 
 static void
@@ -474,6 +648,8 @@ handle_end (FilerTransferReceiver *self,
 
   self->state[index] = FILE_ENDED;
   self->current = -1;
+  self->n_ended++;
+  update_idle_deadline (self);
 }
 
 /* --- what the writer reports --- */
@@ -546,6 +722,7 @@ writer_ready_cb (gpointer user_data)
             {
               self->paused = FALSE;
               filer_frame_connection_resume (self->connection);
+              update_idle_deadline (self);
             }
           continue;
         }
@@ -591,6 +768,8 @@ frame_received_cb (FilerFrameConnection  *connection,
 
   if (filer_transfer_is_finished (self->transfer))
     return;   /* lingering: drop what still arrives */
+
+  self->last_frame = g_get_monotonic_time ();
 
   /* The hot path first. */
   if (state == FILER_TRANSFER_STATE_TRANSFERRING && filer_frame_is (frame, "chunk"))
@@ -653,6 +832,8 @@ closed_cb (FilerFrameConnection  *connection,
     }
 
   g_clear_handle_id (&self->linger_source, g_source_remove);
+  g_clear_handle_id (&self->deadline_source, g_source_remove);
+  count_as (self, COUNTED_NONE);
   _filer_transfer_set_controller (self->transfer, NULL, NULL);
   g_clear_signal_handler (&self->frame_handler, self->connection);
   g_clear_signal_handler (&self->closed_handler, self->connection);
@@ -671,6 +852,8 @@ filer_transfer_receiver_dispose (GObject *object)
   FilerTransferReceiver *self = (FilerTransferReceiver *)object;
 
   g_clear_handle_id (&self->linger_source, g_source_remove);
+  g_clear_handle_id (&self->deadline_source, g_source_remove);
+  count_as (self, COUNTED_NONE);
   if (self->writer != NULL)
     {
       filer_transfer_writer_free (self->writer, TRUE);
@@ -774,6 +957,8 @@ filer_transfer_receiver_new (FilerFrameConnection *connection,
   self->download_fd = dup (download_fd);
   self->free_space = free_space != NULL ? free_space : filer_transfer_default_free_space;
   self->free_space_data = free_space_data;
+  self->offer_deadline_ms = offer_timeout_ms;
+  self->idle_deadline_ms = idle_timeout_ms;
   return self;
 }
 
@@ -793,5 +978,15 @@ filer_transfer_receiver_start (FilerTransferReceiver *self)
   self->closed_handler = g_signal_connect (self->connection, "closed",
                                            G_CALLBACK (closed_cb), self);
   _filer_transfer_set_controller (self->transfer, &receiver_controller, self);
+  filer_transfer_enable_keepalive (filer_frame_connection_get_stream (self->connection));
+
+  /* Before reading: resuming may hand out an offer at once. */
+  if (n_unanswered >= FILER_TRANSFER_MAX_UNANSWERED || n_receiving >= FILER_TRANSFER_MAX_RECEIVING)
+    refuse_busy (self, "The receiver has as many connections as it takes; try again later");
+  else
+    {
+      count_as (self, COUNTED_UNANSWERED);
+      self->deadline_source = g_timeout_add (self->offer_deadline_ms, offer_deadline_cb, self);
+    }
   filer_frame_connection_resume (self->connection);
 }

@@ -24,6 +24,12 @@
  * FilerTransfer).
  */
 
+/* After we cancelled, the receiver may still be sending (results): closing
+ * at once would reset the connection, and a reset can destroy our cancel
+ * before the receiver reads it. Keep reading (and dropping) until it
+ * closes, for a few seconds at most, as the receiver does (§3.7). */
+#define LINGER_MS FILER_TRANSFER_LINGER_MS
+
 struct _FilerTransferSender
 {
   GObject               parent_instance;
@@ -41,6 +47,7 @@ struct _FilerTransferSender
   guint                 n_results;
   gulong                frame_handler;
   gulong                closed_handler;
+  guint                 linger_source;
   gboolean              done;
 };
 
@@ -241,14 +248,8 @@ handle_accept (FilerTransferSender *self,
   _filer_transfer_set_bytes_total (self->transfer, total);
   _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_TRANSFERRING);
 
-  if (self->n_accepted == 0)
-    {
-      _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_COMPLETED);
-      stop_reading_files (self);
-      filer_frame_connection_close (self->connection);
-      return;
-    }
-
+  /* filer_transfer_accept_from_json() refused an empty list: at least one
+   * file is accepted, so the transfer ends with its results. */
   _filer_transfer_reader_start (self->reader);
 }
 
@@ -401,6 +402,7 @@ closed_cb (FilerFrameConnection *connection,
                           &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CONNECTION_LOST,
                                       (char *)"The connection to the receiver was lost" });
 
+  g_clear_handle_id (&self->linger_source, g_source_remove);
   _filer_transfer_set_controller (self->transfer, NULL, NULL);
   g_clear_signal_handler (&self->frame_handler, self->connection);
   g_clear_signal_handler (&self->closed_handler, self->connection);
@@ -413,6 +415,16 @@ closed_cb (FilerFrameConnection *connection,
 
 /* --- what a view calls --- */
 
+static gboolean
+linger_cb (gpointer user_data)
+{
+  FilerTransferSender *self = user_data;
+
+  self->linger_source = 0;
+  filer_frame_connection_close (self->connection);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 controller_cancel (gpointer controller)
 {
@@ -420,10 +432,14 @@ controller_cancel (gpointer controller)
   g_autoptr(FilerFrame) frame = filer_frame_new ("cancel");
 
   filer_frame_set (frame, "message", "The sender cancelled");
-  end_with (self, FILER_TRANSFER_STATE_CANCELLED,
-            g_error_new_literal (FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CANCELLED,
-                                 "Cancelled"),
-            frame);
+  stop_reading_files (self);
+  _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_CANCELLED,
+                        &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CANCELLED,
+                                    (char *)"Cancelled" });
+  filer_frame_connection_send (self->connection, frame);
+  /* The receiver closes when it reads the cancel; we close after it. */
+  if (self->linger_source == 0)
+    self->linger_source = g_timeout_add (LINGER_MS, linger_cb, self);
 }
 
 static const FilerTransferController sender_controller = {
@@ -437,6 +453,7 @@ filer_transfer_sender_dispose (GObject *object)
 {
   FilerTransferSender *self = (FilerTransferSender *)object;
 
+  g_clear_handle_id (&self->linger_source, g_source_remove);
   stop_reading_files (self);
   if (self->transfer != NULL)
     _filer_transfer_set_controller (self->transfer, NULL, NULL);
@@ -566,5 +583,8 @@ filer_transfer_sender_start (FilerTransferSender *self)
   filer_frame_connection_send (self->connection, offer);
 
   _filer_transfer_set_state (self->transfer, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER);
+  /* We wait for a person's answer without a deadline; keepalive notices
+   * a receiver whose machine went away meanwhile (§3.12). */
+  filer_transfer_enable_keepalive (filer_frame_connection_get_stream (self->connection));
   filer_frame_connection_resume (self->connection);
 }

@@ -25,4 +25,10 @@ typedef GBytes *(*FilerTransferChunkHook) (guint     file_index,
 void filer_transfer_testing_set_chunk_hook (FilerTransferChunkHook hook,
                                             gpointer               user_data);
 
+/* Shortens the receiver's deadlines (FILER_TRANSFER_OFFER_TIMEOUT_MS,
+ * FILER_TRANSFER_IDLE_TIMEOUT_MS) for receivers started from now on; 0
+ * restores a default. Process-wide; never set outside tests. */
+void filer_transfer_testing_set_deadlines   (guint                  offer_ms,
+                                            guint                  idle_ms);
+
 G_END_DECLS
