@@ -64,6 +64,7 @@ incoming_cb (FilerNatClient *client,
              GIOStream      *stream,
              const char     *peer_id,
              const char     *path,
+             const char     *rendezvous_id,
              gpointer        user_data)
 {
   World *world = user_data;
@@ -76,21 +77,22 @@ incoming_cb (FilerNatClient *client,
 }
 
 static FilerNatClient *
-client_on (World      *world,
-           const char *node,
-           const char *id,
-           guint       keepalive_ms)
+client_on (World         *world,
+           const char    *node,
+           FilerIdentity *key,
+           guint          keepalive_ms)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocket) socket = NULL;
   g_autofree char *server = g_strdup_printf ("%s:%u", FILER_NATLAB_SERVER_IP, SERVER_PORT);
-  FilerNatClient *client = filer_nat_client_new (id, server);
+  FilerNatClient *client = filer_nat_client_new (filer_identity_get_id (key), server);
 
   /* Both hosts are 203.0.113.2 and use the same port, as two identical
    * homes would. */
   socket = filer_natlab_udp_socket (world->lab, node, FILER_NATLAB_HOST_IP, 40000, &error);
   g_assert_no_error (error);
   filer_nat_client_set_socket (client, socket);
+  filer_nat_client_set_identity (client, key);
   filer_nat_client_set_keepalive (client, keepalive_ms);
   filer_nat_client_start (client, &error);
   g_assert_no_error (error);
@@ -123,8 +125,8 @@ world_init (World      *world,
 
   world->key_a = filer_test_identity_new ();
   world->key_b = filer_test_identity_new ();
-  world->a = client_on (world, "a", filer_identity_get_id (world->key_a), keepalive_ms);
-  world->b = client_on (world, "b", filer_identity_get_id (world->key_b), keepalive_ms);
+  world->a = client_on (world, "a", world->key_a, keepalive_ms);
+  world->b = client_on (world, "b", world->key_b, keepalive_ms);
   g_signal_connect (world->b, "incoming", G_CALLBACK (incoming_cb), world);
 
   filer_test_wait_until (mappings_known, world, 5000, "both peers to learn their mapping");
@@ -203,7 +205,8 @@ connect_a_to_b (World  *world,
   Connect connect = { 0, };
   gint64 start = g_get_monotonic_time ();
 
-  filer_nat_client_connect_async (world->a, filer_identity_get_id (world->key_b), NULL,
+  filer_nat_client_connect_async (world->a, filer_identity_get_id (world->key_b),
+                                  filer_identity_get_id (world->key_b), NULL,
                                   connect_done_cb, &connect);
   filer_test_wait_for (&connect.done, 15000, "A to reach B");
   g_assert_no_error (connect.error);

@@ -290,6 +290,33 @@ test_garbage (Fixture       *fixture,
 
 /* --- FilerNatClient on loopback ---------------------------------------- */
 
+/* The device key of the device that binds under @name at the rendezvous
+ * server (one per name for the whole run). The rendezvous names stay
+ * short ("alice"): that they differ from the key ids is the case of
+ * filer-cli send, which binds under a throwaway id. */
+static FilerIdentity *
+key_of (const char *name)
+{
+  static GHashTable *keys;
+  FilerIdentity *key;
+
+  if (keys == NULL)
+    keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  key = g_hash_table_lookup (keys, name);
+  if (key == NULL)
+    {
+      key = filer_test_identity_new ();
+      g_hash_table_insert (keys, g_strdup (name), key);
+    }
+  return key;
+}
+
+static const char *
+key_id (const char *name)
+{
+  return filer_identity_get_id (key_of (name));
+}
+
 typedef struct
 {
   gboolean done;
@@ -298,6 +325,7 @@ typedef struct
   GError *error;
   GIOStream *incoming;
   char *incoming_path;
+  char *incoming_peer_id;
 } Reach;
 
 static void
@@ -317,11 +345,15 @@ incoming_cb (FilerNatClient *client,
              GIOStream      *stream,
              const char     *peer_id,
              const char     *path,
+             const char     *rendezvous_id,
              gpointer        user_data)
 {
   Reach *reach = user_data;
 
-  g_assert_cmpstr (peer_id, ==, "alice");
+  /* What alice's key proved, not what she bound under. */
+  g_assert_cmpstr (peer_id, ==, key_id ("alice"));
+  g_assert_cmpstr (rendezvous_id, ==, "alice");
+  reach->incoming_peer_id = g_strdup (peer_id);
   g_set_object (&reach->incoming, stream);
   reach->incoming_path = g_strdup (path);
 }
@@ -339,19 +371,29 @@ mapped (gpointer data)
 }
 
 static FilerNatClient *
-start_client_at (const char *server_text,
-                 const char *id,
-                 gboolean    force_relay)
+start_client_keyed (const char    *server_text,
+                    const char    *id,
+                    FilerIdentity *key,
+                    gboolean       force_relay)
 {
   g_autoptr(GError) error = NULL;
   FilerNatClient *client = filer_nat_client_new (id, server_text);
 
+  filer_nat_client_set_identity (client, key);
   filer_nat_client_set_force_relay (client, force_relay);
   filer_nat_client_start (client, &error);
   g_assert_no_error (error);
   filer_test_wait_until (mapped, client, 5000, "the client to learn its mapping");
   g_assert_cmpstr (filer_nat_client_get_mapping (client), ==, "independent");
   return client;
+}
+
+static FilerNatClient *
+start_client_at (const char *server_text,
+                 const char *id,
+                 gboolean    force_relay)
+{
+  return start_client_keyed (server_text, id, key_of (id), force_relay);
 }
 
 static FilerNatClient *
@@ -392,7 +434,7 @@ reach_and_talk (Fixture    *fixture,
   Read read = { 0, };
 
   g_signal_connect (bob, "incoming", G_CALLBACK (incoming_cb), &reach);
-  filer_nat_client_connect_async (alice, "bob", NULL, connect_done_cb, &reach);
+  filer_nat_client_connect_async (alice, "bob", key_id ("bob"), NULL, connect_done_cb, &reach);
   filer_test_wait_for (&reach.done, 10000, "alice to reach bob");
   g_assert_no_error (reach.error);
   g_assert_cmpstr (reach.path, ==, expected_path);
@@ -410,6 +452,7 @@ reach_and_talk (Fixture    *fixture,
   g_clear_object (&reach.incoming);
   g_free (reach.path);
   g_free (reach.incoming_path);
+  g_free (reach.incoming_peer_id);
 }
 
 static void
@@ -434,7 +477,7 @@ test_client_refused (Fixture       *fixture,
   g_autoptr(FilerNatClient) alice = start_client (fixture, "alice", FALSE);
   Reach reach = { 0, };
 
-  filer_nat_client_connect_async (alice, "nobody", NULL, connect_done_cb, &reach);
+  filer_nat_client_connect_async (alice, "nobody", NULL, NULL, connect_done_cb, &reach);
   filer_test_wait_for (&reach.done, 10000, "the refusal");
   g_assert_error (reach.error, FILER_NAT_ERROR, FILER_NAT_ERROR_REFUSED);
   g_clear_error (&reach.error);
@@ -452,7 +495,7 @@ test_no_answer (Fixture       *fixture,
   /* Bob is bound but never answers the offer (gone, or not Filer). */
   raw_bind (fixture, bob, "bob");
   start = g_get_monotonic_time ();
-  filer_nat_client_connect_async (alice, "bob", NULL, connect_done_cb, &reach);
+  filer_nat_client_connect_async (alice, "bob", key_id ("bob"), NULL, connect_done_cb, &reach);
   filer_test_wait_for (&reach.done, 15000, "alice to give up");
   g_test_message ("gave up after %.1f s: %s", (g_get_monotonic_time () - start) / 1e6,
                   reach.error ? reach.error->message : "no error");
@@ -475,7 +518,7 @@ test_byte_limit (Fixture       *fixture,
   alice = start_client (fixture, "alice", TRUE);
   bob = start_client (fixture, "bob", TRUE);
   g_signal_connect (bob, "incoming", G_CALLBACK (incoming_cb), &reach);
-  filer_nat_client_connect_async (alice, "bob", NULL, connect_done_cb, &reach);
+  filer_nat_client_connect_async (alice, "bob", key_id ("bob"), NULL, connect_done_cb, &reach);
   filer_test_wait_for (&reach.done, 10000, "alice to reach bob");
   g_assert_no_error (reach.error);
   filer_test_wait_until (has_incoming, &reach, 5000, "bob's incoming stream");
@@ -501,6 +544,7 @@ test_byte_limit (Fixture       *fixture,
   g_clear_object (&reach.incoming);
   g_free (reach.path);
   g_free (reach.incoming_path);
+  g_free (reach.incoming_peer_id);
 }
 
 /* --- the real filer-server ---------------------------------------------- */
@@ -715,7 +759,7 @@ relayed_start (Relayed            *relayed,
   relayed->bob = start_client_at (filer_test_server_get_address (relayed->server), "bob", TRUE);
 
   g_signal_connect (relayed->bob, "incoming", G_CALLBACK (incoming_cb), &relayed->reach);
-  filer_nat_client_connect_async (relayed->alice, "bob", NULL, connect_done_cb, &relayed->reach);
+  filer_nat_client_connect_async (relayed->alice, "bob", key_id ("bob"), NULL, connect_done_cb, &relayed->reach);
   filer_test_wait_for (&relayed->reach.done, 10000, "alice to reach bob");
   g_assert_no_error (relayed->reach.error);
   g_assert_cmpstr (relayed->reach.path, ==, FILER_NAT_PATH_RELAY);
@@ -729,6 +773,7 @@ relayed_stop (Relayed *relayed)
   g_clear_object (&relayed->reach.incoming);
   g_free (relayed->reach.path);
   g_free (relayed->reach.incoming_path);
+  g_free (relayed->reach.incoming_peer_id);
   g_clear_object (&relayed->alice);
   g_clear_object (&relayed->bob);
   g_clear_object (&relayed->alice_tcp);

@@ -100,9 +100,11 @@ incoming_cb (FilerNatClient *client,
              GIOStream      *stream,
              const char     *peer_id,
              const char     *path,
+             const char     *rendezvous_id,
              gpointer        user_data)
 {
-  say ("incoming peer=%s path=%s", peer_id, path);
+  /* peer: what its key proved; as: what it bound under at the server. */
+  say ("incoming peer=%s as=%s path=%s", peer_id, rendezvous_id, path);
 }
 
 /* --- sending ------------------------------------------------------------- */
@@ -230,6 +232,7 @@ main (int   argc,
   filer_discovery_client_start (discovery);
 
   nat = filer_nat_client_new (id, opt_server);
+  filer_nat_client_set_identity (nat, identity);
   g_signal_connect (nat, "incoming", G_CALLBACK (incoming_cb), NULL);
   filer_path_ladder_serve (nat, service);
   if (!filer_nat_client_start (nat, &error))

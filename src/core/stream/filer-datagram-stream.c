@@ -40,6 +40,10 @@ typedef struct
   GTask *handshake_task;
   GTask *close_task;
 
+  FilerIdentity *identity;
+  char *expected_peer_id;
+  char *peer_id;           /* proven by the engine's handshake */
+
   FilerDatagramStreamSendFunc send_func;
   gpointer send_data;
   GDestroyNotify send_notify;
@@ -303,6 +307,9 @@ filer_datagram_stream_finalize (GObject *object)
   g_assert (priv->close_task == NULL);
   g_clear_error (&priv->error);
   g_clear_pointer (&priv->context, g_main_context_unref);
+  g_clear_object (&priv->identity);
+  g_free (priv->expected_peer_id);
+  g_free (priv->peer_id);
 
   G_OBJECT_CLASS (filer_datagram_stream_parent_class)->finalize (object);
 }
@@ -410,6 +417,43 @@ filer_datagram_stream_set_send_func (FilerDatagramStream         *self,
   priv->send_func = send_func;
   priv->send_data = user_data;
   priv->send_notify = notify;
+}
+
+/**
+ * filer_datagram_stream_set_identity:
+ * @self: a stream before its handshake
+ * @identity: our device key
+ * @expected_peer_id: (nullable): the device we mean to reach; %NULL on a
+ *   listener that learns who called (any valid device key is accepted,
+ *   and its id is then on filer_datagram_stream_get_peer_id())
+ */
+void
+filer_datagram_stream_set_identity (FilerDatagramStream *self,
+                                    FilerIdentity       *identity,
+                                    const char          *expected_peer_id)
+{
+  FilerDatagramStreamPrivate *priv;
+
+  g_return_if_fail (FILER_IS_DATAGRAM_STREAM (self));
+  g_return_if_fail (FILER_IS_IDENTITY (identity));
+
+  priv = PRIV (self);
+  g_return_if_fail (!priv->watching_idle);
+
+  g_set_object (&priv->identity, identity);
+  g_free (priv->expected_peer_id);
+  priv->expected_peer_id = g_strdup (expected_peer_id);
+}
+
+const char *
+filer_datagram_stream_get_peer_id (FilerDatagramStream *self)
+{
+  FilerDatagramStreamPrivate *priv;
+
+  g_return_val_if_fail (FILER_IS_DATAGRAM_STREAM (self), NULL);
+
+  priv = PRIV (self);
+  return priv->established ? priv->peer_id : NULL;
 }
 
 guint
@@ -542,6 +586,28 @@ filer_datagram_stream_send_segment (FilerDatagramStream *self,
 
   if (priv->send_func)
     priv->send_func (segment, length, priv->send_data);
+}
+
+FilerIdentity *
+filer_datagram_stream_get_identity (FilerDatagramStream *self)
+{
+  return PRIV (self)->identity;
+}
+
+const char *
+filer_datagram_stream_get_expected_peer_id (FilerDatagramStream *self)
+{
+  return PRIV (self)->expected_peer_id;
+}
+
+void
+filer_datagram_stream_set_peer_id (FilerDatagramStream *self,
+                                   const char          *peer_id)
+{
+  FilerDatagramStreamPrivate *priv = PRIV (self);
+
+  g_free (priv->peer_id);
+  priv->peer_id = g_strdup (peer_id);
 }
 
 const GError *
