@@ -317,8 +317,8 @@ handshake_done_cb (GObject      *object,
           || g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED))
         {
           g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_WRONG_PEER,
-                                   "The peer on the %s path is not %s: %s",
-                                   path_name (self), self->expected_peer_id, error->message);
+                                   "The device on the %s path is not the one we meant to reach: %s",
+                                   path_name (self), error->message);
           return;
         }
       g_prefix_error (&error, "No path to the peer (%s): ",
