@@ -718,6 +718,99 @@ test_ttl_matters (void)
   world_clear (&world);
 }
 
+/* --- the hello over a QUIC stream must name the key's device ----------------- */
+
+static void
+collect_frame_cb (FilerFrameConnection *connection,
+                  FilerFrame           *frame,
+                  GPtrArray            *frames)
+{
+  g_ptr_array_add (frames, filer_frame_ref (frame));
+}
+
+static gboolean
+has_frame (gpointer data)
+{
+  return ((GPtrArray *)data)->len > 0;
+}
+
+/* A hand-written hello claiming @from on A's stream to B; B's answer. */
+static FilerFrame *
+hello_answer (World      *world,
+              GIOStream  *stream,
+              const char *from,
+              GPtrArray  *frames)
+{
+  g_autoptr(FilerFrame) hello = filer_frame_new ("hello");
+  FilerFrameConnection *connection = filer_frame_connection_new (stream);
+
+  g_signal_connect (connection, "frame-received", G_CALLBACK (collect_frame_cb), frames);
+  filer_frame_connection_start (connection);
+  filer_frame_set_uint (hello, "version", 2);
+  filer_frame_set (hello, "from", from);
+  filer_frame_set (hello, "to", filer_identity_get_id (world->key_b));
+  filer_frame_set (hello, "name", "A");
+  filer_frame_connection_send (connection, hello);
+  filer_test_wait_until (has_frame, frames, 10000, "B's answer to the hello");
+  g_object_set_data_full (G_OBJECT (stream), "test-connection", connection, g_object_unref);
+  return g_ptr_array_index (frames, 0);
+}
+
+/* B serves transfers on its NAT client with the path ladder, as the app
+ * does: the ladder passes the id A's QUIC key proved to the transfer
+ * service, and a hello that claims another device (one B trusts, say) is
+ * refused with `identity`; A's own id passes. */
+static void
+test_hello_claims_other (gconstpointer data)
+{
+  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  g_autoptr(FilerIdentity) claimed = filer_test_identity_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = NULL;
+  g_autoptr(FilerTransferService) bob = NULL;
+  World world = { 0, };
+
+  if (!lab_available ())
+    return;
+
+  root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_assert_no_error (error);
+  world_init (&world, pair[0], pair[1], 0, 5000);
+  bob = filer_transfer_service_new (world.key_b, "B", root);
+  filer_transfer_service_set_accept_all (bob, TRUE);
+  filer_path_ladder_serve (world.b, bob);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+      g_autoptr(GIOStream) stream = NULL;
+      g_autofree char *path = NULL;
+      const char *from = round == 0 ? filer_identity_get_id (claimed) : filer_identity_get_id (world.key_a);
+      double seconds;
+      FilerFrame *answer;
+
+      g_clear_object (&world.incoming);
+      stream = connect_a_to_b (&world, &path, &seconds);
+      answer = hello_answer (&world, stream, from, frames);
+      g_test_message ("%s path, hello from %s: %s %s %s", path, round == 0 ? "another id" : "A's own id",
+                      filer_frame_get_message_type (answer), filer_frame_get (answer, "code"),
+                      filer_frame_get (answer, "message"));
+      if (round == 0)
+        {
+          g_assert_true (filer_frame_is (answer, "error"));
+          g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "identity");
+          g_assert_nonnull (strstr (filer_frame_get (answer, "message"), filer_identity_get_id (world.key_a)));
+        }
+      else
+        g_assert_true (filer_frame_is (answer, "hello"));
+    }
+
+  g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (bob)), ==, 0);
+  g_clear_object (&bob);
+  world_clear (&world);
+  remove_tree (root);
+}
+
 /* --- the real thing: filer-server and two peer processes ------------------ */
 
 typedef struct
@@ -948,6 +1041,9 @@ main (int   argc,
         g_test_add_data_func_full (name, pair, test_pairing, g_free);
       }
 
+  g_test_add_data_func ("/filer/nat/hello-claims-other/home-home", "home+home", test_hello_claims_other);
+  g_test_add_data_func ("/filer/nat/hello-claims-other/symmetric-home", "symmetric+home",
+                        test_hello_claims_other);
   g_test_add_func ("/filer/nat/keepalive", test_keepalive);
   g_test_add_func ("/filer/nat/relay-killed", test_relay_killed);
   g_test_add_func ("/filer/nat/ttl-matters", test_ttl_matters);
