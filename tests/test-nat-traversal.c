@@ -948,6 +948,112 @@ test_processes (gconstpointer data)
   remove_tree (root);
 }
 
+/* Mallory registers and binds under B's id (the servers take ids as
+ * claimed) with her own key, and A sends to B: the LAN attempt's TLS and
+ * then the QUIC handshake on the NAT path (direct, or relayed by the real
+ * filer-server) refuse her key; nothing reaches her. */
+static void
+test_impostor_process (gconstpointer data)
+{
+  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  const char *server_bin = g_getenv ("FILER_SERVER");
+  const char *peer_bin = g_getenv ("FILER_NATLAB_PEER");
+  g_autoptr(FilerNatLab) lab = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(GSubprocess) mallory = NULL;
+  g_autoptr(GSubprocess) sender = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *outbox = NULL;
+  g_autofree char *inbox_a = NULL;
+  g_autofree char *inbox_m = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *keys_a = NULL;
+  g_autofree char *keys_b = NULL;
+  g_autofree char *keys_m = NULL;
+  g_autofree char *id_b = NULL;
+  g_autofree char *id_m = NULL;
+  g_autofree char *expected = NULL;
+  Communicated c = { 0, }, m = { 0, };
+
+  if (!lab_available ())
+    return;
+  if (server_bin == NULL || peer_bin == NULL)
+    {
+      g_test_skip ("FILER_SERVER and FILER_NATLAB_PEER must name the programs (meson test sets them)");
+      return;
+    }
+
+  root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_assert_no_error (error);
+  outbox = g_build_filename (root, "outbox", NULL);
+  inbox_a = g_build_filename (root, "inbox-a", NULL);
+  inbox_m = g_build_filename (root, "inbox-m", NULL);
+  keys_a = g_build_filename (root, "keys-a", NULL);
+  keys_b = g_build_filename (root, "keys-b", NULL);
+  keys_m = g_build_filename (root, "keys-m", NULL);
+  g_mkdir (outbox, 0755);
+  g_mkdir (inbox_a, 0755);
+  g_mkdir (inbox_m, 0755);
+  g_free (filer_test_make_keys (keys_a));
+  id_b = filer_test_make_keys (keys_b);   /* B's id is public; B is not online */
+  id_m = filer_test_make_keys (keys_m);
+  source = write_random_file (outbox, "secret.bin", 256 * 1024);
+
+  lab = filer_natlab_new (pair[0], pair[1], 0, &error);
+  g_assert_no_error (error);
+  server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800", NULL);
+  g_assert_no_error (error);
+  mallory = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                                peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                                "--keys", keys_m, "--impersonate", id_b,
+                                "--room", "lab", "--download", inbox_m, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (mallory, NULL, NULL, communicated_cb, &m);
+  sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                               peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                               "--keys", keys_a, "--room", "lab", "--download", inbox_a,
+                               "--send-to", id_b, "--path", source, "--timeout", "40", NULL);
+  g_assert_no_error (error);
+
+  g_subprocess_communicate_utf8_async (sender, NULL, NULL, communicated_cb, &c);
+  filer_test_wait_for (&c.done, 60000, "the sender process to finish");
+  g_assert_no_error (c.error);
+  g_subprocess_force_exit (mallory);
+  filer_test_wait_for (&m.done, 10000, "mallory's output");
+  g_test_message ("A=%s B=%s, the sender said:\n%s\nMallory said:\n%s", pair[0], pair[1], c.output, m.output);
+
+  /* The NAT path was tried, and refused for the key, naming both ids. */
+  expected = g_strdup_printf ("The device on the %s path is not the one we meant to reach",
+                              expect_direct (pair[0], pair[1]) ? "direct" : "relay");
+  g_assert_nonnull (strstr (c.output, "no-path error="));
+  g_assert_nonnull (strstr (c.output, expected));
+  g_assert_nonnull (strstr (c.output, id_m));
+  g_assert_null (strstr (c.output, "sent path="));
+  g_assert_true (g_subprocess_get_if_exited (sender));
+  g_assert_cmpint (g_subprocess_get_exit_status (sender), ==, 1);
+
+  /* Mallory got no stream and no file. */
+  g_assert_nonnull (m.output);
+  g_assert_nonnull (strstr (m.output, "ready"));
+  g_assert_null (strstr (m.output, "incoming"));
+  g_assert_null (strstr (m.output, "received"));
+  {
+    g_autofree char *stolen = g_build_filename (inbox_m, "secret.bin", NULL);
+
+    g_assert_false (g_file_test (stolen, G_FILE_TEST_EXISTS));
+  }
+
+  g_subprocess_force_exit (server);
+  g_subprocess_wait (mallory, NULL, NULL);
+  g_subprocess_wait (server, NULL, NULL);
+  g_free (c.output);
+  g_free (m.output);
+  g_clear_error (&m.error);
+  remove_tree (root);
+}
+
 /* The same with filer-cli on both LANs: the path shows in its summary. */
 static void
 test_cli (gconstpointer data)
@@ -1053,6 +1159,9 @@ main (int   argc,
   g_test_add_data_func ("/filer/nat/processes/linux-fullcone", "linux+fullcone", test_processes);
   g_test_add_data_func ("/filer/nat/processes/home-home-unreachable-address", "home+home+unreachable",
                         test_processes);
+  g_test_add_data_func ("/filer/nat/processes/impostor/home-home", "home+home", test_impostor_process);
+  g_test_add_data_func ("/filer/nat/processes/impostor/symmetric-home", "symmetric+home",
+                        test_impostor_process);
   g_test_add_data_func ("/filer/nat/cli/home-linux", "home+linux", test_cli);
   g_test_add_data_func ("/filer/nat/cli/home-symmetric", "home+symmetric", test_cli);
 

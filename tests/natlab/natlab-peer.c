@@ -28,6 +28,7 @@ static char *opt_download;
 static char *opt_send_to;
 static char *opt_path;
 static char *opt_extra_address;
+static char *opt_impersonate;
 static int opt_timeout = 60;
 
 static FilerDiscoveryClient *discovery;
@@ -193,6 +194,9 @@ main (int   argc,
     { "extra-address", 0, 0, G_OPTION_ARG_STRING, &opt_extra_address,
       "Give the peer this address too, first (one that does not answer)", "IP" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "Give up after (s)", "S" },
+    { "impersonate", 0, 0, G_OPTION_ARG_STRING, &opt_impersonate,
+      "An attacker: register and bind at the server under this (another device's) id, "
+      "holding only our own key", "ID" },
     { NULL }
   };
 
@@ -224,14 +228,19 @@ main (int   argc,
   g_signal_connect (filer_transfer_service_get_transfers (service), "items-changed",
                     G_CALLBACK (transfers_changed_cb), NULL);
 
-  device = filer_device_new_for_identity (identity, id, "computer");
+  /* The discovery and rendezvous servers take the id as claimed (for
+   * now): only the key exchanges can tell an impostor. */
+  if (opt_impersonate)
+    device = filer_device_new (opt_impersonate, opt_impersonate, "computer");
+  else
+    device = filer_device_new_for_identity (identity, id, "computer");
   discovery = filer_discovery_client_new (device);
   filer_discovery_client_set_server (discovery, opt_server);
   filer_discovery_client_set_room (discovery, opt_room);
   filer_discovery_client_set_transfer_port (discovery, TRANSFER_PORT);
   filer_discovery_client_start (discovery);
 
-  nat = filer_nat_client_new (id, opt_server);
+  nat = filer_nat_client_new (opt_impersonate ? opt_impersonate : id, opt_server);
   filer_nat_client_set_identity (nat, identity);
   g_signal_connect (nat, "incoming", G_CALLBACK (incoming_cb), NULL);
   filer_path_ladder_serve (nat, service);
@@ -241,7 +250,7 @@ main (int   argc,
       return 1;
     }
 
-  say ("ready id=%s", id);
+  say ("ready id=%s as=%s", id, opt_impersonate ? opt_impersonate : id);
   if (opt_send_to)
     g_timeout_add (100, try_send_cb, NULL);
   g_timeout_add_seconds (opt_timeout, timeout_cb, NULL);
