@@ -674,6 +674,26 @@ test_pseudotcp_refused (Fixture       *fixture,
   g_clear_error (&reach.error);
   filer_test_spin (300);
   g_assert_null (heard.stream);
+
+  /* A caller without a key asks bob (who has one) for PseudoTcp: bob
+   * does not answer the offer, so no unauthenticated stream reaches him. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FilerNatClient) keyless = filer_nat_client_new ("keyless", fixture->server_text);
+
+    filer_nat_client_set_stream_engine (keyless, "pseudotcp");
+    filer_nat_client_start (keyless, &error);
+    g_assert_no_error (error);
+    filer_test_wait_until (mapped, keyless, 5000, "the keyless client to learn its mapping");
+    memset (&reach, 0, sizeof reach);
+    filer_nat_client_connect_async (keyless, "bob", NULL, NULL, connect_done_cb, &reach);
+    filer_test_wait_for (&reach.done, 20000, "the keyless connect to fail");
+    g_test_message ("the keyless caller: %s", reach.error ? reach.error->message : "no error");
+    g_assert_nonnull (reach.error);
+    g_assert_null (reach.stream);
+    g_assert_null (heard.stream);
+    g_clear_error (&reach.error);
+  }
 }
 
 /* --- the real filer-server ---------------------------------------------- */
