@@ -1249,6 +1249,7 @@ secured_clear (Secured *s)
   g_clear_object (&s->stream);
   g_clear_pointer (&s->peer_id, g_free);
   g_clear_error (&s->error);
+  s->done = FALSE;
 }
 
 /* Opens an authenticated stream between A (who expects @a_expects) and B
@@ -1324,7 +1325,10 @@ test_keys (Fixture       *fixture,
       if (fixture->row->engine == ENGINE_QUIC)
         break;
 
-      /* PseudoTcp's second round runs on fresh streams. */
+      /* PseudoTcp's second round runs on fresh streams, once the TLS
+       * connections on the old ones have let go of them (glib-networking
+       * closes in its thread). */
+      filer_test_spin (500);
       end_clear (&fixture->a);
       end_clear (&fixture->b);
       end_init (fixture, &fixture->a);
@@ -1393,6 +1397,11 @@ test_wrong_key (Fixture       *fixture,
     }
   secured_clear (&sa);
   secured_clear (&sb);
+
+  /* A failed TLS handshake closes its connection in glib-networking's
+   * thread, which holds the stream until it is done. */
+  if (fixture->row->engine != ENGINE_QUIC)
+    filer_test_spin (500);
 }
 
 /* --- the table ------------------------------------------------------------- */
@@ -1413,9 +1422,9 @@ static const Case cases[] = {
   { "notify-alive",      test_notify_alive,      CLEAN,  TRUE },
   { "abort",             test_abort,             CLEAN,  TRUE },
   { "handshake-timeout", test_handshake_timeout, CLEAN,  TRUE },
-  { "keys",              test_keys,              LIGHT,  FALSE, NULL, TRUE },
-  { "client-expects-other-key", test_wrong_key,  CLEAN,  FALSE, GINT_TO_POINTER (TRUE), TRUE },
-  { "server-expects-other-key", test_wrong_key,  CLEAN,  FALSE, GINT_TO_POINTER (FALSE), TRUE },
+  { "keys",              test_keys,              LIGHT,  FALSE },
+  { "client-expects-other-key", test_wrong_key,  CLEAN,  FALSE, GINT_TO_POINTER (TRUE) },
+  { "server-expects-other-key", test_wrong_key,  CLEAN,  FALSE, GINT_TO_POINTER (FALSE) },
 };
 
 static const struct { const char *name; Engine engine; } engines[] = {

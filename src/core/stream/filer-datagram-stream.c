@@ -34,6 +34,7 @@ typedef struct
   GInputStream *input;
   GOutputStream *output;
   GMainContext *context;
+  GThread *thread;         /* where it was made: runs the context (not owned) */
   GSource *clock;
   FilerWakers *wakers;
   GError *error;           /* sticky: the stream has ended with it */
@@ -203,6 +204,12 @@ ops_get_context (GIOStream *stream)
   return PRIV (FILER_DATAGRAM_STREAM (stream))->context;
 }
 
+static GThread *
+ops_get_thread (GIOStream *stream)
+{
+  return PRIV (FILER_DATAGRAM_STREAM (stream))->thread;
+}
+
 static const FilerStreamOps stream_ops = {
   .read_nonblocking = ops_read,
   .write_nonblocking = ops_write,
@@ -210,6 +217,7 @@ static const FilerStreamOps stream_ops = {
   .create_waker = ops_create_waker,
   .shutdown_write = ops_shutdown_write,
   .get_context = ops_get_context,
+  .get_thread = ops_get_thread,
 };
 
 /* --- GIOStream ------------------------------------------------------------ */
@@ -227,11 +235,30 @@ filer_datagram_stream_get_output_stream (GIOStream *stream)
 }
 
 static gboolean
+close_in_owner_cb (gpointer data)
+{
+  FilerDatagramStream *self = data;
+
+  if (!PRIV (self)->error)
+    ENGINE (self)->close (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
 filer_datagram_stream_close_fn (GIOStream     *stream,
                                 GCancellable  *cancellable,
                                 GError       **error)
 {
   FilerDatagramStream *self = FILER_DATAGRAM_STREAM (stream);
+
+  /* From another thread (a TLS connection on top closes there): the
+   * engine is not thread-safe, so its own thread starts the goodbye. */
+  if (!_filer_stream_in_owner_thread (stream, &stream_ops))
+    {
+      g_main_context_invoke_full (PRIV (self)->context, G_PRIORITY_DEFAULT, close_in_owner_cb,
+                                  g_object_ref (self), g_object_unref);
+      return TRUE;
+    }
 
   /* Synchronous close starts the goodbye but does not wait for it.
    * (GIOStream also calls it from dispose, after the engine let go.) */
@@ -337,6 +364,7 @@ filer_datagram_stream_init (FilerDatagramStream *self)
 
   priv->idle_timeout_ms = FILER_DATAGRAM_STREAM_DEFAULT_IDLE_TIMEOUT_MS;
   priv->context = g_main_context_ref_thread_default ();
+  priv->thread = g_thread_self ();
   priv->wakers = _filer_wakers_new ();
   priv->input = _filer_datagram_input_stream_new (G_IO_STREAM (self), &stream_ops);
   priv->output = _filer_datagram_output_stream_new (G_IO_STREAM (self), &stream_ops);
