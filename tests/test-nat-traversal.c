@@ -487,7 +487,8 @@ expect_direct (const char *a,
 static void
 test_pairing (gconstpointer data)
 {
-  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  /* "+pseudotcp": that engine, with mutual TLS between the keys on top. */
+  g_auto(GStrv) pair = g_strsplit (data, "+", 3);
   World world = { 0, };
   g_autoptr(GIOStream) stream = NULL;
   g_autofree char *path = NULL;
@@ -498,7 +499,11 @@ test_pairing (gconstpointer data)
     return;
 
   world_init (&world, pair[0], pair[1], 0, 5000);
+  if (pair[2] && g_str_equal (pair[2], "pseudotcp"))
+    filer_nat_client_set_stream_engine (world.a, "pseudotcp");
   stream = connect_a_to_b (&world, &path, &seconds);
+  if (pair[2])
+    g_assert_true (G_IS_TLS_CONNECTION (stream) && G_IS_TLS_CONNECTION (world.incoming));
   expected = expect_direct (pair[0], pair[1]) ? FILER_NAT_PATH_DIRECT : FILER_NAT_PATH_RELAY;
   g_test_message ("PAIRING A=%s B=%s: path %s (expected %s), connected in %.2f s",
                   pair[0], pair[1], path, expected, seconds);
@@ -1150,6 +1155,8 @@ main (int   argc,
   g_test_add_data_func ("/filer/nat/hello-claims-other/home-home", "home+home", test_hello_claims_other);
   g_test_add_data_func ("/filer/nat/hello-claims-other/symmetric-home", "symmetric+home",
                         test_hello_claims_other);
+  g_test_add_data_func ("/filer/nat/pseudotcp-tls/home-home", "home+home+pseudotcp", test_pairing);
+  g_test_add_data_func ("/filer/nat/pseudotcp-tls/symmetric-home", "symmetric+home+pseudotcp", test_pairing);
   g_test_add_func ("/filer/nat/keepalive", test_keepalive);
   g_test_add_func ("/filer/nat/relay-killed", test_relay_killed);
   g_test_add_func ("/filer/nat/ttl-matters", test_ttl_matters);

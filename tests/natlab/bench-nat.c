@@ -390,15 +390,11 @@ throughput (const char *shaping,
         g_clear_object (&stream);
         g_clear_object (&bench.incoming);
         filer_nat_client_set_stream_engine (bench.a, name);
-        /* PseudoTcp cannot prove a device key: it runs without one
-         * (unauthenticated), QUIC with both. */
-        filer_nat_client_set_identity (bench.a, engine == 0 ? bench.key_a : NULL);
-        filer_nat_client_set_identity (bench.b, engine == 0 ? bench.key_b : NULL);
         filer_nat_client_set_force_relay (bench.a, relay);
         filer_nat_client_set_force_relay (bench.b, relay);
         stream = nat_connect (&bench, &path_name);
         label = g_strdup_printf ("%s over UDP (%s), %s%s", name, path_name, shaping,
-                                 engine == 0 ? "" : ", no keys");
+                                 engine == 0 ? "" : ", TLS on top");
         udp_rate = measure (stream, bench.incoming, label);
         g_print ("  %-44s %8.2f x kernel TCP%s\n", "ratio", udp_rate / tcp_rate,
                  relay ? "" : " (goal >= 0.8)");

@@ -216,15 +216,6 @@ handle_offer (FilerNatClient *self,
   if (lookup_session (self, frame))
     return;  /* a resent offer */
 
-  /* PseudoTcp cannot prove the caller's key: with a key of ours, every
-   * stream must (docs/protocol.md §4.7). */
-  if (self->identity && g_strcmp0 (filer_frame_get (frame, "stream"), "pseudotcp") == 0)
-    {
-      g_debug ("nat: refusing %s's PseudoTcp session: it cannot prove a device key",
-               filer_frame_get (frame, "peer-id"));
-      return;
-    }
-
   session = add_session (self, frame, FALSE);
   if (session)
     _filer_nat_session_listen (session);
@@ -468,14 +459,6 @@ filer_nat_client_connect_async (FilerNatClient      *self,
       return;
     }
 
-  if (self->identity && self->stream_engine[0] == 'p')
-    {
-      g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_UNAUTHENTICATED,
-                               "The PseudoTCP stream engine cannot prove the peer's device key; "
-                               "use QUIC (or no device key)");
-      return;
-    }
-
   connect = g_new0 (ConnectData, 1);
   g_set_weak_pointer (&connect->client, self);
   connect->peer_id = g_strdup (peer_id);
@@ -639,8 +622,8 @@ filer_nat_client_class_init (FilerNatClientClass *klass)
    * FilerNatClient::incoming:
    * @stream: the established stream (take a reference to keep it)
    * @peer_id: (nullable): who reached us: the device id the caller's key
-   *   proved in the QUIC handshake (filer_nat_client_set_identity()); the
-   *   transfer hello's "from" must be it. %NULL only without a key of
+   *   proved (QUIC, or TLS over PseudoTcp; filer_nat_client_set_identity());
+   *   the transfer hello's "from" must be it. %NULL only without a key of
    *   ours (an unauthenticated PseudoTcp stream).
    * @path: "direct" or "relay"
    * @rendezvous_id: the id the caller bound under at the rendezvous
@@ -695,10 +678,11 @@ filer_nat_client_new (const char *peer_id,
  * @identity: (nullable): our device key; %NULL: none (only PseudoTcp
  *   works then, unauthenticated: benchmarks)
  *
- * Both ends of every stream present their device key in the QUIC
- * handshake: an outgoing connect completes only if the peer's key makes
- * the id we meant to reach, and ::incoming names the id the caller's key
- * proved. Applies to the sessions that start afterwards.
+ * Both ends of every stream present their device key, in the QUIC
+ * handshake or in mutual TLS on top of PseudoTcp: an outgoing connect
+ * completes only if the peer's key makes the id we meant to reach, and
+ * ::incoming names the id the caller's key proved. Applies to the
+ * sessions that start afterwards.
  */
 void
 filer_nat_client_set_identity (FilerNatClient *self,

@@ -37,13 +37,12 @@ G_DECLARE_FINAL_TYPE (FilerNatClient, filer_nat_client, FILER, NAT_CLIENT, GObje
 FilerNatClient *filer_nat_client_new                  (const char           *peer_id,
                                                        const char           *server_address);
 
-/* Our device key. Every stream is then authenticated by the QUIC
- * handshake: a connect completes only if the peer's key makes the
- * expected id (else FILER_NAT_ERROR_WRONG_PEER), ::incoming names the id
- * the caller's key proved, and PseudoTcp (which cannot prove a key) is
- * refused both ways (FILER_NAT_ERROR_UNAUTHENTICATED). Without a key
- * (%NULL), only PseudoTcp works, unauthenticated (benchmarks). For the
- * sessions that start afterwards. */
+/* Our device key. Every stream is then authenticated: by the QUIC
+ * handshake, or by mutual TLS on top of PseudoTcp. A connect completes
+ * only if the peer's key makes the expected id (else
+ * FILER_NAT_ERROR_WRONG_PEER), and ::incoming names the id the caller's
+ * key proved. Without a key (%NULL), only PseudoTcp works, and
+ * unauthenticated (benchmarks). For the sessions that start afterwards. */
 void            filer_nat_client_set_identity         (FilerNatClient       *self,
                                                        FilerIdentity        *identity);
 FilerIdentity  *filer_nat_client_get_identity         (FilerNatClient       *self);

@@ -29,8 +29,6 @@ G_BEGIN_DECLS
  *   key of the device we meant to reach (its QUIC certificate makes
  *   another id, or it presented none): someone else answered, a relay
  *   that sits in the middle, or a device that changed its key
- * @FILER_NAT_ERROR_UNAUTHENTICATED: a device key is required and the
- *   stream engine cannot prove one (PseudoTcp)
  *
  * Errors of the stream itself (a peer gone quiet) are GIOErrors.
  */
@@ -42,7 +40,6 @@ typedef enum
   FILER_NAT_ERROR_UNREACHABLE,
   FILER_NAT_ERROR_RELAY_CLOSED,
   FILER_NAT_ERROR_WRONG_PEER,
-  FILER_NAT_ERROR_UNAUTHENTICATED,
 } FilerNatError;
 
 GQuark filer_nat_error_quark (void);

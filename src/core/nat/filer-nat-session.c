@@ -29,6 +29,7 @@
 #include "filer-nat-datagram-private.h"
 #include "filer-nat-error.h"
 #include "filer-datagram-stream.h"
+#include "filer-tls.h"
 
 #define PUNCH_INTERVAL_MS      100
 #define SESSION_GIVE_UP_MS     10000  /* a passive session never used */
@@ -296,6 +297,47 @@ path_name (FilerNatSession *self)
   return self->path == PATH_RELAY ? FILER_NAT_PATH_RELAY : FILER_NAT_PATH_DIRECT;
 }
 
+/* The peer's key was not the one expected (or it showed none): not a
+ * path problem, and nothing to retry. */
+static gboolean
+is_wrong_key (const GError *error)
+{
+  return g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE)
+         || g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED);
+}
+
+/* PseudoTcp proves no key: with one of ours, mutual TLS between the
+ * device keys runs on top (filer-tls.c), and the TLS connection is the
+ * stream the owner gets. */
+static void
+tls_done_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  FilerNatSession *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *peer_id = NULL;
+  GIOStream *tls;
+
+  tls = filer_tls_handshake_finish (result, &peer_id, &error);
+  if (tls == NULL)
+    {
+      if (is_wrong_key (error))
+        g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_WRONG_PEER,
+                                 "The device on the %s path is not the one we meant to reach: "
+                                 "its key does not make the id %s (%s)",
+                                 path_name (self), self->expected_peer_id, error->message);
+      else
+        g_task_return_new_error (task, error->domain, error->code,
+                                 "No path to the peer (%s): TLS: %s", path_name (self), error->message);
+      return;
+    }
+
+  g_debug ("nat: session %s to %s established over TLS (%s)", self->token_hex, peer_id, path_name (self));
+  g_task_return_pointer (task, tls, g_object_unref);
+}
+
 static void
 handshake_done_cb (GObject      *object,
                    GAsyncResult *result,
@@ -311,10 +353,8 @@ handshake_done_cb (GObject      *object,
 
   if (!stream_handshake_finish (stream, result, &error))
     {
-      /* The device that answered is not the one we meant to reach: not
-       * a path problem, and nothing to retry. */
-      if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE)
-          || g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED))
+      /* The device that answered is not the one we meant to reach. */
+      if (is_wrong_key (error))
         {
           g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_WRONG_PEER,
                                    "The device on the %s path is not the one we meant to reach: %s",
@@ -324,6 +364,13 @@ handshake_done_cb (GObject      *object,
       g_prefix_error (&error, "No path to the peer (%s): ",
                       self->path == PATH_RELAY ? "relay" : "direct");
       g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (!self->quic && self->identity)
+    {
+      filer_tls_handshake_async (stream, FILER_TLS_ROLE_CLIENT, self->identity, self->expected_peer_id,
+                                 g_task_get_cancellable (task), tls_done_cb, g_object_ref (task));
       return;
     }
 
@@ -347,6 +394,25 @@ session_start_stream (FilerNatSession *self)
 }
 
 static void
+passive_tls_done_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(FilerNatSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *peer_id = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+
+  tls = filer_tls_handshake_finish (result, &peer_id, &error);
+  if (tls == NULL)
+    g_debug ("nat: incoming session %s failed in TLS: %s", self->token_hex, error->message);
+  else if (self->socket)
+    g_signal_emit (self, signals[INCOMING], 0, tls, peer_id, path_name (self));
+
+  g_clear_object (&self->pending);
+}
+
+static void
 passive_handshake_done_cb (GObject      *object,
                            GAsyncResult *result,
                            gpointer      user_data)
@@ -359,6 +425,15 @@ passive_handshake_done_cb (GObject      *object,
     {
       g_debug ("nat: incoming session %s failed: %s", self->token_hex, error->message);
       g_clear_object (&self->pending);
+      return;
+    }
+
+  /* PseudoTcp: the caller proves its key in TLS on top (it chose the
+   * engine; a caller without a key cannot pass). */
+  if (self->identity != NULL && !self->quic)
+    {
+      filer_tls_handshake_async (stream, FILER_TLS_ROLE_SERVER, self->identity, NULL, NULL,
+                                 passive_tls_done_cb, g_object_ref (self));
       return;
     }
 
@@ -717,8 +792,8 @@ filer_nat_session_class_init (FilerNatSessionClass *klass)
   /**
    * FilerNatSession::incoming:
    * @stream: the established stream (take a reference to keep it)
-   * @peer_id: (nullable): the device id the caller's key proved in the
-   *   QUIC handshake; %NULL only on a session without a key of ours
+   * @peer_id: (nullable): the device id the caller's key proved (QUIC,
+   *   or TLS over PseudoTcp); %NULL only on a session without a key of ours
    * @path: "direct" or "relay"
    *
    * The side that did not ask: the initiator's stream is up.
