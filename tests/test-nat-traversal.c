@@ -1059,6 +1059,105 @@ test_impostor_process (gconstpointer data)
   remove_tree (root);
 }
 
+/* The other way round, with real processes: B is online, and A's NAT
+ * client presents Mallory's key while A's transfer hello claims A's id.
+ * B's ladder hands the id the QUIC key proved to the hello, which refuses
+ * the claim with `identity`; nothing arrives. */
+static void
+test_claims_process (gconstpointer data)
+{
+  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  const char *server_bin = g_getenv ("FILER_SERVER");
+  const char *peer_bin = g_getenv ("FILER_NATLAB_PEER");
+  g_autoptr(FilerNatLab) lab = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(GSubprocess) receiver = NULL;
+  g_autoptr(GSubprocess) sender = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *outbox = NULL;
+  g_autofree char *inbox_a = NULL;
+  g_autofree char *inbox_b = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *keys_a = NULL;
+  g_autofree char *keys_b = NULL;
+  g_autofree char *keys_m = NULL;
+  g_autofree char *id_b = NULL;
+  g_autofree char *id_m = NULL;
+  g_autofree char *expected = NULL;
+  Communicated c = { 0, }, r = { 0, };
+
+  if (!lab_available ())
+    return;
+  if (server_bin == NULL || peer_bin == NULL)
+    {
+      g_test_skip ("FILER_SERVER and FILER_NATLAB_PEER must name the programs (meson test sets them)");
+      return;
+    }
+
+  root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_assert_no_error (error);
+  outbox = g_build_filename (root, "outbox", NULL);
+  inbox_a = g_build_filename (root, "inbox-a", NULL);
+  inbox_b = g_build_filename (root, "inbox-b", NULL);
+  keys_a = g_build_filename (root, "keys-a", NULL);
+  keys_b = g_build_filename (root, "keys-b", NULL);
+  keys_m = g_build_filename (root, "keys-m", NULL);
+  g_mkdir (outbox, 0755);
+  g_mkdir (inbox_a, 0755);
+  g_mkdir (inbox_b, 0755);
+  g_free (filer_test_make_keys (keys_a));
+  id_m = filer_test_make_keys (keys_m);
+  id_b = filer_test_make_keys (keys_b);
+  source = write_random_file (outbox, "claimed.bin", 256 * 1024);
+
+  lab = filer_natlab_new (pair[0], pair[1], 0, &error);
+  g_assert_no_error (error);
+  server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800", NULL);
+  g_assert_no_error (error);
+  receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                                 peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                                 "--keys", keys_b, "--room", "lab", "--download", inbox_b, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (receiver, NULL, NULL, communicated_cb, &r);
+  sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                               peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                               "--keys", keys_a, "--nat-keys", keys_m, "--room", "lab",
+                               "--download", inbox_a, "--send-to", id_b, "--path", source,
+                               "--timeout", "40", NULL);
+  g_assert_no_error (error);
+
+  g_subprocess_communicate_utf8_async (sender, NULL, NULL, communicated_cb, &c);
+  filer_test_wait_for (&c.done, 60000, "the sender process to finish");
+  g_assert_no_error (c.error);
+  g_subprocess_force_exit (receiver);
+  filer_test_wait_for (&r.done, 10000, "the receiver's output");
+  g_test_message ("A=%s B=%s, the sender said:\n%s\nthe receiver said:\n%s", pair[0], pair[1], c.output, r.output);
+
+  /* B's side: the stream came, named by Mallory's key, and no transfer. */
+  g_assert_nonnull (r.output);
+  expected = g_strdup_printf ("incoming peer=%s ", id_m);
+  g_assert_nonnull (strstr (r.output, expected));
+  g_assert_null (strstr (r.output, "received"));
+  g_assert_nonnull (strstr (c.output, "state=failed"));
+  g_assert_nonnull (strstr (c.output, "not the device it claims to be"));
+  g_assert_cmpint (g_subprocess_get_exit_status (sender), ==, 1);
+  {
+    g_autofree char *arrived = g_build_filename (inbox_b, "claimed.bin", NULL);
+
+    g_assert_false (g_file_test (arrived, G_FILE_TEST_EXISTS));
+  }
+
+  g_subprocess_force_exit (server);
+  g_subprocess_wait (receiver, NULL, NULL);
+  g_subprocess_wait (server, NULL, NULL);
+  g_free (c.output);
+  g_free (r.output);
+  g_clear_error (&r.error);
+  remove_tree (root);
+}
+
 /* The same with filer-cli on both LANs: the path shows in its summary. */
 static void
 test_cli (gconstpointer data)
@@ -1169,6 +1268,7 @@ main (int   argc,
   g_test_add_data_func ("/filer/nat/processes/impostor/home-home", "home+home", test_impostor_process);
   g_test_add_data_func ("/filer/nat/processes/impostor/symmetric-home", "symmetric+home",
                         test_impostor_process);
+  g_test_add_data_func ("/filer/nat/processes/claims-other-id/home-home", "home+home", test_claims_process);
   g_test_add_data_func ("/filer/nat/cli/home-linux", "home+linux", test_cli);
   g_test_add_data_func ("/filer/nat/cli/home-symmetric", "home+symmetric", test_cli);
 

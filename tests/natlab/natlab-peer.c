@@ -29,6 +29,7 @@ static char *opt_send_to;
 static char *opt_path;
 static char *opt_extra_address;
 static char *opt_impersonate;
+static char *opt_nat_keys;
 static int opt_timeout = 60;
 
 static FilerDiscoveryClient *discovery;
@@ -182,6 +183,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(FilerDevice) device = NULL;
   g_autoptr(FilerIdentity) identity = NULL;
+  g_autoptr(FilerIdentity) nat_identity = NULL;
   const char *id;
   GOptionEntry entries[] = {
     { "server", 0, 0, G_OPTION_ARG_STRING, &opt_server, "filer-server IP:PORT", "ADDR" },
@@ -197,6 +199,9 @@ main (int   argc,
     { "impersonate", 0, 0, G_OPTION_ARG_STRING, &opt_impersonate,
       "An attacker: register and bind at the server under this (another device's) id, "
       "holding only our own key", "ID" },
+    { "nat-keys", 0, 0, G_OPTION_ARG_FILENAME, &opt_nat_keys,
+      "An attacker: the NAT client presents this folder's key, so the transfer hello claims "
+      "--keys's id over a stream whose key proves another", "DIR" },
     { NULL }
   };
 
@@ -216,6 +221,12 @@ main (int   argc,
       return 1;
     }
   id = filer_identity_get_id (identity);
+  nat_identity = opt_nat_keys ? filer_identity_load (opt_nat_keys, &error) : g_object_ref (identity);
+  if (nat_identity == NULL)
+    {
+      fprintf (stderr, "natlab-peer: %s\n", error->message);
+      return 1;
+    }
   loop = g_main_loop_new (NULL, FALSE);
 
   service = filer_transfer_service_new (identity, NULL, opt_download);
@@ -241,7 +252,7 @@ main (int   argc,
   filer_discovery_client_start (discovery);
 
   nat = filer_nat_client_new (opt_impersonate ? opt_impersonate : id, opt_server);
-  filer_nat_client_set_identity (nat, identity);
+  filer_nat_client_set_identity (nat, nat_identity);
   g_signal_connect (nat, "incoming", G_CALLBACK (incoming_cb), NULL);
   filer_path_ladder_serve (nat, service);
   if (!filer_nat_client_start (nat, &error))
