@@ -23,7 +23,8 @@ typedef struct
   guint punch_ttl;
   gboolean force_relay;
   /* Our device key (the session takes a reference), or NULL: no key is
-   * required, and only PseudoTcp can carry the stream (unauthenticated). */
+   * required, and only PseudoTcp can carry the stream (unauthenticated;
+   * with a key, PseudoTcp streams run mutual TLS on top). */
   FilerIdentity *identity;
 } FilerNatSessionConfig;
 
