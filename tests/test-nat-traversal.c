@@ -64,6 +64,7 @@ incoming_cb (FilerNatClient *client,
              GIOStream      *stream,
              const char     *peer_id,
              const char     *path,
+             const char     *rendezvous_id,
              gpointer        user_data)
 {
   World *world = user_data;
@@ -76,21 +77,22 @@ incoming_cb (FilerNatClient *client,
 }
 
 static FilerNatClient *
-client_on (World      *world,
-           const char *node,
-           const char *id,
-           guint       keepalive_ms)
+client_on (World         *world,
+           const char    *node,
+           FilerIdentity *key,
+           guint          keepalive_ms)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocket) socket = NULL;
   g_autofree char *server = g_strdup_printf ("%s:%u", FILER_NATLAB_SERVER_IP, SERVER_PORT);
-  FilerNatClient *client = filer_nat_client_new (id, server);
+  FilerNatClient *client = filer_nat_client_new (filer_identity_get_id (key), server);
 
   /* Both hosts are 203.0.113.2 and use the same port, as two identical
    * homes would. */
   socket = filer_natlab_udp_socket (world->lab, node, FILER_NATLAB_HOST_IP, 40000, &error);
   g_assert_no_error (error);
   filer_nat_client_set_socket (client, socket);
+  filer_nat_client_set_identity (client, key);
   filer_nat_client_set_keepalive (client, keepalive_ms);
   filer_nat_client_start (client, &error);
   g_assert_no_error (error);
@@ -123,8 +125,8 @@ world_init (World      *world,
 
   world->key_a = filer_test_identity_new ();
   world->key_b = filer_test_identity_new ();
-  world->a = client_on (world, "a", filer_identity_get_id (world->key_a), keepalive_ms);
-  world->b = client_on (world, "b", filer_identity_get_id (world->key_b), keepalive_ms);
+  world->a = client_on (world, "a", world->key_a, keepalive_ms);
+  world->b = client_on (world, "b", world->key_b, keepalive_ms);
   g_signal_connect (world->b, "incoming", G_CALLBACK (incoming_cb), world);
 
   filer_test_wait_until (mappings_known, world, 5000, "both peers to learn their mapping");
@@ -203,7 +205,8 @@ connect_a_to_b (World  *world,
   Connect connect = { 0, };
   gint64 start = g_get_monotonic_time ();
 
-  filer_nat_client_connect_async (world->a, filer_identity_get_id (world->key_b), NULL,
+  filer_nat_client_connect_async (world->a, filer_identity_get_id (world->key_b),
+                                  filer_identity_get_id (world->key_b), NULL,
                                   connect_done_cb, &connect);
   filer_test_wait_for (&connect.done, 15000, "A to reach B");
   g_assert_no_error (connect.error);
@@ -484,7 +487,8 @@ expect_direct (const char *a,
 static void
 test_pairing (gconstpointer data)
 {
-  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  /* "+pseudotcp": that engine, with mutual TLS between the keys on top. */
+  g_auto(GStrv) pair = g_strsplit (data, "+", 3);
   World world = { 0, };
   g_autoptr(GIOStream) stream = NULL;
   g_autofree char *path = NULL;
@@ -495,7 +499,11 @@ test_pairing (gconstpointer data)
     return;
 
   world_init (&world, pair[0], pair[1], 0, 5000);
+  if (pair[2] && g_str_equal (pair[2], "pseudotcp"))
+    filer_nat_client_set_stream_engine (world.a, "pseudotcp");
   stream = connect_a_to_b (&world, &path, &seconds);
+  if (pair[2])
+    g_assert_true (G_IS_TLS_CONNECTION (stream) && G_IS_TLS_CONNECTION (world.incoming));
   expected = expect_direct (pair[0], pair[1]) ? FILER_NAT_PATH_DIRECT : FILER_NAT_PATH_RELAY;
   g_test_message ("PAIRING A=%s B=%s: path %s (expected %s), connected in %.2f s",
                   pair[0], pair[1], path, expected, seconds);
@@ -715,6 +723,99 @@ test_ttl_matters (void)
   world_clear (&world);
 }
 
+/* --- the hello over a QUIC stream must name the key's device ----------------- */
+
+static void
+collect_frame_cb (FilerFrameConnection *connection,
+                  FilerFrame           *frame,
+                  GPtrArray            *frames)
+{
+  g_ptr_array_add (frames, filer_frame_ref (frame));
+}
+
+static gboolean
+has_frame (gpointer data)
+{
+  return ((GPtrArray *)data)->len > 0;
+}
+
+/* A hand-written hello claiming @from on A's stream to B; B's answer. */
+static FilerFrame *
+hello_answer (World      *world,
+              GIOStream  *stream,
+              const char *from,
+              GPtrArray  *frames)
+{
+  g_autoptr(FilerFrame) hello = filer_frame_new ("hello");
+  FilerFrameConnection *connection = filer_frame_connection_new (stream);
+
+  g_signal_connect (connection, "frame-received", G_CALLBACK (collect_frame_cb), frames);
+  filer_frame_connection_start (connection);
+  filer_frame_set_uint (hello, "version", 2);
+  filer_frame_set (hello, "from", from);
+  filer_frame_set (hello, "to", filer_identity_get_id (world->key_b));
+  filer_frame_set (hello, "name", "A");
+  filer_frame_connection_send (connection, hello);
+  filer_test_wait_until (has_frame, frames, 10000, "B's answer to the hello");
+  g_object_set_data_full (G_OBJECT (stream), "test-connection", connection, g_object_unref);
+  return g_ptr_array_index (frames, 0);
+}
+
+/* B serves transfers on its NAT client with the path ladder, as the app
+ * does: the ladder passes the id A's QUIC key proved to the transfer
+ * service, and a hello that claims another device (one B trusts, say) is
+ * refused with `identity`; A's own id passes. */
+static void
+test_hello_claims_other (gconstpointer data)
+{
+  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  g_autoptr(FilerIdentity) claimed = filer_test_identity_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = NULL;
+  g_autoptr(FilerTransferService) bob = NULL;
+  World world = { 0, };
+
+  if (!lab_available ())
+    return;
+
+  root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_assert_no_error (error);
+  world_init (&world, pair[0], pair[1], 0, 5000);
+  bob = filer_transfer_service_new (world.key_b, "B", root);
+  filer_transfer_service_set_accept_all (bob, TRUE);
+  filer_path_ladder_serve (world.b, bob);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(GPtrArray) frames = g_ptr_array_new_with_free_func ((GDestroyNotify)filer_frame_unref);
+      g_autoptr(GIOStream) stream = NULL;
+      g_autofree char *path = NULL;
+      const char *from = round == 0 ? filer_identity_get_id (claimed) : filer_identity_get_id (world.key_a);
+      double seconds;
+      FilerFrame *answer;
+
+      g_clear_object (&world.incoming);
+      stream = connect_a_to_b (&world, &path, &seconds);
+      answer = hello_answer (&world, stream, from, frames);
+      g_test_message ("%s path, hello from %s: %s %s %s", path, round == 0 ? "another id" : "A's own id",
+                      filer_frame_get_message_type (answer), filer_frame_get (answer, "code"),
+                      filer_frame_get (answer, "message"));
+      if (round == 0)
+        {
+          g_assert_true (filer_frame_is (answer, "error"));
+          g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "identity");
+          g_assert_nonnull (strstr (filer_frame_get (answer, "message"), filer_identity_get_id (world.key_a)));
+        }
+      else
+        g_assert_true (filer_frame_is (answer, "hello"));
+    }
+
+  g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (bob)), ==, 0);
+  g_clear_object (&bob);
+  world_clear (&world);
+  remove_tree (root);
+}
+
 /* --- the real thing: filer-server and two peer processes ------------------ */
 
 typedef struct
@@ -852,6 +953,211 @@ test_processes (gconstpointer data)
   remove_tree (root);
 }
 
+/* Mallory registers and binds under B's id (the servers take ids as
+ * claimed) with her own key, and A sends to B: the LAN attempt's TLS and
+ * then the QUIC handshake on the NAT path (direct, or relayed by the real
+ * filer-server) refuse her key; nothing reaches her. */
+static void
+test_impostor_process (gconstpointer data)
+{
+  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  const char *server_bin = g_getenv ("FILER_SERVER");
+  const char *peer_bin = g_getenv ("FILER_NATLAB_PEER");
+  g_autoptr(FilerNatLab) lab = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(GSubprocess) mallory = NULL;
+  g_autoptr(GSubprocess) sender = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *outbox = NULL;
+  g_autofree char *inbox_a = NULL;
+  g_autofree char *inbox_m = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *keys_a = NULL;
+  g_autofree char *keys_b = NULL;
+  g_autofree char *keys_m = NULL;
+  g_autofree char *id_b = NULL;
+  g_autofree char *id_m = NULL;
+  g_autofree char *expected = NULL;
+  Communicated c = { 0, }, m = { 0, };
+
+  if (!lab_available ())
+    return;
+  if (server_bin == NULL || peer_bin == NULL)
+    {
+      g_test_skip ("FILER_SERVER and FILER_NATLAB_PEER must name the programs (meson test sets them)");
+      return;
+    }
+
+  root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_assert_no_error (error);
+  outbox = g_build_filename (root, "outbox", NULL);
+  inbox_a = g_build_filename (root, "inbox-a", NULL);
+  inbox_m = g_build_filename (root, "inbox-m", NULL);
+  keys_a = g_build_filename (root, "keys-a", NULL);
+  keys_b = g_build_filename (root, "keys-b", NULL);
+  keys_m = g_build_filename (root, "keys-m", NULL);
+  g_mkdir (outbox, 0755);
+  g_mkdir (inbox_a, 0755);
+  g_mkdir (inbox_m, 0755);
+  g_free (filer_test_make_keys (keys_a));
+  id_b = filer_test_make_keys (keys_b);   /* B's id is public; B is not online */
+  id_m = filer_test_make_keys (keys_m);
+  source = write_random_file (outbox, "secret.bin", 256 * 1024);
+
+  lab = filer_natlab_new (pair[0], pair[1], 0, &error);
+  g_assert_no_error (error);
+  server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800", NULL);
+  g_assert_no_error (error);
+  mallory = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                                peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                                "--keys", keys_m, "--impersonate", id_b,
+                                "--room", "lab", "--download", inbox_m, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (mallory, NULL, NULL, communicated_cb, &m);
+  sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                               peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                               "--keys", keys_a, "--room", "lab", "--download", inbox_a,
+                               "--send-to", id_b, "--path", source, "--timeout", "40", NULL);
+  g_assert_no_error (error);
+
+  g_subprocess_communicate_utf8_async (sender, NULL, NULL, communicated_cb, &c);
+  filer_test_wait_for (&c.done, 60000, "the sender process to finish");
+  g_assert_no_error (c.error);
+  g_subprocess_force_exit (mallory);
+  filer_test_wait_for (&m.done, 10000, "mallory's output");
+  g_test_message ("A=%s B=%s, the sender said:\n%s\nMallory said:\n%s", pair[0], pair[1], c.output, m.output);
+
+  /* The NAT path was tried, and refused for the key, naming both ids. */
+  expected = g_strdup_printf ("The device on the %s path is not the one we meant to reach",
+                              expect_direct (pair[0], pair[1]) ? "direct" : "relay");
+  g_assert_nonnull (strstr (c.output, "no-path error="));
+  g_assert_nonnull (strstr (c.output, expected));
+  g_assert_nonnull (strstr (c.output, id_m));
+  g_assert_null (strstr (c.output, "sent path="));
+  g_assert_true (g_subprocess_get_if_exited (sender));
+  g_assert_cmpint (g_subprocess_get_exit_status (sender), ==, 1);
+
+  /* Mallory got no stream and no file. */
+  g_assert_nonnull (m.output);
+  g_assert_nonnull (strstr (m.output, "ready"));
+  g_assert_null (strstr (m.output, "incoming"));
+  g_assert_null (strstr (m.output, "received"));
+  {
+    g_autofree char *stolen = g_build_filename (inbox_m, "secret.bin", NULL);
+
+    g_assert_false (g_file_test (stolen, G_FILE_TEST_EXISTS));
+  }
+
+  g_subprocess_force_exit (server);
+  g_subprocess_wait (mallory, NULL, NULL);
+  g_subprocess_wait (server, NULL, NULL);
+  g_free (c.output);
+  g_free (m.output);
+  g_clear_error (&m.error);
+  remove_tree (root);
+}
+
+/* The other way round, with real processes: B is online, and A's NAT
+ * client presents Mallory's key while A's transfer hello claims A's id.
+ * B's ladder hands the id the QUIC key proved to the hello, which refuses
+ * the claim with `identity`; nothing arrives. */
+static void
+test_claims_process (gconstpointer data)
+{
+  g_auto(GStrv) pair = g_strsplit (data, "+", 2);
+  const char *server_bin = g_getenv ("FILER_SERVER");
+  const char *peer_bin = g_getenv ("FILER_NATLAB_PEER");
+  g_autoptr(FilerNatLab) lab = NULL;
+  g_autoptr(GSubprocess) server = NULL;
+  g_autoptr(GSubprocess) receiver = NULL;
+  g_autoptr(GSubprocess) sender = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = NULL;
+  g_autofree char *outbox = NULL;
+  g_autofree char *inbox_a = NULL;
+  g_autofree char *inbox_b = NULL;
+  g_autofree char *source = NULL;
+  g_autofree char *keys_a = NULL;
+  g_autofree char *keys_b = NULL;
+  g_autofree char *keys_m = NULL;
+  g_autofree char *id_b = NULL;
+  g_autofree char *id_m = NULL;
+  g_autofree char *expected = NULL;
+  Communicated c = { 0, }, r = { 0, };
+
+  if (!lab_available ())
+    return;
+  if (server_bin == NULL || peer_bin == NULL)
+    {
+      g_test_skip ("FILER_SERVER and FILER_NATLAB_PEER must name the programs (meson test sets them)");
+      return;
+    }
+
+  root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  g_assert_no_error (error);
+  outbox = g_build_filename (root, "outbox", NULL);
+  inbox_a = g_build_filename (root, "inbox-a", NULL);
+  inbox_b = g_build_filename (root, "inbox-b", NULL);
+  keys_a = g_build_filename (root, "keys-a", NULL);
+  keys_b = g_build_filename (root, "keys-b", NULL);
+  keys_m = g_build_filename (root, "keys-m", NULL);
+  g_mkdir (outbox, 0755);
+  g_mkdir (inbox_a, 0755);
+  g_mkdir (inbox_b, 0755);
+  g_free (filer_test_make_keys (keys_a));
+  id_m = filer_test_make_keys (keys_m);
+  id_b = filer_test_make_keys (keys_b);
+  source = write_random_file (outbox, "claimed.bin", 256 * 1024);
+
+  lab = filer_natlab_new (pair[0], pair[1], 0, &error);
+  g_assert_no_error (error);
+  server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800", NULL);
+  g_assert_no_error (error);
+  receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                                 peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                                 "--keys", keys_b, "--room", "lab", "--download", inbox_b, NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (receiver, NULL, NULL, communicated_cb, &r);
+  sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                               peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
+                               "--keys", keys_a, "--nat-keys", keys_m, "--room", "lab",
+                               "--download", inbox_a, "--send-to", id_b, "--path", source,
+                               "--timeout", "40", NULL);
+  g_assert_no_error (error);
+
+  g_subprocess_communicate_utf8_async (sender, NULL, NULL, communicated_cb, &c);
+  filer_test_wait_for (&c.done, 60000, "the sender process to finish");
+  g_assert_no_error (c.error);
+  g_subprocess_force_exit (receiver);
+  filer_test_wait_for (&r.done, 10000, "the receiver's output");
+  g_test_message ("A=%s B=%s, the sender said:\n%s\nthe receiver said:\n%s", pair[0], pair[1], c.output, r.output);
+
+  /* B's side: the stream came, named by Mallory's key, and no transfer. */
+  g_assert_nonnull (r.output);
+  expected = g_strdup_printf ("incoming peer=%s ", id_m);
+  g_assert_nonnull (strstr (r.output, expected));
+  g_assert_null (strstr (r.output, "received"));
+  g_assert_nonnull (strstr (c.output, "state=failed"));
+  g_assert_nonnull (strstr (c.output, "not the device it claims to be"));
+  g_assert_cmpint (g_subprocess_get_exit_status (sender), ==, 1);
+  {
+    g_autofree char *arrived = g_build_filename (inbox_b, "claimed.bin", NULL);
+
+    g_assert_false (g_file_test (arrived, G_FILE_TEST_EXISTS));
+  }
+
+  g_subprocess_force_exit (server);
+  g_subprocess_wait (receiver, NULL, NULL);
+  g_subprocess_wait (server, NULL, NULL);
+  g_free (c.output);
+  g_free (r.output);
+  g_clear_error (&r.error);
+  remove_tree (root);
+}
+
 /* The same with filer-cli on both LANs: the path shows in its summary. */
 static void
 test_cli (gconstpointer data)
@@ -945,6 +1251,11 @@ main (int   argc,
         g_test_add_data_func_full (name, pair, test_pairing, g_free);
       }
 
+  g_test_add_data_func ("/filer/nat/hello-claims-other/home-home", "home+home", test_hello_claims_other);
+  g_test_add_data_func ("/filer/nat/hello-claims-other/symmetric-home", "symmetric+home",
+                        test_hello_claims_other);
+  g_test_add_data_func ("/filer/nat/pseudotcp-tls/home-home", "home+home+pseudotcp", test_pairing);
+  g_test_add_data_func ("/filer/nat/pseudotcp-tls/symmetric-home", "symmetric+home+pseudotcp", test_pairing);
   g_test_add_func ("/filer/nat/keepalive", test_keepalive);
   g_test_add_func ("/filer/nat/relay-killed", test_relay_killed);
   g_test_add_func ("/filer/nat/ttl-matters", test_ttl_matters);
@@ -954,6 +1265,10 @@ main (int   argc,
   g_test_add_data_func ("/filer/nat/processes/linux-fullcone", "linux+fullcone", test_processes);
   g_test_add_data_func ("/filer/nat/processes/home-home-unreachable-address", "home+home+unreachable",
                         test_processes);
+  g_test_add_data_func ("/filer/nat/processes/impostor/home-home", "home+home", test_impostor_process);
+  g_test_add_data_func ("/filer/nat/processes/impostor/symmetric-home", "symmetric+home",
+                        test_impostor_process);
+  g_test_add_data_func ("/filer/nat/processes/claims-other-id/home-home", "home+home", test_claims_process);
   g_test_add_data_func ("/filer/nat/cli/home-linux", "home+linux", test_cli);
   g_test_add_data_func ("/filer/nat/cli/home-symmetric", "home+symmetric", test_cli);
 

@@ -290,6 +290,33 @@ test_garbage (Fixture       *fixture,
 
 /* --- FilerNatClient on loopback ---------------------------------------- */
 
+/* The device key of the device that binds under @name at the rendezvous
+ * server (one per name for the whole run). The rendezvous names stay
+ * short ("alice"): that they differ from the key ids is the case of
+ * filer-cli send, which binds under a throwaway id. */
+static FilerIdentity *
+key_of (const char *name)
+{
+  static GHashTable *keys;
+  FilerIdentity *key;
+
+  if (keys == NULL)
+    keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  key = g_hash_table_lookup (keys, name);
+  if (key == NULL)
+    {
+      key = filer_test_identity_new ();
+      g_hash_table_insert (keys, g_strdup (name), key);
+    }
+  return key;
+}
+
+static const char *
+key_id (const char *name)
+{
+  return filer_identity_get_id (key_of (name));
+}
+
 typedef struct
 {
   gboolean done;
@@ -298,6 +325,7 @@ typedef struct
   GError *error;
   GIOStream *incoming;
   char *incoming_path;
+  char *incoming_peer_id;
 } Reach;
 
 static void
@@ -317,11 +345,15 @@ incoming_cb (FilerNatClient *client,
              GIOStream      *stream,
              const char     *peer_id,
              const char     *path,
+             const char     *rendezvous_id,
              gpointer        user_data)
 {
   Reach *reach = user_data;
 
-  g_assert_cmpstr (peer_id, ==, "alice");
+  /* What alice's key proved, not what she bound under. */
+  g_assert_cmpstr (peer_id, ==, key_id ("alice"));
+  g_assert_cmpstr (rendezvous_id, ==, "alice");
+  reach->incoming_peer_id = g_strdup (peer_id);
   g_set_object (&reach->incoming, stream);
   reach->incoming_path = g_strdup (path);
 }
@@ -339,19 +371,29 @@ mapped (gpointer data)
 }
 
 static FilerNatClient *
-start_client_at (const char *server_text,
-                 const char *id,
-                 gboolean    force_relay)
+start_client_keyed (const char    *server_text,
+                    const char    *id,
+                    FilerIdentity *key,
+                    gboolean       force_relay)
 {
   g_autoptr(GError) error = NULL;
   FilerNatClient *client = filer_nat_client_new (id, server_text);
 
+  filer_nat_client_set_identity (client, key);
   filer_nat_client_set_force_relay (client, force_relay);
   filer_nat_client_start (client, &error);
   g_assert_no_error (error);
   filer_test_wait_until (mapped, client, 5000, "the client to learn its mapping");
   g_assert_cmpstr (filer_nat_client_get_mapping (client), ==, "independent");
   return client;
+}
+
+static FilerNatClient *
+start_client_at (const char *server_text,
+                 const char *id,
+                 gboolean    force_relay)
+{
+  return start_client_keyed (server_text, id, key_of (id), force_relay);
 }
 
 static FilerNatClient *
@@ -392,7 +434,7 @@ reach_and_talk (Fixture    *fixture,
   Read read = { 0, };
 
   g_signal_connect (bob, "incoming", G_CALLBACK (incoming_cb), &reach);
-  filer_nat_client_connect_async (alice, "bob", NULL, connect_done_cb, &reach);
+  filer_nat_client_connect_async (alice, "bob", key_id ("bob"), NULL, connect_done_cb, &reach);
   filer_test_wait_for (&reach.done, 10000, "alice to reach bob");
   g_assert_no_error (reach.error);
   g_assert_cmpstr (reach.path, ==, expected_path);
@@ -410,6 +452,7 @@ reach_and_talk (Fixture    *fixture,
   g_clear_object (&reach.incoming);
   g_free (reach.path);
   g_free (reach.incoming_path);
+  g_free (reach.incoming_peer_id);
 }
 
 static void
@@ -434,7 +477,7 @@ test_client_refused (Fixture       *fixture,
   g_autoptr(FilerNatClient) alice = start_client (fixture, "alice", FALSE);
   Reach reach = { 0, };
 
-  filer_nat_client_connect_async (alice, "nobody", NULL, connect_done_cb, &reach);
+  filer_nat_client_connect_async (alice, "nobody", NULL, NULL, connect_done_cb, &reach);
   filer_test_wait_for (&reach.done, 10000, "the refusal");
   g_assert_error (reach.error, FILER_NAT_ERROR, FILER_NAT_ERROR_REFUSED);
   g_clear_error (&reach.error);
@@ -452,7 +495,7 @@ test_no_answer (Fixture       *fixture,
   /* Bob is bound but never answers the offer (gone, or not Filer). */
   raw_bind (fixture, bob, "bob");
   start = g_get_monotonic_time ();
-  filer_nat_client_connect_async (alice, "bob", NULL, connect_done_cb, &reach);
+  filer_nat_client_connect_async (alice, "bob", key_id ("bob"), NULL, connect_done_cb, &reach);
   filer_test_wait_for (&reach.done, 15000, "alice to give up");
   g_test_message ("gave up after %.1f s: %s", (g_get_monotonic_time () - start) / 1e6,
                   reach.error ? reach.error->message : "no error");
@@ -475,7 +518,7 @@ test_byte_limit (Fixture       *fixture,
   alice = start_client (fixture, "alice", TRUE);
   bob = start_client (fixture, "bob", TRUE);
   g_signal_connect (bob, "incoming", G_CALLBACK (incoming_cb), &reach);
-  filer_nat_client_connect_async (alice, "bob", NULL, connect_done_cb, &reach);
+  filer_nat_client_connect_async (alice, "bob", key_id ("bob"), NULL, connect_done_cb, &reach);
   filer_test_wait_for (&reach.done, 10000, "alice to reach bob");
   g_assert_no_error (reach.error);
   filer_test_wait_until (has_incoming, &reach, 5000, "bob's incoming stream");
@@ -501,6 +544,188 @@ test_byte_limit (Fixture       *fixture,
   g_clear_object (&reach.incoming);
   g_free (reach.path);
   g_free (reach.incoming_path);
+  g_free (reach.incoming_peer_id);
+}
+
+/* --- the device keys ---------------------------------------------------- */
+
+/* Who answers at a rendezvous id is the server's word (and the bind has
+ * no secret yet): the key must prove it. */
+
+typedef struct
+{
+  GIOStream *stream;
+  char *peer_id;
+  char *rendezvous_id;
+} Heard;
+
+static void
+heard_cb (FilerNatClient *client,
+          GIOStream      *stream,
+          const char     *peer_id,
+          const char     *path,
+          const char     *rendezvous_id,
+          gpointer        user_data)
+{
+  Heard *heard = user_data;
+
+  g_set_object (&heard->stream, stream);
+  g_free (heard->peer_id);
+  heard->peer_id = g_strdup (peer_id);
+  g_free (heard->rendezvous_id);
+  heard->rendezvous_id = g_strdup (rendezvous_id);
+}
+
+static gboolean
+has_incoming_stream (gpointer data)
+{
+  return ((Heard *)data)->stream != NULL;
+}
+
+static void
+heard_clear (Heard *heard)
+{
+  g_clear_object (&heard->stream);
+  g_clear_pointer (&heard->peer_id, g_free);
+  g_clear_pointer (&heard->rendezvous_id, g_free);
+}
+
+/* Alice asks for "bob" and means bob's key; Mallory, with a key of her
+ * own, is who the server pairs her with (she bound under "bob"). Alice's
+ * handshake refuses Mallory's key: no stream on either side, and Mallory
+ * never sees alice's first byte. Direct, or through the relay: the relay
+ * passes the same handshake on, so its operator cannot sit in the middle
+ * without a key that makes bob's id. */
+static void
+test_wrong_key (Fixture       *fixture,
+                gconstpointer  data)
+{
+  gboolean force_relay = GPOINTER_TO_INT (data);
+  g_autoptr(FilerIdentity) mallory_key = filer_test_identity_new ();
+  g_autoptr(FilerNatClient) alice = start_client (fixture, "alice", force_relay);
+  g_autoptr(FilerNatClient) mallory = start_client_keyed (fixture->server_text, "bob", mallory_key, force_relay);
+  Reach reach = { 0, };
+  Heard heard = { 0, };
+  gint64 start;
+  double seconds;
+
+  g_signal_connect (mallory, "incoming", G_CALLBACK (heard_cb), &heard);
+  start = g_get_monotonic_time ();
+  filer_nat_client_connect_async (alice, "bob", key_id ("bob"), NULL, connect_done_cb, &reach);
+  filer_test_wait_for (&reach.done, 10000, "alice's handshake with mallory");
+  seconds = (g_get_monotonic_time () - start) / 1e6;
+  g_test_message ("after %.2f s: %s", seconds, reach.error ? reach.error->message : "no error");
+  g_assert_error (reach.error, FILER_NAT_ERROR, FILER_NAT_ERROR_WRONG_PEER);
+  g_assert_null (reach.stream);
+  g_assert_nonnull (strstr (reach.error->message, filer_identity_get_id (mallory_key)));
+  g_assert_nonnull (strstr (reach.error->message, key_id ("bob")));
+  g_assert_nonnull (strstr (reach.error->message, force_relay ? "relay" : "direct"));
+  if (force_relay)
+    g_assert_cmpuint (filer_rendezvous_server_get_relayed_bytes (fixture->server), >, 0);
+
+  filer_test_spin (500);
+  g_assert_null (heard.stream);
+  g_clear_error (&reach.error);
+  heard_clear (&heard);
+}
+
+/* Mallory binds under "alice" and calls bob: bob's ::incoming names the
+ * id Mallory's key proved, never the rendezvous id she claimed. */
+static void
+test_proven_caller (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(FilerIdentity) mallory_key = filer_test_identity_new ();
+  g_autoptr(FilerNatClient) mallory = start_client_keyed (fixture->server_text, "alice", mallory_key, FALSE);
+  g_autoptr(FilerNatClient) bob = start_client (fixture, "bob", FALSE);
+  Reach reach = { 0, };
+  Heard heard = { 0, };
+
+  g_signal_connect (bob, "incoming", G_CALLBACK (heard_cb), &heard);
+  filer_nat_client_connect_async (mallory, "bob", key_id ("bob"), NULL, connect_done_cb, &reach);
+  filer_test_wait_for (&reach.done, 10000, "mallory to reach bob");
+  g_assert_no_error (reach.error);
+  filer_test_wait_until (has_incoming_stream, &heard, 5000, "bob's incoming stream");
+  g_assert_cmpstr (heard.peer_id, ==, filer_identity_get_id (mallory_key));
+  g_assert_cmpstr (heard.rendezvous_id, ==, "alice");
+
+  g_clear_object (&reach.stream);
+  g_free (reach.path);
+  heard_clear (&heard);
+}
+
+/* PseudoTcp proves no key itself: with keys, mutual TLS runs on top.
+ * The right key passes (and bob learns alice's key id), Mallory's key
+ * under bob's name is refused, and a caller without a key does not reach
+ * bob. */
+static void
+test_pseudotcp_keys (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(FilerIdentity) mallory_key = filer_test_identity_new ();
+  g_autoptr(FilerNatClient) alice = start_client (fixture, "alice", FALSE);
+  g_autoptr(FilerNatClient) bob = start_client (fixture, "bob", FALSE);
+  Reach reach = { 0, };
+  Heard heard = { 0, };
+  Read read = { 0, };
+
+  g_signal_connect (bob, "incoming", G_CALLBACK (heard_cb), &heard);
+  filer_nat_client_set_stream_engine (alice, "pseudotcp");
+  filer_nat_client_connect_async (alice, "bob", key_id ("bob"), NULL, connect_done_cb, &reach);
+  filer_test_wait_for (&reach.done, 15000, "alice to reach bob over PseudoTcp");
+  g_assert_no_error (reach.error);
+  g_assert_true (G_IS_TLS_CONNECTION (reach.stream));
+  filer_test_wait_until (has_incoming_stream, &heard, 5000, "bob's incoming stream");
+  g_assert_cmpstr (heard.peer_id, ==, key_id ("alice"));
+  g_assert_cmpstr (heard.rendezvous_id, ==, "alice");
+  g_output_stream_write_all (g_io_stream_get_output_stream (reach.stream), "hello bob", 9, NULL, NULL, NULL);
+  g_input_stream_read_async (g_io_stream_get_input_stream (heard.stream), read.buffer, sizeof read.buffer,
+                             G_PRIORITY_DEFAULT, NULL, read_cb, &read);
+  filer_test_wait_for (&read.done, 5000, "bob to read");
+  g_assert_no_error (read.error);
+  g_assert_cmpmem (read.buffer, read.n, "hello bob", 9);
+  g_clear_object (&reach.stream);
+  g_clear_pointer (&reach.path, g_free);
+  heard_clear (&heard);
+
+  /* Mallory under bob's name, over PseudoTcp and the relay. */
+  {
+    g_autoptr(FilerNatClient) mallory = start_client_keyed (fixture->server_text, "mallory-as-bob",
+                                                            mallory_key, TRUE);
+
+    g_signal_connect (mallory, "incoming", G_CALLBACK (heard_cb), &heard);
+    memset (&reach, 0, sizeof reach);
+    filer_nat_client_connect_async (alice, "mallory-as-bob", key_id ("bob"), NULL, connect_done_cb, &reach);
+    filer_test_wait_for (&reach.done, 15000, "alice's handshake with mallory");
+    g_test_message ("alice to mallory: %s", reach.error ? reach.error->message : "no error");
+    g_assert_error (reach.error, FILER_NAT_ERROR, FILER_NAT_ERROR_WRONG_PEER);
+    g_assert_null (reach.stream);
+    g_clear_error (&reach.error);
+    filer_test_spin (500);
+    g_assert_null (heard.stream);
+  }
+
+  /* A caller without a key. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FilerNatClient) keyless = filer_nat_client_new ("keyless", fixture->server_text);
+
+    filer_nat_client_set_stream_engine (keyless, "pseudotcp");
+    filer_nat_client_start (keyless, &error);
+    g_assert_no_error (error);
+    filer_test_wait_until (mapped, keyless, 5000, "the keyless client to learn its mapping");
+    memset (&reach, 0, sizeof reach);
+    filer_nat_client_connect_async (keyless, "bob", NULL, NULL, connect_done_cb, &reach);
+    filer_test_wait_for (&reach.done, 15000, "the keyless connect");
+    /* Its PseudoTcp stream may open; bob's TLS gets no answer from it. */
+    filer_test_spin (1000);
+    g_assert_null (heard.stream);
+    g_clear_object (&reach.stream);
+    g_clear_pointer (&reach.path, g_free);
+    g_clear_error (&reach.error);
+    filer_nat_client_stop (keyless);
+  }
+  heard_clear (&heard);
 }
 
 /* --- the real filer-server ---------------------------------------------- */
@@ -704,22 +929,35 @@ typedef struct
   Reach reach;
 } Relayed;
 
+/* Bob's end presents @bob_key (NULL: bob's own). */
 static void
-relayed_start (Relayed            *relayed,
-               const char * const *args)
+relayed_start_keyed (Relayed            *relayed,
+                     const char * const *args,
+                     FilerIdentity      *bob_key)
 {
   relayed->server = filer_test_server_start (args);
   relayed->alice_tcp = tcp_register (relayed->server, "127.0.0.1", "alice");
   relayed->bob_tcp = tcp_register (relayed->server, "127.0.0.1", "bob");
   relayed->alice = start_client_at (filer_test_server_get_address (relayed->server), "alice", TRUE);
-  relayed->bob = start_client_at (filer_test_server_get_address (relayed->server), "bob", TRUE);
+  relayed->bob = start_client_keyed (filer_test_server_get_address (relayed->server), "bob",
+                                     bob_key ? bob_key : key_of ("bob"), TRUE);
 
-  g_signal_connect (relayed->bob, "incoming", G_CALLBACK (incoming_cb), &relayed->reach);
-  filer_nat_client_connect_async (relayed->alice, "bob", NULL, connect_done_cb, &relayed->reach);
+  if (bob_key == NULL)
+    g_signal_connect (relayed->bob, "incoming", G_CALLBACK (incoming_cb), &relayed->reach);
+  filer_nat_client_connect_async (relayed->alice, "bob", key_id ("bob"), NULL, connect_done_cb, &relayed->reach);
   filer_test_wait_for (&relayed->reach.done, 10000, "alice to reach bob");
+  if (bob_key != NULL)
+    return;
   g_assert_no_error (relayed->reach.error);
   g_assert_cmpstr (relayed->reach.path, ==, FILER_NAT_PATH_RELAY);
   filer_test_wait_until (has_incoming, &relayed->reach, 5000, "bob's incoming stream");
+}
+
+static void
+relayed_start (Relayed            *relayed,
+               const char * const *args)
+{
+  relayed_start_keyed (relayed, args, NULL);
 }
 
 static void
@@ -729,11 +967,30 @@ relayed_stop (Relayed *relayed)
   g_clear_object (&relayed->reach.incoming);
   g_free (relayed->reach.path);
   g_free (relayed->reach.incoming_path);
+  g_free (relayed->reach.incoming_peer_id);
   g_clear_object (&relayed->alice);
   g_clear_object (&relayed->bob);
   g_clear_object (&relayed->alice_tcp);
   g_clear_object (&relayed->bob_tcp);
   g_clear_pointer (&relayed->server, filer_test_server_stop);
+}
+
+/* The real filer-server's relay between alice and a bob whose key is
+ * not bob's (the relay operator's own end, say): alice refuses it. */
+static void
+test_server_relay_wrong_key (void)
+{
+  const char * const args[] = { NULL };
+  g_autoptr(FilerIdentity) operator_key = filer_test_identity_new ();
+  Relayed relayed = { 0, };
+
+  relayed_start_keyed (&relayed, args, operator_key);
+  g_test_message ("alice: %s", relayed.reach.error ? relayed.reach.error->message : "no error");
+  g_assert_error (relayed.reach.error, FILER_NAT_ERROR, FILER_NAT_ERROR_WRONG_PEER);
+  g_assert_null (relayed.reach.stream);
+  g_assert_nonnull (strstr (relayed.reach.error->message, filer_identity_get_id (operator_key)));
+  g_clear_error (&relayed.reach.error);
+  relayed_stop (&relayed);
 }
 
 /* issue 14: filer-server --relay-max-rate holds a relayed stream near
@@ -903,10 +1160,19 @@ main (int   argc,
   g_test_add ("/filer/rendezvous/client-refused", Fixture, NULL, fixture_setup, test_client_refused, fixture_teardown);
   g_test_add ("/filer/rendezvous/no-answer", Fixture, NULL, fixture_setup, test_no_answer, fixture_teardown);
   g_test_add ("/filer/rendezvous/byte-limit", Fixture, NULL, fixture_setup, test_byte_limit, fixture_teardown);
+  g_test_add ("/filer/rendezvous/wrong-key/direct", Fixture, GINT_TO_POINTER (FALSE), fixture_setup,
+              test_wrong_key, fixture_teardown);
+  g_test_add ("/filer/rendezvous/wrong-key/relay", Fixture, GINT_TO_POINTER (TRUE), fixture_setup,
+              test_wrong_key, fixture_teardown);
+  g_test_add ("/filer/rendezvous/proven-caller", Fixture, NULL, fixture_setup, test_proven_caller,
+              fixture_teardown);
+  g_test_add ("/filer/rendezvous/pseudotcp-keys", Fixture, NULL, fixture_setup, test_pseudotcp_keys,
+              fixture_teardown);
   g_test_add_func ("/filer/rendezvous/address-equal", test_address_equal);
   g_test_add_func ("/filer/rendezvous/server/bind-foreign-address", test_bind_foreign_address);
   g_test_add_func ("/filer/rendezvous/server/relay-rate", test_server_relay_rate);
   g_test_add_func ("/filer/rendezvous/server/relay-bytes", test_server_relay_bytes);
+  g_test_add_func ("/filer/rendezvous/server/relay-wrong-key", test_server_relay_wrong_key);
 
   return g_test_run ();
 }

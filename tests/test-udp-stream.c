@@ -295,6 +295,7 @@ typedef struct
   GSocket *socket;
   GSource *source;
   FilerDatagramStream *stream;
+  FilerIdentity *identity;      /* this end's device key */
 } End;
 
 typedef struct
@@ -303,6 +304,8 @@ typedef struct
   void (*func) (Fixture *, gconstpointer);
   Link link;
   gboolean on_mock;     /* needs no reliability: runs on the mock too */
+  gpointer data;
+  gboolean quic_only;   /* the engine proves keys itself (PseudoTcp cannot) */
 } Case;
 
 typedef struct
@@ -475,7 +478,11 @@ static void
 end_init (Fixture *fixture,
           End     *end)
 {
+  g_autoptr(GError) error = NULL;
+
   end->fixture = fixture;
+  end->identity = filer_identity_new_ephemeral (&error);
+  g_assert_no_error (error);
   end->socket = loopback_socket ();
   end->source = g_socket_create_source (end->socket, G_IO_IN, NULL);
   g_source_set_callback (end->source, G_SOURCE_FUNC (end_readable_cb), end, NULL);
@@ -510,6 +517,7 @@ end_clear (End *end)
   g_source_destroy (end->source);
   g_clear_pointer (&end->source, g_source_unref);
   g_clear_object (&end->socket);
+  g_clear_object (&end->identity);
 }
 
 static void
@@ -530,6 +538,13 @@ fixture_setup (Fixture       *fixture,
 
   end_init (fixture, &fixture->a);
   end_init (fixture, &fixture->b);
+
+  /* Each end knows whom it means to reach (QUIC checks it; the
+   * PseudoTcp and mock engines keep it and ignore it). */
+  filer_datagram_stream_set_identity (fixture->a.stream, fixture->a.identity,
+                                      filer_identity_get_id (fixture->b.identity));
+  filer_datagram_stream_set_identity (fixture->b.stream, fixture->b.identity,
+                                      filer_identity_get_id (fixture->a.identity));
 }
 
 static void
@@ -1188,6 +1203,207 @@ test_handshake_timeout (Fixture       *fixture,
   g_clear_error (&b.error);
 }
 
+/* --- the device keys ------------------------------------------------------ */
+
+/* QUIC checks the keys in its own handshake; PseudoTcp carries bytes only,
+ * and its owner (FilerNatSession) runs mutual TLS on top: these cases do
+ * what the owner does, so both engines are held to the same promise. */
+
+typedef struct
+{
+  gboolean done;
+  GIOStream *stream;
+  char *peer_id;
+  GError *error;
+} Secured;
+
+static void
+tls_done_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Secured *s = user_data;
+
+  s->stream = filer_tls_handshake_finish (result, &s->peer_id, &s->error);
+  s->done = TRUE;
+}
+
+static void
+datagram_secured_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  Secured *s = user_data;
+
+  if (filer_datagram_stream_handshake_finish (FILER_DATAGRAM_STREAM (object), result, &s->error))
+    {
+      s->stream = g_object_ref (G_IO_STREAM (object));
+      s->peer_id = g_strdup (filer_datagram_stream_get_peer_id (FILER_DATAGRAM_STREAM (object)));
+    }
+  s->done = TRUE;
+}
+
+static void
+secured_clear (Secured *s)
+{
+  g_clear_object (&s->stream);
+  g_clear_pointer (&s->peer_id, g_free);
+  g_clear_error (&s->error);
+  s->done = FALSE;
+}
+
+/* Opens an authenticated stream between A (who expects @a_expects) and B
+ * (who expects @b_expects, NULL: learns). */
+static void
+secure (Fixture    *fixture,
+        const char *a_expects,
+        const char *b_expects,
+        Secured    *sa,
+        Secured    *sb)
+{
+  filer_datagram_stream_set_identity (fixture->a.stream, fixture->a.identity, a_expects);
+  filer_datagram_stream_set_identity (fixture->b.stream, fixture->b.identity, b_expects);
+
+  if (fixture->row->engine == ENGINE_QUIC)
+    {
+      filer_datagram_stream_handshake_async (fixture->b.stream, FALSE, NULL, datagram_secured_cb, sb);
+      filer_datagram_stream_handshake_async (fixture->a.stream, TRUE, NULL, datagram_secured_cb, sa);
+    }
+  else
+    {
+      establish (fixture);
+      filer_tls_handshake_async (G_IO_STREAM (fixture->b.stream), FILER_TLS_ROLE_SERVER, fixture->b.identity,
+                                 b_expects, NULL, tls_done_cb, sb);
+      filer_tls_handshake_async (G_IO_STREAM (fixture->a.stream), FILER_TLS_ROLE_CLIENT, fixture->a.identity,
+                                 a_expects, NULL, tls_done_cb, sa);
+    }
+
+  filer_test_wait_for (&sa->done, 20000, "A's authenticated handshake");
+  filer_test_wait_for (&sb->done, 20000, "B's authenticated handshake");
+}
+
+static void
+test_keys (Fixture       *fixture,
+           gconstpointer  data)
+{
+  const char *a_id = filer_identity_get_id (fixture->a.identity);
+  const char *b_id = filer_identity_get_id (fixture->b.identity);
+  Secured sa = { 0, }, sb = { 0, };
+  char buffer[16];
+  gsize n = 0;
+
+  /* Both ways of B's expectation: it knows A, or it learns who called. */
+  for (guint round = 0; round < (fixture->row->engine == ENGINE_QUIC ? 1 : 2); round++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      secure (fixture, b_id, round == 0 ? a_id : NULL, &sa, &sb);
+      g_assert_no_error (sa.error);
+      g_assert_no_error (sb.error);
+      g_assert_cmpstr (sa.peer_id, ==, b_id);
+      g_assert_cmpstr (sb.peer_id, ==, a_id);
+
+      g_output_stream_write_all (g_io_stream_get_output_stream (sa.stream), "hello B", 7, NULL, NULL, &error);
+      g_assert_no_error (error);
+      while (n < 7)
+        {
+          gssize r = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (sb.stream)),
+                                                               buffer + n, sizeof buffer - n, NULL, &error);
+          if (r < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              g_clear_error (&error);
+              g_main_context_iteration (NULL, TRUE);
+              continue;
+            }
+          g_assert_no_error (error);
+          g_assert_cmpint (r, >, 0);
+          n += r;
+        }
+      g_assert_cmpmem (buffer, n, "hello B", 7);
+      secured_clear (&sa);
+      secured_clear (&sb);
+      if (fixture->row->engine == ENGINE_QUIC)
+        break;
+
+      /* PseudoTcp's second round runs on fresh streams, once the TLS
+       * connections on the old ones have let go of them (glib-networking
+       * closes in its thread). */
+      filer_test_spin (500);
+      end_clear (&fixture->a);
+      end_clear (&fixture->b);
+      end_init (fixture, &fixture->a);
+      end_init (fixture, &fixture->b);
+      a_id = filer_identity_get_id (fixture->a.identity);
+      b_id = filer_identity_get_id (fixture->b.identity);
+      n = 0;
+    }
+}
+
+/* The side that expected someone else refuses; no byte reaches anyone. */
+static void
+test_wrong_key (Fixture       *fixture,
+                gconstpointer  data)
+{
+  gboolean client_expects_wrong = GPOINTER_TO_INT (((const Row *)data)->test_case->data);
+  g_autoptr(FilerIdentity) mallory = filer_identity_new_ephemeral (NULL);
+  const char *a_id = filer_identity_get_id (fixture->a.identity);
+  const char *b_id = filer_identity_get_id (fixture->b.identity);
+  Secured sa = { 0, }, sb = { 0, };
+  Secured *refuser = client_expects_wrong ? &sa : &sb;
+  Secured *refused = client_expects_wrong ? &sb : &sa;
+  GIOStream *refused_stream = G_IO_STREAM (client_expects_wrong ? fixture->b.stream : fixture->a.stream);
+  GIOStream *refuser_stream = G_IO_STREAM (client_expects_wrong ? fixture->a.stream : fixture->b.stream);
+  g_autoptr(GError) error = NULL;
+  char buffer[64];
+  gssize n;
+
+  secure (fixture,
+          client_expects_wrong ? filer_identity_get_id (mallory) : b_id,
+          client_expects_wrong ? a_id : filer_identity_get_id (mallory),
+          &sa, &sb);
+
+  /* The side that expected Mallory says why, naming both ids. */
+  g_assert_error (refuser->error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+  g_assert_null (refuser->stream);
+  if (fixture->row->engine == ENGINE_QUIC)
+    {
+      g_assert_nonnull (strstr (refuser->error->message, filer_identity_get_id (mallory)));
+      g_assert_null (filer_datagram_stream_get_peer_id (FILER_DATAGRAM_STREAM (refuser_stream)));
+    }
+
+  /* The refused side may have finished its half (a TLS 1.3 client does
+   * before the server checked it): whatever it writes goes nowhere. */
+  if (refused->stream)
+    {
+      g_output_stream_write_all (g_io_stream_get_output_stream (refused->stream), "secret", 6, NULL, NULL, NULL);
+      filer_test_spin (500);
+    }
+
+  /* Nothing readable on the refusing side's stream: it has failed. */
+  n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (refuser_stream)),
+                                                buffer, sizeof buffer, NULL, &error);
+  g_assert_cmpint (n, <=, 0);
+  if (fixture->row->engine == ENGINE_QUIC)
+    {
+      g_assert_cmpint (n, ==, -1);
+      g_assert_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE);
+
+      /* The refused side learns at once (CONNECTION_CLOSE), not at its
+       * idle timeout. */
+      if (refused->stream == NULL)
+        g_assert_nonnull (refused->error);
+      else
+        g_assert_false (filer_datagram_stream_is_established (FILER_DATAGRAM_STREAM (refused_stream)));
+    }
+  secured_clear (&sa);
+  secured_clear (&sb);
+
+  /* A failed TLS handshake closes its connection in glib-networking's
+   * thread, which holds the stream until it is done. */
+  if (fixture->row->engine != ENGINE_QUIC)
+    filer_test_spin (500);
+}
+
 /* --- the table ------------------------------------------------------------- */
 
 #define LOSSY  { 0.02, 0.02, 0.02 }
@@ -1206,6 +1422,9 @@ static const Case cases[] = {
   { "notify-alive",      test_notify_alive,      CLEAN,  TRUE },
   { "abort",             test_abort,             CLEAN,  TRUE },
   { "handshake-timeout", test_handshake_timeout, CLEAN,  TRUE },
+  { "keys",              test_keys,              LIGHT,  FALSE },
+  { "client-expects-other-key", test_wrong_key,  CLEAN,  FALSE, GINT_TO_POINTER (TRUE) },
+  { "server-expects-other-key", test_wrong_key,  CLEAN,  FALSE, GINT_TO_POINTER (FALSE) },
 };
 
 static const struct { const char *name; Engine engine; } engines[] = {
@@ -1229,6 +1448,8 @@ main (int   argc,
         g_autofree char *path = NULL;
 
         if (engines[e].engine == ENGINE_MOCK && !cases[c].on_mock)
+          continue;
+        if (engines[e].engine != ENGINE_QUIC && cases[c].quic_only)
           continue;
 
         rows[n].engine = engines[e].engine;

@@ -269,7 +269,7 @@ filer_cli_receive (int    argc,
     }
   /* NAT traversal: peers on other networks reach us through the server
    * (punched UDP, or its relay). */
-  nat = filer_path_ladder_nat_client_new (client);
+  nat = filer_path_ladder_nat_client_new (client, filer_transfer_service_get_identity (service));
   if (nat != NULL)
     filer_path_ladder_serve (nat, service);
 

@@ -237,7 +237,7 @@ filer_cli_send (int    argc,
 
   /* NAT traversal: the peer's LAN addresses first, then a punched UDP
    * path, then the server's relay (filer-path-ladder.c). */
-  nat = filer_path_ladder_nat_client_new (client);
+  nat = filer_path_ladder_nat_client_new (client, filer_transfer_service_get_identity (service));
   filer_path_ladder_send_async (service, nat, find.peer, (const char * const *)paths,
                                 NULL, ladder_done_cb, &ladder);
   while (!ladder.done)

@@ -156,6 +156,8 @@ typedef struct
   FilerRendezvousServer *server;
   FilerNatClient *a;
   FilerNatClient *b;
+  FilerIdentity *key_a;
+  FilerIdentity *key_b;
   GIOStream *incoming;
   GSocket *tcp_listener;
   GSocket *tcp_client;
@@ -199,6 +201,7 @@ incoming_cb (FilerNatClient *client,
              GIOStream      *stream,
              const char     *peer_id,
              const char     *path,
+             const char     *rendezvous_id,
              gpointer        user_data)
 {
   Bench *bench = user_data;
@@ -207,19 +210,20 @@ incoming_cb (FilerNatClient *client,
 }
 
 static FilerNatClient *
-client_on (Bench      *bench,
-           const char *node,
-           const char *id)
+client_on (Bench         *bench,
+           const char    *node,
+           FilerIdentity *key)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GSocket) socket = NULL;
   g_autofree char *server = g_strdup_printf ("%s:%u", FILER_NATLAB_SERVER_IP, SERVER_PORT);
-  FilerNatClient *client = filer_nat_client_new (id, server);
+  FilerNatClient *client = filer_nat_client_new (filer_identity_get_id (key), server);
 
   socket = filer_natlab_udp_socket (bench->lab, node, FILER_NATLAB_HOST_IP, 40000, &error);
   if (socket == NULL)
     g_error ("%s", error->message);
   filer_nat_client_set_socket (client, socket);
+  filer_nat_client_set_identity (client, key);
   if (!filer_nat_client_start (client, &error))
     g_error ("%s", error->message);
 
@@ -240,8 +244,12 @@ bench_up (Bench      *bench,
 
   bench->server = filer_rendezvous_server_new ();
   filer_natlab_run_in (bench->lab, "srv", listen_in_srv, bench);
-  bench->a = client_on (bench, "a", "device-a");
-  bench->b = client_on (bench, "b", "device-b");
+  bench->key_a = filer_identity_new_ephemeral (&error);
+  bench->key_b = bench->key_a ? filer_identity_new_ephemeral (&error) : NULL;
+  if (bench->key_b == NULL)
+    g_error ("%s", error->message);
+  bench->a = client_on (bench, "a", bench->key_a);
+  bench->b = client_on (bench, "b", bench->key_b);
   g_signal_connect (bench->b, "incoming", G_CALLBACK (incoming_cb), bench);
 
   while ((!filer_nat_client_get_mapping (bench->a) || !filer_nat_client_get_mapping (bench->b))
@@ -255,6 +263,8 @@ bench_down (Bench *bench)
   g_clear_object (&bench->incoming);
   g_clear_object (&bench->a);
   g_clear_object (&bench->b);
+  g_clear_object (&bench->key_a);
+  g_clear_object (&bench->key_b);
   g_clear_object (&bench->server);
   g_clear_object (&bench->tcp_listener);
   g_clear_object (&bench->tcp_client);
@@ -289,7 +299,8 @@ nat_connect (Bench *bench,
 {
   Connect connect = { 0, };
 
-  filer_nat_client_connect_async (bench->a, "device-b", NULL, connect_cb, &connect);
+  filer_nat_client_connect_async (bench->a, filer_identity_get_id (bench->key_b),
+                                  filer_identity_get_id (bench->key_b), NULL, connect_cb, &connect);
   spin_until (&connect.done, 20.0);
   while (bench->incoming == NULL)
     g_main_context_iteration (NULL, TRUE);
@@ -382,7 +393,8 @@ throughput (const char *shaping,
         filer_nat_client_set_force_relay (bench.a, relay);
         filer_nat_client_set_force_relay (bench.b, relay);
         stream = nat_connect (&bench, &path_name);
-        label = g_strdup_printf ("%s over UDP (%s), %s", name, path_name, shaping);
+        label = g_strdup_printf ("%s over UDP (%s), %s%s", name, path_name, shaping,
+                                 engine == 0 ? "" : ", TLS on top");
         udp_rate = measure (stream, bench.incoming, label);
         g_print ("  %-44s %8.2f x kernel TCP%s\n", "ratio", udp_rate / tcp_rate,
                  relay ? "" : " (goal >= 0.8)");

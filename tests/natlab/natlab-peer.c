@@ -28,6 +28,8 @@ static char *opt_download;
 static char *opt_send_to;
 static char *opt_path;
 static char *opt_extra_address;
+static char *opt_impersonate;
+static char *opt_nat_keys;
 static int opt_timeout = 60;
 
 static FilerDiscoveryClient *discovery;
@@ -100,9 +102,11 @@ incoming_cb (FilerNatClient *client,
              GIOStream      *stream,
              const char     *peer_id,
              const char     *path,
+             const char     *rendezvous_id,
              gpointer        user_data)
 {
-  say ("incoming peer=%s path=%s", peer_id, path);
+  /* peer: what its key proved; as: what it bound under at the server. */
+  say ("incoming peer=%s as=%s path=%s", peer_id, rendezvous_id, path);
 }
 
 /* --- sending ------------------------------------------------------------- */
@@ -179,6 +183,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(FilerDevice) device = NULL;
   g_autoptr(FilerIdentity) identity = NULL;
+  g_autoptr(FilerIdentity) nat_identity = NULL;
   const char *id;
   GOptionEntry entries[] = {
     { "server", 0, 0, G_OPTION_ARG_STRING, &opt_server, "filer-server IP:PORT", "ADDR" },
@@ -191,6 +196,12 @@ main (int   argc,
     { "extra-address", 0, 0, G_OPTION_ARG_STRING, &opt_extra_address,
       "Give the peer this address too, first (one that does not answer)", "IP" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "Give up after (s)", "S" },
+    { "impersonate", 0, 0, G_OPTION_ARG_STRING, &opt_impersonate,
+      "An attacker: register and bind at the server under this (another device's) id, "
+      "holding only our own key", "ID" },
+    { "nat-keys", 0, 0, G_OPTION_ARG_FILENAME, &opt_nat_keys,
+      "An attacker: the NAT client presents this folder's key, so the transfer hello claims "
+      "--keys's id over a stream whose key proves another", "DIR" },
     { NULL }
   };
 
@@ -210,6 +221,12 @@ main (int   argc,
       return 1;
     }
   id = filer_identity_get_id (identity);
+  nat_identity = opt_nat_keys ? filer_identity_load (opt_nat_keys, &error) : g_object_ref (identity);
+  if (nat_identity == NULL)
+    {
+      fprintf (stderr, "natlab-peer: %s\n", error->message);
+      return 1;
+    }
   loop = g_main_loop_new (NULL, FALSE);
 
   service = filer_transfer_service_new (identity, NULL, opt_download);
@@ -222,14 +239,20 @@ main (int   argc,
   g_signal_connect (filer_transfer_service_get_transfers (service), "items-changed",
                     G_CALLBACK (transfers_changed_cb), NULL);
 
-  device = filer_device_new_for_identity (identity, id, "computer");
+  /* The discovery and rendezvous servers take the id as claimed (for
+   * now): only the key exchanges can tell an impostor. */
+  if (opt_impersonate)
+    device = filer_device_new (opt_impersonate, opt_impersonate, "computer");
+  else
+    device = filer_device_new_for_identity (identity, id, "computer");
   discovery = filer_discovery_client_new (device);
   filer_discovery_client_set_server (discovery, opt_server);
   filer_discovery_client_set_room (discovery, opt_room);
   filer_discovery_client_set_transfer_port (discovery, TRANSFER_PORT);
   filer_discovery_client_start (discovery);
 
-  nat = filer_nat_client_new (id, opt_server);
+  nat = filer_nat_client_new (opt_impersonate ? opt_impersonate : id, opt_server);
+  filer_nat_client_set_identity (nat, nat_identity);
   g_signal_connect (nat, "incoming", G_CALLBACK (incoming_cb), NULL);
   filer_path_ladder_serve (nat, service);
   if (!filer_nat_client_start (nat, &error))
@@ -238,7 +261,7 @@ main (int   argc,
       return 1;
     }
 
-  say ("ready id=%s", id);
+  say ("ready id=%s as=%s", id, opt_impersonate ? opt_impersonate : id);
   if (opt_send_to)
     g_timeout_add (100, try_send_cb, NULL);
   g_timeout_add_seconds (opt_timeout, timeout_cb, NULL);

@@ -56,6 +56,7 @@ struct _FilerNatClient
   guint punch_ttl;
   gboolean force_relay;
   const char *stream_engine;    /* "quic" or "pseudotcp" */
+  FilerIdentity *identity;      /* our device key: peers must prove theirs */
 
   /* owned pieces */
   FilerNatBinding *binding;     /* from start on */
@@ -76,6 +77,7 @@ typedef struct
 {
   FilerNatClient *client;       /* weak */
   char *peer_id;
+  char *expected_peer_id;       /* whose key must answer */
   char *attempt;
   char *refusal;                /* the server's last "not yet" */
   char *path;                   /* once the session's stream is up */
@@ -119,12 +121,16 @@ session_closed_cb (FilerNatSession *session,
 static void
 session_incoming_cb (FilerNatSession *session,
                      GIOStream       *stream,
+                     const char      *peer_id,
                      const char      *path,
                      gpointer         user_data)
 {
   FilerNatClient *self = user_data;
 
-  g_signal_emit (self, signals[INCOMING], 0, stream, filer_nat_session_get_peer_id (session), path);
+  /* @peer_id is what the caller's key proved, not the id it bound under
+   * at the server (filer-cli send binds a throwaway one). */
+  g_signal_emit (self, signals[INCOMING], 0, stream, peer_id, path,
+                 filer_nat_session_get_peer_id (session));
 }
 
 /* A session from the server's nat-session or nat-offer, in the table. */
@@ -138,6 +144,7 @@ add_session (FilerNatClient *self,
     .relay_after_ms = self->relay_after_ms,
     .punch_ttl = self->punch_ttl,
     .force_relay = self->force_relay,
+    .identity = self->identity,
   };
   FilerNatSession *session;
 
@@ -195,7 +202,8 @@ handle_session (FilerNatClient *self,
     return;
 
   task = take_connect (self, attempt);
-  _filer_nat_session_connect_async (session, g_task_get_cancellable (task),
+  _filer_nat_session_connect_async (session, ((ConnectData *)g_task_get_task_data (task))->expected_peer_id,
+                                    g_task_get_cancellable (task),
                                     session_connect_cb, g_object_ref (task));
 }
 
@@ -373,6 +381,7 @@ connect_data_free (gpointer data)
   g_clear_handle_id (&connect->retry_id, g_source_remove);
   g_clear_weak_pointer (&connect->client);
   g_free (connect->peer_id);
+  g_free (connect->expected_peer_id);
   g_free (connect->attempt);
   g_free (connect->refusal);
   g_free (connect->path);
@@ -429,6 +438,7 @@ connect_retry_cb (gpointer user_data)
 void
 filer_nat_client_connect_async (FilerNatClient      *self,
                                 const char          *peer_id,
+                                const char          *expected_peer_id,
                                 GCancellable        *cancellable,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
@@ -452,6 +462,7 @@ filer_nat_client_connect_async (FilerNatClient      *self,
   connect = g_new0 (ConnectData, 1);
   g_set_weak_pointer (&connect->client, self);
   connect->peer_id = g_strdup (peer_id);
+  connect->expected_peer_id = g_strdup (expected_peer_id ? expected_peer_id : peer_id);
   connect->attempt = g_strdup_printf ("%08x%08x", g_random_int (), g_random_int ());
   g_task_set_task_data (task, connect, connect_data_free);
 
@@ -594,6 +605,7 @@ filer_nat_client_finalize (GObject *object)
   g_free (self->peer_id);
   g_free (self->server_text);
   g_clear_object (&self->binding);
+  g_clear_object (&self->identity);
 
   G_OBJECT_CLASS (filer_nat_client_parent_class)->finalize (object);
 }
@@ -609,8 +621,14 @@ filer_nat_client_class_init (FilerNatClientClass *klass)
   /**
    * FilerNatClient::incoming:
    * @stream: the established stream (take a reference to keep it)
-   * @peer_id: who reached us, as the server paired us
+   * @peer_id: (nullable): who reached us: the device id the caller's key
+   *   proved (QUIC, or TLS over PseudoTcp; filer_nat_client_set_identity());
+   *   the transfer hello's "from" must be it. %NULL only without a key of
+   *   ours (an unauthenticated PseudoTcp stream).
    * @path: "direct" or "relay"
+   * @rendezvous_id: the id the caller bound under at the rendezvous
+   *   server, as the server paired us: a claim, not a proof (filer-cli
+   *   send binds a throwaway one)
    *
    * A peer on another network reached us.
    */
@@ -619,7 +637,7 @@ filer_nat_client_class_init (FilerNatClientClass *klass)
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 3, G_TYPE_IO_STREAM, G_TYPE_STRING, G_TYPE_STRING);
+                  G_TYPE_NONE, 4, G_TYPE_IO_STREAM, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
@@ -653,6 +671,35 @@ filer_nat_client_new (const char *peer_id,
   self->server = filer_nat_address_from_string (server_address);
 
   return self;
+}
+
+/**
+ * filer_nat_client_set_identity:
+ * @identity: (nullable): our device key; %NULL: none (only PseudoTcp
+ *   works then, unauthenticated: benchmarks)
+ *
+ * Both ends of every stream present their device key, in the QUIC
+ * handshake or in mutual TLS on top of PseudoTcp: an outgoing connect
+ * completes only if the peer's key makes the id we meant to reach, and
+ * ::incoming names the id the caller's key proved. Applies to the
+ * sessions that start afterwards.
+ */
+void
+filer_nat_client_set_identity (FilerNatClient *self,
+                               FilerIdentity  *identity)
+{
+  g_return_if_fail (FILER_IS_NAT_CLIENT (self));
+  g_return_if_fail (identity == NULL || FILER_IS_IDENTITY (identity));
+
+  g_set_object (&self->identity, identity);
+}
+
+FilerIdentity *
+filer_nat_client_get_identity (FilerNatClient *self)
+{
+  g_return_val_if_fail (FILER_IS_NAT_CLIENT (self), NULL);
+
+  return self->identity;
 }
 
 void

@@ -11,6 +11,8 @@
 
 #include <gio/gio.h>
 
+#include "filer-identity.h"
+
 G_BEGIN_DECLS
 
 #define FILER_TYPE_NAT_CLIENT (filer_nat_client_get_type ())
@@ -34,6 +36,16 @@ G_DECLARE_FINAL_TYPE (FilerNatClient, filer_nat_client, FILER, NAT_CLIENT, GObje
 
 FilerNatClient *filer_nat_client_new                  (const char           *peer_id,
                                                        const char           *server_address);
+
+/* Our device key. Every stream is then authenticated: by the QUIC
+ * handshake, or by mutual TLS on top of PseudoTcp. A connect completes
+ * only if the peer's key makes the expected id (else
+ * FILER_NAT_ERROR_WRONG_PEER), and ::incoming names the id the caller's
+ * key proved. Without a key (%NULL), only PseudoTcp works, and
+ * unauthenticated (benchmarks). For the sessions that start afterwards. */
+void            filer_nat_client_set_identity         (FilerNatClient       *self,
+                                                       FilerIdentity        *identity);
+FilerIdentity  *filer_nat_client_get_identity         (FilerNatClient       *self);
 
 /* Use this socket instead of binding one (tests place it in a network
  * namespace). Before start. */
@@ -63,11 +75,15 @@ const char     *filer_nat_client_get_public_address   (FilerNatClient       *sel
  * (symmetric NAT), or NULL while unknown. */
 const char     *filer_nat_client_get_mapping          (FilerNatClient       *self);
 
-/* Reaches @peer_id: a punched UDP path if one opens within the relay
- * delay, else the server's relay. The stream is established (and has
- * reached the device the server paired us with) when this completes. */
+/* Reaches @peer_id (the id it bound under at the rendezvous server): a
+ * punched UDP path if one opens within the relay delay, else the
+ * server's relay. The stream is established when this completes, and its
+ * peer has proven the key of @expected_peer_id (%NULL: @peer_id) in the
+ * QUIC handshake; anyone else answering (the relay operator included)
+ * fails it with FILER_NAT_ERROR_WRONG_PEER. */
 void            filer_nat_client_connect_async        (FilerNatClient       *self,
                                                        const char           *peer_id,
+                                                       const char           *expected_peer_id,
                                                        GCancellable         *cancellable,
                                                        GAsyncReadyCallback   callback,
                                                        gpointer              user_data);

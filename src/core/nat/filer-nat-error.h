@@ -25,6 +25,10 @@ G_BEGIN_DECLS
  *   carried the handshake
  * @FILER_NAT_ERROR_RELAY_CLOSED: the server ended the relayed session
  *   (its byte limit, or it stopped)
+ * @FILER_NAT_ERROR_WRONG_PEER: the device that answered did not prove the
+ *   key of the device we meant to reach (its QUIC certificate makes
+ *   another id, or it presented none): someone else answered, a relay
+ *   that sits in the middle, or a device that changed its key
  *
  * Errors of the stream itself (a peer gone quiet) are GIOErrors.
  */
@@ -35,6 +39,7 @@ typedef enum
   FILER_NAT_ERROR_REFUSED,
   FILER_NAT_ERROR_UNREACHABLE,
   FILER_NAT_ERROR_RELAY_CLOSED,
+  FILER_NAT_ERROR_WRONG_PEER,
 } FilerNatError;
 
 GQuark filer_nat_error_quark (void);

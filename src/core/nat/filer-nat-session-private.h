@@ -10,6 +10,7 @@
 #endif
 
 #include "filer-frame.h"
+#include "filer-identity.h"
 #include "filer-nat-datagram.h"
 #include "filer-nat-session.h"
 
@@ -21,6 +22,10 @@ typedef struct
   guint relay_after_ms;
   guint punch_ttl;
   gboolean force_relay;
+  /* Our device key (the session takes a reference), or NULL: no key is
+   * required, and only PseudoTcp can carry the stream (unauthenticated;
+   * with a key, PseudoTcp streams run mutual TLS on top). */
+  FilerIdentity *identity;
 } FilerNatSessionConfig;
 
 /* From the server's nat-session (@initiator) or nat-offer; NULL if the
@@ -33,8 +38,10 @@ FilerNatSession *_filer_nat_session_new             (FilerFrame                 
                                                      const FilerNatSessionConfig *config);
 
 /* The initiator: punch, choose the path, open the stream. Completes with
- * the established stream. */
+ * the established stream, whose peer proved the key of @expected_peer_id
+ * (QUIC), or FILER_NAT_ERROR_WRONG_PEER. */
 void             _filer_nat_session_connect_async   (FilerNatSession             *self,
+                                                     const char                  *expected_peer_id,
                                                      GCancellable                *cancellable,
                                                      GAsyncReadyCallback          callback,
                                                      gpointer                     user_data);

@@ -29,6 +29,7 @@
 #include "filer-nat-datagram-private.h"
 #include "filer-nat-error.h"
 #include "filer-datagram-stream.h"
+#include "filer-tls.h"
 
 #define PUNCH_INTERVAL_MS      100
 #define SESSION_GIVE_UP_MS     10000  /* a passive session never used */
@@ -73,6 +74,8 @@ struct _FilerNatSession
   guint keepalive_id;
 
   gboolean quic;                /* the stream engine: QUIC, or PseudoTcp */
+  FilerIdentity *identity;      /* our device key, or NULL (none required) */
+  char *expected_peer_id;       /* the initiator's: whom it means to reach */
   GIOStream *stream;            /* weak once handed over */
   GIOStream *pending;           /* strong while the passive side waits */
   GTask *task;                  /* the initiator's connect */
@@ -133,6 +136,12 @@ stream_new (FilerNatSession *self,
                                       conversation, session_send_segment,
                                       g_object_ref (self), g_object_unref);
   filer_datagram_stream_set_idle_timeout (stream, idle_timeout);
+
+  /* The QUIC handshake proves the peer's key: the initiator's must make
+   * the id it meant to reach, the other side learns who called. */
+  if (self->identity)
+    filer_datagram_stream_set_identity (stream, self->identity,
+                                        self->initiator ? self->expected_peer_id : NULL);
 
   return G_IO_STREAM (stream);
 }
@@ -288,6 +297,47 @@ path_name (FilerNatSession *self)
   return self->path == PATH_RELAY ? FILER_NAT_PATH_RELAY : FILER_NAT_PATH_DIRECT;
 }
 
+/* The peer's key was not the one expected (or it showed none): not a
+ * path problem, and nothing to retry. */
+static gboolean
+is_wrong_key (const GError *error)
+{
+  return g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE)
+         || g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED);
+}
+
+/* PseudoTcp proves no key: with one of ours, mutual TLS between the
+ * device keys runs on top (filer-tls.c), and the TLS connection is the
+ * stream the owner gets. */
+static void
+tls_done_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  FilerNatSession *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *peer_id = NULL;
+  GIOStream *tls;
+
+  tls = filer_tls_handshake_finish (result, &peer_id, &error);
+  if (tls == NULL)
+    {
+      if (is_wrong_key (error))
+        g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_WRONG_PEER,
+                                 "The device on the %s path is not the one we meant to reach: "
+                                 "its key does not make the id %s (%s)",
+                                 path_name (self), self->expected_peer_id, error->message);
+      else
+        g_task_return_new_error (task, error->domain, error->code,
+                                 "No path to the peer (%s): TLS: %s", path_name (self), error->message);
+      return;
+    }
+
+  g_debug ("nat: session %s to %s established over TLS (%s)", self->token_hex, peer_id, path_name (self));
+  g_task_return_pointer (task, tls, g_object_unref);
+}
+
 static void
 handshake_done_cb (GObject      *object,
                    GAsyncResult *result,
@@ -303,9 +353,24 @@ handshake_done_cb (GObject      *object,
 
   if (!stream_handshake_finish (stream, result, &error))
     {
+      /* The device that answered is not the one we meant to reach. */
+      if (is_wrong_key (error))
+        {
+          g_task_return_new_error (task, FILER_NAT_ERROR, FILER_NAT_ERROR_WRONG_PEER,
+                                   "The device on the %s path is not the one we meant to reach: %s",
+                                   path_name (self), error->message);
+          return;
+        }
       g_prefix_error (&error, "No path to the peer (%s): ",
                       self->path == PATH_RELAY ? "relay" : "direct");
       g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (!self->quic && self->identity)
+    {
+      filer_tls_handshake_async (stream, FILER_TLS_ROLE_CLIENT, self->identity, self->expected_peer_id,
+                                 g_task_get_cancellable (task), tls_done_cb, g_object_ref (task));
       return;
     }
 
@@ -329,6 +394,25 @@ session_start_stream (FilerNatSession *self)
 }
 
 static void
+passive_tls_done_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(FilerNatSession) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *peer_id = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+
+  tls = filer_tls_handshake_finish (result, &peer_id, &error);
+  if (tls == NULL)
+    g_debug ("nat: incoming session %s failed in TLS: %s", self->token_hex, error->message);
+  else if (self->socket)
+    g_signal_emit (self, signals[INCOMING], 0, tls, peer_id, path_name (self));
+
+  g_clear_object (&self->pending);
+}
+
+static void
 passive_handshake_done_cb (GObject      *object,
                            GAsyncResult *result,
                            gpointer      user_data)
@@ -344,8 +428,21 @@ passive_handshake_done_cb (GObject      *object,
       return;
     }
 
+  /* PseudoTcp: the caller proves its key in TLS on top (it chose the
+   * engine; a caller without a key cannot pass). */
+  if (self->identity != NULL && !self->quic)
+    {
+      filer_tls_handshake_async (stream, FILER_TLS_ROLE_SERVER, self->identity, NULL, NULL,
+                                 passive_tls_done_cb, g_object_ref (self));
+      return;
+    }
+
+  /* The id the caller's key proved (QUIC), never the one it bound under
+   * at the server; NULL only without a key of ours (PseudoTcp). */
   if (self->socket)
-    g_signal_emit (self, signals[INCOMING], 0, stream, path_name (self));
+    g_signal_emit (self, signals[INCOMING], 0, stream,
+                   filer_datagram_stream_get_peer_id (FILER_DATAGRAM_STREAM (stream)),
+                   path_name (self));
 
   /* Whoever took the stream keeps it now. */
   g_clear_object (&self->pending);
@@ -430,6 +527,7 @@ session_punch_cb (gpointer user_data)
 
 void
 _filer_nat_session_connect_async (FilerNatSession     *self,
+                                  const char          *expected_peer_id,
                                   GCancellable        *cancellable,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
@@ -440,6 +538,8 @@ _filer_nat_session_connect_async (FilerNatSession     *self,
 
   self->task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (self->task, _filer_nat_session_connect_async);
+  g_free (self->expected_peer_id);
+  self->expected_peer_id = g_strdup (expected_peer_id);
 
   if (self->first && !self->relay_only)
     session_punch_cb (self);
@@ -675,6 +775,8 @@ filer_nat_session_finalize (GObject *object)
   g_clear_object (&self->peer_direct);
   g_free (self->token_hex);
   g_free (self->peer_id);
+  g_free (self->expected_peer_id);
+  g_clear_object (&self->identity);
 
   G_OBJECT_CLASS (filer_nat_session_parent_class)->finalize (object);
 }
@@ -690,6 +792,8 @@ filer_nat_session_class_init (FilerNatSessionClass *klass)
   /**
    * FilerNatSession::incoming:
    * @stream: the established stream (take a reference to keep it)
+   * @peer_id: (nullable): the device id the caller's key proved (QUIC,
+   *   or TLS over PseudoTcp); %NULL only on a session without a key of ours
    * @path: "direct" or "relay"
    *
    * The side that did not ask: the initiator's stream is up.
@@ -699,7 +803,7 @@ filer_nat_session_class_init (FilerNatSessionClass *klass)
                   G_TYPE_FROM_CLASS (klass),
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 2, G_TYPE_IO_STREAM, G_TYPE_STRING);
+                  G_TYPE_NONE, 3, G_TYPE_IO_STREAM, G_TYPE_STRING, G_TYPE_STRING);
 
   /**
    * FilerNatSession::closed:
@@ -742,6 +846,8 @@ _filer_nat_session_new (FilerFrame                  *frame,
   self->socket = g_object_ref (socket);
   self->server = g_object_ref (server);
   self->config = *config;
+  self->config.identity = NULL;
+  self->identity = config->identity ? g_object_ref (config->identity) : NULL;
   self->initiator = initiator;
   self->token_hex = g_strdup (filer_frame_get (frame, "session"));
   memcpy (self->token, token, sizeof token);

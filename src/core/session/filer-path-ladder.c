@@ -82,7 +82,11 @@ try_nat (GTask *task)
       return;
     }
 
+  /* The peer's discovery id is the id its device key makes: the QUIC
+   * handshake must prove that key, so the server (or its relay) cannot
+   * hand us to anyone else. */
   filer_nat_client_connect_async (send->nat, filer_peer_get_id (send->peer),
+                                  filer_peer_get_id (send->peer),
                                   g_task_get_cancellable (task), nat_connected_cb,
                                   g_object_ref (task));
 }
@@ -179,13 +183,21 @@ incoming_cb (FilerNatClient *nat,
              GIOStream      *stream,
              const char     *peer_id,
              const char     *path,
+             const char     *rendezvous_id,
              gpointer        user_data)
 {
-  /* @peer_id is the id the peer bound at the rendezvous server under
-   * (filer-cli send binds a throwaway one), not a proof: the stream
-   * carries no key of the peer's yet (docs/protocol.md §4.7), so the
-   * hello's "from" stands as claimed. */
-  filer_transfer_service_handle_stream (FILER_TRANSFER_SERVICE (user_data), stream, NULL, path);
+  /* @peer_id is the id the caller's key proved in the QUIC handshake
+   * (docs/protocol.md §4.7), not @rendezvous_id (filer-cli send binds a
+   * throwaway one): the hello's "from" must be it. No proof, no hello. */
+  if (peer_id == NULL)
+    {
+      g_debug ("ladder: an incoming %s stream from %s proved no device key: closed",
+               path, rendezvous_id);
+      g_io_stream_close (stream, NULL, NULL);
+      return;
+    }
+
+  filer_transfer_service_handle_stream (FILER_TRANSFER_SERVICE (user_data), stream, peer_id, path);
 }
 
 void
@@ -199,19 +211,22 @@ filer_path_ladder_serve (FilerNatClient       *nat,
 }
 
 FilerNatClient *
-filer_path_ladder_nat_client_new (FilerDiscoveryClient *client)
+filer_path_ladder_nat_client_new (FilerDiscoveryClient *client,
+                                  FilerIdentity        *identity)
 {
   g_autoptr(FilerNatClient) nat = NULL;
   g_autoptr(GError) error = NULL;
   const char *server;
 
   g_return_val_if_fail (FILER_IS_DISCOVERY_CLIENT (client), NULL);
+  g_return_val_if_fail (FILER_IS_IDENTITY (identity), NULL);
 
   server = filer_discovery_client_get_server_address (client);
   if (server == NULL)
     return NULL;
 
   nat = filer_nat_client_new (filer_device_get_id (filer_discovery_client_get_device (client)), server);
+  filer_nat_client_set_identity (nat, identity);
   if (!filer_nat_client_start (nat, &error))
     {
       g_debug ("ladder: no NAT traversal: %s", error->message);

@@ -32,9 +32,13 @@ FilerTransfer *filer_path_ladder_send_finish (GAsyncResult          *result,
                                               GError               **error);
 
 /* A started NAT client for the id @client registered under, at the
- * server it is connected to (rendezvous shares the discovery port). NULL
- * when that server is not given as an IP address (then: LAN only). */
-FilerNatClient *filer_path_ladder_nat_client_new (FilerDiscoveryClient *client);
+ * server it is connected to (rendezvous shares the discovery port), that
+ * presents @identity (the transfer service's device key: the id its
+ * peers must see, which may differ from the id @client registered
+ * under) and requires the peer's. NULL when that server is not given as
+ * an IP address (then: LAN only). */
+FilerNatClient *filer_path_ladder_nat_client_new (FilerDiscoveryClient *client,
+                                                  FilerIdentity        *identity);
 
 /* Streams peers open to us through @nat become incoming transfers of
  * @service. */

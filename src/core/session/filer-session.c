@@ -261,7 +261,7 @@ update_nat (FilerSession *self)
     return;
 
   stop_nat (self);
-  self->nat = filer_path_ladder_nat_client_new (self->client);
+  self->nat = filer_path_ladder_nat_client_new (self->client, filer_device_get_identity (self->device));
   if (self->nat == NULL)
     return;
 

@@ -92,6 +92,12 @@ filer_datagram_output_stream_write (GOutputStream  *stream,
 {
   FilerDatagramOutputStream *self = FILER_DATAGRAM_OUTPUT_STREAM (stream);
 
+  /* Not the stream's thread (a TLS handshake's): each attempt runs in
+   * the stream's thread, which owns the engine. */
+  if (self->stream && !_filer_stream_in_owner_thread (self->stream, self->ops))
+    return _filer_stream_io_from_thread (self->stream, self->ops, G_OBJECT (self), (void *)buffer, count,
+                                         cancellable, error);
+
   for (;;)
     {
       g_autoptr(GError) local_error = NULL;

@@ -34,11 +34,16 @@ typedef struct
   GInputStream *input;
   GOutputStream *output;
   GMainContext *context;
+  GThread *thread;         /* where it was made: runs the context (not owned) */
   GSource *clock;
   FilerWakers *wakers;
   GError *error;           /* sticky: the stream has ended with it */
   GTask *handshake_task;
   GTask *close_task;
+
+  FilerIdentity *identity;
+  char *expected_peer_id;
+  char *peer_id;           /* proven by the engine's handshake */
 
   FilerDatagramStreamSendFunc send_func;
   gpointer send_data;
@@ -199,6 +204,12 @@ ops_get_context (GIOStream *stream)
   return PRIV (FILER_DATAGRAM_STREAM (stream))->context;
 }
 
+static GThread *
+ops_get_thread (GIOStream *stream)
+{
+  return PRIV (FILER_DATAGRAM_STREAM (stream))->thread;
+}
+
 static const FilerStreamOps stream_ops = {
   .read_nonblocking = ops_read,
   .write_nonblocking = ops_write,
@@ -206,6 +217,7 @@ static const FilerStreamOps stream_ops = {
   .create_waker = ops_create_waker,
   .shutdown_write = ops_shutdown_write,
   .get_context = ops_get_context,
+  .get_thread = ops_get_thread,
 };
 
 /* --- GIOStream ------------------------------------------------------------ */
@@ -223,11 +235,30 @@ filer_datagram_stream_get_output_stream (GIOStream *stream)
 }
 
 static gboolean
+close_in_owner_cb (gpointer data)
+{
+  FilerDatagramStream *self = data;
+
+  if (!PRIV (self)->error)
+    ENGINE (self)->close (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
 filer_datagram_stream_close_fn (GIOStream     *stream,
                                 GCancellable  *cancellable,
                                 GError       **error)
 {
   FilerDatagramStream *self = FILER_DATAGRAM_STREAM (stream);
+
+  /* From another thread (a TLS connection on top closes there): the
+   * engine is not thread-safe, so its own thread starts the goodbye. */
+  if (!_filer_stream_in_owner_thread (stream, &stream_ops))
+    {
+      g_main_context_invoke_full (PRIV (self)->context, G_PRIORITY_DEFAULT, close_in_owner_cb,
+                                  g_object_ref (self), g_object_unref);
+      return TRUE;
+    }
 
   /* Synchronous close starts the goodbye but does not wait for it.
    * (GIOStream also calls it from dispose, after the engine let go.) */
@@ -303,6 +334,9 @@ filer_datagram_stream_finalize (GObject *object)
   g_assert (priv->close_task == NULL);
   g_clear_error (&priv->error);
   g_clear_pointer (&priv->context, g_main_context_unref);
+  g_clear_object (&priv->identity);
+  g_free (priv->expected_peer_id);
+  g_free (priv->peer_id);
 
   G_OBJECT_CLASS (filer_datagram_stream_parent_class)->finalize (object);
 }
@@ -330,6 +364,7 @@ filer_datagram_stream_init (FilerDatagramStream *self)
 
   priv->idle_timeout_ms = FILER_DATAGRAM_STREAM_DEFAULT_IDLE_TIMEOUT_MS;
   priv->context = g_main_context_ref_thread_default ();
+  priv->thread = g_thread_self ();
   priv->wakers = _filer_wakers_new ();
   priv->input = _filer_datagram_input_stream_new (G_IO_STREAM (self), &stream_ops);
   priv->output = _filer_datagram_output_stream_new (G_IO_STREAM (self), &stream_ops);
@@ -410,6 +445,43 @@ filer_datagram_stream_set_send_func (FilerDatagramStream         *self,
   priv->send_func = send_func;
   priv->send_data = user_data;
   priv->send_notify = notify;
+}
+
+/**
+ * filer_datagram_stream_set_identity:
+ * @self: a stream before its handshake
+ * @identity: our device key
+ * @expected_peer_id: (nullable): the device we mean to reach; %NULL on a
+ *   listener that learns who called (any valid device key is accepted,
+ *   and its id is then on filer_datagram_stream_get_peer_id())
+ */
+void
+filer_datagram_stream_set_identity (FilerDatagramStream *self,
+                                    FilerIdentity       *identity,
+                                    const char          *expected_peer_id)
+{
+  FilerDatagramStreamPrivate *priv;
+
+  g_return_if_fail (FILER_IS_DATAGRAM_STREAM (self));
+  g_return_if_fail (FILER_IS_IDENTITY (identity));
+
+  priv = PRIV (self);
+  g_return_if_fail (!priv->watching_idle);
+
+  g_set_object (&priv->identity, identity);
+  g_free (priv->expected_peer_id);
+  priv->expected_peer_id = g_strdup (expected_peer_id);
+}
+
+const char *
+filer_datagram_stream_get_peer_id (FilerDatagramStream *self)
+{
+  FilerDatagramStreamPrivate *priv;
+
+  g_return_val_if_fail (FILER_IS_DATAGRAM_STREAM (self), NULL);
+
+  priv = PRIV (self);
+  return priv->established ? priv->peer_id : NULL;
 }
 
 guint
@@ -542,6 +614,28 @@ filer_datagram_stream_send_segment (FilerDatagramStream *self,
 
   if (priv->send_func)
     priv->send_func (segment, length, priv->send_data);
+}
+
+FilerIdentity *
+filer_datagram_stream_get_identity (FilerDatagramStream *self)
+{
+  return PRIV (self)->identity;
+}
+
+const char *
+filer_datagram_stream_get_expected_peer_id (FilerDatagramStream *self)
+{
+  return PRIV (self)->expected_peer_id;
+}
+
+void
+filer_datagram_stream_set_peer_id (FilerDatagramStream *self,
+                                   const char          *peer_id)
+{
+  FilerDatagramStreamPrivate *priv = PRIV (self);
+
+  g_free (priv->peer_id);
+  priv->peer_id = g_strdup (peer_id);
 }
 
 const GError *

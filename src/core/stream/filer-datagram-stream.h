@@ -11,6 +11,8 @@
 
 #include <gio/gio.h>
 
+#include "filer-identity.h"
+
 G_BEGIN_DECLS
 
 #define FILER_TYPE_DATAGRAM_STREAM (filer_datagram_stream_get_type ())
@@ -126,6 +128,20 @@ void                 filer_datagram_stream_set_send_func     (FilerDatagramStrea
                                                               gpointer                     user_data,
                                                               GDestroyNotify               notify);
 
+/* Our device key, and the device we mean to reach (%NULL: a listener
+ * that learns who called). Before the handshake. The QUIC engine needs
+ * it: both ends present their certificates and the handshake fails
+ * (G_TLS_ERROR_BAD_CERTIFICATE) unless the peer's key makes the expected
+ * id. PseudoTcp carries bytes only; its owner runs TLS on top
+ * (filer_tls_handshake_async(), as FilerNatSession does). */
+void                 filer_datagram_stream_set_identity      (FilerDatagramStream         *self,
+                                                              FilerIdentity               *identity,
+                                                              const char                  *expected_peer_id);
+/* The device id the peer's key proved in the handshake (QUIC), or NULL:
+ * before the handshake completed, and always for PseudoTcp. Whoever
+ * reads a hello from this stream compares its "from" with this. */
+const char          *filer_datagram_stream_get_peer_id       (FilerDatagramStream         *self);
+
 guint                filer_datagram_stream_get_idle_timeout  (FilerDatagramStream         *self);
 void                 filer_datagram_stream_set_idle_timeout  (FilerDatagramStream         *self,
                                                               guint                        idle_timeout_ms);
@@ -161,6 +177,11 @@ void                 filer_datagram_stream_abort             (FilerDatagramStrea
 void                 filer_datagram_stream_send_segment      (FilerDatagramStream         *self,
                                                               const guint8                *segment,
                                                               gsize                        length);
+FilerIdentity       *filer_datagram_stream_get_identity      (FilerDatagramStream         *self);
+const char          *filer_datagram_stream_get_expected_peer_id (FilerDatagramStream      *self);
+/* The peer proved it holds the key of @peer_id (before set_established). */
+void                 filer_datagram_stream_set_peer_id       (FilerDatagramStream         *self,
+                                                              const char                  *peer_id);
 /* The error the stream has ended with, or NULL. */
 const GError        *filer_datagram_stream_get_error         (FilerDatagramStream         *self);
 /* The handshake is done: wakes readers and writers, completes it. */

@@ -17,10 +17,10 @@
  * Received data waits in a buffer of at most the stream window; reading
  * it opens the window again.
  *
- * The server side presents the device's self-signed certificate (made at
- * first use, kept in the config folder); the client does not check it
- * yet (the transfer hello checks the device id; pinning comes next). So
- * the path is encrypted, not authenticated.
+ * Both sides present the device's certificate and check the peer's key
+ * against the device id the owner expects ("the device keys" below): the
+ * path is encrypted and authenticated, and the proven id is on the stream
+ * (filer_datagram_stream_get_peer_id()).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -32,7 +32,6 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -57,7 +56,9 @@ struct _FilerQuicStream
   /* owned */
   ngtcp2_conn *conn;
   gnutls_session_t tls;
+  gnutls_certificate_credentials_t credentials;
   ngtcp2_crypto_conn_ref conn_ref;
+  GError *auth_error;           /* why the peer's key was refused */
 
   struct sockaddr_in local;     /* placeholders for ngtcp2's path */
   struct sockaddr_in remote;
@@ -72,6 +73,7 @@ struct _FilerQuicStream
   gsize rbuf_read;              /* consumed bytes at the front of rbuf */
 
   guint initiator : 1;
+  guint peer_proven : 1;        /* verify_peer_cb accepted the peer's key */
   guint started : 1;            /* the handshake has begun */
   guint established : 1;
   guint want_fin : 1;
@@ -88,132 +90,101 @@ G_DEFINE_FINAL_TYPE (FilerQuicStream, filer_quic_stream, FILER_TYPE_DATAGRAM_STR
 
 static void flush (FilerQuicStream *self);
 
-/* --- the certificate ---------------------------------------------------- */
+/* --- the device keys --------------------------------------------------- */
 
-/* The device's QUIC certificate: made with GnuTLS at first use and kept
- * in the user's config folder (filer/quic-cert.pem, quic-key.pem, 0600),
- * so that peers can pin it later. If the folder cannot be written, a
- * certificate for this process only. */
+/* Both ends present their device certificate (FilerIdentity: the key
+ * whose hash is the device id) and require the other's: the server asks
+ * for the client's with GNUTLS_CERT_REQUIRE. The certificates are
+ * self-signed, so there is no chain to check; what is checked is the only
+ * thing that matters, the id the peer's public key makes
+ * (filer_identity_id_for_der), against the id the owner expects. GnuTLS
+ * runs the verify function after the peer's CertificateVerify, so the
+ * peer has also proven it holds the key. A mismatch fails the handshake
+ * before any stream data can flow: the stream is opened only once the
+ * handshake completed, and handshake_completed_cb checks once more that
+ * an id was proven. */
 
-static gnutls_certificate_credentials_t server_credentials;
-static gnutls_certificate_credentials_t client_credentials;
+static FilerQuicStream *
+stream_for_session (gnutls_session_t session)
+{
+  ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr (session);
+
+  return ref ? ref->user_data : NULL;
+}
 
 static int
-make_certificate (gnutls_x509_crt_t      *crt_out,
-                  gnutls_x509_privkey_t  *key_out)
+verify_peer_cb (gnutls_session_t session)
 {
-  gnutls_x509_privkey_t key = NULL;
-  gnutls_x509_crt_t crt = NULL;
-  guint8 serial[8];
-  time_t now = time (NULL);
-  int status;
+  FilerQuicStream *self = stream_for_session (session);
+  const char *expected;
+  const gnutls_datum_t *peers;
+  unsigned int n_peers = 0;
+  g_autofree char *id = NULL;
 
-  gnutls_rnd (GNUTLS_RND_NONCE, serial, sizeof serial);
-  serial[0] &= 0x7f;
-  status = gnutls_x509_privkey_init (&key);
-  if (status == 0)
-    status = gnutls_x509_privkey_generate (key, GNUTLS_PK_ECDSA,
-                                           GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1), 0);
-  if (status == 0)
-    status = gnutls_x509_crt_init (&crt);
-  if (status == 0)
+  if (self == NULL)
+    return GNUTLS_E_CERTIFICATE_ERROR;
+
+  expected = filer_datagram_stream_get_expected_peer_id (BASE (self));
+  peers = gnutls_certificate_get_peers (session, &n_peers);
+  if (peers != NULL && n_peers > 0)
+    id = filer_identity_id_for_der (peers[0].data, peers[0].size);
+
+  if (id == NULL)
     {
-      gnutls_x509_crt_set_version (crt, 3);
-      gnutls_x509_crt_set_serial (crt, serial, sizeof serial);
-      gnutls_x509_crt_set_activation_time (crt, now - 24 * 3600);
-      gnutls_x509_crt_set_expiration_time (crt, now + 20 * 365 * 24 * 3600);
-      gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, "filer", 5);
-      gnutls_x509_crt_set_key (crt, key);
-      status = gnutls_x509_crt_sign2 (crt, crt, key, GNUTLS_DIG_SHA256, 0);
+      g_clear_error (&self->auth_error);
+      self->auth_error = g_error_new_literal (G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED,
+                                              "The peer presented no device certificate");
+      return GNUTLS_E_CERTIFICATE_ERROR;
     }
 
-  if (status != 0)
+  if (expected != NULL && g_strcmp0 (id, expected) != 0)
     {
-      if (crt)
-        gnutls_x509_crt_deinit (crt);
-      if (key)
-        gnutls_x509_privkey_deinit (key);
-      return status;
+      g_clear_error (&self->auth_error);
+      self->auth_error = g_error_new (G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                                      "The peer's key is device %s, not the expected %s",
+                                      id, expected);
+      return GNUTLS_E_CERTIFICATE_ERROR;
     }
 
-  *crt_out = crt;
-  *key_out = key;
+  filer_datagram_stream_set_peer_id (BASE (self), id);
+  self->peer_proven = TRUE;
   return 0;
 }
 
-static void
-save_certificate (gnutls_x509_crt_t      crt,
-                  gnutls_x509_privkey_t  key,
-                  const char            *cert_path,
-                  const char            *key_path)
-{
-  g_autofree char *dir = g_path_get_dirname (cert_path);
-  g_autoptr(GError) error = NULL;
-  gnutls_datum_t cert_pem = { NULL, 0 };
-  gnutls_datum_t key_pem = { NULL, 0 };
-
-  if (g_mkdir_with_parents (dir, 0700) == 0
-      && gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &cert_pem) == 0
-      && gnutls_x509_privkey_export2 (key, GNUTLS_X509_FMT_PEM, &key_pem) == 0
-      && g_file_set_contents_full (key_path, (const char *)key_pem.data, key_pem.size,
-                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
-    g_file_set_contents_full (cert_path, (const char *)cert_pem.data, cert_pem.size,
-                              G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error);
-
-  if (error)
-    g_debug ("quic: cannot keep the device certificate: %s", error->message);
-
-  gnutls_free (cert_pem.data);
-  gnutls_free (key_pem.data);
-}
-
-static int
-load_credentials (void)
-{
-  g_autofree char *cert_path = g_build_filename (g_get_user_config_dir (), "filer", "quic-cert.pem", NULL);
-  g_autofree char *key_path = g_build_filename (g_get_user_config_dir (), "filer", "quic-key.pem", NULL);
-  gnutls_x509_crt_t crt = NULL;
-  gnutls_x509_privkey_t key = NULL;
-  int status;
-
-  status = gnutls_certificate_allocate_credentials (&server_credentials);
-  if (status == 0)
-    status = gnutls_certificate_allocate_credentials (&client_credentials);
-  if (status != 0)
-    return status;
-
-  if (g_file_test (cert_path, G_FILE_TEST_IS_REGULAR)
-      && gnutls_certificate_set_x509_key_file (server_credentials, cert_path, key_path,
-                                               GNUTLS_X509_FMT_PEM) >= 0)
-    return 0;
-
-  status = make_certificate (&crt, &key);
-  if (status != 0)
-    return status;
-
-  save_certificate (crt, key, cert_path, key_path);
-  status = gnutls_certificate_set_x509_key (server_credentials, &crt, 1, key);
-  gnutls_x509_crt_deinit (crt);
-  gnutls_x509_privkey_deinit (key);
-  return status;
-}
-
+/* The stream's credentials: our device certificate and key. */
 static gboolean
-ensure_credentials (GError **error)
+load_credentials (FilerQuicStream  *self,
+                  GError          **error)
 {
-  static gsize once;
-  static int status;
+  FilerIdentity *identity = filer_datagram_stream_get_identity (BASE (self));
+  const char *cert_pem, *key_pem;
+  gnutls_datum_t cert, key;
+  int rv;
 
-  if (g_once_init_enter (&once))
+  if (identity == NULL)
     {
-      status = load_credentials ();
-      g_once_init_leave (&once, 1);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED,
+                           "The QUIC stream has no device key (filer_datagram_stream_set_identity)");
+      return FALSE;
     }
 
-  if (status != 0)
+  if (self->credentials != NULL)
+    return TRUE;
+
+  cert_pem = filer_identity_get_certificate_pem (identity);
+  key_pem = filer_identity_get_private_key_pem (identity);
+  cert.data = (unsigned char *)cert_pem;
+  cert.size = strlen (cert_pem);
+  key.data = (unsigned char *)key_pem;
+  key.size = strlen (key_pem);
+
+  rv = gnutls_certificate_allocate_credentials (&self->credentials);
+  if (rv == 0)
+    rv = gnutls_certificate_set_x509_key_mem2 (self->credentials, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
+  if (rv < 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "Cannot make a TLS certificate: %s", gnutls_strerror (status));
+                   "Cannot use the device key for QUIC: %s", gnutls_strerror (rv));
       return FALSE;
     }
 
@@ -258,8 +229,12 @@ fail_ngtcp2 (FilerQuicStream *self,
           schedule_events (self);
           return;
         }
-      fail (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
-                                       "The peer closed the connection"));
+      if (!self->established)
+        fail (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                                         "The peer ended the handshake (it may not accept our device key)"));
+      else
+        fail (self, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED,
+                                         "The peer closed the connection"));
       return;
     }
 
@@ -277,6 +252,43 @@ static ngtcp2_tstamp
 now_ns (void)
 {
   return (ngtcp2_tstamp)g_get_monotonic_time () * 1000;
+}
+
+static void send_packet (FilerQuicStream *self,
+                         const uint8_t   *packet,
+                         gsize            length);
+
+/* The handshake failed here (the peer's key is not the one expected, or
+ * its TLS is broken): tell the peer with a CONNECTION_CLOSE carrying the
+ * TLS alert, so that it fails at once rather than at its idle timeout,
+ * and end the stream with the reason. */
+static void
+refuse_handshake (FilerQuicStream *self,
+                  int              rv)
+{
+  uint8_t packet[FILER_QUIC_MAX_PACKET];
+  ngtcp2_path_storage storage;
+  ngtcp2_pkt_info info;
+  ngtcp2_connection_close_error ccerr;
+  ngtcp2_ssize written;
+
+  if (!self->closed)
+    {
+      self->closed = TRUE;
+      ngtcp2_path_storage_zero (&storage);
+      ngtcp2_connection_close_error_default (&ccerr);
+      ngtcp2_connection_close_error_set_transport_error_liberr (&ccerr, rv, NULL, 0);
+      written = ngtcp2_conn_write_connection_close (self->conn, &storage.path, &info, packet, sizeof packet,
+                                                    &ccerr, now_ns ());
+      g_debug ("quic: refusing the handshake: close %zd", (gssize)written);
+      if (written > 0)
+        send_packet (self, packet, written);
+    }
+
+  if (self->auth_error)
+    fail (self, g_steal_pointer (&self->auth_error));
+  else
+    fail (self, g_error_new (G_TLS_ERROR, G_TLS_ERROR_HANDSHAKE, "QUIC handshake: %s", ngtcp2_strerror (rv)));
 }
 
 /* --- ngtcp2 callbacks: record, wake, never call back into the user ------ */
@@ -309,6 +321,15 @@ handshake_completed_cb (ngtcp2_conn *conn,
                         void        *user_data)
 {
   FilerQuicStream *self = user_data;
+
+  /* No stream before the peer's key is proven (verify_peer_cb). */
+  if (!self->peer_proven)
+    {
+      if (self->auth_error == NULL)
+        self->auth_error = g_error_new_literal (G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED,
+                                                "The peer did not prove a device key");
+      return NGTCP2_ERR_CALLBACK_FAILURE;
+    }
 
   /* The client opens the one stream at once. */
   if (self->initiator && self->stream_id < 0)
@@ -481,8 +502,11 @@ setup_tls (FilerQuicStream  *self,
     rv = client ? ngtcp2_crypto_gnutls_configure_client_session (self->tls)
                 : ngtcp2_crypto_gnutls_configure_server_session (self->tls);
   if (rv == 0)
-    rv = gnutls_credentials_set (self->tls, GNUTLS_CRD_CERTIFICATE,
-                                 client ? client_credentials : server_credentials);
+    rv = gnutls_credentials_set (self->tls, GNUTLS_CRD_CERTIFICATE, self->credentials);
+  if (rv == 0 && !client)
+    gnutls_certificate_server_set_request (self->tls, GNUTLS_CERT_REQUIRE);
+  if (rv == 0)
+    gnutls_session_set_verify_function (self->tls, verify_peer_cb);
   if (rv == 0)
     rv = gnutls_alpn_set_protocols (self->tls, &alpn, 1, GNUTLS_ALPN_MANDATORY);
 
@@ -663,7 +687,7 @@ filer_quic_stream_start (FilerDatagramStream  *stream,
   placeholder_address (&self->local, initiator ? 1 : 2);
   placeholder_address (&self->remote, initiator ? 2 : 1);
 
-  if (!ensure_credentials (error))
+  if (!load_credentials (self, error))
     return FALSE;
 
   if (initiator && self->conn == NULL)
@@ -747,7 +771,10 @@ filer_quic_stream_receive (FilerDatagramStream *stream,
   rv = ngtcp2_conn_read_pkt (self->conn, &path, &info, segment, length, now_ns ());
   if (rv != 0)
     {
-      fail_ngtcp2 (self, "read", rv);
+      if (!self->established && rv != NGTCP2_ERR_DRAINING && rv != NGTCP2_ERR_CLOSING)
+        refuse_handshake (self, rv);
+      else
+        fail_ngtcp2 (self, "read", rv);
       return;
     }
 
@@ -947,6 +974,7 @@ filer_quic_stream_dispose (GObject *object)
 
   g_clear_pointer (&self->conn, ngtcp2_conn_del);
   g_clear_pointer (&self->tls, gnutls_deinit);
+  g_clear_pointer (&self->credentials, gnutls_certificate_free_credentials);
   g_queue_clear_full (&self->chunks, (GDestroyNotify)g_bytes_unref);
 
   G_OBJECT_CLASS (filer_quic_stream_parent_class)->dispose (object);
@@ -958,6 +986,7 @@ filer_quic_stream_finalize (GObject *object)
   FilerQuicStream *self = FILER_QUIC_STREAM (object);
 
   g_clear_pointer (&self->rbuf, g_byte_array_unref);
+  g_clear_error (&self->auth_error);
 
   G_OBJECT_CLASS (filer_quic_stream_parent_class)->finalize (object);
 }

@@ -37,6 +37,8 @@ typedef struct
   /* Sends FIN once everything written has gone: the peer reads EOF. */
   void     (*shutdown_write)    (GIOStream     *stream);
   GMainContext *(*get_context)  (GIOStream     *stream);
+  /* The thread the stream was made in: the one that runs its context. */
+  GThread *(*get_thread)        (GIOStream     *stream);
 } FilerStreamOps;
 
 typedef struct _FilerWakers FilerWakers;
@@ -58,5 +60,24 @@ gboolean     _filer_stream_wait   (GIOStream             *stream,
                                    GIOCondition           condition,
                                    GCancellable          *cancellable,
                                    GError               **error);
+
+/* TRUE if this thread may call the engine itself: the stream's own
+ * thread, or one that owns its context. */
+gboolean     _filer_stream_in_owner_thread (GIOStream            *stream,
+                                            const FilerStreamOps *ops);
+
+/* A blocking read (@half is the input half) or write (the output half)
+ * for another thread (glib-networking's TLS handshake runs in one): the
+ * engine is not thread-safe, so each attempt runs in the stream's own
+ * thread, on its context, while this thread waits on a GCond. The
+ * stream's thread must keep iterating its context meanwhile (it does: it
+ * waits for the async operation that started the thread). */
+gssize       _filer_stream_io_from_thread  (GIOStream            *stream,
+                                            const FilerStreamOps *ops,
+                                            GObject              *half,
+                                            void                 *buffer,
+                                            gsize                 count,
+                                            GCancellable         *cancellable,
+                                            GError              **error);
 
 G_END_DECLS

@@ -147,3 +147,117 @@ _filer_stream_wait (GIOStream             *stream,
 
   return !g_cancellable_set_error_if_cancelled (cancellable, error);
 }
+
+gboolean
+_filer_stream_in_owner_thread (GIOStream            *stream,
+                               const FilerStreamOps *ops)
+{
+  return g_thread_self () == ops->get_thread (stream)
+         || g_main_context_is_owner (ops->get_context (stream));
+}
+
+/* --- blocking I/O from another thread --------------------------------- */
+
+typedef struct
+{
+  GMutex mutex;
+  GCond cond;
+  gboolean done;
+  GMainContext *context;
+  GObject *half;
+  void *buffer;
+  gsize count;
+  GCancellable *cancellable;
+  gssize result;
+  GError *error;
+} Marshal;
+
+static gboolean marshal_attempt (gpointer data);
+
+static gboolean
+marshal_ready_cb (GObject  *pollable,
+                  gpointer  data)
+{
+  return marshal_attempt (data);
+}
+
+/* In the stream's thread: one non-blocking attempt; when it would block,
+ * again once the half is ready. The other thread's Marshal is not touched
+ * after done is set. */
+static gboolean
+marshal_attempt (gpointer data)
+{
+  Marshal *m = data;
+  gboolean input = G_IS_POLLABLE_INPUT_STREAM (m->half);
+  GError *error = NULL;
+  gssize n;
+
+  if (g_cancellable_set_error_if_cancelled (m->cancellable, &error))
+    n = -1;
+  else if (input)
+    n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (m->half), m->buffer, m->count,
+                                                  NULL, &error);
+  else
+    n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (m->half), m->buffer, m->count,
+                                                    NULL, &error);
+
+  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    {
+      g_autoptr(GSource) source = NULL;
+
+      g_clear_error (&error);
+      source = input ? g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (m->half), m->cancellable)
+                     : g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (m->half), m->cancellable);
+      g_source_set_callback (source, G_SOURCE_FUNC (marshal_ready_cb), m, NULL);
+      g_source_attach (source, m->context);
+      return G_SOURCE_REMOVE;
+    }
+
+  g_mutex_lock (&m->mutex);
+  m->result = n;
+  m->error = error;
+  m->done = TRUE;
+  g_cond_signal (&m->cond);
+  g_mutex_unlock (&m->mutex);
+  return G_SOURCE_REMOVE;
+}
+
+gssize
+_filer_stream_io_from_thread (GIOStream            *stream,
+                              const FilerStreamOps *ops,
+                              GObject              *half,
+                              void                 *buffer,
+                              gsize                 count,
+                              GCancellable         *cancellable,
+                              GError              **error)
+{
+  g_autoptr(GObject) hold_half = g_object_ref (half);
+  g_autoptr(GIOStream) hold = g_object_ref (stream);
+  g_autoptr(GSource) idle = NULL;
+  Marshal m = { 0, };
+
+  g_mutex_init (&m.mutex);
+  g_cond_init (&m.cond);
+  m.context = ops->get_context (stream);
+  m.half = half;
+  m.buffer = buffer;
+  m.count = count;
+  m.cancellable = cancellable;
+
+  idle = g_idle_source_new ();
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (idle, marshal_attempt, &m, NULL);
+  g_source_attach (idle, m.context);
+
+  g_mutex_lock (&m.mutex);
+  while (!m.done)
+    g_cond_wait (&m.cond, &m.mutex);
+  g_mutex_unlock (&m.mutex);
+
+  g_mutex_clear (&m.mutex);
+  g_cond_clear (&m.cond);
+  if (m.error)
+    g_propagate_error (error, m.error);
+  return m.result;
+}
+
