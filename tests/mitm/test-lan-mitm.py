@@ -214,6 +214,7 @@ def run_case(mode, cli, server_bin, root):
             ok("Sent " not in out, "tamper: the sender never says sent")
             ok(not os.path.exists(target), "tamper: no file got its final name in the receiver's folder")
             ok("Received " not in rout, "tamper: the receiver never says received")
+            ok("integrity check" in rout, "tamper: the receiver says the connection failed its integrity check")
     finally:
         for p in processes:
             if p.poll() is None:

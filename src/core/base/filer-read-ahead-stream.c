@@ -199,6 +199,34 @@ struct _FilerReadAheadStream
 
 G_DEFINE_FINAL_TYPE (FilerReadAheadStream, filer_read_ahead_stream, G_TYPE_IO_STREAM)
 
+/* Named as GTlsConnection names its own, so that code looking for the
+ * socket under a stack of streams finds it through this one too. */
+enum {
+  PROP_0,
+  PROP_BASE_IO_STREAM,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+filer_read_ahead_stream_get_property (GObject    *object,
+                                      guint       prop_id,
+                                      GValue     *value,
+                                      GParamSpec *pspec)
+{
+  FilerReadAheadStream *self = FILER_READ_AHEAD_STREAM (object);
+
+  switch (prop_id)
+    {
+    case PROP_BASE_IO_STREAM:
+      g_value_set_object (value, self->base);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
 static GInputStream *
 filer_read_ahead_stream_get_input_stream (GIOStream *stream)
 {
@@ -237,9 +265,15 @@ filer_read_ahead_stream_class_init (FilerReadAheadStreamClass *klass)
   GIOStreamClass *stream_class = G_IO_STREAM_CLASS (klass);
 
   object_class->finalize = filer_read_ahead_stream_finalize;
+  object_class->get_property = filer_read_ahead_stream_get_property;
   stream_class->get_input_stream = filer_read_ahead_stream_get_input_stream;
   stream_class->get_output_stream = filer_read_ahead_stream_get_output_stream;
   stream_class->close_fn = filer_read_ahead_stream_close;
+
+  properties[PROP_BASE_IO_STREAM] =
+    g_param_spec_object ("base-io-stream", NULL, NULL, G_TYPE_IO_STREAM,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void

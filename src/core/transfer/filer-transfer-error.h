@@ -74,5 +74,7 @@ GQuark       filer_transfer_error_quark        (void);
  * codes map to FILER_TRANSFER_ERROR_FAILED. */
 const char  *filer_transfer_error_to_wire      (FilerTransferError  code);
 FilerTransferError filer_transfer_error_from_wire (const char      *wire);
+GError      *filer_transfer_error_new_lost     (const GError        *cause,
+                                                const char          *peer);
 
 G_END_DECLS

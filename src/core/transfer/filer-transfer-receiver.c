@@ -819,9 +819,11 @@ closed_cb (FilerFrameConnection  *connection,
   g_autoptr(FilerTransferReceiver) hold = g_object_ref (self);
 
   if (!filer_transfer_is_finished (self->transfer))
-    _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
-                          &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CONNECTION_LOST,
-                                      (char *)"The connection to the sender was lost" });
+    {
+      g_autoptr(GError) lost = filer_transfer_error_new_lost (error, "sender");
+
+      _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED, lost);
+    }
 
   /* Every byte that arrived goes to its partial file, for a resume. */
   flush_batch (self);

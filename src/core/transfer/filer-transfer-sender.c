@@ -398,9 +398,11 @@ closed_cb (FilerFrameConnection *connection,
 
   stop_reading_files (self);
   if (!filer_transfer_is_finished (self->transfer))
-    _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED,
-                          &(GError) { FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_CONNECTION_LOST,
-                                      (char *)"The connection to the receiver was lost" });
+    {
+      g_autoptr(GError) lost = filer_transfer_error_new_lost (error, "receiver");
+
+      _filer_transfer_fail (self->transfer, FILER_TRANSFER_STATE_FAILED, lost);
+    }
 
   g_clear_handle_id (&self->linger_source, g_source_remove);
   _filer_transfer_set_controller (self->transfer, NULL, NULL);
