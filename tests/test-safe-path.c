@@ -495,6 +495,77 @@ test_deep_json (Fixture       *fixture,
   assert_refused_and_serving (fixture);
 }
 
+/* docs/protocol.md §3.1: what is not RFC 8259 JSON is refused, though
+ * json-glib 1.6 would take it (it keeps the last of two equal names: an
+ * offer could show one path and mean another). */
+typedef struct
+{
+  const char *json;
+  gboolean    good;
+  const char *what;
+} JsonCase;
+
+#define ENTRY_OF(path) "{\"files\":[{\"path\":" path ",\"size\":5,\"chunks\":1}]}"
+
+static const JsonCase json_cases[] = {
+  { ENTRY_OF ("\"a.txt\""), TRUE, "plain" },
+  { ENTRY_OF ("\"caf\\u00e9 \\ud83d\\ude00.txt\""), TRUE, "\\u escapes and a surrogate pair" },
+  { "{\"files\":[{\"path\":\"a.txt\",\"size\":5,\"chunks\":1,\"x\":[1,-2.5e3,true,null,{}]}],\"later\":\"\\/\"}",
+    TRUE, "members for later versions, every kind of value" },
+  { " \r\n\t" ENTRY_OF ("\"a.txt\"") " \n", TRUE, "white space around" },
+  { "{\"files\":[{\"path\":\"a.txt\",\"size\":5,\"chunks\":1,\"path\":\"b.txt\"}]}", FALSE, "a name twice" },
+  { "{\"files\":[{\"path\":\"a.txt\",\"size\":5,\"chunks\":1,\"p\\u0061th\":\"b.txt\"}]}", FALSE,
+    "a name twice, once escaped" },
+  { "\xEF\xBB\xBF" ENTRY_OF ("\"a.txt\""), FALSE, "a byte-order mark" },
+  { "{\"files\":[{\"path\":\"a.txt\",\"size\":05,\"chunks\":1}]}", FALSE, "a leading zero" },
+  { "{'files':[{'path':'a.txt','size':5,'chunks':1}]}", FALSE, "single quotes" },
+  { ENTRY_OF ("\"a\\x41.txt\""), FALSE, "an unknown escape" },
+  { ENTRY_OF ("\"a\tb.txt\""), FALSE, "a raw tab in a string" },
+  { ENTRY_OF ("\"\\udc00.txt\""), FALSE, "a lone low surrogate" },
+  { ENTRY_OF ("\"\\ud800.txt\""), FALSE, "a high surrogate alone" },
+  { ENTRY_OF ("\"a.txt\"") " x", FALSE, "more after the value" },
+  { "{\"files\":[{\"path\":\"a.txt\",\"size\":5,\"chunks\":1},]}", FALSE, "a trailing comma" },
+  { ENTRY_OF ("\"caf\xC3\"") , FALSE, "broken UTF-8" },
+  { "{\"files\":[{\"path\":\"a.txt\",\"size\":5,\"chunks\":1}]", FALSE, "an unclosed object" },
+};
+
+static void
+test_strict_json (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (json_cases); i++)
+    {
+      const JsonCase *test = &json_cases[i];
+      g_autoptr(GBytes) content = g_bytes_new_static (test->json, strlen (test->json));
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) files = filer_transfer_offer_from_json (content, 1, 5, &error);
+
+      g_test_message ("%s: %s", test->what, error != NULL ? error->message : "taken");
+      if (test->good)
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (files);
+        }
+      else
+        {
+          g_assert_null (files);
+          g_assert_error (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL);
+        }
+    }
+}
+
+/* The same through a real receiver: a name twice is refused, and it
+ * serves on. */
+static void
+test_strict_json_receiver (Fixture       *fixture,
+                           gconstpointer  user_data)
+{
+  const char *twice = json_cases[4].json;
+
+  raw_connect (fixture);
+  send_offer_json (fixture, twice, strlen (twice), 1, 5);
+  assert_refused_and_serving (fixture);
+}
+
 /* Issue 10: 2,048 files of 8 PiB and one of 10 bytes: the sizes wrapped
  * to 10, passed the free-space check, and the receiver accepted. */
 static void
@@ -655,6 +726,9 @@ main (int   argc,
   g_test_add_func ("/filer/safe-path/corpus-refused", test_corpus_refused);
   g_test_add_func ("/filer/safe-path/good-names", test_good_names);
   g_test_add_func ("/filer/safe-path/numbered", test_numbered);
+  g_test_add_func ("/filer/safe-path/strict-json", test_strict_json);
+  g_test_add ("/filer/safe-path/strict-json-receiver", Fixture, NULL,
+              fixture_set_up, test_strict_json_receiver, fixture_tear_down);
   g_test_add ("/filer/safe-path/hostile-offers", Fixture, NULL,
               fixture_set_up, test_hostile_offers, fixture_tear_down);
   g_test_add ("/filer/safe-path/protocol-abuse", Fixture, NULL,

@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "filer-json-check-private.h"
 #include "filer-transfer-protocol.h"
 #include "filer-transfer-error.h"
 #include "filer-safe-path.h"
@@ -96,110 +97,6 @@ filer_transfer_choose_hash (const char         *offered,
   return in_offer[FILER_HASH_SHA256];
 }
 
-/* json-glib turns "\u0000" into a C string that silently ends there: a
- * peer could send "a.txt\u0000.exe" and we would see "a.txt". Refuse any
- * escaped NUL before parsing. (A raw NUL byte is refused by the parser.) */
-static gboolean
-has_escaped_nul (const char *text,
-                 gsize       length)
-{
-  for (gsize i = 0; i + 1 < length; i++)
-    {
-      if (text[i] != '\\')
-        continue;
-      if (text[i + 1] == 'u' && i + 5 < length &&
-          g_ascii_strncasecmp (text + i + 2, "0000", 4) == 0)
-        return TRUE;
-      i++;   /* skip the escaped character, so "\\u0000" is text */
-    }
-  return FALSE;
-}
-
-/* json-glib 1.6 parses recursively: 100,000 nested '[' (100 KB) overflow
- * the stack before any check of ours could run. Measure the nesting first
- * (brackets outside strings); no message of ours nests deeper than 3. */
-#define MAX_JSON_DEPTH 16
-
-static gboolean
-too_deep (const char *text,
-          gsize       length)
-{
-  gboolean in_string = FALSE;
-  guint depth = 0;
-
-  for (gsize i = 0; i < length; i++)
-    {
-      char c = text[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > MAX_JSON_DEPTH)
-            return TRUE;
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
-    }
-
-  return FALSE;
-}
-
-/* json-glib builds the whole tree before we can count it: 16 MiB of
- * minimal entries are about 450,000 of them and 400 MB of nodes, for an
- * offer whose header said one file. Count the elements of the list first
- * (values two levels down: {"files":[here, here]}, brackets and commas
- * outside strings), so that a list longer than announced is refused
- * before anything is built. */
-static guint64
-count_elements (const char *text,
-                gsize       length)
-{
-  gboolean in_string = FALSE;
-  gboolean expect_element = FALSE;
-  guint depth = 0;
-  guint64 n = 0;
-
-  for (gsize i = 0; i < length; i++)
-    {
-      char c = text[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (depth == 2 && expect_element && !g_ascii_isspace (c) && c != ']' && c != ',')
-        {
-          n++;
-          expect_element = FALSE;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth == 2)
-            expect_element = TRUE;
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
-      else if (c == ',' && depth == 2)
-        expect_element = TRUE;
-    }
-
-  return n;
-}
-
 static JsonArray *
 parse_files_array (GBytes      *content,
                    JsonParser  *parser,
@@ -209,16 +106,30 @@ parse_files_array (GBytes      *content,
   gsize length = 0;
   const char *text = content != NULL ? g_bytes_get_data (content, &length) : NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *problem = NULL;
+  gboolean escaped_nul = FALSE;
   JsonNode *root;
   JsonNode *files;
 
   if (text == NULL || length == 0)
     return protocol_error (error, "The message has no content"), NULL;
-  if (too_deep (text, length))
-    return protocol_error (error, "The message content nests too deeply"), NULL;
-  if (count_elements (text, length) > max_elements)
-    return protocol_error (error, "The message’s list holds more entries than its header announces"), NULL;
-  if (has_escaped_nul (text, length))
+
+  /* Checked before json-glib sees it: filer-json-check.c says why. */
+  switch (filer_json_check (text, length, max_elements, &escaped_nul, &problem))
+    {
+    case FILER_JSON_OK:
+      break;
+    case FILER_JSON_TOO_DEEP:
+      return protocol_error (error, "The message content nests too deeply"), NULL;
+    case FILER_JSON_TOO_MANY:
+      return protocol_error (error, "The message’s list holds more entries than its header announces"), NULL;
+    case FILER_JSON_INVALID:
+    default:
+      g_set_error (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_PROTOCOL,
+                   "The message content is not valid JSON: %s", problem);
+      return NULL;
+    }
+  if (escaped_nul)
     {
       g_set_error_literal (error, FILER_TRANSFER_ERROR, FILER_TRANSFER_ERROR_UNSAFE_NAME,
                            "Refused a file name: it holds a NUL character");

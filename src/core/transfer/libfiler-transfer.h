@@ -8,6 +8,7 @@
  *   filer-transfer-error.[ch]        the error domain of transfers
  *   filer-transfer-file.[ch]         one file of a transfer
  *   filer-transfer-hello.[ch]        the first exchange on every transfer connection
+ *   filer-json-check-private.h       strict RFC 8259 checking of a peer's JSON, before json-glib
  *   filer-transfer-private.h         what the transfer engine (not a view) calls
  *   filer-transfer-protocol.[ch]     the transfer messages (docs/protocol.md §3)
  *   filer-transfer-reader-private.h  the sender's file reading and hashing thread
