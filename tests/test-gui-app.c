@@ -157,6 +157,7 @@ fixture_setup (Fixture       *fixture,
   g_settings_set_string (fixture->settings, "server-address",
                          filer_test_server_get_address (fixture->server));
   g_settings_reset (fixture->settings, "trusted-devices");
+  g_settings_reset (fixture->settings, "verified-devices");
   g_settings_reset (fixture->settings, "auto-accept-trusted");
   g_settings_reset (fixture->settings, "room-code");
 
@@ -942,6 +943,12 @@ trust_alice (Fixture  *fixture,
   if (listed)
     trusted[1] = filer_device_get_id (fixture->alice->device);
   g_settings_set_strv (fixture->settings, "trusted-devices", trusted);
+  /* Listed is not enough any more: trusted means verified (codes
+   * compared), which is what the trust store keeps. */
+  if (listed)
+    g_assert_true (filer_trust_store_trust (filer_application_get_trust_store (fixture->app),
+                                            filer_device_get_id (fixture->alice->device),
+                                            "Alice"));
   g_settings_set_boolean (fixture->settings, "auto-accept-trusted", auto_accept);
 }
 

@@ -286,6 +286,7 @@ tile_activity_shown (FilerPeerTile *tile)
       const char *text = gtk_label_get_text (GTK_LABEL (label));
 
       if (!gtk_widget_is_visible (label) || text[0] == '\0' ||
+          gtk_widget_has_css_class (label, "trust-label") ||
           g_str_equal (text, filer_peer_get_name (peer)) ||
           g_str_equal (text, "This network") || g_str_equal (text, "Other network"))
         continue;
