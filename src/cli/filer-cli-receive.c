@@ -16,6 +16,7 @@
 #include "filer-cli.h"
 #include "filer-cli-options.h"
 #include "filer-cli-transfer.h"
+#include "filer-trust-store.h"
 #include "libfiler.h"
 
 /* filer-cli receive --dir DIR [--accept-all] [--once]
@@ -239,6 +240,15 @@ filer_cli_receive (int    argc,
 
   service = filer_transfer_service_new (filer_device_get_identity (device), filer_device_get_name (device),
                                         absolute);
+  /* Each offer says whether its sender is verified, with the code. */
+  {
+    g_autoptr(GError) store_error = NULL;
+    g_autoptr(FilerTrustStore) store = filer_trust_store_new_default (&store_error);
+
+    if (store == NULL)
+      g_debug ("No trust store: %s", store_error->message);
+    filer_cli_reporter_set_trust (reporter, filer_device_get_id (device), store);
+  }
   self.service = service;
   self.reporter = reporter;
   self.once = once;

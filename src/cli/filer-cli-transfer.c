@@ -26,6 +26,8 @@ struct _FilerCliReporter
   gboolean   tty;
   gboolean   bar_shown;
   GPtrArray *watched;
+  char      *own_id;   /* this device's id, for the verification code */
+  FilerTrustStore *store;  /* nullable: who the user verified */
 };
 
 static const char *
@@ -256,7 +258,28 @@ filer_cli_reporter_free (FilerCliReporter *self)
   for (guint i = 0; i < self->watched->len; i++)
     g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->watched, i), self);
   g_ptr_array_unref (self->watched);
+  g_free (self->own_id);
+  g_clear_object (&self->store);
   g_free (self);
+}
+
+/**
+ * filer_cli_reporter_set_trust:
+ * @own_id: this device's id
+ * @store: (nullable): the verified devices (the app's store)
+ *
+ * Each offer is then printed with what its sender is (verified, not
+ * verified, key changed) and, when it is not verified, the code to
+ * compare with the sender's screen.
+ */
+void
+filer_cli_reporter_set_trust (FilerCliReporter *self,
+                              const char       *own_id,
+                              FilerTrustStore  *store)
+{
+  g_free (self->own_id);
+  self->own_id = g_strdup (own_id);
+  g_set_object (&self->store, store);
 }
 
 void
@@ -276,12 +299,29 @@ filer_cli_reporter_offer (FilerCliReporter *self,
   GListModel *files = filer_transfer_get_files (transfer);
   guint n = g_list_model_get_n_items (files);
 
+  const char *peer_id = filer_transfer_get_peer_id (transfer);
+  g_autofree char *code = NULL;
+  g_autofree char *verified_name = NULL;
+  FilerTrust trust = FILER_TRUST_UNVERIFIED;
+
+  /* The id is the one the TLS handshake proved (the sender's key). */
+  if (self->own_id != NULL)
+    code = filer_identity_verification_code_for_ids (self->own_id, peer_id);
+  if (self->store != NULL)
+    trust = filer_trust_store_lookup (self->store, peer_id, filer_transfer_get_peer_name (transfer),
+                                      &verified_name);
+
   if (self->json)
     {
       g_autoptr(JsonBuilder) builder = begin_event ("offer", transfer);
 
       filer_cli_json_string (builder, "peer", filer_transfer_get_peer_name (transfer));
-      filer_cli_json_string (builder, "peer_id", filer_transfer_get_peer_id (transfer));
+      filer_cli_json_string (builder, "peer_id", peer_id);
+      filer_cli_json_string (builder, "trust", filer_trust_nick (trust));
+      if (code != NULL)
+        {
+          filer_cli_json_string (builder, "code", code);
+        }
       filer_cli_json_int (builder, "bytes", filer_transfer_get_bytes_total (transfer));
       json_builder_set_member_name (builder, "files");
       json_builder_begin_array (builder);
@@ -317,6 +357,17 @@ filer_cli_reporter_offer (FilerCliReporter *self,
       }
     if (n > 20)
       printf (_("  … and %u more\n"), n - 20);
+
+    if (trust == FILER_TRUST_KEY_CHANGED)
+      /* Translators: %s is the name of a device the user verified */
+      printf (_("  WARNING: key changed — this is not the %s you verified\n"), verified_name);
+    if (trust == FILER_TRUST_VERIFIED)
+      printf ("  %s\n", _("Verified"));
+    else if (code != NULL)
+      /* Translators: %s is a code like "123 456" */
+      printf (_("  Not verified. Verification code: %s (compare it with the sender’s screen)\n"), code);
+    else
+      printf ("  %s\n", _("Not verified: this sender’s id is not made from a key, it cannot be verified"));
     fflush (stdout);
   }
 }

@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "filer-trust-store.h"
 #include "libfiler.h"
 
 G_BEGIN_DECLS
@@ -13,6 +14,9 @@ typedef struct _FilerCliReporter FilerCliReporter;
 
 FilerCliReporter *filer_cli_reporter_new          (gboolean            json);
 void              filer_cli_reporter_free         (FilerCliReporter   *self);
+void              filer_cli_reporter_set_trust    (FilerCliReporter   *self,
+                                                   const char         *own_id,
+                                                   FilerTrustStore    *store);
 void              filer_cli_reporter_watch        (FilerCliReporter   *self,
                                                    FilerTransfer      *transfer);
 void              filer_cli_reporter_offer        (FilerCliReporter   *self,
