@@ -8,6 +8,7 @@
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <string.h>
 
 #include "filer-application.h"
 #include "libfiler.h"
@@ -16,6 +17,8 @@
 #include "filer-peer-tile.h"
 #include "filer-test-util.h"
 #include "filer-transfer-row.h"
+#include "filer-trust-store.h"
+#include "filer-verify-dialog.h"
 
 #define APP_NAME "Filer Under Test"
 #define TIMEOUT_MS 20000
@@ -1072,6 +1075,244 @@ test_trust_off_asks (Fixture       *fixture,
   offer_waits_for_answer (fixture, TRUE, FALSE);
 }
 
+
+/* --- verification: codes, verified, key changed ------------------------ */
+
+/* The trust line of a tile or row (what is drawn, a label a screen
+ * reader reads), or NULL. */
+static const char *
+trust_shown (GtkWidget *widget)
+{
+  g_autoptr(GPtrArray) labels = filer_gui_test_find_all (widget, GTK_TYPE_LABEL);
+
+  for (guint i = 0; i < labels->len; i++)
+    if (gtk_widget_has_css_class (g_ptr_array_index (labels, i), "trust-label") &&
+        gtk_widget_get_visible (g_ptr_array_index (labels, i)))
+      return gtk_label_get_text (g_ptr_array_index (labels, i));
+
+  return NULL;
+}
+
+static const char *
+code_shown (GtkWidget *dialog)
+{
+  g_autoptr(GPtrArray) labels = filer_gui_test_find_all (dialog, GTK_TYPE_LABEL);
+
+  for (guint i = 0; i < labels->len; i++)
+    if (gtk_widget_has_css_class (g_ptr_array_index (labels, i), "verification-code") &&
+        gtk_widget_get_visible (g_ptr_array_index (labels, i)))
+      return gtk_label_get_text (g_ptr_array_index (labels, i));
+
+  return NULL;
+}
+
+typedef struct
+{
+  Fixture    *fixture;
+  const char *name;
+  const char *text;
+} TrustWanted;
+
+static gboolean
+tile_says (gpointer data)
+{
+  TrustWanted *wanted = data;
+  FilerPeerTile *tile = tile_named (wanted->fixture->window, wanted->name);
+
+  return tile != NULL && g_strcmp0 (trust_shown (GTK_WIDGET (tile)), wanted->text) == 0;
+}
+
+static gboolean
+find_verify_dialog (gpointer data)
+{
+  GtkWidget **dialog = data;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (FILER_IS_VERIFY_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        {
+          *dialog = GTK_WIDGET (window);
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+static const char *
+app_id_of (Fixture *fixture)
+{
+  return filer_device_get_id (filer_session_get_device (filer_application_get_session (fixture->app)));
+}
+
+/* First contact: Alice is not verified, on her tile and in the offer
+ * dialog, which shows the code both ends compute alike. Verify… on her
+ * tile and "Codes Match — Trust": the tile and her rows say verified,
+ * and her next offer is accepted without asking. */
+static void
+test_verify_then_auto_accept (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autoptr(GBytes) first = random_bytes (2222);
+  g_autoptr(GBytes) second = random_bytes (5555);
+  g_autofree char *first_path = write_temp_file (fixture, "before-verify.bin", first);
+  g_autofree char *second_path = write_temp_file (fixture, "after-verify.bin", second);
+  g_autofree char *second_received = g_build_filename (fixture->download_dir, "after-verify.bin", NULL);
+  GListModel *transfers = filer_session_get_transfers (filer_application_get_session (fixture->app));
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  FinishedWanted both = { transfers, 2 };
+  TrustWanted not_verified = { fixture, "Alice", "Not verified" };
+  TrustWanted verified = { fixture, "Alice", "Verified" };
+  FilerOfferDialog *dialog = NULL;
+  GtkWidget *verify = NULL;
+  g_autofree char *ours = NULL;
+  g_autofree char *theirs = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  guint n_offer_dialogs = 0;
+  gulong handler;
+
+  g_settings_set_boolean (fixture->settings, "auto-accept-trusted", TRUE);
+  alice_joins (fixture);
+  filer_test_wait_until (tile_says, &not_verified, TIMEOUT_MS, "Alice's tile to say not verified");
+
+  ours = filer_identity_verification_code_for_ids (app_id_of (fixture),
+                                                   filer_device_get_id (fixture->alice->device));
+  theirs = filer_identity_verification_code_for_ids (filer_device_get_id (fixture->alice->device),
+                                                     app_id_of (fixture));
+  g_assert_nonnull (ours);
+  g_assert_cmpstr (ours, ==, theirs);
+
+  /* Not verified: asked, with the code, although auto-accept is on. */
+  g_assert_nonnull (alice_offers (fixture, first_path));
+  filer_test_wait_until (find_offer_dialog, &dialog, TIMEOUT_MS, "the offer dialog");
+  g_assert_cmpint (filer_offer_dialog_get_trust (dialog), ==, FILER_TRUST_UNVERIFIED);
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (dialog), "Not verified"));
+  g_assert_cmpstr (code_shown (GTK_WIDGET (dialog)), ==, ours);
+  filer_gui_test_settle (200);
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), GTK_WIDGET (dialog), "app-offer-not-verified");
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "accept");
+  wait_for_transfer_state (transfers, FILER_TRANSFER_STATE_COMPLETED, "the first file");
+  filer_gui_test_settle (100);
+  g_assert_cmpstr (trust_shown (GTK_WIDGET (last_row (fixture->window))), ==, "Not verified");
+
+  /* Verify… from the tile's menu. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tile_named (fixture->window, "Alice")),
+                                             "tile.verify", NULL));
+  filer_test_wait_until (find_verify_dialog, &verify, TIMEOUT_MS, "the Verify dialog");
+  g_assert_cmpstr (code_shown (verify), ==, ours);
+  filer_gui_test_settle (200);
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), verify, "app-verify-dialog");
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (verify), "trust");
+  filer_test_wait_until (tile_says, &verified, TIMEOUT_MS, "Alice's tile to say verified");
+  g_assert_true (filer_trust_store_is_verified (filer_application_get_trust_store (fixture->app),
+                                                filer_device_get_id (fixture->alice->device)));
+  rows = filer_gui_test_find_all (GTK_WIDGET (fixture->window), FILER_TYPE_TRANSFER_ROW);
+  g_assert_cmpuint (rows->len, ==, 1);
+  g_assert_cmpstr (trust_shown (g_ptr_array_index (rows, 0)), ==, "Verified");
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), NULL, "app-tile-verified");
+
+  /* Verified and trusted: accepted, nobody asked. */
+  handler = g_signal_connect (toplevels, "items-changed", G_CALLBACK (toplevels_changed_cb),
+                              &n_offer_dialogs);
+  g_assert_nonnull (alice_offers (fixture, second_path));
+  filer_test_wait_until (n_finished, &both, TIMEOUT_MS, "the second file, unasked");
+  g_signal_handler_disconnect (toplevels, handler);
+  g_assert_cmpuint (n_offer_dialogs, ==, 0);
+  assert_file_equals (second_received, second);
+}
+
+/* Someone new under the name of a device the user verified: flagged on
+ * the tile and in the dialog, never accepted without asking. */
+static void
+test_key_changed_asks (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(GBytes) contents = random_bytes (1234);
+  g_autofree char *path = write_temp_file (fixture, "impostor.bin", contents);
+  g_autofree char *received = g_build_filename (fixture->download_dir, "impostor.bin", NULL);
+  g_autoptr(FilerDevice) real_alice = filer_device_new_ephemeral ("Alice", "laptop");
+  GListModel *transfers = filer_session_get_transfers (filer_application_get_session (fixture->app));
+  TrustWanted changed = { fixture, "Alice", "Key changed — this is not the Alice you verified" };
+  StateWanted waiting = { transfers, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER };
+  FilerOfferDialog *dialog = NULL;
+
+  /* The user verified the real Alice once; allowed auto-accept. */
+  g_assert_true (filer_trust_store_trust (filer_application_get_trust_store (fixture->app),
+                                          filer_device_get_id (real_alice), "Alice"));
+  g_settings_set_boolean (fixture->settings, "auto-accept-trusted", TRUE);
+
+  alice_joins (fixture);
+  filer_test_wait_until (tile_says, &changed, TIMEOUT_MS, "the tile to say the key changed");
+  g_assert_cmpint (filer_peer_tile_get_trust (tile_named (fixture->window, "Alice")), ==,
+                   FILER_TRUST_KEY_CHANGED);
+
+  g_assert_nonnull (alice_offers (fixture, path));
+  filer_test_wait_until (find_offer_dialog, &dialog, TIMEOUT_MS, "the offer dialog");
+  g_assert_cmpint (filer_offer_dialog_get_trust (dialog), ==, FILER_TRUST_KEY_CHANGED);
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (dialog),
+                                               "Key changed — this is not the Alice you verified"));
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog)), ==, "decline");
+  g_assert_nonnull (code_shown (GTK_WIDGET (dialog)));
+  filer_gui_test_settle (200);
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), GTK_WIDGET (dialog), "app-offer-key-changed");
+
+  filer_test_spin (300);
+  g_assert_true (has_transfer_in_state (&waiting));
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "decline");
+  wait_for_transfer_state (transfers, FILER_TRANSFER_STATE_DECLINED, "the offer declined");
+  g_assert_false (g_file_test (received, G_FILE_TEST_EXISTS));
+  /* The name did not make the new key trusted. */
+  g_assert_false (filer_trust_store_is_verified (filer_application_get_trust_store (fixture->app),
+                                                 filer_device_get_id (fixture->alice->device)));
+}
+
+/* "filer-cli verify" run with the app's key (the user's config dir)
+ * prints the code the app's Verify dialog shows for the same peer. */
+static void
+test_cli_verify_same_code (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) cli = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *own_line = NULL;
+  GtkWidget *verify = NULL;
+  FilerPeerTile *tile;
+  TrustWanted not_verified = { fixture, "Alice", "Not verified" };
+
+  alice_joins (fixture);
+  filer_test_wait_until (tile_says, &not_verified, TIMEOUT_MS, "Alice's tile");
+  tile = tile_named (fixture->window, "Alice");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tile), "tile.verify", NULL));
+  filer_test_wait_until (find_verify_dialog, &verify, TIMEOUT_MS, "the Verify dialog");
+  g_assert_nonnull (code_shown (verify));
+
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  cli = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("FILER_CLI"), "verify",
+                                     filer_device_get_id (fixture->alice->device), NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (cli, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_test_message ("filer-cli verify: %s%s", out, err);
+  g_assert_true (g_subprocess_get_if_exited (cli));
+  g_assert_cmpint (g_subprocess_get_exit_status (cli), ==, 0);
+
+  own_line = g_strdup_printf ("This device:         %s\n", app_id_of (fixture));
+  g_assert_nonnull (strstr (out, own_line));
+  line = g_strdup_printf ("Verification code:   %s\n", code_shown (verify));
+  g_assert_nonnull (strstr (out, line));
+
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (verify), "cancel");
+}
+
 /* --- rooms -------------------------------------------------------------- */
 
 static const char *loopback_is_public[] = { "--loopback-is-public", NULL };
@@ -1460,6 +1701,12 @@ main (int   argc,
               fixture_setup, test_untrusted_asks, fixture_teardown);
   g_test_add ("/filer/gui/app/trust-off-asks", Fixture, NULL,
               fixture_setup, test_trust_off_asks, fixture_teardown);
+  g_test_add ("/filer/gui/app/verify-then-auto-accept", Fixture, NULL,
+              fixture_setup, test_verify_then_auto_accept, fixture_teardown);
+  g_test_add ("/filer/gui/app/key-changed-asks", Fixture, NULL,
+              fixture_setup, test_key_changed_asks, fixture_teardown);
+  g_test_add ("/filer/gui/app/cli-verify-same-code", Fixture, NULL,
+              fixture_setup, test_cli_verify_same_code, fixture_teardown);
   g_test_add ("/filer/gui/app/room-change-applied", Fixture, loopback_is_public,
               fixture_setup, test_room_change_applied, fixture_teardown);
   g_test_add ("/filer/gui/app/no-path-toast", Fixture, NULL,
