@@ -1232,6 +1232,102 @@ test_receive_prints_code (Fixture       *fixture,
   }
 }
 
+/* --- the receiver accepts only some of the files (issue 9 point 7) ---- */
+
+typedef struct
+{
+  const char * const *accept;
+  guint               n_offers;
+} Partial;
+
+static void
+partial_offer_cb (FilerTransferService *service,
+                  FilerTransfer        *transfer,
+                  Partial              *partial)
+{
+  partial->n_offers++;
+  filer_transfer_accept (transfer, partial->accept);
+}
+
+static gboolean
+partial_online (gpointer data)
+{
+  return filer_discovery_client_get_state (data) == FILER_DISCOVERY_STATE_ONLINE;
+}
+
+/* A receiver that takes two of three files: "filer-cli send" names the
+ * one not sent (text on stderr, json in the summary) and exits 3, not 0. */
+static void
+test_send_partial (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  g_autofree char *folder = g_build_filename (fixture->root, "set", NULL);
+  g_autofree char *inbox = g_build_filename (fixture->root, "inbox", NULL);
+  g_autofree char *skipped = g_build_filename (inbox, "set", "b.txt", NULL);
+  g_autofree char *kept = g_build_filename (inbox, "set", "a.txt", NULL);
+  const char * const subset[] = { "set/a.txt", "set/c.txt", NULL };
+  const char * const names[] = { "set/a.txt", "set/b.txt", "set/c.txt" };
+  const char * const send_text[] = { "send", "--to", "Picky", "--name", "Alice", folder, NULL };
+  const char * const send_json[] = { "send", "--to", "Picky", "--json", "--name", "Alice", folder, NULL };
+  g_autoptr(FilerDevice) device = filer_device_new_ephemeral ("Picky", NULL);
+  g_autoptr(FilerTransferService) service = NULL;
+  g_autoptr(FilerDiscoveryClient) client = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) summary = NULL;
+  g_autoptr(GError) error = NULL;
+  Partial partial = { subset, 0 };
+  JsonArray *not_sent;
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (fixture->root, names[i], NULL);
+      write_file (path, 1000 * (i + 1), i);
+    }
+  g_mkdir_with_parents (inbox, 0700);
+
+  /* The receiver is in this process: it answers with a subset, which
+   * filer-cli receive cannot do. */
+  service = filer_transfer_service_new (filer_device_get_identity (device), "Picky", inbox);
+  g_signal_connect (service, "offer-received", G_CALLBACK (partial_offer_cb), &partial);
+  filer_transfer_service_listen (service, "127.0.0.1", 0, &error);
+  g_assert_no_error (error);
+  client = filer_discovery_client_new (device);
+  filer_discovery_client_set_server (client, filer_test_server_get_address (fixture->server));
+  filer_discovery_client_set_local_address (client, "127.0.0.1");
+  filer_discovery_client_set_transfer_port (client, filer_transfer_service_get_port (service));
+  filer_discovery_client_start (client);
+  filer_test_wait_until (partial_online, client, 20000, "the receiver to be online");
+
+  {
+    g_autoptr(Cli) sender = cli_start (fixture, "alice", send_text);
+
+    g_assert_cmpint (cli_wait (sender), ==, 3);
+    g_test_message ("stdout: %s\nstderr: %s", sender->stdout_text, sender->stderr_text);
+    g_assert_nonnull (strstr (sender->stdout_text, "Sent 2 files ("));
+    g_assert_nonnull (strstr (sender->stderr_text,
+                              "filer-cli: the receiver accepted only 2 of 3 files; not sent: set/b.txt\n"));
+    g_assert_null (strstr (sender->stderr_text, "a.txt"));
+  }
+  g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (skipped, G_FILE_TEST_EXISTS));
+
+  {
+    g_autoptr(Cli) sender = cli_start (fixture, "alice", send_json);
+
+    g_assert_cmpint (cli_wait (sender), ==, 3);
+    summary = find_event (sender->stdout_text, "summary", parser);
+    g_assert_nonnull (summary);
+    g_assert_cmpstr (json_object_get_string_member (summary, "state"), ==, "completed");
+    g_assert_cmpint (json_object_get_int_member (summary, "files_skipped"), ==, 1);
+    not_sent = json_object_get_array_member (summary, "not_sent");
+    g_assert_cmpuint (json_array_get_length (not_sent), ==, 1);
+    g_assert_cmpstr (json_array_get_string_element (not_sent, 0), ==, "set/b.txt");
+  }
+  g_assert_cmpuint (partial.n_offers, ==, 2);
+
+  filer_discovery_client_stop (client);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1256,6 +1352,8 @@ main (int   argc,
               fixture_set_up, test_hashes_env_receiver, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/hashes-env/receiver-unset", Fixture, NULL,
               fixture_set_up, test_hashes_env_receiver, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/send-partial", Fixture, NULL,
+              fixture_set_up, test_send_partial, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/verify", Fixture, NULL,
               fixture_set_up, test_verify, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/verify-by-name", Fixture, NULL,

@@ -154,10 +154,34 @@ file_finished_cb (FilerTransfer     *transfer,
     printf (_("Saved %s\n"), filer_transfer_file_get_saved_as (file));
 }
 
+/**
+ * filer_cli_transfer_not_sent:
+ *
+ * Returns: (transfer full): the offered paths the receiver did not
+ *   accept (SKIPPED), in offer order; empty when it took them all
+ */
+GPtrArray *
+filer_cli_transfer_not_sent (FilerTransfer *transfer)
+{
+  GListModel *files = filer_transfer_get_files (transfer);
+  GPtrArray *skipped = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < g_list_model_get_n_items (files); i++)
+    {
+      g_autoptr(FilerTransferFile) file = g_list_model_get_item (files, i);
+
+      if (filer_transfer_file_get_status (file) == FILER_TRANSFER_FILE_STATUS_SKIPPED)
+        g_ptr_array_add (skipped, g_strdup (filer_transfer_file_get_path (file)));
+    }
+  return skipped;
+}
+
 static void
 print_summary (FilerCliReporter *self,
                FilerTransfer    *transfer)
 {
+  g_autoptr(GPtrArray) not_sent = filer_cli_transfer_not_sent (transfer);
+  guint n_offered = g_list_model_get_n_items (filer_transfer_get_files (transfer));
   FilerTransferState state = filer_transfer_get_state (transfer);
   gboolean sending = filer_transfer_get_direction (transfer) == FILER_TRANSFER_DIRECTION_SEND;
   guint files = filer_transfer_get_files_done (transfer);
@@ -182,6 +206,13 @@ print_summary (FilerCliReporter *self,
       filer_cli_json_double (builder, "seconds", seconds);
       filer_cli_json_double (builder, "mb_per_s", mbps);
       filer_cli_json_string (builder, "path", path);
+      /* Offered but not accepted by the receiver: not sent. */
+      filer_cli_json_int (builder, "files_skipped", not_sent->len);
+      json_builder_set_member_name (builder, "not_sent");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < not_sent->len; i++)
+        json_builder_add_string_value (builder, g_ptr_array_index (not_sent, i));
+      json_builder_end_array (builder);
       if (filer_transfer_get_error_message (transfer) != NULL)
         {
           filer_cli_json_string (builder, "error", filer_transfer_get_error_message (transfer));
@@ -206,6 +237,27 @@ print_summary (FilerCliReporter *self,
               files_text, size, exact, filer_transfer_get_peer_name (transfer), seconds, mbps,
               path != NULL ? path : "-");
       fflush (stdout);
+
+      /* The receiver took only some: say which were not sent, one line
+       * on stderr like every error (the names escaped: they must not
+       * drive the terminal). */
+      if (sending && not_sent->len > 0)
+        {
+          g_autoptr(GString) names = g_string_new (NULL);
+
+          for (guint i = 0; i < not_sent->len; i++)
+            {
+              g_autofree char *shown = g_strescape (g_ptr_array_index (not_sent, i), "\"");
+
+              g_string_append_printf (names, "%s%s", i > 0 ? ", " : "", shown);
+            }
+          fprintf (stderr, "filer-cli: ");
+          /* Translators: "the receiver accepted only 2 of 3 files; not sent: b.txt" */
+          fprintf (stderr, ngettext ("the receiver accepted only %u of %u file; not sent: %s\n",
+                                     "the receiver accepted only %u of %u files; not sent: %s\n",
+                                     n_offered),
+                   n_offered - not_sent->len, n_offered, names->str);
+        }
     }
   else
     fprintf (stderr, "filer-cli: %s\n", filer_transfer_get_error_message (transfer) != NULL

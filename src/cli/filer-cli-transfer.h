@@ -28,6 +28,9 @@ void              filer_cli_reporter_listening    (FilerCliReporter   *self,
 void              filer_cli_reporter_error        (FilerCliReporter   *self,
                                                    const char         *message);
 
+/* The offered paths the receiver did not accept (it chose some). */
+GPtrArray        *filer_cli_transfer_not_sent     (FilerTransfer      *transfer);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilerCliReporter, filer_cli_reporter_free)
 
 G_END_DECLS
