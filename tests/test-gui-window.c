@@ -670,6 +670,28 @@ test_preferences_write_settings (void)
   gtk_switch_set_active (GTK_SWITCH (sw), TRUE);
   g_assert_true (g_settings_get_boolean (settings, "auto-accept-trusted"));
 
+  /* Trusted devices are the verified ones; Forget All forgets them. */
+  {
+    g_autoptr(FilerDevice) anna = filer_device_new_ephemeral ("Anna", NULL);
+    g_autoptr(FilerTrustStore) store = filer_trust_store_new (settings);
+    g_autoptr(GPtrArray) rows = filer_gui_test_find_all (prefs, ADW_TYPE_ACTION_ROW);
+    AdwActionRow *trusted_row = NULL;
+    GtkWidget *forget;
+
+    for (guint i = 0; i < rows->len; i++)
+      if (g_strcmp0 (adw_preferences_row_get_title (g_ptr_array_index (rows, i)), "Trusted Devices") == 0)
+        trusted_row = g_ptr_array_index (rows, i);
+    g_assert_nonnull (trusted_row);
+    g_assert_cmpstr (adw_action_row_get_subtitle (trusted_row), ==, "None");
+    g_assert_true (filer_trust_store_trust (store, filer_device_get_id (anna), "Anna"));
+    g_assert_cmpstr (adw_action_row_get_subtitle (trusted_row), ==, "1 device");
+    forget = filer_gui_test_find (GTK_WIDGET (trusted_row), GTK_TYPE_BUTTON);
+    g_assert_true (gtk_widget_get_sensitive (forget));
+    g_signal_emit_by_name (forget, "clicked");
+    g_assert_false (filer_trust_store_is_verified (store, filer_device_get_id (anna)));
+    g_assert_cmpstr (adw_action_row_get_subtitle (trusted_row), ==, "None");
+  }
+
   sw = find_switch_in_row (prefs, "Host the Discovery Service");
   gtk_switch_set_active (GTK_SWITCH (sw), FALSE);
   g_assert_false (g_settings_get_boolean (settings, "allow-hosting"));
