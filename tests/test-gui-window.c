@@ -937,6 +937,34 @@ test_offer_dialog_trust (void)
   gtk_window_destroy (GTK_WINDOW (dialog));
 }
 
+/* trusted-devices from before verification: old random ids (not made
+ * from a key) are dropped at start, key ids stay listed but are not
+ * verified (nothing is accepted from them without asking). */
+static void
+test_trust_migrate (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autoptr(FilerTrustStore) store = filer_trust_store_new (settings);
+  g_autoptr(FilerDevice) bob = filer_device_new_ephemeral ("Bob", NULL);
+  const char *before[] = { "3f2a9c1e-old-random-id", filer_device_get_id (bob), NULL };
+  g_auto(GStrv) after = NULL;
+
+  g_settings_reset (settings, "verified-devices");
+  g_settings_set_strv (settings, "trusted-devices", before);
+  g_assert_cmpuint (filer_trust_store_migrate (store), ==, 1);
+  after = g_settings_get_strv (settings, "trusted-devices");
+  g_assert_cmpuint (g_strv_length (after), ==, 1);
+  g_assert_cmpstr (after[0], ==, filer_device_get_id (bob));
+  g_assert_false (filer_trust_store_is_verified (store, filer_device_get_id (bob)));
+  g_assert_cmpint (filer_trust_store_lookup (store, filer_device_get_id (bob), "Bob", NULL), ==,
+                   FILER_TRUST_UNVERIFIED);
+  /* An id that is not a key's cannot be verified at all. */
+  g_assert_false (filer_trust_store_trust (store, "3f2a9c1e-old-random-id", "Old"));
+  g_assert_cmpuint (filer_trust_store_migrate (store), ==, 0);
+
+  g_settings_reset (settings, "trusted-devices");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -966,6 +994,7 @@ main (int   argc,
               fixture_setup, test_tile_key_changed, fixture_teardown);
   g_test_add_func ("/filer/gui/offer-dialog", test_offer_dialog);
   g_test_add_func ("/filer/gui/offer-dialog-trust", test_offer_dialog_trust);
+  g_test_add_func ("/filer/gui/trust-migrate", test_trust_migrate);
   g_test_add_func ("/filer/gui/preferences", test_preferences_write_settings);
   g_test_add_func ("/filer/gui/format", test_format);
 
