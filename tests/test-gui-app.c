@@ -671,6 +671,15 @@ test_offer_from_notification (Fixture       *fixture,
   filer_test_wait_until (notification_arrived, NULL, TIMEOUT_MS, "the notification");
   g_assert_cmpstr (notifications.summary, ==, "Alice wants to send you files");
   g_assert_true (g_str_has_prefix (notifications.body, "1 file ("));
+  /* Accept there skips the dialog: the body says what it would. */
+  {
+    g_autofree char *code = filer_identity_verification_code_for_ids (
+      filer_device_get_id (filer_session_get_device (filer_application_get_session (fixture->app))),
+      filer_device_get_id (fixture->alice->device));
+    g_autofree char *line = g_strdup_printf ("\nNot verified — code %s", code);
+
+    g_assert_true (g_str_has_suffix (notifications.body, line));
+  }
 
   /* Its buttons are app actions with the transfer id as target
    * (actions come as pairs: detailed action name, label). */

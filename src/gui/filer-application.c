@@ -312,6 +312,9 @@ offer_received_cb (FilerApplication     *self,
   FilerWindow *window = filer_application_get_window (self);
   g_auto(GStrv) names = offered_names (transfer);
   const char *sender = filer_transfer_get_peer_name (transfer);
+  g_autofree char *code = NULL;
+  g_autofree char *verified_name = NULL;
+  FilerTrust trust;
   GtkWidget *dialog;
 
   if (sender == NULL || sender[0] == '\0')
@@ -320,18 +323,11 @@ offer_received_cb (FilerApplication     *self,
   dialog = filer_offer_dialog_new (window ? GTK_WINDOW (window) : NULL, sender,
                                    (const char * const *)names,
                                    filer_transfer_get_bytes_total (transfer));
-  {
-    FilerDevice *device = filer_session_get_device (self->session);
-    g_autofree char *code = NULL;
-    g_autofree char *verified_name = NULL;
-    FilerTrust trust;
-
-    trust = filer_trust_store_lookup (self->trust_store, filer_transfer_get_peer_id (transfer),
-                                      filer_transfer_get_peer_name (transfer), &verified_name);
-    code = filer_identity_verification_code_for_ids (filer_device_get_id (device),
-                                                     filer_transfer_get_peer_id (transfer));
-    filer_offer_dialog_set_trust (FILER_OFFER_DIALOG (dialog), trust, code, verified_name);
-  }
+  trust = filer_trust_store_lookup (self->trust_store, filer_transfer_get_peer_id (transfer),
+                                    filer_transfer_get_peer_name (transfer), &verified_name);
+  code = filer_identity_verification_code_for_ids (filer_device_get_id (filer_session_get_device (self->session)),
+                                                   filer_transfer_get_peer_id (transfer));
+  filer_offer_dialog_set_trust (FILER_OFFER_DIALOG (dialog), trust, code, verified_name);
   g_object_set_data_full (G_OBJECT (dialog), "transfer", g_object_ref (transfer), g_object_unref);
   g_signal_connect_object (dialog, "response", G_CALLBACK (offer_response_cb), self,
                            G_CONNECT_SWAPPED);
@@ -349,11 +345,27 @@ offer_received_cb (FilerApplication     *self,
       g_autofree char *body = NULL;
       g_autofree char *size = g_format_size (filer_transfer_get_bytes_total (transfer));
       g_autofree char *notification_id = g_strdup_printf ("offer-%s", filer_transfer_get_id (transfer));
+      g_autofree char *files = NULL;
+      g_autofree char *trust_text = NULL;
       guint n = g_strv_length (names);
 
       /* Translators: notification title, %s is a device name */
       title = g_strdup_printf (_("%s wants to send you files"), sender);
-      body = g_strdup_printf (ngettext ("%u file (%s)", "%u files (%s)", n), n, size);
+      files = g_strdup_printf (ngettext ("%u file (%s)", "%u files (%s)", n), n, size);
+      /* The notification's Accept answers without the dialog: it says
+       * what the dialog would, the code or the changed key. */
+      if (trust == FILER_TRUST_KEY_CHANGED)
+        /* Translators: %s is the name of a device the user verified */
+        trust_text = g_strdup_printf (_("Key changed — this is not the %s you verified"),
+                                      verified_name ? verified_name : sender);
+      else if (trust == FILER_TRUST_VERIFIED)
+        trust_text = g_strdup (filer_trust_description (trust));
+      else if (code != NULL)
+        /* Translators: in a notification; %s is a code like "123 456" */
+        trust_text = g_strdup_printf (_("Not verified — code %s"), code);
+      else
+        trust_text = g_strdup (filer_trust_description (trust));
+      body = g_strdup_printf ("%s\n%s", files, trust_text);
       notification = g_notification_new (title);
       g_notification_set_body (notification, body);
       g_notification_set_priority (notification, G_NOTIFICATION_PRIORITY_HIGH);
