@@ -1322,6 +1322,35 @@ test_cli_verify_same_code (Fixture       *fixture,
   adw_message_dialog_response (ADW_MESSAGE_DIALOG (verify), "cancel");
 }
 
+
+static gboolean
+stored_name_is (gpointer data)
+{
+  TrustWanted *wanted = data;
+  g_autofree char *name = NULL;
+
+  filer_trust_store_lookup (filer_application_get_trust_store (wanted->fixture->app),
+                            filer_device_get_id (wanted->fixture->alice->device), NULL, &name);
+  return g_strcmp0 (name, wanted->text) == 0;
+}
+
+/* A verified device that renames itself keeps being verified, and the
+ * store follows the name (the one a new key would be flagged for). */
+static void
+test_verified_rename (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  TrustWanted verified = { fixture, "Alice’s Laptop", "Verified" };
+  TrustWanted renamed = { fixture, NULL, "Alice’s Laptop" };
+
+  alice_joins (fixture);
+  g_assert_true (filer_trust_store_trust (filer_application_get_trust_store (fixture->app),
+                                          filer_device_get_id (fixture->alice->device), "Alice"));
+  filer_device_set_name (fixture->alice->device, "Alice’s Laptop");
+  filer_test_wait_until (tile_says, &verified, TIMEOUT_MS, "the renamed tile to say verified");
+  filer_test_wait_until (stored_name_is, &renamed, TIMEOUT_MS, "the store to keep the new name");
+}
+
 /* --- rooms -------------------------------------------------------------- */
 
 static const char *loopback_is_public[] = { "--loopback-is-public", NULL };
@@ -1716,6 +1745,8 @@ main (int   argc,
               fixture_setup, test_key_changed_asks, fixture_teardown);
   g_test_add ("/filer/gui/app/cli-verify-same-code", Fixture, NULL,
               fixture_setup, test_cli_verify_same_code, fixture_teardown);
+  g_test_add ("/filer/gui/app/verified-rename", Fixture, NULL,
+              fixture_setup, test_verified_rename, fixture_teardown);
   g_test_add ("/filer/gui/app/room-change-applied", Fixture, loopback_is_public,
               fixture_setup, test_room_change_applied, fixture_teardown);
   g_test_add ("/filer/gui/app/no-path-toast", Fixture, NULL,

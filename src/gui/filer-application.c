@@ -148,8 +148,18 @@ trust_device (FilerApplication *self,
   g_settings_set_boolean (self->settings, "auto-accept-trusted", TRUE);
 }
 
-/* A verified device that shows up under a new name keeps that name in
- * the store: the name last seen is the one a new key is flagged for. */
+/* A verified device that shows up under a new name, or renames itself
+ * while online, keeps that name in the store: the name last seen is the
+ * one a new key is flagged for. */
+static void
+peer_renamed_cb (FilerApplication *self,
+                 GParamSpec       *pspec,
+                 FilerPeer        *peer)
+{
+  filer_trust_store_note_name (self->trust_store, filer_peer_get_id (peer),
+                               filer_peer_get_name (peer));
+}
+
 static void
 peers_changed_cb (FilerApplication *self,
                   guint             position,
@@ -161,8 +171,9 @@ peers_changed_cb (FilerApplication *self,
     {
       g_autoptr(FilerPeer) peer = g_list_model_get_item (peers, i);
 
-      filer_trust_store_note_name (self->trust_store, filer_peer_get_id (peer),
-                                   filer_peer_get_name (peer));
+      peer_renamed_cb (self, NULL, peer);
+      g_signal_connect_object (peer, "notify::name", G_CALLBACK (peer_renamed_cb), self,
+                               G_CONNECT_SWAPPED);
     }
 }
 
