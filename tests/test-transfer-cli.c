@@ -1328,6 +1328,58 @@ test_send_partial (Fixture       *fixture,
   filer_discovery_client_stop (client);
 }
 
+/* receive --accept-verified takes an offer from a device verified with
+ * "filer-cli verify --trust" (the sender's proven key id), and declines
+ * one from a device it did not verify (no terminal to ask). */
+static void
+test_receive_accept_verified (Fixture       *fixture,
+                              gconstpointer  user_data)
+{
+  g_autofree char *file = g_build_filename (fixture->root, "notes.txt", NULL);
+  g_autofree char *inbox = g_build_filename (fixture->root, "inbox", NULL);
+  g_autofree char *received = g_build_filename (inbox, "notes.txt", NULL);
+  g_autofree char *alice_id = cli_device_id (fixture, "alice");
+  const char * const trust_alice[] = { "--trust", alice_id, NULL };
+  const char * const receive_args[] = { "receive", "--dir", inbox, "--accept-verified", "--once",
+                                        "--json", "--name", "Bob", NULL };
+  const char * const alice_sends[] = { "send", "--to", "Bob", "--name", "Alice", file, NULL };
+  const char * const carol_sends[] = { "send", "--to", "Bob", "--name", "Carol", file, NULL };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) event = NULL;
+
+  write_file (file, 2345, 3);
+  event = cli_verify (fixture, "bob", trust_alice, 0);
+  g_assert_cmpstr (json_object_get_string_member (event, "trust"), ==, "verified");
+  g_clear_pointer (&event, json_object_unref);
+
+  {
+    g_autoptr(Cli) receiver = cli_start (fixture, "bob", receive_args);
+    g_autoptr(Cli) sender = cli_start (fixture, "alice", alice_sends);
+
+    g_assert_cmpint (cli_wait (sender), ==, 0);
+    g_assert_cmpint (cli_wait (receiver), ==, 0);
+    event = find_event (receiver->stdout_text, "offer", parser);
+    g_assert_cmpstr (json_object_get_string_member (event, "peer_id"), ==, alice_id);
+    g_assert_cmpstr (json_object_get_string_member (event, "trust"), ==, "verified");
+    g_clear_pointer (&event, json_object_unref);
+  }
+  assert_same (file, received);
+  g_unlink (received);
+
+  {
+    g_autoptr(Cli) receiver = cli_start (fixture, "bob", receive_args);
+    g_autoptr(Cli) sender = cli_start (fixture, "carol", carol_sends);
+
+    g_assert_cmpint (cli_wait (sender), ==, 1);
+    g_assert_cmpint (cli_wait (receiver), ==, 1);
+    g_test_message ("%s", sender->stderr_text);
+    g_assert_nonnull (strstr (sender->stderr_text, "declined"));
+    event = find_event (receiver->stdout_text, "offer", parser);
+    g_assert_cmpstr (json_object_get_string_member (event, "trust"), ==, "unverified");
+  }
+  g_assert_false (g_file_test (received, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1352,6 +1404,8 @@ main (int   argc,
               fixture_set_up, test_hashes_env_receiver, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/hashes-env/receiver-unset", Fixture, NULL,
               fixture_set_up, test_hashes_env_receiver, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/receive-accept-verified", Fixture, NULL,
+              fixture_set_up, test_receive_accept_verified, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/send-partial", Fixture, NULL,
               fixture_set_up, test_send_partial, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/verify", Fixture, NULL,
