@@ -8,6 +8,7 @@
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "filer-application.h"
@@ -1351,6 +1352,60 @@ test_verified_rename (Fixture       *fixture,
   filer_test_wait_until (stored_name_is, &renamed, TIMEOUT_MS, "the store to keep the new name");
 }
 
+
+/* A stream pair standing in for a relayed path. */
+static void
+stream_pair (GIOStream **a,
+             GIOStream **b)
+{
+  int fds[2];
+  g_autoptr(GSocket) sa = NULL;
+  g_autoptr(GSocket) sb = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, fds), ==, 0);
+  sa = g_socket_new_from_fd (fds[0], &error);
+  g_assert_no_error (error);
+  sb = g_socket_new_from_fd (fds[1], &error);
+  g_assert_no_error (error);
+  *a = G_IO_STREAM (g_socket_connection_factory_create_connection (sa));
+  *b = G_IO_STREAM (g_socket_connection_factory_create_connection (sb));
+}
+
+/* Verified and auto-accept on, but the offer comes over a relayed stream,
+ * whose peer id no key proves yet (only the LAN path is mutual TLS):
+ * asked about, not accepted unasked. */
+static void
+test_verified_over_relay_asks (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autoptr(GBytes) contents = random_bytes (3210);
+  g_autofree char *path = write_temp_file (fixture, "relayed.bin", contents);
+  g_autofree char *received = g_build_filename (fixture->download_dir, "relayed.bin", NULL);
+  FilerSession *session = filer_application_get_session (fixture->app);
+  GListModel *transfers = filer_session_get_transfers (session);
+  g_autoptr(GIOStream) app_end = NULL;
+  g_autoptr(GIOStream) alice_end = NULL;
+  const char *paths[] = { path, NULL };
+  FilerOfferDialog *dialog = NULL;
+
+  alice_joins (fixture);
+  g_assert_true (filer_trust_store_trust (filer_application_get_trust_store (fixture->app),
+                                          filer_device_get_id (fixture->alice->device), "Alice"));
+  g_settings_set_boolean (fixture->settings, "auto-accept-trusted", TRUE);
+
+  stream_pair (&app_end, &alice_end);
+  filer_transfer_service_handle_stream (filer_session_get_transfer_service (session), app_end,
+                                        filer_device_get_id (fixture->alice->device), "relay");
+  g_assert_nonnull (filer_transfer_service_send_over_stream (fixture->alice->service, alice_end,
+                                                             app_id_of (fixture), APP_NAME,
+                                                             "relay", paths));
+  filer_test_wait_until (find_offer_dialog, &dialog, TIMEOUT_MS, "the offer dialog");
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "accept");
+  wait_for_transfer_state (transfers, FILER_TRANSFER_STATE_COMPLETED, "the relayed file");
+  assert_file_equals (received, contents);
+}
+
 /* --- rooms -------------------------------------------------------------- */
 
 static const char *loopback_is_public[] = { "--loopback-is-public", NULL };
@@ -1747,6 +1802,8 @@ main (int   argc,
               fixture_setup, test_cli_verify_same_code, fixture_teardown);
   g_test_add ("/filer/gui/app/verified-rename", Fixture, NULL,
               fixture_setup, test_verified_rename, fixture_teardown);
+  g_test_add ("/filer/gui/app/verified-over-relay-asks", Fixture, NULL,
+              fixture_setup, test_verified_over_relay_asks, fixture_teardown);
   g_test_add ("/filer/gui/app/room-change-applied", Fixture, loopback_is_public,
               fixture_setup, test_room_change_applied, fixture_teardown);
   g_test_add ("/filer/gui/app/no-path-toast", Fixture, NULL,
