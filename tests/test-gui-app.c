@@ -8,6 +8,8 @@
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <sys/socket.h>
+#include <string.h>
 
 #include "filer-application.h"
 #include "libfiler.h"
@@ -16,6 +18,8 @@
 #include "filer-peer-tile.h"
 #include "filer-test-util.h"
 #include "filer-transfer-row.h"
+#include "filer-trust-store.h"
+#include "filer-verify-dialog.h"
 
 #define APP_NAME "Filer Under Test"
 #define TIMEOUT_MS 20000
@@ -157,6 +161,7 @@ fixture_setup (Fixture       *fixture,
   g_settings_set_string (fixture->settings, "server-address",
                          filer_test_server_get_address (fixture->server));
   g_settings_reset (fixture->settings, "trusted-devices");
+  g_settings_reset (fixture->settings, "verified-devices");
   g_settings_reset (fixture->settings, "auto-accept-trusted");
   g_settings_reset (fixture->settings, "room-code");
 
@@ -667,6 +672,15 @@ test_offer_from_notification (Fixture       *fixture,
   filer_test_wait_until (notification_arrived, NULL, TIMEOUT_MS, "the notification");
   g_assert_cmpstr (notifications.summary, ==, "Alice wants to send you files");
   g_assert_true (g_str_has_prefix (notifications.body, "1 file ("));
+  /* Accept there skips the dialog: the body says what it would. */
+  {
+    g_autofree char *code = filer_identity_verification_code_for_ids (
+      filer_device_get_id (filer_session_get_device (filer_application_get_session (fixture->app))),
+      filer_device_get_id (fixture->alice->device));
+    g_autofree char *line = g_strdup_printf ("\nNot verified — code %s", code);
+
+    g_assert_true (g_str_has_suffix (notifications.body, line));
+  }
 
   /* Its buttons are app actions with the transfer id as target
    * (actions come as pairs: detailed action name, label). */
@@ -942,6 +956,12 @@ trust_alice (Fixture  *fixture,
   if (listed)
     trusted[1] = filer_device_get_id (fixture->alice->device);
   g_settings_set_strv (fixture->settings, "trusted-devices", trusted);
+  /* Listed is not enough any more: trusted means verified (codes
+   * compared), which is what the trust store keeps. */
+  if (listed)
+    g_assert_true (filer_trust_store_trust (filer_application_get_trust_store (fixture->app),
+                                            filer_device_get_id (fixture->alice->device),
+                                            "Alice"));
   g_settings_set_boolean (fixture->settings, "auto-accept-trusted", auto_accept);
 }
 
@@ -1063,6 +1083,327 @@ test_trust_off_asks (Fixture       *fixture,
                      gconstpointer  data)
 {
   offer_waits_for_answer (fixture, TRUE, FALSE);
+}
+
+
+/* --- verification: codes, verified, key changed ------------------------ */
+
+/* The trust line of a tile or row (what is drawn, a label a screen
+ * reader reads), or NULL. */
+static const char *
+trust_shown (GtkWidget *widget)
+{
+  g_autoptr(GPtrArray) labels = filer_gui_test_find_all (widget, GTK_TYPE_LABEL);
+
+  for (guint i = 0; i < labels->len; i++)
+    if (gtk_widget_has_css_class (g_ptr_array_index (labels, i), "trust-label") &&
+        gtk_widget_get_visible (g_ptr_array_index (labels, i)))
+      return gtk_label_get_text (g_ptr_array_index (labels, i));
+
+  return NULL;
+}
+
+static const char *
+code_shown (GtkWidget *dialog)
+{
+  g_autoptr(GPtrArray) labels = filer_gui_test_find_all (dialog, GTK_TYPE_LABEL);
+
+  for (guint i = 0; i < labels->len; i++)
+    if (gtk_widget_has_css_class (g_ptr_array_index (labels, i), "verification-code") &&
+        gtk_widget_get_visible (g_ptr_array_index (labels, i)))
+      return gtk_label_get_text (g_ptr_array_index (labels, i));
+
+  return NULL;
+}
+
+typedef struct
+{
+  Fixture    *fixture;
+  const char *name;
+  const char *text;
+} TrustWanted;
+
+static gboolean
+tile_says (gpointer data)
+{
+  TrustWanted *wanted = data;
+  FilerPeerTile *tile = tile_named (wanted->fixture->window, wanted->name);
+
+  return tile != NULL && g_strcmp0 (trust_shown (GTK_WIDGET (tile)), wanted->text) == 0;
+}
+
+static gboolean
+find_verify_dialog (gpointer data)
+{
+  GtkWidget **dialog = data;
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (FILER_IS_VERIFY_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        {
+          *dialog = GTK_WIDGET (window);
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+static const char *
+app_id_of (Fixture *fixture)
+{
+  return filer_device_get_id (filer_session_get_device (filer_application_get_session (fixture->app)));
+}
+
+/* First contact: Alice is not verified, on her tile and in the offer
+ * dialog, which shows the code both ends compute alike. Verify… on her
+ * tile and "Codes Match — Trust": the tile and her rows say verified,
+ * and her next offer is accepted without asking. */
+static void
+test_verify_then_auto_accept (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autoptr(GBytes) first = random_bytes (2222);
+  g_autoptr(GBytes) second = random_bytes (5555);
+  g_autofree char *first_path = write_temp_file (fixture, "before-verify.bin", first);
+  g_autofree char *second_path = write_temp_file (fixture, "after-verify.bin", second);
+  g_autofree char *second_received = g_build_filename (fixture->download_dir, "after-verify.bin", NULL);
+  GListModel *transfers = filer_session_get_transfers (filer_application_get_session (fixture->app));
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  FinishedWanted both = { transfers, 2 };
+  TrustWanted not_verified = { fixture, "Alice", "Not verified" };
+  TrustWanted verified = { fixture, "Alice", "Verified" };
+  FilerOfferDialog *dialog = NULL;
+  GtkWidget *verify = NULL;
+  g_autofree char *ours = NULL;
+  g_autofree char *theirs = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  guint n_offer_dialogs = 0;
+  gulong handler;
+
+  g_settings_set_boolean (fixture->settings, "auto-accept-trusted", TRUE);
+  alice_joins (fixture);
+  filer_test_wait_until (tile_says, &not_verified, TIMEOUT_MS, "Alice's tile to say not verified");
+
+  ours = filer_identity_verification_code_for_ids (app_id_of (fixture),
+                                                   filer_device_get_id (fixture->alice->device));
+  theirs = filer_identity_verification_code_for_ids (filer_device_get_id (fixture->alice->device),
+                                                     app_id_of (fixture));
+  g_assert_nonnull (ours);
+  g_assert_cmpstr (ours, ==, theirs);
+
+  /* Not verified: asked, with the code, although auto-accept is on. */
+  g_assert_nonnull (alice_offers (fixture, first_path));
+  filer_test_wait_until (find_offer_dialog, &dialog, TIMEOUT_MS, "the offer dialog");
+  g_assert_cmpint (filer_offer_dialog_get_trust (dialog), ==, FILER_TRUST_UNVERIFIED);
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (dialog), "Not verified"));
+  g_assert_cmpstr (code_shown (GTK_WIDGET (dialog)), ==, ours);
+  filer_gui_test_settle (200);
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), GTK_WIDGET (dialog), "app-offer-not-verified");
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "accept");
+  wait_for_transfer_state (transfers, FILER_TRANSFER_STATE_COMPLETED, "the first file");
+  filer_gui_test_settle (100);
+  g_assert_cmpstr (trust_shown (GTK_WIDGET (last_row (fixture->window))), ==, "Not verified");
+
+  /* Verify… from the tile's menu. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tile_named (fixture->window, "Alice")),
+                                             "tile.verify", NULL));
+  filer_test_wait_until (find_verify_dialog, &verify, TIMEOUT_MS, "the Verify dialog");
+  g_assert_cmpstr (code_shown (verify), ==, ours);
+  filer_gui_test_settle (200);
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), verify, "app-verify-dialog");
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (verify), "trust");
+  filer_test_wait_until (tile_says, &verified, TIMEOUT_MS, "Alice's tile to say verified");
+  g_assert_true (filer_trust_store_is_verified (filer_application_get_trust_store (fixture->app),
+                                                filer_device_get_id (fixture->alice->device)));
+  rows = filer_gui_test_find_all (GTK_WIDGET (fixture->window), FILER_TYPE_TRANSFER_ROW);
+  g_assert_cmpuint (rows->len, ==, 1);
+  g_assert_cmpstr (trust_shown (g_ptr_array_index (rows, 0)), ==, "Verified");
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), NULL, "app-tile-verified");
+
+  /* Verified and trusted: accepted, nobody asked. */
+  handler = g_signal_connect (toplevels, "items-changed", G_CALLBACK (toplevels_changed_cb),
+                              &n_offer_dialogs);
+  g_assert_nonnull (alice_offers (fixture, second_path));
+  filer_test_wait_until (n_finished, &both, TIMEOUT_MS, "the second file, unasked");
+  g_signal_handler_disconnect (toplevels, handler);
+  g_assert_cmpuint (n_offer_dialogs, ==, 0);
+  assert_file_equals (second_received, second);
+}
+
+/* Someone new under the name of a device the user verified: flagged on
+ * the tile and in the dialog, never accepted without asking. */
+static void
+test_key_changed_asks (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(GBytes) contents = random_bytes (1234);
+  g_autofree char *path = write_temp_file (fixture, "impostor.bin", contents);
+  g_autofree char *received = g_build_filename (fixture->download_dir, "impostor.bin", NULL);
+  g_autoptr(FilerDevice) real_alice = filer_device_new_ephemeral ("Alice", "laptop");
+  GListModel *transfers = filer_session_get_transfers (filer_application_get_session (fixture->app));
+  TrustWanted changed = { fixture, "Alice", "Key changed — this is not the Alice you verified" };
+  StateWanted waiting = { transfers, FILER_TRANSFER_STATE_WAITING_FOR_ANSWER };
+  FilerOfferDialog *dialog = NULL;
+
+  /* The user verified the real Alice once; allowed auto-accept. */
+  g_assert_true (filer_trust_store_trust (filer_application_get_trust_store (fixture->app),
+                                          filer_device_get_id (real_alice), "Alice"));
+  g_settings_set_boolean (fixture->settings, "auto-accept-trusted", TRUE);
+
+  alice_joins (fixture);
+  filer_test_wait_until (tile_says, &changed, TIMEOUT_MS, "the tile to say the key changed");
+  g_assert_cmpint (filer_peer_tile_get_trust (tile_named (fixture->window, "Alice")), ==,
+                   FILER_TRUST_KEY_CHANGED);
+
+  g_assert_nonnull (alice_offers (fixture, path));
+  filer_test_wait_until (find_offer_dialog, &dialog, TIMEOUT_MS, "the offer dialog");
+  g_assert_cmpint (filer_offer_dialog_get_trust (dialog), ==, FILER_TRUST_KEY_CHANGED);
+  g_assert_nonnull (filer_gui_test_find_label (GTK_WIDGET (dialog),
+                                               "Key changed — this is not the Alice you verified"));
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog)), ==, "decline");
+  g_assert_nonnull (code_shown (GTK_WIDGET (dialog)));
+  filer_gui_test_settle (200);
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), GTK_WIDGET (dialog), "app-offer-key-changed");
+
+  filer_test_spin (300);
+  g_assert_true (has_transfer_in_state (&waiting));
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "decline");
+  wait_for_transfer_state (transfers, FILER_TRANSFER_STATE_DECLINED, "the offer declined");
+  g_assert_false (g_file_test (received, G_FILE_TEST_EXISTS));
+  /* The name did not make the new key trusted. */
+  g_assert_false (filer_trust_store_is_verified (filer_application_get_trust_store (fixture->app),
+                                                 filer_device_get_id (fixture->alice->device)));
+}
+
+/* "filer-cli verify" run with the app's key (the user's config dir)
+ * prints the code the app's Verify dialog shows for the same peer. */
+static void
+test_cli_verify_same_code (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocess) cli = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *own_line = NULL;
+  GtkWidget *verify = NULL;
+  FilerPeerTile *tile;
+  TrustWanted not_verified = { fixture, "Alice", "Not verified" };
+
+  alice_joins (fixture);
+  filer_test_wait_until (tile_says, &not_verified, TIMEOUT_MS, "Alice's tile");
+  tile = tile_named (fixture->window, "Alice");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tile), "tile.verify", NULL));
+  filer_test_wait_until (find_verify_dialog, &verify, TIMEOUT_MS, "the Verify dialog");
+  g_assert_nonnull (code_shown (verify));
+
+  g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", g_get_user_config_dir (), TRUE);
+  g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  cli = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("FILER_CLI"), "verify",
+                                     filer_device_get_id (fixture->alice->device), NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (cli, NULL, NULL, &out, &err, &error);
+  g_assert_no_error (error);
+  g_test_message ("filer-cli verify: %s%s", out, err);
+  g_assert_true (g_subprocess_get_if_exited (cli));
+  g_assert_cmpint (g_subprocess_get_exit_status (cli), ==, 0);
+
+  own_line = g_strdup_printf ("This device:         %s\n", app_id_of (fixture));
+  g_assert_nonnull (strstr (out, own_line));
+  line = g_strdup_printf ("Verification code:   %s\n", code_shown (verify));
+  g_assert_nonnull (strstr (out, line));
+
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (verify), "cancel");
+}
+
+
+static gboolean
+stored_name_is (gpointer data)
+{
+  TrustWanted *wanted = data;
+  g_autofree char *name = NULL;
+
+  filer_trust_store_lookup (filer_application_get_trust_store (wanted->fixture->app),
+                            filer_device_get_id (wanted->fixture->alice->device), NULL, &name);
+  return g_strcmp0 (name, wanted->text) == 0;
+}
+
+/* A verified device that renames itself keeps being verified, and the
+ * store follows the name (the one a new key would be flagged for). */
+static void
+test_verified_rename (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  TrustWanted verified = { fixture, "Alice’s Laptop", "Verified" };
+  TrustWanted renamed = { fixture, NULL, "Alice’s Laptop" };
+
+  alice_joins (fixture);
+  g_assert_true (filer_trust_store_trust (filer_application_get_trust_store (fixture->app),
+                                          filer_device_get_id (fixture->alice->device), "Alice"));
+  filer_device_set_name (fixture->alice->device, "Alice’s Laptop");
+  filer_test_wait_until (tile_says, &verified, TIMEOUT_MS, "the renamed tile to say verified");
+  filer_test_wait_until (stored_name_is, &renamed, TIMEOUT_MS, "the store to keep the new name");
+}
+
+
+/* A stream pair standing in for a relayed path. */
+static void
+stream_pair (GIOStream **a,
+             GIOStream **b)
+{
+  int fds[2];
+  g_autoptr(GSocket) sa = NULL;
+  g_autoptr(GSocket) sb = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, fds), ==, 0);
+  sa = g_socket_new_from_fd (fds[0], &error);
+  g_assert_no_error (error);
+  sb = g_socket_new_from_fd (fds[1], &error);
+  g_assert_no_error (error);
+  *a = G_IO_STREAM (g_socket_connection_factory_create_connection (sa));
+  *b = G_IO_STREAM (g_socket_connection_factory_create_connection (sb));
+}
+
+/* Verified and auto-accept on, but the offer comes over a relayed stream,
+ * whose peer id no key proves yet (only the LAN path is mutual TLS):
+ * asked about, not accepted unasked. */
+static void
+test_verified_over_relay_asks (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autoptr(GBytes) contents = random_bytes (3210);
+  g_autofree char *path = write_temp_file (fixture, "relayed.bin", contents);
+  g_autofree char *received = g_build_filename (fixture->download_dir, "relayed.bin", NULL);
+  FilerSession *session = filer_application_get_session (fixture->app);
+  GListModel *transfers = filer_session_get_transfers (session);
+  g_autoptr(GIOStream) app_end = NULL;
+  g_autoptr(GIOStream) alice_end = NULL;
+  const char *paths[] = { path, NULL };
+  FilerOfferDialog *dialog = NULL;
+
+  alice_joins (fixture);
+  g_assert_true (filer_trust_store_trust (filer_application_get_trust_store (fixture->app),
+                                          filer_device_get_id (fixture->alice->device), "Alice"));
+  g_settings_set_boolean (fixture->settings, "auto-accept-trusted", TRUE);
+
+  stream_pair (&app_end, &alice_end);
+  filer_transfer_service_handle_stream (filer_session_get_transfer_service (session), app_end,
+                                        filer_device_get_id (fixture->alice->device), "relay");
+  g_assert_nonnull (filer_transfer_service_send_over_stream (fixture->alice->service, alice_end,
+                                                             app_id_of (fixture), APP_NAME,
+                                                             "relay", paths));
+  filer_test_wait_until (find_offer_dialog, &dialog, TIMEOUT_MS, "the offer dialog");
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "accept");
+  wait_for_transfer_state (transfers, FILER_TRANSFER_STATE_COMPLETED, "the relayed file");
+  assert_file_equals (received, contents);
 }
 
 /* --- rooms -------------------------------------------------------------- */
@@ -1453,6 +1794,16 @@ main (int   argc,
               fixture_setup, test_untrusted_asks, fixture_teardown);
   g_test_add ("/filer/gui/app/trust-off-asks", Fixture, NULL,
               fixture_setup, test_trust_off_asks, fixture_teardown);
+  g_test_add ("/filer/gui/app/verify-then-auto-accept", Fixture, NULL,
+              fixture_setup, test_verify_then_auto_accept, fixture_teardown);
+  g_test_add ("/filer/gui/app/key-changed-asks", Fixture, NULL,
+              fixture_setup, test_key_changed_asks, fixture_teardown);
+  g_test_add ("/filer/gui/app/cli-verify-same-code", Fixture, NULL,
+              fixture_setup, test_cli_verify_same_code, fixture_teardown);
+  g_test_add ("/filer/gui/app/verified-rename", Fixture, NULL,
+              fixture_setup, test_verified_rename, fixture_teardown);
+  g_test_add ("/filer/gui/app/verified-over-relay-asks", Fixture, NULL,
+              fixture_setup, test_verified_over_relay_asks, fixture_teardown);
   g_test_add ("/filer/gui/app/room-change-applied", Fixture, loopback_is_public,
               fixture_setup, test_room_change_applied, fixture_teardown);
   g_test_add ("/filer/gui/app/no-path-toast", Fixture, NULL,

@@ -45,6 +45,25 @@ offer_body (const char * const *names)
 
 /* Switches the messages to @language at run time (gettext reads
  * LANGUAGE on every call; setlocale makes it drop what it cached). */
+/* The trust words and the code in Chinese: the offer dialog of a sender
+ * not verified, and of a verified name under another key. */
+static void
+test_trust_in_chinese (void)
+{
+  const char *names[] = { "报告.pdf", NULL };
+  GtkWidget *dialog = filer_offer_dialog_new (NULL, "小明的电脑", names, 2048);
+
+  filer_offer_dialog_set_trust (FILER_OFFER_DIALOG (dialog), FILER_TRUST_UNVERIFIED, "123 456", NULL);
+  g_assert_nonnull (filer_gui_test_find_label (dialog, "未验证"));
+  g_assert_nonnull (filer_gui_test_find_label (dialog, "请确认 小明的电脑 显示的是相同的验证码。"));
+  filer_offer_dialog_set_trust (FILER_OFFER_DIALOG (dialog), FILER_TRUST_KEY_CHANGED, "123 456", "小明的电脑");
+  g_assert_nonnull (filer_gui_test_find_label (dialog, "密钥已更改——这不是您验证过的 小明的电脑"));
+  gtk_window_present (GTK_WINDOW (dialog));
+  filer_gui_test_settle (100);
+  filer_gui_test_save_screenshot (dialog, NULL, "offer-key-changed-zh_CN");
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
 static void
 speak (const char *language)
 {
@@ -110,6 +129,7 @@ main (int   argc,
 
   g_test_add_func ("/filer/gui/i18n/window", test_window_in_chinese);
   g_test_add_func ("/filer/gui/i18n/plurals", test_plurals);
+  g_test_add_func ("/filer/gui/i18n/trust", test_trust_in_chinese);
 
   return g_test_run ();
 }

@@ -18,6 +18,8 @@
 #include "filer-resources.h"
 #include "filer-test-util.h"
 #include "filer-transfer-row.h"
+#include "filer-trust-store.h"
+#include "filer-verify-dialog.h"
 #include "libfiler.h"
 /* White-box: this test drives the engine side of src/core/transfer. */
 #define FILER_TRANSFER_COMPILATION
@@ -286,6 +288,7 @@ tile_activity_shown (FilerPeerTile *tile)
       const char *text = gtk_label_get_text (GTK_LABEL (label));
 
       if (!gtk_widget_is_visible (label) || text[0] == '\0' ||
+          gtk_widget_has_css_class (label, "trust-label") ||
           g_str_equal (text, filer_peer_get_name (peer)) ||
           g_str_equal (text, "This network") || g_str_equal (text, "Other network"))
         continue;
@@ -667,6 +670,28 @@ test_preferences_write_settings (void)
   gtk_switch_set_active (GTK_SWITCH (sw), TRUE);
   g_assert_true (g_settings_get_boolean (settings, "auto-accept-trusted"));
 
+  /* Trusted devices are the verified ones; Forget All forgets them. */
+  {
+    g_autoptr(FilerDevice) anna = filer_device_new_ephemeral ("Anna", NULL);
+    g_autoptr(FilerTrustStore) store = filer_trust_store_new (settings);
+    g_autoptr(GPtrArray) rows = filer_gui_test_find_all (prefs, ADW_TYPE_ACTION_ROW);
+    AdwActionRow *trusted_row = NULL;
+    GtkWidget *forget;
+
+    for (guint i = 0; i < rows->len; i++)
+      if (g_strcmp0 (adw_preferences_row_get_title (g_ptr_array_index (rows, i)), "Trusted Devices") == 0)
+        trusted_row = g_ptr_array_index (rows, i);
+    g_assert_nonnull (trusted_row);
+    g_assert_cmpstr (adw_action_row_get_subtitle (trusted_row), ==, "None");
+    g_assert_true (filer_trust_store_trust (store, filer_device_get_id (anna), "Anna"));
+    g_assert_cmpstr (adw_action_row_get_subtitle (trusted_row), ==, "1 device");
+    forget = filer_gui_test_find (GTK_WIDGET (trusted_row), GTK_TYPE_BUTTON);
+    g_assert_true (gtk_widget_get_sensitive (forget));
+    g_signal_emit_by_name (forget, "clicked");
+    g_assert_false (filer_trust_store_is_verified (store, filer_device_get_id (anna)));
+    g_assert_cmpstr (adw_action_row_get_subtitle (trusted_row), ==, "None");
+  }
+
   sw = find_switch_in_row (prefs, "Host the Discovery Service");
   gtk_switch_set_active (GTK_SWITCH (sw), FALSE);
   g_assert_false (g_settings_get_boolean (settings, "allow-hosting"));
@@ -694,6 +719,252 @@ test_format (void)
   g_assert_cmpstr (d, ==, "x\ny");
 }
 
+/* --- trust: verified, not verified, key changed ------------------------ */
+
+/* What the tile's trust line says (a label, what a screen reader reads),
+ * or NULL when none is shown. */
+static const char *
+tile_trust_shown (FilerPeerTile *tile)
+{
+  g_autoptr(GPtrArray) labels = filer_gui_test_find_all (GTK_WIDGET (tile), GTK_TYPE_LABEL);
+
+  for (guint i = 0; i < labels->len; i++)
+    {
+      GtkWidget *label = g_ptr_array_index (labels, i);
+
+      if (gtk_widget_has_css_class (label, "trust-label") && gtk_widget_get_mapped (label))
+        return gtk_label_get_text (GTK_LABEL (label));
+    }
+
+  return NULL;
+}
+
+/* The dialog's big code label (the one with .verification-code). */
+static const char *
+code_shown (GtkWidget *dialog)
+{
+  g_autoptr(GPtrArray) labels = filer_gui_test_find_all (dialog, GTK_TYPE_LABEL);
+
+  for (guint i = 0; i < labels->len; i++)
+    {
+      GtkWidget *label = g_ptr_array_index (labels, i);
+
+      if (gtk_widget_has_css_class (label, "verification-code") && gtk_widget_get_visible (label))
+        return gtk_label_get_text (GTK_LABEL (label));
+    }
+
+  return NULL;
+}
+
+typedef struct
+{
+  GSettings       *settings;
+  FilerTrustStore *store;
+  FilerDevice     *own;
+  FilerDevice     *anna_device;
+  FilerPeer       *anna;
+} Trust;
+
+static void
+trust_setup (Fixture *fixture,
+             Trust   *trust,
+             gboolean add_anna)
+{
+  trust->settings = g_settings_new (APP_ID);
+  g_settings_reset (trust->settings, "verified-devices");
+  g_settings_reset (trust->settings, "trusted-devices");
+  trust->store = filer_trust_store_new (trust->settings);
+  trust->own = filer_device_new_ephemeral ("My Laptop", "laptop");
+  trust->anna_device = filer_device_new_ephemeral ("Anna", "phone");
+  filer_window_set_device (fixture->window, trust->own);
+  filer_window_set_trust_store (fixture->window, trust->store);
+  trust->anna = make_peer (filer_device_get_id (trust->anna_device), "Anna", FILER_PEER_NETWORK_LAN);
+  if (add_anna)
+    g_list_store_append (fixture->peers, trust->anna);
+  filer_gui_test_settle (150);
+}
+
+static void
+trust_teardown (Fixture *fixture,
+                Trust   *trust)
+{
+  filer_window_set_trust_store (fixture->window, NULL);
+  g_settings_reset (trust->settings, "verified-devices");
+  g_settings_reset (trust->settings, "trusted-devices");
+  g_clear_object (&trust->anna);
+  g_clear_object (&trust->anna_device);
+  g_clear_object (&trust->own);
+  g_clear_object (&trust->store);
+  g_clear_object (&trust->settings);
+}
+
+/* A device seen for the first time is not verified; "Verify…" shows the
+ * code both ends compute alike; "Codes Match — Trust" makes the tile say
+ * verified, and stores the key's id with the name. */
+static void
+test_tile_verify (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  Trust trust = { 0 };
+  g_autofree char *ours = NULL;
+  g_autofree char *theirs = NULL;
+  g_autofree char *stored_name = NULL;
+  g_auto(GStrv) listed = NULL;
+  FilerPeerTile *tile;
+  GtkWidget *dialog;
+
+  trust_setup (fixture, &trust, TRUE);
+  tile = tile_for (fixture->window, filer_peer_get_id (trust.anna));
+  g_assert_nonnull (tile);
+  g_assert_cmpstr (tile_trust_shown (tile), ==, "Not verified");
+  g_assert_cmpint (filer_peer_tile_get_trust (tile), ==, FILER_TRUST_UNVERIFIED);
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), NULL, "tile-not-verified");
+
+  /* The tile's menu offers it. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tile), "tile.verify", NULL));
+  filer_gui_test_settle (100);
+  dialog = NULL;
+  {
+    GListModel *toplevels = gtk_window_get_toplevels ();
+
+    for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+      {
+        g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+        if (FILER_IS_VERIFY_DIALOG (window))
+          dialog = GTK_WIDGET (window);
+      }
+  }
+  g_assert_nonnull (dialog);
+
+  /* Both ends: ours (own, Anna) and Anna's (Anna, own) are one code. */
+  ours = filer_identity_verification_code_for_ids (filer_device_get_id (trust.own),
+                                                   filer_device_get_id (trust.anna_device));
+  theirs = filer_identity_verification_code_for_ids (filer_device_get_id (trust.anna_device),
+                                                     filer_device_get_id (trust.own));
+  g_assert_nonnull (ours);
+  g_assert_cmpstr (ours, ==, theirs);
+  g_assert_cmpstr (code_shown (dialog), ==, ours);
+  g_assert_cmpstr (filer_verify_dialog_get_code (FILER_VERIFY_DIALOG (dialog)), ==, ours);
+  g_assert_nonnull (filer_gui_test_find_label (dialog, "Anna"));
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), dialog, "verify-dialog");
+
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "trust");
+  filer_gui_test_settle (150);
+
+  g_assert_cmpstr (tile_trust_shown (tile), ==, "Verified");
+  g_assert_cmpint (filer_trust_store_lookup (trust.store, filer_device_get_id (trust.anna_device),
+                                             NULL, &stored_name), ==, FILER_TRUST_VERIFIED);
+  g_assert_cmpstr (stored_name, ==, "Anna");
+  listed = g_settings_get_strv (trust.settings, "trusted-devices");
+  g_assert_true (g_strv_contains ((const char * const *)listed, filer_device_get_id (trust.anna_device)));
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), NULL, "tile-verified");
+
+  trust_teardown (fixture, &trust);
+}
+
+/* "Codes Differ" trusts nothing. */
+static void
+test_tile_verify_differ (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  Trust trust = { 0 };
+  FilerPeerTile *tile;
+  GtkWidget *dialog;
+
+  trust_setup (fixture, &trust, TRUE);
+  tile = tile_for (fixture->window, filer_peer_get_id (trust.anna));
+  dialog = filer_window_verify_peer (fixture->window, trust.anna);
+  g_assert_nonnull (dialog);
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "differ");
+  filer_gui_test_settle (100);
+  g_assert_cmpstr (tile_trust_shown (tile), ==, "Not verified");
+  g_assert_false (filer_trust_store_is_verified (trust.store, filer_peer_get_id (trust.anna)));
+
+  trust_teardown (fixture, &trust);
+}
+
+/* A verified name under another key: the tile says so, in words. */
+static void
+test_tile_key_changed (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  Trust trust = { 0 };
+  g_autoptr(FilerDevice) real_anna = filer_device_new_ephemeral ("Anna", "phone");
+  FilerPeerTile *tile;
+
+  trust_setup (fixture, &trust, FALSE);
+  g_assert_true (filer_trust_store_trust (trust.store, filer_device_get_id (real_anna), "Anna"));
+  g_list_store_append (fixture->peers, trust.anna);
+  filer_gui_test_settle (150);
+
+  tile = tile_for (fixture->window, filer_peer_get_id (trust.anna));
+  g_assert_nonnull (tile);
+  g_assert_cmpint (filer_peer_tile_get_trust (tile), ==, FILER_TRUST_KEY_CHANGED);
+  g_assert_cmpstr (tile_trust_shown (tile), ==, "Key changed — this is not the Anna you verified");
+  filer_gui_test_save_screenshot (GTK_WIDGET (fixture->window), NULL, "tile-key-changed");
+
+  trust_teardown (fixture, &trust);
+}
+
+/* The offer dialog of an unverified sender says so and shows the code;
+ * of a changed key, warns and defaults to Decline. */
+static void
+test_offer_dialog_trust (void)
+{
+  const char *names[] = { "photo.jpg", NULL };
+  GtkWidget *dialog = filer_offer_dialog_new (NULL, "Anna", names, 1000);
+
+  filer_offer_dialog_set_trust (FILER_OFFER_DIALOG (dialog), FILER_TRUST_UNVERIFIED, "123 456", NULL);
+  gtk_window_present (GTK_WINDOW (dialog));
+  filer_gui_test_settle (100);
+  g_assert_nonnull (filer_gui_test_find_label (dialog, "Not verified"));
+  g_assert_cmpstr (code_shown (dialog), ==, "123 456");
+  g_assert_nonnull (filer_gui_test_find_label (dialog, "Check that Anna shows the same code."));
+  filer_gui_test_save_screenshot (dialog, NULL, "offer-not-verified");
+
+  filer_offer_dialog_set_trust (FILER_OFFER_DIALOG (dialog), FILER_TRUST_KEY_CHANGED, "123 456", "Anna");
+  filer_gui_test_settle (50);
+  g_assert_nonnull (filer_gui_test_find_label (dialog, "Key changed — this is not the Anna you verified"));
+  g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog)), ==, "decline");
+  filer_gui_test_save_screenshot (dialog, NULL, "offer-key-changed");
+
+  filer_offer_dialog_set_trust (FILER_OFFER_DIALOG (dialog), FILER_TRUST_VERIFIED, "123 456", "Anna");
+  filer_gui_test_settle (50);
+  g_assert_nonnull (filer_gui_test_find_label (dialog, "Verified"));
+  g_assert_null (code_shown (dialog));
+
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
+/* trusted-devices from before verification: old random ids (not made
+ * from a key) are dropped at start, key ids stay listed but are not
+ * verified (nothing is accepted from them without asking). */
+static void
+test_trust_migrate (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  g_autoptr(FilerTrustStore) store = filer_trust_store_new (settings);
+  g_autoptr(FilerDevice) bob = filer_device_new_ephemeral ("Bob", NULL);
+  const char *before[] = { "3f2a9c1e-old-random-id", filer_device_get_id (bob), NULL };
+  g_auto(GStrv) after = NULL;
+
+  g_settings_reset (settings, "verified-devices");
+  g_settings_set_strv (settings, "trusted-devices", before);
+  g_assert_cmpuint (filer_trust_store_migrate (store), ==, 1);
+  after = g_settings_get_strv (settings, "trusted-devices");
+  g_assert_cmpuint (g_strv_length (after), ==, 1);
+  g_assert_cmpstr (after[0], ==, filer_device_get_id (bob));
+  g_assert_false (filer_trust_store_is_verified (store, filer_device_get_id (bob)));
+  g_assert_cmpint (filer_trust_store_lookup (store, filer_device_get_id (bob), "Bob", NULL), ==,
+                   FILER_TRUST_UNVERIFIED);
+  /* An id that is not a key's cannot be verified at all. */
+  g_assert_false (filer_trust_store_trust (store, "3f2a9c1e-old-random-id", "Old"));
+  g_assert_cmpuint (filer_trust_store_migrate (store), ==, 0);
+
+  g_settings_reset (settings, "trusted-devices");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -715,7 +986,15 @@ main (int   argc,
               fixture_setup, test_transfer_row, fixture_teardown);
   g_test_add ("/filer/gui/window/path-shown", Fixture, NULL,
               fixture_setup, test_path_shown, fixture_teardown);
+  g_test_add ("/filer/gui/window/tile-verify", Fixture, NULL,
+              fixture_setup, test_tile_verify, fixture_teardown);
+  g_test_add ("/filer/gui/window/tile-verify-differ", Fixture, NULL,
+              fixture_setup, test_tile_verify_differ, fixture_teardown);
+  g_test_add ("/filer/gui/window/tile-key-changed", Fixture, NULL,
+              fixture_setup, test_tile_key_changed, fixture_teardown);
   g_test_add_func ("/filer/gui/offer-dialog", test_offer_dialog);
+  g_test_add_func ("/filer/gui/offer-dialog-trust", test_offer_dialog_trust);
+  g_test_add_func ("/filer/gui/trust-migrate", test_trust_migrate);
   g_test_add_func ("/filer/gui/preferences", test_preferences_write_settings);
   g_test_add_func ("/filer/gui/format", test_format);
 

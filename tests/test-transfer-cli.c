@@ -114,6 +114,9 @@ cli_start_env (Fixture            *fixture,
   g_subprocess_launcher_setenv (launcher, "XDG_CONFIG_HOME", config, TRUE);
   g_subprocess_launcher_setenv (launcher, "HOME", home, TRUE);
   g_subprocess_launcher_setenv (launcher, "LC_ALL", "C.UTF-8", TRUE);
+  /* Settings (the verified devices) in the config dir, as dconf would
+   * keep them for a user: what one run stores, the next one reads. */
+  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "keyfile", TRUE);
   for (guint i = 0; env != NULL && env[i] != NULL; i++)
     {
       g_auto(GStrv) pair = g_strsplit (env[i], "=", 2);
@@ -1021,6 +1024,362 @@ test_terminal_progress (Fixture       *fixture,
     g_test_message ("too quick (%.2f s) to require a bar short of 100 %%", seconds);
 }
 
+/* --- verify: the code both ends compare ------------------------------- */
+
+/* Runs "filer-cli --json verify ARGS…" as @who; returns its verify event. */
+static JsonObject *
+cli_verify (Fixture            *fixture,
+            const char         *who,
+            const char * const *args,
+            int                 expected_status)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(Cli) cli = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_ptr_array_add (argv, (char *)"verify");
+  g_ptr_array_add (argv, (char *)"--json");
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *)args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  cli = cli_start (fixture, who, (const char * const *)argv->pdata);
+  g_assert_cmpint (cli_wait (cli), ==, expected_status);
+  g_test_message ("%s verify: %s%s", who, cli->stdout_text, cli->stderr_text);
+  if (expected_status != 0)
+    return NULL;
+  return find_event (cli->stdout_text, "verify", parser);
+}
+
+/* This device's id as filer-cli sees it (the key in @who's config). */
+static char *
+cli_device_id (Fixture    *fixture,
+               const char *who)
+{
+  g_autoptr(FilerDevice) someone = filer_device_new_ephemeral ("Someone", NULL);
+  const char * const args[] = { filer_device_get_id (someone), NULL };
+  g_autoptr(JsonObject) event = cli_verify (fixture, who, args, 0);
+
+  g_assert_nonnull (event);
+  return g_strdup (json_object_get_string_member (event, "device_id"));
+}
+
+/* What "filer-cli verify" prints on each end is one code, the one
+ * filer_identity_verification_code_for_ids() gives for the pair in
+ * either order; --trust stores the peer where the app's store is (the
+ * verified-devices key), and the next run says verified. */
+static void
+test_verify (Fixture       *fixture,
+             gconstpointer  user_data)
+{
+  g_autofree char *alice_id = cli_device_id (fixture, "alice");
+  g_autofree char *bob_id = cli_device_id (fixture, "bob");
+  g_autofree char *expected = filer_identity_verification_code_for_ids (alice_id, bob_id);
+  g_autofree char *reverse = filer_identity_verification_code_for_ids (bob_id, alice_id);
+  g_autofree char *keyfile_path = g_build_filename (fixture->root, "alice", "config", "glib-2.0",
+                                                    "settings", "keyfile", NULL);
+  g_autofree char *keyfile = NULL;
+  g_autofree char *line = NULL;
+  const char * const alice_sees_bob[] = { bob_id, NULL };
+  const char * const trust_bob[] = { "--trust", bob_id, NULL };
+  const char * const bob_text[] = { "verify", alice_id, NULL };
+  g_autoptr(JsonObject) event = NULL;
+  g_autoptr(Cli) bob = NULL;
+
+  g_assert_cmpstr (alice_id, !=, bob_id);
+  g_assert_nonnull (expected);
+  g_assert_cmpstr (expected, ==, reverse);
+
+  event = cli_verify (fixture, "alice", alice_sees_bob, 0);
+  g_assert_cmpstr (json_object_get_string_member (event, "device_id"), ==, alice_id);
+  g_assert_cmpstr (json_object_get_string_member (event, "peer_id"), ==, bob_id);
+  g_assert_cmpstr (json_object_get_string_member (event, "code"), ==, expected);
+  g_assert_cmpstr (json_object_get_string_member (event, "trust"), ==, "unverified");
+  g_clear_pointer (&event, json_object_unref);
+
+  /* Bob's end, as a person reads it. */
+  bob = cli_start (fixture, "bob", bob_text);
+  g_assert_cmpint (cli_wait (bob), ==, 0);
+  g_test_message ("%s", bob->stdout_text);
+  line = g_strdup_printf ("Verification code:   %s\n", expected);
+  g_assert_nonnull (strstr (bob->stdout_text, line));
+  g_assert_nonnull (strstr (bob->stdout_text, alice_id));
+  g_assert_nonnull (strstr (bob->stdout_text, "Not verified"));
+
+  event = cli_verify (fixture, "alice", trust_bob, 0);
+  g_assert_cmpstr (json_object_get_string_member (event, "trust"), ==, "verified");
+  g_clear_pointer (&event, json_object_unref);
+  event = cli_verify (fixture, "alice", alice_sees_bob, 0);
+  g_assert_cmpstr (json_object_get_string_member (event, "trust"), ==, "verified");
+  g_clear_pointer (&event, json_object_unref);
+
+  /* In the app's schema, under the key the app reads. */
+  g_assert_true (g_file_get_contents (keyfile_path, &keyfile, NULL, NULL));
+  g_assert_nonnull (strstr (keyfile, "[io/github/filerapp/Filer]"));
+  g_assert_nonnull (strstr (keyfile, "verified-devices="));
+  g_assert_nonnull (strstr (keyfile, bob_id));
+
+  /* Bob did not trust Alice: trust is each side's own. */
+  {
+    const char * const bob_sees_alice[] = { alice_id, NULL };
+
+    event = cli_verify (fixture, "bob", bob_sees_alice, 0);
+    g_assert_cmpstr (json_object_get_string_member (event, "trust"), ==, "unverified");
+    g_assert_cmpstr (json_object_get_string_member (event, "code"), ==, expected);
+  }
+}
+
+/* A peer named as it shows online: found through discovery, and stored
+ * with that name. Not a key id and not online: a clear error. */
+static void
+test_verify_by_name (Fixture       *fixture,
+                     gconstpointer  user_data)
+{
+  g_autofree char *inbox = g_build_filename (fixture->root, "inbox", NULL);
+  g_autofree char *bob_id = cli_device_id (fixture, "bob");
+  const char * const receive_args[] = { "receive", "--dir", inbox, "--once", "--json",
+                                        "--name", "Bob", NULL };
+  const char * const by_name[] = { "--trust", "bob", NULL };
+  const char * const nobody[] = { "Nobody", NULL };
+  g_autoptr(Cli) receiver = NULL;
+  g_autoptr(JsonObject) event = NULL;
+
+  receiver = cli_start (fixture, "bob", receive_args);
+  for (guint attempt = 0; attempt < 50 && event == NULL; attempt++)
+    {
+      const char * const peers[] = { "peers", "--json", NULL };
+      g_autoptr(Cli) list = cli_start (fixture, "carol", peers);
+
+      cli_wait (list);
+      if (strstr (list->stdout_text, bob_id) != NULL)
+        event = cli_verify (fixture, "alice", by_name, 0);
+      else
+        filer_test_spin (200);
+    }
+  g_assert_nonnull (event);
+  g_assert_cmpstr (json_object_get_string_member (event, "peer_id"), ==, bob_id);
+  g_assert_cmpstr (json_object_get_string_member (event, "peer"), ==, "Bob");
+  g_assert_cmpstr (json_object_get_string_member (event, "trust"), ==, "verified");
+
+  g_assert_null (cli_verify (fixture, "alice", nobody, 1));
+
+  g_subprocess_send_signal (receiver->process, SIGTERM);
+  cli_wait (receiver);
+}
+
+/* Every offer "filer-cli receive" prints from a device it did not
+ * verify carries the code for (receiver, the sender's proven id); a
+ * sender that shows a verified name under another key is warned about. */
+static void
+test_receive_prints_code (Fixture       *fixture,
+                          gconstpointer  user_data)
+{
+  g_autofree char *file = g_build_filename (fixture->root, "notes.txt", NULL);
+  g_autofree char *inbox = g_build_filename (fixture->root, "inbox", NULL);
+  g_autofree char *bob_id = cli_device_id (fixture, "bob");
+  g_autoptr(FilerDevice) real_alice = filer_device_new_ephemeral ("Alice", NULL);
+  const char * const receive_json[] = { "receive", "--dir", inbox, "--accept-all", "--once",
+                                        "--json", "--name", "Bob", NULL };
+  const char * const receive_text[] = { "receive", "--dir", inbox, "--accept-all", "--once",
+                                        "--name", "Bob", NULL };
+  const char * const send_args[] = { "send", "--to", "Bob", "--name", "Alice", file, NULL };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) offer = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *keyfile_path = g_build_filename (fixture->root, "bob", "config", "glib-2.0",
+                                                    "settings", "keyfile", NULL);
+  g_autofree char *keyfile = NULL;
+  const char *sender_id;
+
+  write_file (file, 4321, 7);
+
+  /* --json: the offer event has the trust and the code. */
+  {
+    g_autoptr(Cli) receiver = cli_start (fixture, "bob", receive_json);
+    g_autoptr(Cli) sender = cli_start (fixture, "alice", send_args);
+
+    g_assert_cmpint (cli_wait (sender), ==, 0);
+    g_assert_cmpint (cli_wait (receiver), ==, 0);
+    offer = find_event (receiver->stdout_text, "offer", parser);
+    g_assert_nonnull (offer);
+    sender_id = json_object_get_string_member (offer, "peer_id");
+    expected = filer_identity_verification_code_for_ids (bob_id, sender_id);
+    g_assert_nonnull (expected);
+    g_assert_cmpstr (json_object_get_string_member (offer, "trust"), ==, "unverified");
+    g_assert_cmpstr (json_object_get_string_member (offer, "code"), ==, expected);
+  }
+
+  /* Text, with "Alice" verified under another key in Bob's store. */
+  {
+    g_autofree char *settings_dir = g_path_get_dirname (keyfile_path);
+
+    g_mkdir_with_parents (settings_dir, 0700);
+  }
+  keyfile = g_strdup_printf ("[io/github/filerapp/Filer]\nverified-devices={'%s': 'Alice'}\n",
+                             filer_device_get_id (real_alice));
+  g_assert_true (g_file_set_contents (keyfile_path, keyfile, -1, NULL));
+  {
+    g_autoptr(Cli) receiver = cli_start (fixture, "bob", receive_text);
+    g_autoptr(Cli) sender = cli_start (fixture, "alice", send_args);
+
+    g_assert_cmpint (cli_wait (sender), ==, 0);
+    g_assert_cmpint (cli_wait (receiver), ==, 0);
+    g_test_message ("%s", receiver->stdout_text);
+    g_assert_nonnull (strstr (receiver->stdout_text,
+                              "  WARNING: key changed — this is not the Alice you verified\n"));
+    g_assert_nonnull (strstr (receiver->stdout_text, "  Not verified. Verification code: "));
+  }
+}
+
+/* --- the receiver accepts only some of the files (issue 9 point 7) ---- */
+
+typedef struct
+{
+  const char * const *accept;
+  guint               n_offers;
+} Partial;
+
+static void
+partial_offer_cb (FilerTransferService *service,
+                  FilerTransfer        *transfer,
+                  Partial              *partial)
+{
+  partial->n_offers++;
+  filer_transfer_accept (transfer, partial->accept);
+}
+
+static gboolean
+partial_online (gpointer data)
+{
+  return filer_discovery_client_get_state (data) == FILER_DISCOVERY_STATE_ONLINE;
+}
+
+/* A receiver that takes two of three files: "filer-cli send" names the
+ * one not sent (text on stderr, json in the summary) and exits 3, not 0. */
+static void
+test_send_partial (Fixture       *fixture,
+                   gconstpointer  user_data)
+{
+  g_autofree char *folder = g_build_filename (fixture->root, "set", NULL);
+  g_autofree char *inbox = g_build_filename (fixture->root, "inbox", NULL);
+  g_autofree char *skipped = g_build_filename (inbox, "set", "b.txt", NULL);
+  g_autofree char *kept = g_build_filename (inbox, "set", "a.txt", NULL);
+  const char * const subset[] = { "set/a.txt", "set/c.txt", NULL };
+  const char * const names[] = { "set/a.txt", "set/b.txt", "set/c.txt" };
+  const char * const send_text[] = { "send", "--to", "Picky", "--name", "Alice", folder, NULL };
+  const char * const send_json[] = { "send", "--to", "Picky", "--json", "--name", "Alice", folder, NULL };
+  g_autoptr(FilerDevice) device = filer_device_new_ephemeral ("Picky", NULL);
+  g_autoptr(FilerTransferService) service = NULL;
+  g_autoptr(FilerDiscoveryClient) client = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) summary = NULL;
+  g_autoptr(GError) error = NULL;
+  Partial partial = { subset, 0 };
+  JsonArray *not_sent;
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *path = g_build_filename (fixture->root, names[i], NULL);
+      write_file (path, 1000 * (i + 1), i);
+    }
+  g_mkdir_with_parents (inbox, 0700);
+
+  /* The receiver is in this process: it answers with a subset, which
+   * filer-cli receive cannot do. */
+  service = filer_transfer_service_new (filer_device_get_identity (device), "Picky", inbox);
+  g_signal_connect (service, "offer-received", G_CALLBACK (partial_offer_cb), &partial);
+  filer_transfer_service_listen (service, "127.0.0.1", 0, &error);
+  g_assert_no_error (error);
+  client = filer_discovery_client_new (device);
+  filer_discovery_client_set_server (client, filer_test_server_get_address (fixture->server));
+  filer_discovery_client_set_local_address (client, "127.0.0.1");
+  filer_discovery_client_set_transfer_port (client, filer_transfer_service_get_port (service));
+  filer_discovery_client_start (client);
+  filer_test_wait_until (partial_online, client, 20000, "the receiver to be online");
+
+  {
+    g_autoptr(Cli) sender = cli_start (fixture, "alice", send_text);
+
+    g_assert_cmpint (cli_wait (sender), ==, 3);
+    g_test_message ("stdout: %s\nstderr: %s", sender->stdout_text, sender->stderr_text);
+    g_assert_nonnull (strstr (sender->stdout_text, "Sent 2 files ("));
+    g_assert_nonnull (strstr (sender->stderr_text,
+                              "filer-cli: the receiver accepted only 2 of 3 files; not sent: set/b.txt\n"));
+    g_assert_null (strstr (sender->stderr_text, "a.txt"));
+  }
+  g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
+  g_assert_false (g_file_test (skipped, G_FILE_TEST_EXISTS));
+
+  {
+    g_autoptr(Cli) sender = cli_start (fixture, "alice", send_json);
+
+    g_assert_cmpint (cli_wait (sender), ==, 3);
+    summary = find_event (sender->stdout_text, "summary", parser);
+    g_assert_nonnull (summary);
+    g_assert_cmpstr (json_object_get_string_member (summary, "state"), ==, "completed");
+    g_assert_cmpint (json_object_get_int_member (summary, "files_skipped"), ==, 1);
+    not_sent = json_object_get_array_member (summary, "not_sent");
+    g_assert_cmpuint (json_array_get_length (not_sent), ==, 1);
+    g_assert_cmpstr (json_array_get_string_element (not_sent, 0), ==, "set/b.txt");
+  }
+  g_assert_cmpuint (partial.n_offers, ==, 2);
+
+  filer_discovery_client_stop (client);
+}
+
+/* receive --accept-verified takes an offer from a device verified with
+ * "filer-cli verify --trust" (the sender's proven key id), and declines
+ * one from a device it did not verify (no terminal to ask). */
+static void
+test_receive_accept_verified (Fixture       *fixture,
+                              gconstpointer  user_data)
+{
+  g_autofree char *file = g_build_filename (fixture->root, "notes.txt", NULL);
+  g_autofree char *inbox = g_build_filename (fixture->root, "inbox", NULL);
+  g_autofree char *received = g_build_filename (inbox, "notes.txt", NULL);
+  g_autofree char *alice_id = cli_device_id (fixture, "alice");
+  const char * const trust_alice[] = { "--trust", alice_id, NULL };
+  const char * const receive_args[] = { "receive", "--dir", inbox, "--accept-verified", "--once",
+                                        "--json", "--name", "Bob", NULL };
+  const char * const alice_sends[] = { "send", "--to", "Bob", "--name", "Alice", file, NULL };
+  const char * const carol_sends[] = { "send", "--to", "Bob", "--name", "Carol", file, NULL };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) event = NULL;
+
+  write_file (file, 2345, 3);
+  event = cli_verify (fixture, "bob", trust_alice, 0);
+  g_assert_cmpstr (json_object_get_string_member (event, "trust"), ==, "verified");
+  g_clear_pointer (&event, json_object_unref);
+
+  {
+    g_autoptr(Cli) receiver = cli_start (fixture, "bob", receive_args);
+    g_autoptr(Cli) sender = cli_start (fixture, "alice", alice_sends);
+
+    g_assert_cmpint (cli_wait (sender), ==, 0);
+    g_assert_cmpint (cli_wait (receiver), ==, 0);
+    event = find_event (receiver->stdout_text, "offer", parser);
+    g_assert_cmpstr (json_object_get_string_member (event, "peer_id"), ==, alice_id);
+    g_assert_cmpstr (json_object_get_string_member (event, "trust"), ==, "verified");
+    g_clear_pointer (&event, json_object_unref);
+  }
+  assert_same (file, received);
+  g_unlink (received);
+
+  {
+    g_autoptr(Cli) receiver = cli_start (fixture, "bob", receive_args);
+    g_autoptr(Cli) sender = cli_start (fixture, "carol", carol_sends);
+
+    g_assert_cmpint (cli_wait (sender), ==, 1);
+    g_assert_cmpint (cli_wait (receiver), ==, 1);
+    g_test_message ("%s", sender->stderr_text);
+    g_assert_nonnull (strstr (sender->stderr_text, "declined"));
+    event = find_event (receiver->stdout_text, "offer", parser);
+    g_assert_cmpstr (json_object_get_string_member (event, "trust"), ==, "unverified");
+  }
+  g_assert_false (g_file_test (received, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1045,6 +1404,16 @@ main (int   argc,
               fixture_set_up, test_hashes_env_receiver, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/hashes-env/receiver-unset", Fixture, NULL,
               fixture_set_up, test_hashes_env_receiver, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/receive-accept-verified", Fixture, NULL,
+              fixture_set_up, test_receive_accept_verified, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/send-partial", Fixture, NULL,
+              fixture_set_up, test_send_partial, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/verify", Fixture, NULL,
+              fixture_set_up, test_verify, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/verify-by-name", Fixture, NULL,
+              fixture_set_up, test_verify_by_name, fixture_tear_down);
+  g_test_add ("/filer/transfer-cli/receive-prints-code", Fixture, NULL,
+              fixture_set_up, test_receive_prints_code, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/terminal/answer-yes", Fixture, GINT_TO_POINTER (TRUE),
               fixture_set_up, test_terminal_question, fixture_tear_down);
   g_test_add ("/filer/transfer-cli/terminal/answer-no", Fixture, GINT_TO_POINTER (FALSE),

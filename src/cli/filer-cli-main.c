@@ -25,6 +25,7 @@ static const Command commands[] = {
   { "peers",   filer_cli_peers,   N_("List the peers that are online") },
   { "send",    filer_cli_send,    N_("Send files or folders to a peer") },
   { "receive", filer_cli_receive, N_("Receive files from peers") },
+  { "verify",  filer_cli_verify,  N_("Show the code to compare with a peer, and trust it") },
 };
 
 static void

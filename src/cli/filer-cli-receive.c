@@ -16,6 +16,7 @@
 #include "filer-cli.h"
 #include "filer-cli-options.h"
 #include "filer-cli-transfer.h"
+#include "filer-trust-store.h"
 #include "libfiler.h"
 
 /* filer-cli receive --dir DIR [--accept-all] [--once]
@@ -24,7 +25,9 @@
  * only once it can receive), and stays registered. Each offer is printed;
  * on a terminal the user answers y/n, with --accept-all everything is
  * taken, and with neither (a pipe, a script) offers are declined with a
- * reason. --once exits after the first transfer that got an answer ends,
+ * reason; with --accept-verified, offers from verified devices are taken
+ * and the others asked or declined so. --once exits after the first
+ * transfer that got an answer ends,
  * 0 if every file arrived verified.
  */
 
@@ -39,6 +42,7 @@ typedef struct
   gboolean              quit;
   int                   status;
   FilerTransfer        *answered;    /* --once: the one we wait for */
+  FilerTrustStore      *store;       /* nullable: who the user verified */
 } Receive;
 
 static void ask_next (Receive *self);
@@ -144,6 +148,30 @@ transfers_changed_cb (GListModel *transfers,
     }
 }
 
+/* --accept-verified: an offer from a device the user verified (the
+ * app's store, filer-cli verify --trust) is taken at once; any other one
+ * is asked about or declined as without the option. Never by name: the
+ * proven id must be in the store. */
+static gboolean
+accept_verified_cb (FilerTransferService *service,
+                    FilerTransfer        *transfer,
+                    gpointer              user_data)
+{
+  Receive *self = user_data;
+
+  /* As in the app: only a LAN transfer's id is proven by a key (TLS);
+   * punched and relayed streams are asked about. */
+  if (self->store == NULL ||
+      g_strcmp0 (filer_transfer_get_path (transfer), FILER_TRANSFER_PATH_LAN) != 0 ||
+      !filer_trust_store_is_verified (self->store, filer_transfer_get_peer_id (transfer)))
+    return FALSE;
+
+  filer_cli_reporter_offer (self->reporter, transfer);
+  if (self->answered == NULL)
+    self->answered = transfer;
+  return TRUE;
+}
+
 /* With --accept-all, the first offer is the one --once waits for. */
 static gboolean
 accept_all_cb (FilerTransferService *service,
@@ -199,12 +227,15 @@ filer_cli_receive (int    argc,
   g_autofree char *absolute = NULL;
   FilerDevice *device;
   gboolean accept_all = FALSE;
+  gboolean accept_verified = FALSE;
   gboolean once = FALSE;
   gboolean drained = FALSE;
   Receive self = { 0, };
   const GOptionEntry entries[] = {
     { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &dir, N_("Where received files go"), N_("DIR") },
     { "accept-all", 'y', 0, G_OPTION_ARG_NONE, &accept_all, N_("Accept every offer without asking"), NULL },
+    { "accept-verified", 0, 0, G_OPTION_ARG_NONE, &accept_verified,
+      N_("Accept offers from verified devices without asking (see “filer-cli verify”)"), NULL },
     { "once", 0, 0, G_OPTION_ARG_NONE, &once, N_("Exit after one transfer"), NULL },
     { NULL }
   };
@@ -239,13 +270,29 @@ filer_cli_receive (int    argc,
 
   service = filer_transfer_service_new (filer_device_get_identity (device), filer_device_get_name (device),
                                         absolute);
+  /* Each offer says whether its sender is verified, with the code. */
+  {
+    g_autoptr(GError) store_error = NULL;
+
+    self.store = filer_trust_store_new_default (&store_error);
+    if (self.store == NULL && accept_verified)
+      {
+        filer_cli_reporter_error (reporter, store_error->message);
+        return 1;
+      }
+    if (self.store == NULL)
+      g_debug ("No trust store: %s", store_error->message);
+    filer_cli_reporter_set_trust (reporter, filer_device_get_id (device), self.store);
+  }
   self.service = service;
   self.reporter = reporter;
   self.once = once;
   g_queue_init (&self.questions);
   if (accept_all)
     filer_transfer_service_set_auto_accept_func (service, accept_all_cb, &self, NULL);
-  else if (isatty (STDIN_FILENO) && !options.json)
+  else if (accept_verified)
+    filer_transfer_service_set_auto_accept_func (service, accept_verified_cb, &self, NULL);
+  if (!accept_all && isatty (STDIN_FILENO) && !options.json)
     {
       g_autoptr(GInputStream) in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
       self.stdin_lines = g_data_input_stream_new (in);
@@ -290,5 +337,6 @@ filer_cli_receive (int    argc,
   filer_discovery_client_stop (client);
   g_queue_clear_full (&self.questions, g_object_unref);
   g_clear_object (&self.stdin_lines);
+  g_clear_object (&self.store);
   return self.status;
 }

@@ -20,7 +20,10 @@
  *
  * Registers like any peer (with a listener, so that we are a complete
  * peer; offers to us are declined), finds the receiver in the discovery
- * list, sends, and exits 0 only if the receiver verified every file.
+ * list, sends, and exits 0 only if the receiver verified every file:
+ * 1 if the transfer failed, was declined or cancelled, 3 if it completed
+ * but the receiver accepted only some of the files (the summary names
+ * the ones not sent).
  */
 
 #define DEFAULT_FIND_TIMEOUT_S 10
@@ -258,5 +261,14 @@ filer_cli_send (int    argc,
   drain (200, filer_transfer_get_state (transfer) != FILER_TRANSFER_STATE_COMPLETED);
   g_clear_object (&find.peer);
   filer_discovery_client_stop (client);
-  return filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_COMPLETED ? 0 : 1;
+  if (filer_transfer_get_state (transfer) != FILER_TRANSFER_STATE_COMPLETED)
+    return 1;
+
+  /* Completed, but the receiver took only some of the files: the
+   * summary named the others; not 0, which means everything arrived. */
+  {
+    g_autoptr(GPtrArray) not_sent = filer_cli_transfer_not_sent (transfer);
+
+    return not_sent->len > 0 ? 3 : 0;
+  }
 }

@@ -26,6 +26,8 @@ struct _FilerCliReporter
   gboolean   tty;
   gboolean   bar_shown;
   GPtrArray *watched;
+  char      *own_id;   /* this device's id, for the verification code */
+  FilerTrustStore *store;  /* nullable: who the user verified */
 };
 
 static const char *
@@ -152,10 +154,34 @@ file_finished_cb (FilerTransfer     *transfer,
     printf (_("Saved %s\n"), filer_transfer_file_get_saved_as (file));
 }
 
+/**
+ * filer_cli_transfer_not_sent:
+ *
+ * Returns: (transfer full): the offered paths the receiver did not
+ *   accept (SKIPPED), in offer order; empty when it took them all
+ */
+GPtrArray *
+filer_cli_transfer_not_sent (FilerTransfer *transfer)
+{
+  GListModel *files = filer_transfer_get_files (transfer);
+  GPtrArray *skipped = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < g_list_model_get_n_items (files); i++)
+    {
+      g_autoptr(FilerTransferFile) file = g_list_model_get_item (files, i);
+
+      if (filer_transfer_file_get_status (file) == FILER_TRANSFER_FILE_STATUS_SKIPPED)
+        g_ptr_array_add (skipped, g_strdup (filer_transfer_file_get_path (file)));
+    }
+  return skipped;
+}
+
 static void
 print_summary (FilerCliReporter *self,
                FilerTransfer    *transfer)
 {
+  g_autoptr(GPtrArray) not_sent = filer_cli_transfer_not_sent (transfer);
+  guint n_offered = g_list_model_get_n_items (filer_transfer_get_files (transfer));
   FilerTransferState state = filer_transfer_get_state (transfer);
   gboolean sending = filer_transfer_get_direction (transfer) == FILER_TRANSFER_DIRECTION_SEND;
   guint files = filer_transfer_get_files_done (transfer);
@@ -180,6 +206,13 @@ print_summary (FilerCliReporter *self,
       filer_cli_json_double (builder, "seconds", seconds);
       filer_cli_json_double (builder, "mb_per_s", mbps);
       filer_cli_json_string (builder, "path", path);
+      /* Offered but not accepted by the receiver: not sent. */
+      filer_cli_json_int (builder, "files_skipped", not_sent->len);
+      json_builder_set_member_name (builder, "not_sent");
+      json_builder_begin_array (builder);
+      for (guint i = 0; i < not_sent->len; i++)
+        json_builder_add_string_value (builder, g_ptr_array_index (not_sent, i));
+      json_builder_end_array (builder);
       if (filer_transfer_get_error_message (transfer) != NULL)
         {
           filer_cli_json_string (builder, "error", filer_transfer_get_error_message (transfer));
@@ -204,6 +237,27 @@ print_summary (FilerCliReporter *self,
               files_text, size, exact, filer_transfer_get_peer_name (transfer), seconds, mbps,
               path != NULL ? path : "-");
       fflush (stdout);
+
+      /* The receiver took only some: say which were not sent, one line
+       * on stderr like every error (the names escaped: they must not
+       * drive the terminal). */
+      if (sending && not_sent->len > 0)
+        {
+          g_autoptr(GString) names = g_string_new (NULL);
+
+          for (guint i = 0; i < not_sent->len; i++)
+            {
+              g_autofree char *shown = g_strescape (g_ptr_array_index (not_sent, i), "\"");
+
+              g_string_append_printf (names, "%s%s", i > 0 ? ", " : "", shown);
+            }
+          fprintf (stderr, "filer-cli: ");
+          /* Translators: "the receiver accepted only 2 of 3 files; not sent: b.txt" */
+          fprintf (stderr, ngettext ("the receiver accepted only %u of %u file; not sent: %s\n",
+                                     "the receiver accepted only %u of %u files; not sent: %s\n",
+                                     n_offered),
+                   n_offered - not_sent->len, n_offered, names->str);
+        }
     }
   else
     fprintf (stderr, "filer-cli: %s\n", filer_transfer_get_error_message (transfer) != NULL
@@ -256,7 +310,28 @@ filer_cli_reporter_free (FilerCliReporter *self)
   for (guint i = 0; i < self->watched->len; i++)
     g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->watched, i), self);
   g_ptr_array_unref (self->watched);
+  g_free (self->own_id);
+  g_clear_object (&self->store);
   g_free (self);
+}
+
+/**
+ * filer_cli_reporter_set_trust:
+ * @own_id: this device's id
+ * @store: (nullable): the verified devices (the app's store)
+ *
+ * Each offer is then printed with what its sender is (verified, not
+ * verified, key changed) and, when it is not verified, the code to
+ * compare with the sender's screen.
+ */
+void
+filer_cli_reporter_set_trust (FilerCliReporter *self,
+                              const char       *own_id,
+                              FilerTrustStore  *store)
+{
+  g_free (self->own_id);
+  self->own_id = g_strdup (own_id);
+  g_set_object (&self->store, store);
 }
 
 void
@@ -276,12 +351,29 @@ filer_cli_reporter_offer (FilerCliReporter *self,
   GListModel *files = filer_transfer_get_files (transfer);
   guint n = g_list_model_get_n_items (files);
 
+  const char *peer_id = filer_transfer_get_peer_id (transfer);
+  g_autofree char *code = NULL;
+  g_autofree char *verified_name = NULL;
+  FilerTrust trust = FILER_TRUST_UNVERIFIED;
+
+  /* The id is the one the TLS handshake proved (the sender's key). */
+  if (self->own_id != NULL)
+    code = filer_identity_verification_code_for_ids (self->own_id, peer_id);
+  if (self->store != NULL)
+    trust = filer_trust_store_lookup (self->store, peer_id, filer_transfer_get_peer_name (transfer),
+                                      &verified_name);
+
   if (self->json)
     {
       g_autoptr(JsonBuilder) builder = begin_event ("offer", transfer);
 
       filer_cli_json_string (builder, "peer", filer_transfer_get_peer_name (transfer));
-      filer_cli_json_string (builder, "peer_id", filer_transfer_get_peer_id (transfer));
+      filer_cli_json_string (builder, "peer_id", peer_id);
+      filer_cli_json_string (builder, "trust", filer_trust_nick (trust));
+      if (code != NULL)
+        {
+          filer_cli_json_string (builder, "code", code);
+        }
       filer_cli_json_int (builder, "bytes", filer_transfer_get_bytes_total (transfer));
       json_builder_set_member_name (builder, "files");
       json_builder_begin_array (builder);
@@ -317,6 +409,17 @@ filer_cli_reporter_offer (FilerCliReporter *self,
       }
     if (n > 20)
       printf (_("  … and %u more\n"), n - 20);
+
+    if (trust == FILER_TRUST_KEY_CHANGED)
+      /* Translators: %s is the name of a device the user verified */
+      printf (_("  WARNING: key changed — this is not the %s you verified\n"), verified_name);
+    if (trust == FILER_TRUST_VERIFIED)
+      printf ("  %s\n", _("Verified"));
+    else if (code != NULL)
+      /* Translators: %s is a code like "123 456" */
+      printf (_("  Not verified. Verification code: %s (compare it with the sender’s screen)\n"), code);
+    else
+      printf ("  %s\n", _("Not verified: this sender’s id is not made from a key, it cannot be verified"));
     fflush (stdout);
   }
 }

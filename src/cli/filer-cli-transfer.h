@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "filer-trust-store.h"
 #include "libfiler.h"
 
 G_BEGIN_DECLS
@@ -13,6 +14,9 @@ typedef struct _FilerCliReporter FilerCliReporter;
 
 FilerCliReporter *filer_cli_reporter_new          (gboolean            json);
 void              filer_cli_reporter_free         (FilerCliReporter   *self);
+void              filer_cli_reporter_set_trust    (FilerCliReporter   *self,
+                                                   const char         *own_id,
+                                                   FilerTrustStore    *store);
 void              filer_cli_reporter_watch        (FilerCliReporter   *self,
                                                    FilerTransfer      *transfer);
 void              filer_cli_reporter_offer        (FilerCliReporter   *self,
@@ -23,6 +27,9 @@ void              filer_cli_reporter_listening    (FilerCliReporter   *self,
                                                    const char         *dir);
 void              filer_cli_reporter_error        (FilerCliReporter   *self,
                                                    const char         *message);
+
+/* The offered paths the receiver did not accept (it chose some). */
+GPtrArray        *filer_cli_transfer_not_sent     (FilerTransfer      *transfer);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FilerCliReporter, filer_cli_reporter_free)
 

@@ -16,5 +16,6 @@ G_BEGIN_DECLS
 int filer_cli_peers   (int argc, char **argv);
 int filer_cli_send    (int argc, char **argv);
 int filer_cli_receive (int argc, char **argv);
+int filer_cli_verify  (int argc, char **argv);
 
 G_END_DECLS

@@ -13,6 +13,7 @@
 #include "filer-offer-dialog.h"
 #include "filer-preferences-window.h"
 #include "filer-resources.h"
+#include "filer-trust-store.h"
 #include "libfiler.h"
 
 /* The application owns the settings and the core objects, and connects
@@ -24,6 +25,7 @@ struct _FilerApplication
 
   /* Owned */
   GSettings      *settings;
+  FilerTrustStore *trust_store;
   char           *server_override;
   FilerSession   *session;
   GHashTable     *offer_dialogs;   /* transfer id → FilerOfferDialog */
@@ -117,40 +119,69 @@ settings_changed_cb (FilerApplication *self,
     }
 }
 
-/* Offers from a device in trusted-devices are accepted without asking,
- * when the user allowed that. */
+/* Offers are accepted without asking only from a device the user
+ * verified (compared codes with, and trusted) and only when the user
+ * allowed that. Not from an id merely listed before verification
+ * existed, and never by name: a verified name under another key is what
+ * an impostor looks like. */
 static gboolean
 auto_accept_cb (FilerTransferService *service,
                 FilerTransfer        *transfer,
                 gpointer              user_data)
 {
   FilerApplication *self = user_data;
-  g_auto(GStrv) trusted = NULL;
 
   if (!g_settings_get_boolean (self->settings, "auto-accept-trusted"))
     return FALSE;
 
-  trusted = g_settings_get_strv (self->settings, "trusted-devices");
-  return filer_transfer_get_peer_id (transfer) != NULL &&
-         g_strv_contains ((const char * const *)trusted, filer_transfer_get_peer_id (transfer));
+  /* Only a LAN transfer's peer id is proven by its key (mutual TLS). A
+   * punched or relayed stream carries the id its NAT handshake claimed,
+   * which no key proves yet (issue 9: the QUIC key check has not
+   * landed): whoever sends that way is asked about, verified or not. */
+  if (g_strcmp0 (filer_transfer_get_path (transfer), FILER_TRANSFER_PATH_LAN) != 0)
+    return FALSE;
+
+  return filer_trust_store_is_verified (self->trust_store, filer_transfer_get_peer_id (transfer));
+}
+
+/* The user compared codes and said they match. */
+static void
+trust_device (FilerApplication *self,
+              const char       *peer_id,
+              const char       *peer_name)
+{
+  if (!filer_trust_store_trust (self->trust_store, peer_id, peer_name))
+    return;
+  g_settings_set_boolean (self->settings, "auto-accept-trusted", TRUE);
+}
+
+/* A verified device that shows up under a new name, or renames itself
+ * while online, keeps that name in the store: the name last seen is the
+ * one a new key is flagged for. */
+static void
+peer_renamed_cb (FilerApplication *self,
+                 GParamSpec       *pspec,
+                 FilerPeer        *peer)
+{
+  filer_trust_store_note_name (self->trust_store, filer_peer_get_id (peer),
+                               filer_peer_get_name (peer));
 }
 
 static void
-trust_device (FilerApplication *self,
-              const char       *peer_id)
+peers_changed_cb (FilerApplication *self,
+                  guint             position,
+                  guint             removed,
+                  guint             added,
+                  GListModel       *peers)
 {
-  g_auto(GStrv) trusted = g_settings_get_strv (self->settings, "trusted-devices");
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_auto(GStrv) updated = NULL;
+  for (guint i = position; i < position + added; i++)
+    {
+      g_autoptr(FilerPeer) peer = g_list_model_get_item (peers, i);
 
-  if (peer_id == NULL || g_strv_contains ((const char * const *)trusted, peer_id))
-    return;
-
-  g_strv_builder_addv (builder, (const char **)trusted);
-  g_strv_builder_add (builder, peer_id);
-  updated = g_strv_builder_end (builder);
-  g_settings_set_strv (self->settings, "trusted-devices", (const char * const *)updated);
-  g_settings_set_boolean (self->settings, "auto-accept-trusted", TRUE);
+      peer_renamed_cb (self, NULL, peer);
+      g_signal_connect_object (peer, "notify::name", G_CALLBACK (peer_renamed_cb), self,
+                               G_CONNECT_SWAPPED);
+    }
 }
 
 /* --- status line ---------------------------------------------------- */
@@ -231,7 +262,8 @@ answer_offer (FilerApplication *self,
   if (accept)
     {
       if (always)
-        trust_device (self, filer_transfer_get_peer_id (transfer));
+        trust_device (self, filer_transfer_get_peer_id (transfer),
+                      filer_transfer_get_peer_name (transfer));
       filer_transfer_accept (transfer, NULL);
     }
   else
@@ -298,6 +330,9 @@ offer_received_cb (FilerApplication     *self,
   FilerWindow *window = filer_application_get_window (self);
   g_auto(GStrv) names = offered_names (transfer);
   const char *sender = filer_transfer_get_peer_name (transfer);
+  g_autofree char *code = NULL;
+  g_autofree char *verified_name = NULL;
+  FilerTrust trust;
   GtkWidget *dialog;
 
   if (sender == NULL || sender[0] == '\0')
@@ -306,6 +341,11 @@ offer_received_cb (FilerApplication     *self,
   dialog = filer_offer_dialog_new (window ? GTK_WINDOW (window) : NULL, sender,
                                    (const char * const *)names,
                                    filer_transfer_get_bytes_total (transfer));
+  trust = filer_trust_store_lookup (self->trust_store, filer_transfer_get_peer_id (transfer),
+                                    filer_transfer_get_peer_name (transfer), &verified_name);
+  code = filer_identity_verification_code_for_ids (filer_device_get_id (filer_session_get_device (self->session)),
+                                                   filer_transfer_get_peer_id (transfer));
+  filer_offer_dialog_set_trust (FILER_OFFER_DIALOG (dialog), trust, code, verified_name);
   g_object_set_data_full (G_OBJECT (dialog), "transfer", g_object_ref (transfer), g_object_unref);
   g_signal_connect_object (dialog, "response", G_CALLBACK (offer_response_cb), self,
                            G_CONNECT_SWAPPED);
@@ -323,11 +363,27 @@ offer_received_cb (FilerApplication     *self,
       g_autofree char *body = NULL;
       g_autofree char *size = g_format_size (filer_transfer_get_bytes_total (transfer));
       g_autofree char *notification_id = g_strdup_printf ("offer-%s", filer_transfer_get_id (transfer));
+      g_autofree char *files = NULL;
+      g_autofree char *trust_text = NULL;
       guint n = g_strv_length (names);
 
       /* Translators: notification title, %s is a device name */
       title = g_strdup_printf (_("%s wants to send you files"), sender);
-      body = g_strdup_printf (ngettext ("%u file (%s)", "%u files (%s)", n), n, size);
+      files = g_strdup_printf (ngettext ("%u file (%s)", "%u files (%s)", n), n, size);
+      /* The notification's Accept answers without the dialog: it says
+       * what the dialog would, the code or the changed key. */
+      if (trust == FILER_TRUST_KEY_CHANGED)
+        /* Translators: %s is the name of a device the user verified */
+        trust_text = g_strdup_printf (_("Key changed — this is not the %s you verified"),
+                                      verified_name ? verified_name : sender);
+      else if (trust == FILER_TRUST_VERIFIED)
+        trust_text = g_strdup (filer_trust_description (trust));
+      else if (code != NULL)
+        /* Translators: in a notification; %s is a code like "123 456" */
+        trust_text = g_strdup_printf (_("Not verified — code %s"), code);
+      else
+        trust_text = g_strdup (filer_trust_description (trust));
+      body = g_strdup_printf ("%s\n%s", files, trust_text);
       notification = g_notification_new (title);
       g_notification_set_body (notification, body);
       g_notification_set_priority (notification, G_NOTIFICATION_PRIORITY_HIGH);
@@ -444,6 +500,8 @@ ensure_window (FilerApplication *self)
                                         filer_transfer_service_get_download_dir (filer_session_get_transfer_service (self->session)));
       filer_window_set_peers (window, filer_session_get_peers (self->session));
       filer_window_set_transfers (window, filer_session_get_transfers (self->session));
+      filer_window_set_device (window, filer_session_get_device (self->session));
+      filer_window_set_trust_store (window, self->trust_store);
       g_signal_connect_object (window, "send-files", G_CALLBACK (send_files_cb), self,
                                G_CONNECT_SWAPPED);
       g_signal_connect_object (window, "clear-finished", G_CALLBACK (clear_finished_cb), self,
@@ -602,6 +660,9 @@ filer_application_startup (GApplication *app)
 
   G_APPLICATION_CLASS (filer_application_parent_class)->startup (app);
 
+  /* Old random ids cannot be verified: they go before anything asks. */
+  filer_trust_store_migrate (self->trust_store);
+
   /* Who we are: the key kept in the user's config (the id is the
    * key's), our name from the settings (or the host's pretty name). */
   device = filer_device_load_default (&error);
@@ -631,6 +692,9 @@ filer_application_startup (GApplication *app)
                            G_CALLBACK (session_changed_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed", G_CALLBACK (settings_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (filer_session_get_peers (self->session), "items-changed",
+                           G_CALLBACK (peers_changed_cb), self,
                            G_CONNECT_SWAPPED);
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
@@ -663,6 +727,7 @@ filer_application_dispose (GObject *object)
   FilerApplication *self = (FilerApplication *)object;
 
   g_clear_object (&self->session);
+  g_clear_object (&self->trust_store);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->server_override, g_free);
   g_clear_pointer (&self->offer_dialogs, g_hash_table_unref);
@@ -693,6 +758,7 @@ filer_application_init (FilerApplication *self)
   g_assert (filer_get_resource () != NULL);
 
   self->settings = g_settings_new (APP_ID);
+  self->trust_store = filer_trust_store_new (self->settings);
   self->offer_dialogs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
@@ -711,6 +777,19 @@ filer_application_new (GApplicationFlags flags)
                        "resource-base-path", "/io/github/filerapp/Filer",
                        "flags", flags | G_APPLICATION_HANDLES_COMMAND_LINE,
                        NULL);
+}
+
+/**
+ * filer_application_get_trust_store:
+ *
+ * Returns: (transfer none): who the user verified
+ */
+FilerTrustStore *
+filer_application_get_trust_store (FilerApplication *self)
+{
+  g_return_val_if_fail (FILER_IS_APPLICATION (self), NULL);
+
+  return self->trust_store;
 }
 
 GSettings *

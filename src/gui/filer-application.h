@@ -8,6 +8,7 @@
 #include <adwaita.h>
 
 #include "libfiler.h"
+#include "filer-trust-store.h"
 #include "filer-window.h"
 
 G_BEGIN_DECLS
@@ -20,5 +21,6 @@ FilerApplication *filer_application_new          (GApplicationFlags  flags);
 GSettings        *filer_application_get_settings (FilerApplication  *self);
 FilerWindow      *filer_application_get_window   (FilerApplication  *self);
 FilerSession     *filer_application_get_session  (FilerApplication  *self);
+FilerTrustStore  *filer_application_get_trust_store (FilerApplication *self);
 
 G_END_DECLS

@@ -7,6 +7,8 @@
 
 #include <adwaita.h>
 
+#include "filer-trust-store.h"
+
 G_BEGIN_DECLS
 
 #define FILER_TYPE_OFFER_DIALOG (filer_offer_dialog_get_type ())
@@ -19,5 +21,13 @@ GtkWidget  *filer_offer_dialog_new               (GtkWindow          *parent,
                                                   guint64             total_size);
 gboolean    filer_offer_dialog_get_always_accept (FilerOfferDialog   *self);
 const char *filer_offer_dialog_get_files_text    (FilerOfferDialog   *self);
+void        filer_offer_dialog_set_trust         (FilerOfferDialog   *self,
+                                                  FilerTrust          trust,
+                                                  const char         *code,
+                                                  const char         *verified_name);
+FilerTrust  filer_offer_dialog_get_trust         (FilerOfferDialog   *self);
+const char *filer_offer_dialog_get_code          (FilerOfferDialog   *self);
+const char *filer_offer_dialog_get_warning       (FilerOfferDialog   *self);
+const char *filer_offer_dialog_get_trust_text    (FilerOfferDialog   *self);
 
 G_END_DECLS

@@ -27,12 +27,17 @@ struct _FilerPeerTile
   GtkImage      *kind_image;
   GtkLabel      *network_label;
   GtkLabel      *activity_label;
+  GtkWidget     *trust_box;
+  GtkImage      *trust_image;
+  GtkLabel      *trust_label;
 
   GtkWidget     *menu;
 
   /* Owned */
   FilerPeer     *peer;
   char          *activity;
+  FilerTrust     trust;
+  char          *verified_name;
   GtkDropTarget *drop_target;
   gulong         notify_id;
 };
@@ -49,6 +54,7 @@ enum {
 enum {
   FILES_DROPPED,
   CHOOSE_FILES,
+  VERIFY,
   N_SIGNALS
 };
 
@@ -94,22 +100,54 @@ update_accessible_label (FilerPeerTile *self)
 
   if (self->activity != NULL && self->activity[0] != '\0')
     /* Translators: a device tile read by a screen reader:
-     * "NAME, NETWORK, ACTIVITY", e.g. "Anna’s Laptop, This network, Sending 42 %" */
+     * "NAME, NETWORK, TRUST, ACTIVITY", e.g. "Anna’s Laptop, This network, Verified, Sending 42 %" */
+    label = g_strdup_printf (_("%s, %s, %s, %s"),
+                             filer_peer_get_name (self->peer),
+                             network_description (filer_peer_get_network (self->peer)),
+                             gtk_label_get_label (self->trust_label),
+                             self->activity);
+  else
+    /* Translators: a device tile read by a screen reader:
+     * "NAME, NETWORK, TRUST", e.g. "Anna’s Laptop, This network, Not verified" */
     label = g_strdup_printf (_("%s, %s, %s"),
                              filer_peer_get_name (self->peer),
                              network_description (filer_peer_get_network (self->peer)),
-                             self->activity);
-  else
-    /* Translators: a device tile read by a screen reader: "NAME, NETWORK" */
-    label = g_strdup_printf (_("%s, %s"),
-                             filer_peer_get_name (self->peer),
-                             network_description (filer_peer_get_network (self->peer)));
+                             gtk_label_get_label (self->trust_label));
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, label,
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION,
                                   _("Drop files here, or press Enter to choose files to send"),
                                   -1);
+}
+
+/* A key under the name of a verified device is said loudly, in the
+ * tile's own words, not only by an icon. */
+static void
+update_trust (FilerPeerTile *self)
+{
+  g_autofree char *text = NULL;
+
+  if (self->trust == FILER_TRUST_KEY_CHANGED)
+    /* Translators: on a device tile; %s is the name of a device the user verified */
+    text = g_strdup_printf (_("Key changed — this is not the %s you verified"),
+                            self->verified_name ? self->verified_name : "");
+  else
+    text = g_strdup (filer_trust_description (self->trust));
+
+  gtk_image_set_from_icon_name (self->trust_image, filer_trust_icon_name (self->trust));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->trust_image),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  filer_trust_description (self->trust),
+                                  -1);
+  gtk_label_set_label (self->trust_label, text);
+
+  gtk_widget_remove_css_class (self->trust_box, "error");
+  gtk_widget_remove_css_class (self->trust_box, "success");
+  gtk_widget_remove_css_class (self->trust_box, "dim-label");
+  gtk_widget_add_css_class (self->trust_box,
+                            self->trust == FILER_TRUST_KEY_CHANGED ? "error" :
+                            self->trust == FILER_TRUST_VERIFIED ? "success" : "dim-label");
 }
 
 static void
@@ -132,6 +170,7 @@ update_from_peer (FilerPeerTile *self)
   gtk_label_set_label (self->network_label,
                        network_description (filer_peer_get_network (self->peer)));
 
+  update_trust (self);
   update_accessible_label (self);
 }
 
@@ -177,6 +216,17 @@ send_action_cb (GtkWidget  *widget,
 {
   g_signal_emit (widget, signals[CHOOSE_FILES], 0,
                  g_str_equal (action_name, "tile.send-folder"));
+}
+
+static void
+verify_action_cb (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  FilerPeerTile *self = FILER_PEER_TILE (widget);
+
+  if (self->peer != NULL)
+    g_signal_emit (self, signals[VERIFY], 0, self->peer);
 }
 
 static void
@@ -257,6 +307,7 @@ filer_peer_tile_finalize (GObject *object)
   FilerPeerTile *self = (FilerPeerTile *)object;
 
   g_clear_pointer (&self->activity, g_free);
+  g_clear_pointer (&self->verified_name, g_free);
 
   G_OBJECT_CLASS (filer_peer_tile_parent_class)->finalize (object);
 }
@@ -356,6 +407,20 @@ filer_peer_tile_class_init (FilerPeerTileClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 
+  /**
+   * FilerPeerTile::verify:
+   * @peer: the tile's #FilerPeer
+   *
+   * The user asked to compare codes with this peer ("Verify…").
+   */
+  signals[VERIFY] =
+    g_signal_new ("verify",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, FILER_TYPE_PEER);
+
+  gtk_widget_class_install_action (widget_class, "tile.verify", NULL, verify_action_cb);
   gtk_widget_class_install_action (widget_class, "tile.send-files", NULL, send_action_cb);
   gtk_widget_class_install_action (widget_class, "tile.send-folder", NULL, send_action_cb);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK,
@@ -372,6 +437,9 @@ filer_peer_tile_class_init (FilerPeerTileClass *klass)
   gtk_widget_class_bind_template_child (widget_class, FilerPeerTile, kind_image);
   gtk_widget_class_bind_template_child (widget_class, FilerPeerTile, network_label);
   gtk_widget_class_bind_template_child (widget_class, FilerPeerTile, activity_label);
+  gtk_widget_class_bind_template_child (widget_class, FilerPeerTile, trust_box);
+  gtk_widget_class_bind_template_child (widget_class, FilerPeerTile, trust_image);
+  gtk_widget_class_bind_template_child (widget_class, FilerPeerTile, trust_label);
   gtk_widget_class_bind_template_child (widget_class, FilerPeerTile, menu);
 
   widget_class->measure = filer_peer_tile_measure;
@@ -386,6 +454,7 @@ filer_peer_tile_init (FilerPeerTile *self)
   GtkGesture *click;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  update_trust (self);
 
   click = gtk_gesture_click_new ();
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_SECONDARY);
@@ -489,4 +558,71 @@ filer_peer_tile_get_drop_target (FilerPeerTile *self)
   g_return_val_if_fail (FILER_IS_PEER_TILE (self), NULL);
 
   return self->drop_target;
+}
+
+/**
+ * filer_peer_tile_set_trust:
+ * @verified_name: (nullable): for %FILER_TRUST_KEY_CHANGED, the name the
+ *   other key was verified under
+ */
+void
+filer_peer_tile_set_trust (FilerPeerTile *self,
+                           FilerTrust     trust,
+                           const char    *verified_name)
+{
+  g_return_if_fail (FILER_IS_PEER_TILE (self));
+
+  self->trust = trust;
+  g_free (self->verified_name);
+  self->verified_name = g_strdup (verified_name);
+  update_trust (self);
+  update_accessible_label (self);
+}
+
+FilerTrust
+filer_peer_tile_get_trust (FilerPeerTile *self)
+{
+  g_return_val_if_fail (FILER_IS_PEER_TILE (self), FILER_TRUST_UNVERIFIED);
+
+  return self->trust;
+}
+
+/**
+ * filer_peer_tile_get_trust_text:
+ *
+ * Returns: what the tile says about the peer's key, e.g. "Verified"
+ */
+const char *
+filer_peer_tile_get_trust_text (FilerPeerTile *self)
+{
+  g_return_val_if_fail (FILER_IS_PEER_TILE (self), NULL);
+
+  return gtk_label_get_label (self->trust_label);
+}
+
+/**
+ * filer_peer_tile_get_trust_image:
+ *
+ * Returns: (transfer none): the verified / not verified icon, for tests
+ *   that read its accessible label
+ */
+GtkWidget *
+filer_peer_tile_get_trust_image (FilerPeerTile *self)
+{
+  g_return_val_if_fail (FILER_IS_PEER_TILE (self), NULL);
+
+  return GTK_WIDGET (self->trust_image);
+}
+
+/**
+ * filer_peer_tile_get_menu:
+ *
+ * Returns: (transfer none): the context menu popover
+ */
+GtkWidget *
+filer_peer_tile_get_menu (FilerPeerTile *self)
+{
+  g_return_val_if_fail (FILER_IS_PEER_TILE (self), NULL);
+
+  return self->menu;
 }

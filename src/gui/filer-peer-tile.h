@@ -7,6 +7,7 @@
 
 #include <gtk/gtk.h>
 
+#include "filer-trust-store.h"
 #include "libfiler.h"
 
 G_BEGIN_DECLS
@@ -23,6 +24,13 @@ const char    *filer_peer_tile_get_activity  (FilerPeerTile *self);
 void           filer_peer_tile_set_activity  (FilerPeerTile *self,
                                               const char    *activity);
 GtkDropTarget *filer_peer_tile_get_drop_target (FilerPeerTile *self);
+void           filer_peer_tile_set_trust     (FilerPeerTile *self,
+                                              FilerTrust     trust,
+                                              const char    *verified_name);
+FilerTrust     filer_peer_tile_get_trust     (FilerPeerTile *self);
+const char    *filer_peer_tile_get_trust_text (FilerPeerTile *self);
+GtkWidget     *filer_peer_tile_get_trust_image (FilerPeerTile *self);
+GtkWidget     *filer_peer_tile_get_menu      (FilerPeerTile *self);
 
 const char    *filer_peer_kind_icon_name     (const char    *kind);
 

@@ -76,8 +76,9 @@ update_download_folder (FilerPreferencesWindow *self)
 static void
 update_trusted (FilerPreferencesWindow *self)
 {
-  g_auto(GStrv) trusted = g_settings_get_strv (self->settings, "trusted-devices");
-  guint n = g_strv_length (trusted);
+  /* Trusted is verified: the devices in verified-devices. */
+  g_autoptr(GVariant) verified = g_settings_get_value (self->settings, "verified-devices");
+  guint n = g_variant_n_children (verified);
   g_autofree char *subtitle = NULL;
 
   if (n == 0)
@@ -98,7 +99,7 @@ settings_changed_cb (FilerPreferencesWindow *self,
     update_device_name (self);
   else if (g_strcmp0 (key, "download-folder") == 0)
     update_download_folder (self);
-  else if (g_strcmp0 (key, "trusted-devices") == 0)
+  else if (g_strcmp0 (key, "verified-devices") == 0)
     update_trusted (self);
   else if (g_strcmp0 (key, "server-address") == 0)
     {
@@ -144,6 +145,7 @@ room_apply_cb (FilerPreferencesWindow *self)
 static void
 forget_trusted_clicked_cb (FilerPreferencesWindow *self)
 {
+  g_settings_reset (self->settings, "verified-devices");
   g_settings_reset (self->settings, "trusted-devices");
 }
 

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "filer-format.h"
+#include "filer-trust-store.h"
 #include "libfiler.h"
 
 /* A row shows one FilerTransfer and refreshes when it notifies (the
@@ -21,6 +22,9 @@ struct _FilerTransferRow
   /* Template widgets */
   GtkImage       *direction_image;
   GtkLabel       *title_label;
+  GtkWidget      *trust_box;
+  GtkImage       *trust_image;
+  GtkLabel       *trust_label;
   GtkLabel       *file_label;
   GtkProgressBar *progress_bar;
   GtkLabel       *status_label;
@@ -32,6 +36,7 @@ struct _FilerTransferRow
   /* Owned */
   FilerTransfer  *transfer;
   char           *download_folder;
+  FilerTrust      trust;
 };
 
 G_DEFINE_FINAL_TYPE (FilerTransferRow, filer_transfer_row, GTK_TYPE_LIST_BOX_ROW)
@@ -213,10 +218,26 @@ refresh (FilerTransferRow *self)
                           received && state == FILER_TRANSFER_STATE_COMPLETED &&
                           filer_transfer_get_n_files (transfer) == 1);
 
+  /* Verified or not, as an icon, a word and in what a screen reader says. */
+  gtk_image_set_from_icon_name (self->trust_image, filer_trust_icon_name (self->trust));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->trust_image),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  filer_trust_description (self->trust),
+                                  -1);
+  gtk_label_set_label (self->trust_label, filer_trust_description (self->trust));
+  gtk_widget_remove_css_class (self->trust_box, "error");
+  gtk_widget_remove_css_class (self->trust_box, "success");
+  gtk_widget_remove_css_class (self->trust_box, "dim-label");
+  gtk_widget_add_css_class (self->trust_box,
+                            self->trust == FILER_TRUST_KEY_CHANGED ? "error" :
+                            self->trust == FILER_TRUST_VERIFIED ? "success" : "dim-label");
+
   if (path != NULL)
-    accessible = g_strdup_printf ("%s, %s, %s, %s", title, files, status, path);
+    accessible = g_strdup_printf ("%s, %s, %s, %s, %s", title,
+                                  filer_trust_description (self->trust), files, status, path);
   else
-    accessible = g_strdup_printf ("%s, %s, %s", title, files, status);
+    accessible = g_strdup_printf ("%s, %s, %s, %s", title,
+                                  filer_trust_description (self->trust), files, status);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, accessible,
                                   -1);
@@ -365,6 +386,9 @@ filer_transfer_row_class_init (FilerTransferRowClass *klass)
                                                "/io/github/filerapp/Filer/filer-transfer-row.ui");
   gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, direction_image);
   gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, title_label);
+  gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, trust_box);
+  gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, trust_image);
+  gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, trust_label);
   gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, file_label);
   gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, FilerTransferRow, status_label);
@@ -412,4 +436,43 @@ filer_transfer_row_get_transfer (FilerTransferRow *self)
   g_return_val_if_fail (FILER_IS_TRANSFER_ROW (self), NULL);
 
   return self->transfer;
+}
+
+/**
+ * filer_transfer_row_set_trust:
+ *
+ * Whether the peer of the row's transfer is a device the user verified.
+ */
+void
+filer_transfer_row_set_trust (FilerTransferRow *self,
+                              FilerTrust        trust)
+{
+  g_return_if_fail (FILER_IS_TRANSFER_ROW (self));
+
+  if (self->trust == trust)
+    return;
+
+  self->trust = trust;
+  refresh (self);
+}
+
+FilerTrust
+filer_transfer_row_get_trust (FilerTransferRow *self)
+{
+  g_return_val_if_fail (FILER_IS_TRANSFER_ROW (self), FILER_TRUST_UNVERIFIED);
+
+  return self->trust;
+}
+
+/**
+ * filer_transfer_row_get_trust_image:
+ *
+ * Returns: (transfer none): the verified / not verified icon
+ */
+GtkWidget *
+filer_transfer_row_get_trust_image (FilerTransferRow *self)
+{
+  g_return_val_if_fail (FILER_IS_TRANSFER_ROW (self), NULL);
+
+  return GTK_WIDGET (self->trust_image);
 }

@@ -7,6 +7,7 @@
 
 #include <gtk/gtk.h>
 
+#include "filer-trust-store.h"
 #include "libfiler.h"
 
 G_BEGIN_DECLS
@@ -19,5 +20,9 @@ GtkWidget     *filer_transfer_row_new                 (FilerTransfer    *transfe
 FilerTransfer *filer_transfer_row_get_transfer        (FilerTransferRow *self);
 void           filer_transfer_row_set_download_folder (FilerTransferRow *self,
                                                        const char       *folder);
+void           filer_transfer_row_set_trust           (FilerTransferRow *self,
+                                                       FilerTrust        trust);
+FilerTrust     filer_transfer_row_get_trust           (FilerTransferRow *self);
+GtkWidget     *filer_transfer_row_get_trust_image     (FilerTransferRow *self);
 
 G_END_DECLS

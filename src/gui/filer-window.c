@@ -13,6 +13,8 @@
 #include "filer-peer-tile.h"
 #include "libfiler.h"
 #include "filer-transfer-row.h"
+#include "filer-trust-store.h"
+#include "filer-verify-dialog.h"
 
 /* The window shows two list models it is given (peers and transfers)
  * and turns user gestures into one request, the "send-files" signal.
@@ -42,6 +44,8 @@ struct _FilerWindow
   char                 *download_folder;
   GtkFileChooserNative *chooser;
   FilerPeer            *chooser_peer;
+  FilerTrustStore      *trust_store;
+  FilerDevice          *device;
 
   /* The tiles the grid made, to show what each peer is doing. Held, not
    * borrowed: GTK does not tear every list item down when the grid goes,
@@ -174,6 +178,58 @@ activity_for_peer (FilerWindow *self,
     }
 
   return NULL;
+}
+
+static FilerTrust
+trust_of (FilerWindow *self,
+          const char  *id,
+          const char  *name,
+          char       **verified_name)
+{
+  if (verified_name != NULL)
+    *verified_name = NULL;
+  if (self->trust_store == NULL)
+    return FILER_TRUST_UNVERIFIED;
+
+  return filer_trust_store_lookup (self->trust_store, id, name, verified_name);
+}
+
+static void
+update_tile_trust (FilerWindow   *self,
+                   FilerPeerTile *tile)
+{
+  FilerPeer *peer = filer_peer_tile_get_peer (tile);
+  g_autofree char *verified_name = NULL;
+  FilerTrust trust;
+
+  if (peer == NULL)
+    return;
+
+  trust = trust_of (self, filer_peer_get_id (peer), filer_peer_get_name (peer), &verified_name);
+  filer_peer_tile_set_trust (tile, trust, verified_name);
+}
+
+/* Who is verified changed (or a peer's name did): every tile and row
+ * asks the store again. */
+static void
+update_trust (FilerWindow *self)
+{
+  if (self->tiles != NULL)
+    for (guint i = 0; i < self->tiles->len; i++)
+      update_tile_trust (self, g_ptr_array_index (self->tiles, i));
+
+  if (self->transfers_list != NULL)
+    for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->transfers_list));
+         child != NULL;
+         child = gtk_widget_get_next_sibling (child))
+      if (FILER_IS_TRANSFER_ROW (child))
+        {
+          FilerTransfer *transfer = filer_transfer_row_get_transfer (FILER_TRANSFER_ROW (child));
+
+          filer_transfer_row_set_trust (FILER_TRANSFER_ROW (child),
+                                        trust_of (self, filer_transfer_get_peer_id (transfer),
+                                                  filer_transfer_get_peer_name (transfer), NULL));
+        }
 }
 
 static void
@@ -313,6 +369,42 @@ tile_choose_files_cb (FilerWindow   *self,
 }
 
 static void
+verify_response_cb (FilerWindow       *self,
+                    const char        *response,
+                    FilerVerifyDialog *dialog)
+{
+  const char *name = filer_verify_dialog_get_peer_name (dialog);
+  g_autofree char *message = NULL;
+
+  if (g_strcmp0 (response, "trust") == 0 && self->trust_store != NULL &&
+      filer_trust_store_trust (self->trust_store, filer_verify_dialog_get_peer_id (dialog), name))
+    /* Translators: a toast, %s is a device name */
+    message = g_strdup_printf (_("%s is verified"), name);
+  else if (g_strcmp0 (response, "differ") == 0)
+    /* Translators: a toast, %s is a device name */
+    message = g_strdup_printf (_("Not trusted: the codes differ, so this may not be %s"), name);
+
+  if (message != NULL)
+    filer_window_add_toast (self, message);
+}
+
+static void
+tile_verify_cb (FilerWindow   *self,
+                FilerPeer     *peer,
+                FilerPeerTile *tile)
+{
+  filer_window_verify_peer (self, peer);
+}
+
+static void
+peer_name_cb (FilerWindow *self,
+              GParamSpec  *pspec,
+              FilerPeer   *peer)
+{
+  update_trust (self);
+}
+
+static void
 tile_setup_cb (FilerWindow              *self,
                GtkListItem              *item,
                GtkSignalListItemFactory *factory)
@@ -324,6 +416,9 @@ tile_setup_cb (FilerWindow              *self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (tile, "choose-files",
                            G_CALLBACK (tile_choose_files_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (tile, "verify",
+                           G_CALLBACK (tile_verify_cb), self,
                            G_CONNECT_SWAPPED);
   gtk_list_item_set_child (item, tile);
   g_ptr_array_add (self->tiles, g_object_ref (tile));
@@ -347,6 +442,10 @@ tile_bind_cb (FilerWindow              *self,
   g_autofree char *activity = NULL;
 
   filer_peer_tile_set_peer (tile, gtk_list_item_get_item (item));
+  update_tile_trust (self, tile);
+  /* A peer that renames itself may take a verified device's name. */
+  g_signal_connect_object (gtk_list_item_get_item (item), "notify::name",
+                           G_CALLBACK (peer_name_cb), self, G_CONNECT_SWAPPED);
   activity = activity_for_peer (self, gtk_list_item_get_item (item));
   filer_peer_tile_set_activity (tile, activity);
 }
@@ -358,6 +457,8 @@ tile_unbind_cb (FilerWindow              *self,
 {
   FilerPeerTile *tile = FILER_PEER_TILE (gtk_list_item_get_child (item));
 
+  if (gtk_list_item_get_item (item) != NULL)
+    g_signal_handlers_disconnect_by_func (gtk_list_item_get_item (item), peer_name_cb, self);
   filer_peer_tile_set_peer (tile, NULL);
   filer_peer_tile_set_activity (tile, NULL);
 }
@@ -399,6 +500,9 @@ create_transfer_row_cb (gpointer item,
   /* A row is made when its transfer starts: it was saved in the folder
    * downloads go to now. */
   filer_transfer_row_set_download_folder (FILER_TRANSFER_ROW (row), self->download_folder);
+  filer_transfer_row_set_trust (FILER_TRANSFER_ROW (row),
+                                trust_of (self, filer_transfer_get_peer_id (item),
+                                          filer_transfer_get_peer_name (item), NULL));
   return row;
 }
 
@@ -459,6 +563,10 @@ filer_window_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   g_clear_object (&self->chooser_peer);
+  if (self->trust_store != NULL)
+    g_signal_handlers_disconnect_by_func (self->trust_store, update_trust, self);
+  g_clear_object (&self->trust_store);
+  g_clear_object (&self->device);
 
   g_clear_pointer (&self->tiles, g_ptr_array_unref);
   filer_window_set_peers (self, NULL);
@@ -903,4 +1011,71 @@ filer_window_choose_files (FilerWindow *self,
                            G_CALLBACK (chooser_response_cb), self,
                            G_CONNECT_SWAPPED);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+/**
+ * filer_window_set_trust_store:
+ * @store: (nullable): who the user verified; tiles and rows say it
+ */
+void
+filer_window_set_trust_store (FilerWindow     *self,
+                              FilerTrustStore *store)
+{
+  g_return_if_fail (FILER_IS_WINDOW (self));
+  g_return_if_fail (store == NULL || FILER_IS_TRUST_STORE (store));
+
+  if (self->trust_store != NULL)
+    g_signal_handlers_disconnect_by_func (self->trust_store, update_trust, self);
+  g_set_object (&self->trust_store, store);
+  if (store != NULL)
+    g_signal_connect_object (store, "changed", G_CALLBACK (update_trust), self,
+                             G_CONNECT_SWAPPED);
+  update_trust (self);
+}
+
+/**
+ * filer_window_set_device:
+ * @device: (nullable): this device: its name and id are the "this
+ *   device" half of a verification code
+ */
+void
+filer_window_set_device (FilerWindow *self,
+                         FilerDevice *device)
+{
+  g_return_if_fail (FILER_IS_WINDOW (self));
+
+  g_set_object (&self->device, device);
+}
+
+/**
+ * filer_window_verify_peer:
+ *
+ * Opens the dialog to compare codes with @peer; "Codes Match — Trust"
+ * stores it as verified.
+ *
+ * Returns: (transfer none) (nullable): the dialog, or %NULL when the
+ *   window has no device to verify from
+ */
+GtkWidget *
+filer_window_verify_peer (FilerWindow *self,
+                          FilerPeer   *peer)
+{
+  GtkWidget *dialog;
+
+  g_return_val_if_fail (FILER_IS_WINDOW (self), NULL);
+  g_return_val_if_fail (FILER_IS_PEER (peer), NULL);
+
+  if (self->device == NULL)
+    return NULL;
+
+  dialog = filer_verify_dialog_new (GTK_WINDOW (self),
+                                    filer_device_get_name (self->device),
+                                    filer_device_get_id (self->device),
+                                    filer_peer_get_name (peer),
+                                    filer_peer_get_id (peer));
+  g_signal_connect_object (dialog, "response", G_CALLBACK (verify_response_cb), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+
+  return dialog;
 }

@@ -7,6 +7,7 @@
 
 #include <adwaita.h>
 
+#include "filer-trust-store.h"
 #include "libfiler.h"
 
 G_BEGIN_DECLS
@@ -39,5 +40,11 @@ void         filer_window_send_files         (FilerWindow    *self,
 void         filer_window_choose_files       (FilerWindow    *self,
                                               FilerPeer      *peer,
                                               gboolean        folders);
+void         filer_window_set_trust_store    (FilerWindow     *self,
+                                              FilerTrustStore *store);
+void         filer_window_set_device         (FilerWindow    *self,
+                                              FilerDevice    *device);
+GtkWidget   *filer_window_verify_peer        (FilerWindow    *self,
+                                              FilerPeer      *peer);
 
 G_END_DECLS
