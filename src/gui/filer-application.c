@@ -134,13 +134,6 @@ auto_accept_cb (FilerTransferService *service,
   if (!g_settings_get_boolean (self->settings, "auto-accept-trusted"))
     return FALSE;
 
-  /* Only a LAN transfer's peer id is proven by its key (mutual TLS). A
-   * punched or relayed stream carries the id its NAT handshake claimed,
-   * which no key proves yet (issue 9: the QUIC key check has not
-   * landed): whoever sends that way is asked about, verified or not. */
-  if (g_strcmp0 (filer_transfer_get_path (transfer), FILER_TRANSFER_PATH_LAN) != 0)
-    return FALSE;
-
   return filer_trust_store_is_verified (self->trust_store, filer_transfer_get_peer_id (transfer));
 }
 
