@@ -321,7 +321,8 @@ incoming_cb (FilerNatClient *client,
 {
   Reach *reach = user_data;
 
-  g_assert_cmpstr (peer_id, ==, "alice");
+  /* "alice" on the in-process server; her key's id on filer-server. */
+  g_assert_true (g_str_equal (peer_id, "alice") || g_str_equal (peer_id, filer_test_id ("alice")));
   g_set_object (&reach->incoming, stream);
   reach->incoming_path = g_strdup (path);
 }
@@ -522,47 +523,60 @@ raw_socket_at (const char *ip)
 /* Registers @id with the discovery server over TCP from @local_ip (§2),
  * which is what lets it nat-bind from that IP; the registration lasts as
  * long as the returned socket is open. */
-static GSocket *
+static GIOStream *
 tcp_register (FilerTestServer *server,
               const char      *local_ip,
-              const char      *id)
+              const char      *label)
 {
   g_autoptr(GSocketAddress) local = g_inet_socket_address_new_from_string (local_ip, 0);
-  g_autoptr(GSocketAddress) remote = g_inet_socket_address_new_from_string ("127.0.0.1",
-                                                                           filer_test_server_get_port (server));
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(FilerFrame) frame = filer_frame_new ("register");
+  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (65536);
+  g_autoptr(FilerFrame) welcome = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
-  GSocket *socket;
+  GIOStream *tls;
   char buffer[4096];
   gssize n;
 
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_socket_client_set_enable_proxy (client, FALSE);
+  g_socket_client_set_local_address (client, local);
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                                filer_test_server_get_port (server), NULL, &error);
   g_assert_no_error (error);
-  g_socket_bind (socket, local, FALSE, &error);
-  g_assert_no_error (error);
-  g_socket_connect (socket, remote, NULL, &error);
-  g_assert_no_error (error);
-
-  filer_frame_set (frame, "id", id);
-  filer_frame_set (frame, "name", id);
-  bytes = filer_frame_encode (frame, &error);
-  g_assert_no_error (error);
-  g_socket_send (socket, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL, &error);
-  g_assert_no_error (error);
-
   /* The server is another process: a blocking read with a timeout is
    * the watchdog here. */
-  g_socket_set_timeout (socket, 5);
-  n = g_socket_receive (socket, buffer, sizeof buffer - 1, NULL, &error);
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), 5);
+  tls = filer_test_tls_client (connection, label, filer_test_server_get_id (server), &error);
   g_assert_no_error (error);
-  g_assert_cmpint (n, >, 0);
-  buffer[n] = '\0';
-  /* After the two-byte header length. */
-  if (n < 2 || strstr (buffer + 2, "type:welcome") == NULL)
-    g_error ("no welcome: %s", buffer + 2);
-  g_socket_set_blocking (socket, FALSE);
-  return socket;
+
+  filer_frame_set (frame, "id", filer_test_id (label));
+  filer_frame_set (frame, "name", label);
+  bytes = filer_frame_encode (frame, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (tls), g_bytes_get_data (bytes, NULL),
+                             g_bytes_get_size (bytes), NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  while (welcome == NULL)
+    {
+      n = g_input_stream_read (g_io_stream_get_input_stream (tls), buffer, sizeof buffer,
+                               NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      filer_frame_decoder_feed (decoder, buffer, n);
+      welcome = filer_frame_decoder_next (decoder, &error);
+      g_assert_no_error (error);
+    }
+  if (!filer_frame_is (welcome, "welcome"))
+    g_error ("no welcome: %s (%s)", filer_frame_get_message_type (welcome),
+             filer_frame_get (welcome, "code"));
+
+  /* What a nat-bind for this id must carry. */
+  g_object_set_data_full (G_OBJECT (tls), "bind-secret",
+                          g_strdup (filer_frame_get (welcome, "bind-secret")), g_free);
+  return tls;
 }
 
 /* issue 14: a nat-bind for a registered id from another source address
@@ -574,8 +588,8 @@ test_bind_foreign_address (void)
   g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
   g_autoptr(GSocketAddress) rendezvous = g_inet_socket_address_new_from_string ("127.0.0.1",
                                                                                filer_test_server_get_port (server));
-  g_autoptr(GSocket) bob_tcp = tcp_register (server, "127.0.0.2", "bob");
-  g_autoptr(GSocket) carol_tcp = tcp_register (server, "127.0.0.4", "carol");
+  g_autoptr(GIOStream) bob_tcp = tcp_register (server, "127.0.0.2", "bob");
+  g_autoptr(GIOStream) carol_tcp = tcp_register (server, "127.0.0.4", "carol");
   g_autoptr(GSocket) bob = raw_socket_at ("127.0.0.2");
   g_autoptr(GSocket) mallory = raw_socket_at ("127.0.0.3");
   g_autoptr(GSocket) carol = raw_socket_at ("127.0.0.4");
@@ -586,7 +600,7 @@ test_bind_foreign_address (void)
   g_autofree char *bob_text = filer_nat_address_to_string (G_SOCKET_ADDRESS (bob_address));
 
   /* Mallory claims bob's id: no nat-bound. */
-  filer_frame_set (bind, "id", "bob");
+  filer_frame_set (bind, "id", filer_test_id ("bob"));
   raw_send (mallory, rendezvous, bind);
   reply = raw_receive (mallory, 1000);
   g_assert_null (reply);
@@ -597,13 +611,13 @@ test_bind_foreign_address (void)
     g_autoptr(FilerFrame) carol_bind = filer_frame_new ("nat-bind");
     g_autoptr(FilerFrame) bound = NULL;
 
-    filer_frame_set (carol_bind, "id", "carol");
+    filer_frame_set (carol_bind, "id", filer_test_id ("carol"));
     raw_send (carol, rendezvous, carol_bind);
     bound = expect_frame (carol, "nat-bound");
     g_assert_cmpstr (filer_frame_get (bound, "address"), !=, NULL);
   }
-  filer_frame_set (connect, "id", "carol");
-  filer_frame_set (connect, "to", "bob");
+  filer_frame_set (connect, "id", filer_test_id ("carol"));
+  filer_frame_set (connect, "to", filer_test_id ("bob"));
   filer_frame_set (connect, "attempt", "c1");
   raw_send (carol, rendezvous, connect);
   reply = expect_frame (carol, "nat-refused");
@@ -625,7 +639,7 @@ test_bind_foreign_address (void)
   g_assert_cmpstr (filer_frame_get (reply, "peer"), ==, bob_text);
   g_clear_pointer (&reply, filer_frame_unref);
   reply = expect_frame (bob, "nat-offer");
-  g_assert_cmpstr (filer_frame_get (reply, "peer-id"), ==, "carol");
+  g_assert_cmpstr (filer_frame_get (reply, "peer-id"), ==, filer_test_id ("carol"));
   g_assert_null (raw_receive (mallory, 300));
 }
 
@@ -697,8 +711,8 @@ has_error (gpointer data)
 typedef struct
 {
   FilerTestServer *server;
-  GSocket *alice_tcp;
-  GSocket *bob_tcp;
+  GIOStream *alice_tcp;
+  GIOStream *bob_tcp;
   FilerNatClient *alice;
   FilerNatClient *bob;
   Reach reach;
@@ -711,11 +725,11 @@ relayed_start (Relayed            *relayed,
   relayed->server = filer_test_server_start (args);
   relayed->alice_tcp = tcp_register (relayed->server, "127.0.0.1", "alice");
   relayed->bob_tcp = tcp_register (relayed->server, "127.0.0.1", "bob");
-  relayed->alice = start_client_at (filer_test_server_get_address (relayed->server), "alice", TRUE);
-  relayed->bob = start_client_at (filer_test_server_get_address (relayed->server), "bob", TRUE);
+  relayed->alice = start_client_at (filer_test_server_get_address (relayed->server), filer_test_id ("alice"), TRUE);
+  relayed->bob = start_client_at (filer_test_server_get_address (relayed->server), filer_test_id ("bob"), TRUE);
 
   g_signal_connect (relayed->bob, "incoming", G_CALLBACK (incoming_cb), &relayed->reach);
-  filer_nat_client_connect_async (relayed->alice, "bob", NULL, connect_done_cb, &relayed->reach);
+  filer_nat_client_connect_async (relayed->alice, filer_test_id ("bob"), NULL, connect_done_cb, &relayed->reach);
   filer_test_wait_for (&relayed->reach.done, 10000, "alice to reach bob");
   g_assert_no_error (relayed->reach.error);
   g_assert_cmpstr (relayed->reach.path, ==, FILER_NAT_PATH_RELAY);

@@ -68,4 +68,7 @@ const char * const   *filer_discovery_client_get_probe_targets (FilerDiscoveryCl
 void                  filer_discovery_client_set_probe_targets (FilerDiscoveryClient  *self,
                                                                 const char * const    *targets);
 
+void                  filer_discovery_client_set_remember_loopback (FilerDiscoveryClient *self,
+                                                                    gboolean              remember);
+
 G_END_DECLS

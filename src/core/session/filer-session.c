@@ -200,6 +200,8 @@ try_host_cb (gpointer user_data)
     return G_SOURCE_REMOVE;
 
   server = filer_server_new ();
+  /* Our device key: clients that found us by probe remember this id. */
+  filer_server_set_identity (server, filer_device_get_identity (self->device));
   filer_server_set_port (server, self->discovery_port);
   /* It serves this LAN: everyone on our link is one network. */
   filer_server_set_link_is_one_network (server, TRUE);
