@@ -390,6 +390,44 @@ test_failures (void)
     }
 }
 
+/* --server HOST:PORT#SERVERID: the right id lists the peers, another
+ * one is refused (one line naming the id) without registering, and a
+ * malformed one is a usage error. */
+static void
+test_pinned_server (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autofree char *right = g_strdup_printf ("%s#%s", address, filer_test_server_get_id (server));
+  g_autofree char *wrong = g_strdup_printf ("%s#%s", address, filer_test_id ("someone-else"));
+  g_autofree char *malformed = g_strdup_printf ("%s#ABC", address);
+  g_autoptr(FilerDiscoveryClient) alpha = make_client (address, "device-aaaa", "Alpha");
+  g_autofree char *errors = NULL;
+  g_autoptr(Cli) good = NULL;
+  g_autoptr(Cli) bad = NULL;
+  g_autoptr(Cli) usage = NULL;
+
+  filer_discovery_client_start (alpha);
+  filer_test_wait_until (is_online, alpha, WAIT_MS, "alpha online");
+
+  good = cli_spawn (NULL, "--server", right, "peers", NULL);
+  g_assert_cmpint (cli_finish (good, NULL), ==, 0);
+  g_assert_cmpuint (good->lines->len, ==, 1);
+
+  bad = cli_spawn (NULL, "--server", wrong, "--name", "Pinned", "peers", NULL);
+  g_assert_cmpint (cli_finish (bad, &errors), ==, 1);
+  g_assert_cmpuint (bad->lines->len, ==, 0);
+  assert_one_line (errors, filer_test_id ("someone-else"));
+  g_clear_pointer (&errors, g_free);
+
+  usage = cli_spawn (NULL, "--server", malformed, "peers", NULL);
+  g_assert_cmpint (cli_finish (usage, &errors), ==, 2);
+  assert_one_line (errors, "--server");
+
+  /* The refused one never registered (test-discovery's pinned-server
+   * checks that from a third client). */
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -401,6 +439,7 @@ main (int   argc,
   g_test_add_func ("/filer/cli/peers/watch", test_peers_watch);
   g_test_add_func ("/filer/cli/peers/auto-find", test_auto_find);
   g_test_add_func ("/filer/cli/peers/failures", test_failures);
+  g_test_add_func ("/filer/cli/peers/pinned-server", test_pinned_server);
 
   return g_test_run ();
 }

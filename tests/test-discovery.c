@@ -265,6 +265,30 @@ raw_register (GIOStream  *connection,
   raw_write (connection, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
 }
 
+/* Reads up to the welcome; returns its bind-secret. */
+static char *
+raw_read_bind_secret (GIOStream *connection)
+{
+  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (65536);
+  g_autoptr(FilerFrame) welcome = NULL;
+  g_autoptr(GError) error = NULL;
+  char buffer[4096];
+
+  while (welcome == NULL)
+    {
+      gssize n = g_input_stream_read (g_io_stream_get_input_stream (connection), buffer,
+                                      sizeof buffer, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      filer_frame_decoder_feed (decoder, buffer, n);
+      welcome = filer_frame_decoder_next (decoder, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_true (filer_frame_is (welcome, "welcome"));
+  return g_strdup (filer_frame_get (welcome, "bind-secret"));
+}
+
 static void
 test_silent_client_leaves (void)
 {
@@ -894,17 +918,21 @@ test_malformed_server_message (void)
 }
 
 /* filer-server serves NAT rendezvous (§4) on its own UDP port, and only
- * for peers registered over TCP from the same IP. */
+ * for peers registered over TCP from the same IP, with the bind-secret
+ * of their welcome. */
 static void
 send_nat_bind (GSocket        *socket,
                GSocketAddress *to,
-               const char     *id)
+               const char     *id,
+               const char     *secret)
 {
   g_autoptr(FilerFrame) frame = filer_frame_new ("nat-bind");
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
 
   filer_frame_set (frame, "id", id);
+  if (secret != NULL)
+    filer_frame_set (frame, "secret", secret);
   bytes = filer_frame_encode (frame, NULL);
   g_socket_send_to (socket, to, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
                     NULL, &error);
@@ -925,12 +953,14 @@ test_rendezvous_on_server_port (void)
   g_autoptr(FilerFrame) reply = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *expected = NULL;
+  g_autofree char *secret = NULL;
   guint64 port2 = 0;
   char buffer[4096];
   gssize length;
 
   registered = raw_connect (server, "device-bbbb");
   raw_register (registered, "device-bbbb");
+  secret = raw_read_bind_secret (registered);
 
   socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
   g_assert_no_error (error);
@@ -939,7 +969,7 @@ test_rendezvous_on_server_port (void)
   to = g_inet_socket_address_new (loopback, filer_test_server_get_port (server));
 
   /* An id nobody registered: no answer. */
-  send_nat_bind (socket, to, filer_test_id ("device-nobody"));
+  send_nat_bind (socket, to, filer_test_id ("device-nobody"), secret);
   filer_test_spin (300);
   g_assert_false (socket_readable (socket));
 
@@ -947,7 +977,7 @@ test_rendezvous_on_server_port (void)
    * repeat, as a real client does). */
   for (guint i = 0; i < 20 && !socket_readable (socket); i++)
     {
-      send_nat_bind (socket, to, filer_test_id ("device-bbbb"));
+      send_nat_bind (socket, to, filer_test_id ("device-bbbb"), secret);
       filer_test_spin (100);
     }
   filer_test_wait_until (socket_readable, socket, WAIT_MS, "nat-bound");

@@ -772,6 +772,13 @@ test_processes (gconstpointer data)
 
   root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
   server_keys = g_build_filename (root, "server-keys", NULL);
+  /* Made here, so that the server only loads it and listens at once (a
+   * CLI started right after it does not retry). */
+  {
+    g_autoptr(FilerIdentity) server_identity = filer_identity_load (server_keys, &error);
+
+    g_assert_no_error (error);
+  }
   g_assert_no_error (error);
   outbox = g_build_filename (root, "outbox", NULL);
   inbox_a = g_build_filename (root, "inbox-a", NULL);
@@ -888,6 +895,13 @@ test_cli (gconstpointer data)
 
   root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
   server_keys = g_build_filename (root, "server-keys", NULL);
+  /* Made here, so that the server only loads it and listens at once (a
+   * CLI started right after it does not retry). */
+  {
+    g_autoptr(FilerIdentity) server_identity = filer_identity_load (server_keys, &error);
+
+    g_assert_no_error (error);
+  }
   g_assert_no_error (error);
   outbox = g_build_filename (root, "outbox", NULL);
   inbox_b = g_build_filename (root, "inbox-b", NULL);

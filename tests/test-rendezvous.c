@@ -340,12 +340,15 @@ mapped (gpointer data)
 }
 
 static FilerNatClient *
-start_client_at (const char *server_text,
-                 const char *id,
-                 gboolean    force_relay)
+start_client_with_secret (const char *server_text,
+                          const char *id,
+                          const char *secret,
+                          gboolean    force_relay)
 {
   g_autoptr(GError) error = NULL;
   FilerNatClient *client = filer_nat_client_new (id, server_text);
+
+  filer_nat_client_set_bind_secret (client, secret);
 
   filer_nat_client_set_force_relay (client, force_relay);
   filer_nat_client_start (client, &error);
@@ -353,6 +356,14 @@ start_client_at (const char *server_text,
   filer_test_wait_until (mapped, client, 5000, "the client to learn its mapping");
   g_assert_cmpstr (filer_nat_client_get_mapping (client), ==, "independent");
   return client;
+}
+
+static FilerNatClient *
+start_client_at (const char *server_text,
+                 const char *id,
+                 gboolean    force_relay)
+{
+  return start_client_with_secret (server_text, id, NULL, force_relay);
 }
 
 static FilerNatClient *
@@ -599,8 +610,10 @@ test_bind_foreign_address (void)
   g_autoptr(GInetSocketAddress) bob_address = G_INET_SOCKET_ADDRESS (g_socket_get_local_address (bob, NULL));
   g_autofree char *bob_text = filer_nat_address_to_string (G_SOCKET_ADDRESS (bob_address));
 
-  /* Mallory claims bob's id: no nat-bound. */
+  /* Mallory claims bob's id, even with his secret (she saw it go by):
+   * no nat-bound, not from her address. */
   filer_frame_set (bind, "id", filer_test_id ("bob"));
+  filer_frame_set (bind, "secret", g_object_get_data (G_OBJECT (bob_tcp), "bind-secret"));
   raw_send (mallory, rendezvous, bind);
   reply = raw_receive (mallory, 1000);
   g_assert_null (reply);
@@ -612,6 +625,7 @@ test_bind_foreign_address (void)
     g_autoptr(FilerFrame) bound = NULL;
 
     filer_frame_set (carol_bind, "id", filer_test_id ("carol"));
+    filer_frame_set (carol_bind, "secret", g_object_get_data (G_OBJECT (carol_tcp), "bind-secret"));
     raw_send (carol, rendezvous, carol_bind);
     bound = expect_frame (carol, "nat-bound");
     g_assert_cmpstr (filer_frame_get (bound, "address"), !=, NULL);
@@ -641,6 +655,57 @@ test_bind_foreign_address (void)
   reply = expect_frame (bob, "nat-offer");
   g_assert_cmpstr (filer_frame_get (reply, "peer-id"), ==, filer_test_id ("carol"));
   g_assert_null (raw_receive (mallory, 300));
+}
+
+/* issue 9: a nat-bind from the device's own address but without the
+ * bind-secret of its welcome, or with another, does not bind: its
+ * nat-connect then gets not-bound. With the secret it binds. */
+static void
+test_bind_needs_secret (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autoptr(GSocketAddress) rendezvous = g_inet_socket_address_new_from_string ("127.0.0.1",
+                                                                               filer_test_server_get_port (server));
+  g_autoptr(GIOStream) bob_tcp = tcp_register (server, "127.0.0.2", "bob");
+  g_autoptr(GIOStream) carol_tcp = tcp_register (server, "127.0.0.4", "carol");
+  g_autoptr(GSocket) bob = raw_socket_at ("127.0.0.2");
+  const char *secret = g_object_get_data (G_OBJECT (bob_tcp), "bind-secret");
+  const char *wrong[] = { NULL, "", "00000000000000000000000000000000",
+                          g_object_get_data (G_OBJECT (carol_tcp), "bind-secret") };
+
+  g_assert_nonnull (secret);
+  g_assert_cmpuint (strlen (secret), ==, 32);
+
+  for (guint i = 0; i < G_N_ELEMENTS (wrong); i++)
+    {
+      g_autoptr(FilerFrame) bind = filer_frame_new ("nat-bind");
+      g_autoptr(FilerFrame) connect = filer_frame_new ("nat-connect");
+      g_autoptr(FilerFrame) reply = NULL;
+      g_autofree char *attempt = g_strdup_printf ("b%u", i);
+
+      filer_frame_set (bind, "id", filer_test_id ("bob"));
+      if (wrong[i] != NULL)
+        filer_frame_set (bind, "secret", wrong[i]);
+      raw_send (bob, rendezvous, bind);
+      g_assert_null (raw_receive (bob, 500));
+
+      filer_frame_set (connect, "id", filer_test_id ("bob"));
+      filer_frame_set (connect, "to", filer_test_id ("carol"));
+      filer_frame_set (connect, "attempt", attempt);
+      raw_send (bob, rendezvous, connect);
+      reply = expect_frame (bob, "nat-refused");
+      g_assert_cmpstr (filer_frame_get (reply, "code"), ==, "not-bound");
+    }
+
+  {
+    g_autoptr(FilerFrame) bind = filer_frame_new ("nat-bind");
+    g_autoptr(FilerFrame) bound = NULL;
+
+    filer_frame_set (bind, "id", filer_test_id ("bob"));
+    filer_frame_set (bind, "secret", secret);
+    raw_send (bob, rendezvous, bind);
+    bound = expect_frame (bob, "nat-bound");
+  }
 }
 
 /* Reads a stream to its end (or to stop), counting bytes and times. */
@@ -725,8 +790,14 @@ relayed_start (Relayed            *relayed,
   relayed->server = filer_test_server_start (args);
   relayed->alice_tcp = tcp_register (relayed->server, "127.0.0.1", "alice");
   relayed->bob_tcp = tcp_register (relayed->server, "127.0.0.1", "bob");
-  relayed->alice = start_client_at (filer_test_server_get_address (relayed->server), filer_test_id ("alice"), TRUE);
-  relayed->bob = start_client_at (filer_test_server_get_address (relayed->server), filer_test_id ("bob"), TRUE);
+  relayed->alice = start_client_with_secret (filer_test_server_get_address (relayed->server),
+                                             filer_test_id ("alice"),
+                                             g_object_get_data (G_OBJECT (relayed->alice_tcp), "bind-secret"),
+                                             TRUE);
+  relayed->bob = start_client_with_secret (filer_test_server_get_address (relayed->server),
+                                           filer_test_id ("bob"),
+                                           g_object_get_data (G_OBJECT (relayed->bob_tcp), "bind-secret"),
+                                           TRUE);
 
   g_signal_connect (relayed->bob, "incoming", G_CALLBACK (incoming_cb), &relayed->reach);
   filer_nat_client_connect_async (relayed->alice, filer_test_id ("bob"), NULL, connect_done_cb, &relayed->reach);
@@ -919,6 +990,7 @@ main (int   argc,
   g_test_add ("/filer/rendezvous/byte-limit", Fixture, NULL, fixture_setup, test_byte_limit, fixture_teardown);
   g_test_add_func ("/filer/rendezvous/address-equal", test_address_equal);
   g_test_add_func ("/filer/rendezvous/server/bind-foreign-address", test_bind_foreign_address);
+  g_test_add_func ("/filer/rendezvous/server/bind-needs-secret", test_bind_needs_secret);
   g_test_add_func ("/filer/rendezvous/server/relay-rate", test_server_relay_rate);
   g_test_add_func ("/filer/rendezvous/server/relay-bytes", test_server_relay_bytes);
 

@@ -966,3 +966,13 @@ filer_discovery_client_set_remember_loopback (FilerDiscoveryClient *self,
 
   self->remember_loopback = !!remember;
 }
+
+/* The bind-secret of the current (or last) registration, for our NAT
+ * client's nat-bind (docs/protocol.md §4.2), or NULL. */
+const char *
+filer_discovery_client_get_bind_secret (FilerDiscoveryClient *self)
+{
+  g_return_val_if_fail (FILER_IS_DISCOVERY_CLIENT (self), NULL);
+
+  return self->bind_secret;
+}

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "filer-discovery-error.h"
@@ -638,20 +637,16 @@ _filer_server_client_refuse (Client     *client,
   filer_frame_connection_close_with_error (client->connection, code, message);
 }
 
+/* Only the holder of @key_id's key learns this (in its welcome, over
+ * TLS): HMAC-SHA256 under the server's per-run key, cut to 128 bits. */
 static char *
-hex_encode (const guint8 *data,
-            gsize         length)
+bind_secret_for (FilerServer *server,
+                 const char  *key_id)
 {
-  static const char digits[] = "0123456789abcdef";
-  char *text = g_malloc (2 * length + 1);
+  g_autofree char *hmac = g_compute_hmac_for_string (G_CHECKSUM_SHA256, server->bind_key,
+                                                     sizeof server->bind_key, key_id, -1);
 
-  for (gsize i = 0; i < length; i++)
-    {
-      text[2 * i] = digits[data[i] >> 4];
-      text[2 * i + 1] = digits[data[i] & 0xf];
-    }
-  text[2 * length] = '\0';
-  return text;
+  return g_strndup (hmac, 2 * BIND_SECRET_BYTES);
 }
 
 static void
@@ -663,7 +658,6 @@ handshake_cb (GObject      *object,
   g_autoptr(GIOStream) tls = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *key_id = NULL;
-  guint8 secret[BIND_SECRET_BYTES];
   Client *client;
 
   tls = filer_tls_handshake_finish (result, &key_id, &error);
@@ -682,11 +676,8 @@ handshake_cb (GObject      *object,
       return;
     }
 
-  if (getrandom (secret, sizeof secret, 0) != sizeof secret)
-    g_error ("getrandom() failed: %s", g_strerror (errno));
-
   client->key_id = g_steal_pointer (&key_id);
-  client->bind_secret = hex_encode (secret, sizeof secret);
+  client->bind_secret = bind_secret_for (client->server, client->key_id);
   client->tls = g_steal_pointer (&tls);
   client->last_seen = g_get_monotonic_time ();
   attach_frames (client, client->tls);

@@ -30,6 +30,7 @@ struct _FilerServer
   gboolean          loopback_is_public;
   gboolean          link_is_one_network;
   FilerIdentity    *identity;            /* the server's key (TLS) */
+  guint8            bind_key[32];        /* makes bind secrets; random per run */
 
   /* Owned while running. */
   GSocketService   *service;

@@ -9,7 +9,9 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "filer-discovery-error.h"
 #include "filer-socket.h"
@@ -232,6 +234,17 @@ filer_server_start (FilerServer  *self,
       if (self->identity == NULL)
         return FALSE;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDENTITY]);
+    }
+
+  /* The secret a device's UDP bindings carry is an HMAC of its id under
+   * this key, so it stays the same across the device's reconnections
+   * (its NAT client keeps the one it was given) and changes with every
+   * run of the server. */
+  if (getrandom (self->bind_key, sizeof self->bind_key, 0) != sizeof self->bind_key)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "Cannot get random bytes: %s", g_strerror (errno));
+      return FALSE;
     }
 
   address = g_inet_address_new_from_string (self->bind_address);

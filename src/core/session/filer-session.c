@@ -259,6 +259,11 @@ update_nat (FilerSession *self)
 {
   const char *server = filer_discovery_client_get_server_address (self->client);
 
+  /* The same server again, maybe restarted: a new run gives a new
+   * bind-secret (§4.2), and the NAT client must bind with it. */
+  if (server != NULL && self->nat != NULL && g_strcmp0 (server, self->nat_server) == 0)
+    filer_nat_client_set_bind_secret (self->nat, filer_discovery_client_get_bind_secret (self->client));
+
   if (server == NULL || g_strcmp0 (server, self->nat_server) == 0)
     return;
 
