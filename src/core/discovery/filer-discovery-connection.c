@@ -141,7 +141,7 @@ send_register (FilerDiscoveryConnection *self)
     addresses = filer_net_get_local_addresses ();
   joined = g_strjoinv (",", addresses);
 
-  filer_frame_set_uint (frame, "version", 1);
+  filer_frame_set_uint (frame, "version", 2);
   filer_frame_set (frame, "id", filer_device_get_id (self->device));
   filer_frame_set (frame, "name", filer_device_get_name (self->device));
   filer_frame_set (frame, "kind", filer_device_get_kind (self->device));
