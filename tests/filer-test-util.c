@@ -120,6 +120,7 @@ struct _FilerTestServer
   gboolean     dead;
   guint        port;
   char        *address;
+  char        *id;
 };
 
 FilerTestServer *
@@ -133,7 +134,10 @@ filer_test_server_start (const char * const *args)
   const char *binary = g_getenv ("FILER_SERVER");
   const char *prefix = "filer-server listening on 127.0.0.1:";
   gboolean has_port = FALSE;
+  gboolean has_key_dir = FALSE;
+  g_autofree char *key_dir = NULL;
   FilerTestServer *server;
+  g_auto(GStrv) words = NULL;
   guint64 port;
 
   if (binary == NULL)
@@ -145,12 +149,21 @@ filer_test_server_start (const char * const *args)
   for (guint i = 0; args != NULL && args[i] != NULL; i++)
     {
       has_port |= g_str_equal (args[i], "--port");
+      has_key_dir |= g_str_equal (args[i], "--key-dir");
       g_ptr_array_add (argv, (char *)args[i]);
     }
   if (!has_port)
     {
       g_ptr_array_add (argv, (char *)"--port");
       g_ptr_array_add (argv, (char *)"0");
+    }
+  /* The test's own (isolated) config folder: a server restarted in one
+   * test keeps its key, as a real one does. */
+  if (!has_key_dir)
+    {
+      key_dir = g_build_filename (g_get_user_config_dir (), "filer-server", NULL);
+      g_ptr_array_add (argv, (char *)"--key-dir");
+      g_ptr_array_add (argv, key_dir);
     }
   g_ptr_array_add (argv, NULL);
 
@@ -167,11 +180,16 @@ filer_test_server_start (const char * const *args)
   lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
   line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
   g_assert_no_error (error);
-  if (line == NULL || !g_str_has_prefix (line, prefix) ||
-      !g_ascii_string_to_unsigned (line + strlen (prefix), 10, 1, G_MAXUINT16, &port, NULL))
+  /* "… listening on 127.0.0.1:PORT id SERVERID" */
+  if (line != NULL && g_str_has_prefix (line, prefix))
+    words = g_strsplit (line + strlen (prefix), " ", -1);
+  if (words == NULL || g_strv_length (words) != 3 || !g_str_equal (words[1], "id") ||
+      !g_ascii_string_to_unsigned (words[0], 10, 1, G_MAXUINT16, &port, NULL) ||
+      !filer_identity_id_is_valid (words[2]))
     g_error ("filer-server did not print its listening line (got “%s”)", line ? line : "EOF");
 
   server->port = port;
+  server->id = g_strdup (words[2]);
   server->address = g_strdup_printf ("127.0.0.1:%u", server->port);
   return server;
 }
@@ -186,6 +204,13 @@ const char *
 filer_test_server_get_address (FilerTestServer *server)
 {
   return server->address;
+}
+
+/* The id the server's key makes, from its ready line. */
+const char *
+filer_test_server_get_id (FilerTestServer *server)
+{
+  return server->id;
 }
 
 void
@@ -213,6 +238,7 @@ filer_test_server_stop (FilerTestServer *server)
 
   g_clear_object (&server->process);
   g_free (server->address);
+  g_free (server->id);
   g_free (server);
 }
 
@@ -347,4 +373,91 @@ filer_test_make_keys (const char *dir)
   identity = filer_identity_load (dir, &error);
   g_assert_no_error (error);
   return g_strdup (filer_identity_get_id (identity));
+}
+
+/* ------------------------------------------------------------------ */
+/* Device keys for tests                                                */
+
+/* Tests name their devices ("device-aaaa"); since protocol version 2 an
+ * id is what a key makes, so each name gets one key for the whole
+ * program and the tests ask for its id where they used the name. */
+static GHashTable *test_identities;
+
+FilerIdentity *
+filer_test_identity (const char *label)
+{
+  FilerIdentity *identity;
+
+  if (test_identities == NULL)
+    test_identities = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+
+  identity = g_hash_table_lookup (test_identities, label);
+  if (identity == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      identity = filer_identity_new_ephemeral (&error);
+      g_assert_no_error (error);
+      g_hash_table_insert (test_identities, g_strdup (label), identity);
+    }
+
+  return identity;
+}
+
+const char *
+filer_test_id (const char *label)
+{
+  return filer_identity_get_id (filer_test_identity (label));
+}
+
+FilerDevice *
+filer_test_device_new (const char *label,
+                       const char *name,
+                       const char *kind)
+{
+  return filer_device_new_for_identity (filer_test_identity (label), name, kind);
+}
+
+typedef struct
+{
+  gboolean   done;
+  GIOStream *stream;
+  GError    *error;
+} TlsWait;
+
+static void
+tls_done_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  TlsWait *wait = user_data;
+
+  wait->stream = filer_tls_handshake_finish (result, NULL, &wait->error);
+  wait->done = TRUE;
+}
+
+static gboolean
+tls_is_done (gpointer user_data)
+{
+  return ((TlsWait *)user_data)->done;
+}
+
+/* Runs the client side of TLS on @connection as @label's key (spinning
+ * the main loop: other clients in the test keep going). Returns the TLS
+ * stream, or NULL with @error. */
+GIOStream *
+filer_test_tls_client (GSocketConnection  *connection,
+                       const char         *label,
+                       const char         *expected_server_id,
+                       GError            **error)
+{
+  TlsWait wait = { FALSE };
+
+  filer_tls_handshake_async (G_IO_STREAM (connection), FILER_TLS_ROLE_CLIENT,
+                             filer_test_identity (label), expected_server_id, NULL,
+                             tls_done_cb, &wait);
+  filer_test_wait_until (tls_is_done, &wait, 15000, "the TLS handshake");
+  if (wait.error != NULL)
+    g_propagate_error (error, wait.error);
+  return wait.stream;
 }

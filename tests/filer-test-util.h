@@ -53,6 +53,7 @@ typedef struct _FilerTestServer FilerTestServer;
 FilerTestServer *filer_test_server_start       (const char * const *args);
 guint            filer_test_server_get_port    (FilerTestServer    *server);
 /* "127.0.0.1:PORT", for FilerDiscoveryClient:server and --server. */
+const char      *filer_test_server_get_id      (FilerTestServer *server);
 const char      *filer_test_server_get_address (FilerTestServer    *server);
 /* SIGKILL: the server vanishes without closing anything cleanly. */
 void             filer_test_server_kill        (FilerTestServer    *server);
@@ -85,5 +86,15 @@ GIOStream            *filer_test_connect_tls  (guint16        port,
                                                FilerIdentity *identity,
                                                const char    *expected_peer_id,
                                                char         **proven_peer_id);
+
+FilerIdentity   *filer_test_identity           (const char         *label);
+const char      *filer_test_id                 (const char         *label);
+FilerDevice     *filer_test_device_new         (const char         *label,
+                                                const char         *name,
+                                                const char         *kind);
+GIOStream       *filer_test_tls_client         (GSocketConnection  *connection,
+                                                const char         *label,
+                                                const char         *expected_server_id,
+                                                GError            **error);
 
 G_END_DECLS

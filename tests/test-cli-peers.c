@@ -208,7 +208,7 @@ make_client (const char *server,
              const char *id,
              const char *name)
 {
-  g_autoptr(FilerDevice) device = filer_device_new (id, name, "laptop");
+  g_autoptr(FilerDevice) device = filer_test_device_new (id, name, "laptop");
   FilerDiscoveryClient *client = filer_discovery_client_new (device);
 
   filer_discovery_client_set_server (client, server);
@@ -242,7 +242,8 @@ test_peers_json (void)
   g_assert_cmpuint (cli->lines->len, ==, 1);
   object = parse_line (g_ptr_array_index (cli->lines, 0));
   g_assert_cmpstr (json_object_get_string_member (object, "event"), ==, "peer");
-  g_assert_cmpstr (json_object_get_string_member (object, "id"), ==, "device-aaaa");
+  g_assert_cmpstr (json_object_get_string_member (object, "id"), ==,
+                    filer_test_id ("device-aaaa"));
   g_assert_cmpstr (json_object_get_string_member (object, "name"), ==, "Alpha");
   g_assert_cmpstr (json_object_get_string_member (object, "kind"), ==, "laptop");
   g_assert_cmpstr (json_object_get_string_member (object, "network"), ==, "lan");
@@ -267,7 +268,11 @@ test_peers_text (void)
   cli = cli_spawn (NULL, "peers", "--server", address, NULL);
   g_assert_cmpint (cli_finish (cli, NULL), ==, 0);
   g_assert_cmpuint (cli->lines->len, ==, 1);
-  g_assert_cmpstr (g_ptr_array_index (cli->lines, 0), ==, "Alpha\tlaptop\tlan\tdevice-aaaa");
+  {
+    g_autofree char *line = g_strdup_printf ("Alpha\tlaptop\tlan\t%s", filer_test_id ("device-aaaa"));
+
+    g_assert_cmpstr (g_ptr_array_index (cli->lines, 0), ==, line);
+  }
 }
 
 /* The issue's acceptance check: two watchers on one machine see each
@@ -339,7 +344,8 @@ test_auto_find (void)
     g_assert_true (json_parser_load_from_data (parser, g_ptr_array_index (cli->lines, 0), -1, NULL));
     object = json_node_get_object (json_parser_get_root (parser));
     g_assert_cmpstr (json_object_get_string_member (object, "event"), ==, "peer");
-    g_assert_cmpstr (json_object_get_string_member (object, "id"), ==, "device-aaaa");
+    g_assert_cmpstr (json_object_get_string_member (object, "id"), ==,
+                    filer_test_id ("device-aaaa"));
     g_assert_cmpstr (json_object_get_string_member (object, "name"), ==, "Alpha");
     g_assert_cmpstr (json_object_get_string_member (object, "network"), ==, "lan");
   }
@@ -384,6 +390,44 @@ test_failures (void)
     }
 }
 
+/* --server HOST:PORT#SERVERID: the right id lists the peers, another
+ * one is refused (one line naming the id) without registering, and a
+ * malformed one is a usage error. */
+static void
+test_pinned_server (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autofree char *right = g_strdup_printf ("%s#%s", address, filer_test_server_get_id (server));
+  g_autofree char *wrong = g_strdup_printf ("%s#%s", address, filer_test_id ("someone-else"));
+  g_autofree char *malformed = g_strdup_printf ("%s#ABC", address);
+  g_autoptr(FilerDiscoveryClient) alpha = make_client (address, "device-aaaa", "Alpha");
+  g_autofree char *errors = NULL;
+  g_autoptr(Cli) good = NULL;
+  g_autoptr(Cli) bad = NULL;
+  g_autoptr(Cli) usage = NULL;
+
+  filer_discovery_client_start (alpha);
+  filer_test_wait_until (is_online, alpha, WAIT_MS, "alpha online");
+
+  good = cli_spawn (NULL, "--server", right, "peers", NULL);
+  g_assert_cmpint (cli_finish (good, NULL), ==, 0);
+  g_assert_cmpuint (good->lines->len, ==, 1);
+
+  bad = cli_spawn (NULL, "--server", wrong, "--name", "Pinned", "peers", NULL);
+  g_assert_cmpint (cli_finish (bad, &errors), ==, 1);
+  g_assert_cmpuint (bad->lines->len, ==, 0);
+  assert_one_line (errors, filer_test_id ("someone-else"));
+  g_clear_pointer (&errors, g_free);
+
+  usage = cli_spawn (NULL, "--server", malformed, "peers", NULL);
+  g_assert_cmpint (cli_finish (usage, &errors), ==, 2);
+  assert_one_line (errors, "--server");
+
+  /* The refused one never registered (test-discovery's pinned-server
+   * checks that from a third client). */
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -395,6 +439,7 @@ main (int   argc,
   g_test_add_func ("/filer/cli/peers/watch", test_peers_watch);
   g_test_add_func ("/filer/cli/peers/auto-find", test_auto_find);
   g_test_add_func ("/filer/cli/peers/failures", test_failures);
+  g_test_add_func ("/filer/cli/peers/pinned-server", test_pinned_server);
 
   return g_test_run ();
 }

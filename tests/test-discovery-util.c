@@ -392,8 +392,8 @@ peers_seen_on_link (gboolean link_is_one_network)
 
   for (guint i = 0; i < 2; i++)
     {
-      g_autofree char *id = g_strdup_printf ("device-%u", i);
-      g_autoptr(FilerDevice) device = filer_device_new (id, id, "laptop");
+      g_autofree char *name = g_strdup_printf ("device-%u", i);
+      g_autoptr(FilerDevice) device = filer_device_new_ephemeral (name, "laptop");
 
       clients[i] = filer_discovery_client_new (device);
       filer_discovery_client_set_server (clients[i], address);

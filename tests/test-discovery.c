@@ -22,7 +22,7 @@ make_client (const char *server,
              const char *room,
              const char *local_address)
 {
-  g_autoptr(FilerDevice) device = filer_device_new (id, name, "desktop");
+  g_autoptr(FilerDevice) device = filer_test_device_new (id, name, "desktop");
   FilerDiscoveryClient *client = filer_discovery_client_new (device);
 
   filer_discovery_client_set_server (client, server);
@@ -41,6 +41,17 @@ static gboolean
 is_offline (gpointer user_data)
 {
   return filer_discovery_client_get_state (user_data) == FILER_DISCOVERY_STATE_OFFLINE;
+}
+
+/* Counts the times a client went online (connected as a swapped
+ * notify::state handler). */
+static void
+count_online_cb (guint                *count,
+                 GParamSpec           *pspec,
+                 FilerDiscoveryClient *client)
+{
+  if (filer_discovery_client_get_state (client) == FILER_DISCOVERY_STATE_ONLINE)
+    (*count)++;
 }
 
 static void
@@ -66,7 +77,7 @@ find_peer (FilerDiscoveryClient *client,
     {
       g_autoptr(FilerPeer) peer = g_list_model_get_item (peers, i);
 
-      if (g_str_equal (filer_peer_get_id (peer), id))
+      if (g_str_equal (filer_peer_get_id (peer), filer_test_id (id)))
         return peer;
     }
 
@@ -163,7 +174,7 @@ test_three_clients (void)
   g_assert_cmpuint (g_strv_length ((char **)addresses), ==, 1);
   g_assert_cmpstr (addresses[0], ==, "127.0.0.1");
 
-  g_assert_true (filer_discovery_client_lookup_peer (a, "device-cccc", NULL) ==
+  g_assert_true (filer_discovery_client_lookup_peer (a, filer_test_id ("device-cccc"), NULL) ==
                  find_peer (a, "device-cccc"));
   g_assert_true (filer_discovery_client_lookup_peer (a, "gamma", NULL) ==
                  find_peer (a, "device-cccc"));
@@ -208,52 +219,74 @@ test_killed_connection_leaves (void)
   wait_for_no_peer (a, "device-bbbb", 1000);
 }
 
-/* A raw TCP connection that registers and then says nothing at all. */
-static GSocketConnection *
-raw_connect (guint       port,
-             const char *local_address)
+/* A raw connection (TLS with @label's key, as the server wants it) that
+ * registers and then says nothing at all. */
+static GIOStream *
+raw_connect (FilerTestServer *server,
+             const char      *label)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
-  GSocketConnection *connection;
+  GIOStream *tls;
 
   g_socket_client_set_enable_proxy (client, FALSE);
-  if (local_address != NULL)
-    {
-      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (local_address);
-      g_autoptr(GSocketAddress) local = g_inet_socket_address_new (inet, 0);
-
-      g_socket_client_set_local_address (client, local);
-    }
-
-  connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, &error);
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                                filer_test_server_get_port (server), NULL, &error);
   g_assert_no_error (error);
-  return connection;
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), 10);
+  tls = filer_test_tls_client (connection, label, filer_test_server_get_id (server), &error);
+  g_assert_no_error (error);
+  return tls;
 }
 
 static void
-raw_write (GSocketConnection *connection,
-           const void        *data,
-           gsize              length)
+raw_write (GIOStream  *connection,
+           const void *data,
+           gsize       length)
 {
   g_autoptr(GError) error = NULL;
 
-  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+  g_output_stream_write_all (g_io_stream_get_output_stream (connection),
                              data, length, NULL, NULL, &error);
   g_assert_no_error (error);
 }
 
 static void
-raw_register (GSocketConnection *connection,
-              const char        *id)
+raw_register (GIOStream  *connection,
+              const char *label)
 {
   g_autoptr(FilerFrame) frame = filer_frame_new ("register");
   g_autoptr(GBytes) bytes = NULL;
 
-  filer_frame_set (frame, "id", id);
-  filer_frame_set (frame, "name", id);
+  filer_frame_set (frame, "id", filer_test_id (label));
+  filer_frame_set (frame, "name", label);
   bytes = filer_frame_encode (frame, NULL);
   raw_write (connection, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+/* Reads up to the welcome; returns its bind-secret. */
+static char *
+raw_read_bind_secret (GIOStream *connection)
+{
+  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (65536);
+  g_autoptr(FilerFrame) welcome = NULL;
+  g_autoptr(GError) error = NULL;
+  char buffer[4096];
+
+  while (welcome == NULL)
+    {
+      gssize n = g_input_stream_read (g_io_stream_get_input_stream (connection), buffer,
+                                      sizeof buffer, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      filer_frame_decoder_feed (decoder, buffer, n);
+      welcome = filer_frame_decoder_next (decoder, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_true (filer_frame_is (welcome, "welcome"));
+  return g_strdup (filer_frame_get (welcome, "bind-secret"));
 }
 
 static void
@@ -263,11 +296,11 @@ test_silent_client_leaves (void)
   g_autoptr(FilerTestServer) server = filer_test_server_start (args);
   const char *address = filer_test_server_get_address (server);
   g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
-  g_autoptr(GSocketConnection) silent = NULL;
+  g_autoptr(GIOStream) silent = NULL;
   gint64 start;
 
   start_and_wait (a);
-  silent = raw_connect (filer_test_server_get_port (server), NULL);
+  silent = raw_connect (server, "device-silent");
   start = g_get_monotonic_time ();
   raw_register (silent, "device-silent");
   wait_for_peer (a, "device-silent");
@@ -675,7 +708,7 @@ test_lookup (void)
   g_assert_error (error, FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_NO_SUCH_PEER);
   g_clear_error (&error);
 
-  g_assert_nonnull (filer_discovery_client_lookup_peer (a, "device-cccc", &error));
+  g_assert_nonnull (filer_discovery_client_lookup_peer (a, filer_test_id ("device-cccc"), &error));
   g_assert_no_error (error);
 }
 
@@ -775,8 +808,10 @@ test_in_process_server (void)
   start_and_wait (b);
   wait_for_peer (a, "device-bbbb");
   g_assert_cmpuint (filer_server_get_n_peers (server), ==, 2);
-  g_assert_true (filer_server_peers_can_see (server, "device-aaaa", "device-bbbb"));
-  g_assert_false (filer_server_peers_can_see (server, "device-aaaa", "device-zzzz"));
+  g_assert_true (filer_server_peers_can_see (server, filer_test_id ("device-aaaa"),
+                                             filer_test_id ("device-bbbb")));
+  g_assert_false (filer_server_peers_can_see (server, filer_test_id ("device-aaaa"),
+                                              filer_test_id ("device-zzzz")));
 
   filer_discovery_client_stop (b);
   wait_for_no_peer (a, "device-bbbb", WAIT_MS);
@@ -794,21 +829,26 @@ test_in_process_server (void)
  * survives it. */
 typedef struct
 {
-  GSocketConnection *held;
+  GIOStream         *held;
   const char        *script;
   gsize              script_length;
 } FakeServer;
 
-static gboolean
-fake_incoming_cb (GSocketService    *service,
-                  GSocketConnection *connection,
-                  GObject           *source,
-                  FakeServer        *fake)
+static void
+fake_handshake_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
 {
+  FakeServer *fake = user_data;
   g_autoptr(FilerFrame) welcome = filer_frame_new ("welcome");
   g_autoptr(GBytes) bytes = NULL;
-  GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_autoptr(GIOStream) tls = filer_tls_handshake_finish (result, NULL, NULL);
+  GOutputStream *output;
 
+  if (tls == NULL)
+    return;
+
+  output = g_io_stream_get_output_stream (tls);
   filer_frame_set_uint (welcome, "keepalive-ms", 100);
   filer_frame_set_uint (welcome, "count", 0);
   filer_frame_set (welcome, "public-address", "127.0.0.1");
@@ -819,7 +859,18 @@ fake_incoming_cb (GSocketService    *service,
     g_output_stream_write_all (output, fake->script, fake->script_length, NULL, NULL, NULL);
 
   g_clear_object (&fake->held);
-  fake->held = g_object_ref (connection);
+  fake->held = g_steal_pointer (&tls);
+}
+
+static gboolean
+fake_incoming_cb (GSocketService    *service,
+                  GSocketConnection *connection,
+                  GObject           *source,
+                  FakeServer        *fake)
+{
+  filer_tls_handshake_async (G_IO_STREAM (connection), FILER_TLS_ROLE_SERVER,
+                             filer_test_identity ("fake-server"), NULL, NULL,
+                             fake_handshake_cb, fake);
   return TRUE;
 }
 
@@ -867,17 +918,21 @@ test_malformed_server_message (void)
 }
 
 /* filer-server serves NAT rendezvous (§4) on its own UDP port, and only
- * for peers registered over TCP from the same IP. */
+ * for peers registered over TCP from the same IP, with the bind-secret
+ * of their welcome. */
 static void
 send_nat_bind (GSocket        *socket,
                GSocketAddress *to,
-               const char     *id)
+               const char     *id,
+               const char     *secret)
 {
   g_autoptr(FilerFrame) frame = filer_frame_new ("nat-bind");
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
 
   filer_frame_set (frame, "id", id);
+  if (secret != NULL)
+    filer_frame_set (frame, "secret", secret);
   bytes = filer_frame_encode (frame, NULL);
   g_socket_send_to (socket, to, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
                     NULL, &error);
@@ -888,7 +943,7 @@ static void
 test_rendezvous_on_server_port (void)
 {
   g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
-  g_autoptr(GSocketConnection) registered = NULL;
+  g_autoptr(GIOStream) registered = NULL;
   g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
   g_autoptr(GSocketAddress) to = NULL;
@@ -898,12 +953,14 @@ test_rendezvous_on_server_port (void)
   g_autoptr(FilerFrame) reply = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *expected = NULL;
+  g_autofree char *secret = NULL;
   guint64 port2 = 0;
   char buffer[4096];
   gssize length;
 
-  registered = raw_connect (filer_test_server_get_port (server), NULL);
+  registered = raw_connect (server, "device-bbbb");
   raw_register (registered, "device-bbbb");
+  secret = raw_read_bind_secret (registered);
 
   socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
   g_assert_no_error (error);
@@ -912,7 +969,7 @@ test_rendezvous_on_server_port (void)
   to = g_inet_socket_address_new (loopback, filer_test_server_get_port (server));
 
   /* An id nobody registered: no answer. */
-  send_nat_bind (socket, to, "device-nobody");
+  send_nat_bind (socket, to, filer_test_id ("device-nobody"), secret);
   filer_test_spin (300);
   g_assert_false (socket_readable (socket));
 
@@ -920,7 +977,7 @@ test_rendezvous_on_server_port (void)
    * repeat, as a real client does). */
   for (guint i = 0; i < 20 && !socket_readable (socket); i++)
     {
-      send_nat_bind (socket, to, "device-bbbb");
+      send_nat_bind (socket, to, filer_test_id ("device-bbbb"), secret);
       filer_test_spin (100);
     }
   filer_test_wait_until (socket_readable, socket, WAIT_MS, "nat-bound");
@@ -935,6 +992,105 @@ test_rendezvous_on_server_port (void)
   g_assert_cmpstr (filer_frame_get (reply, "address"), ==, expected);
   g_assert_true (filer_frame_get_uint (reply, "port2", G_MAXUINT16, &port2, NULL));
   g_assert_cmpuint (port2, !=, 0);
+}
+
+/* A pinned server id ("HOST:PORT#ID") that the server's key does not
+ * make: refused in the handshake, so no register ever reaches the
+ * server (a third client sees no one). The right pin gets in. */
+static void
+test_pinned_server (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autofree char *wrong = g_strdup_printf ("%s#%s", address, filer_test_id ("not-the-server"));
+  g_autofree char *right = g_strdup_printf ("%s#%s", address, filer_test_server_get_id (server));
+  g_autoptr(FilerDiscoveryClient) a = make_client (wrong, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (right, "device-bbbb", "Beta", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) bad = make_client ("127.0.0.1:1#NOT-AN-ID", "device-cccc",
+                                                      "Gamma", NULL, NULL);
+  guint a_online = 0;
+
+  g_signal_connect_swapped (a, "notify::state", G_CALLBACK (count_online_cb), &a_online);
+  filer_discovery_client_start (a);
+  filer_test_wait_until (is_offline, a, WAIT_MS, "the pinned client to refuse the server");
+  g_assert_error (filer_discovery_client_get_error (a), FILER_DISCOVERY_ERROR,
+                  FILER_DISCOVERY_ERROR_SERVER_KEY);
+  g_assert_nonnull (strstr (filer_discovery_client_get_error (a)->message,
+                            filer_test_id ("not-the-server")));
+
+  start_and_wait (b);
+  filer_test_spin (500);
+  g_assert_null (find_peer (b, "device-aaaa"));
+  g_assert_cmpuint (n_peers (b), ==, 0);
+  g_assert_cmpuint (a_online, ==, 0);
+  g_signal_handlers_disconnect_by_data (a, &a_online);
+
+  /* A malformed pin is an error of its own, before any connect. */
+  filer_discovery_client_start (bad);
+  filer_test_wait_until (is_offline, bad, WAIT_MS, "a malformed pin to be refused");
+  g_assert_error (filer_discovery_client_get_error (bad), G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+}
+
+/* A server found by probe is remembered (its key's id, per address);
+ * the same address with another key is refused, loudly; the old key
+ * is welcome again. */
+static void
+test_probed_server_remembered (void)
+{
+  guint16 port = filer_test_free_fixed_port ();
+  g_autofree char *port_text = g_strdup_printf ("%u", port);
+  g_autofree char *dir_a = g_build_filename (g_get_user_config_dir (), "server-a", NULL);
+  g_autofree char *dir_b = g_build_filename (g_get_user_config_dir (), "server-b", NULL);
+  const char *args_a[] = { "--port", port_text, "--key-dir", dir_a, NULL };
+  const char *args_b[] = { "--port", port_text, "--key-dir", dir_b, NULL };
+  g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", port);
+  const char *targets[] = { target, NULL };
+  g_autoptr(FilerTestServer) server = filer_test_server_start (args_a);
+  g_autofree char *first_id = g_strdup (filer_test_server_get_id (server));
+  g_autoptr(FilerDiscoveryClient) a = make_client (NULL, "device-aaaa", "Alpha", NULL, NULL);
+  guint a_online = 0;
+
+  filer_discovery_client_set_probe_targets (a, targets);
+  filer_discovery_client_set_remember_loopback (a, TRUE);
+  start_and_wait (a);
+  filer_discovery_client_stop (a);
+
+  /* Another key on the same address and port. */
+  g_clear_pointer (&server, filer_test_server_stop);
+  server = filer_test_server_start (args_b);
+  g_assert_cmpstr (filer_test_server_get_id (server), !=, first_id);
+
+  g_signal_connect_swapped (a, "notify::state", G_CALLBACK (count_online_cb), &a_online);
+  filer_discovery_client_start (a);
+  filer_test_wait_until (is_offline, a, WAIT_MS, "the client to refuse the new key");
+  g_assert_error (filer_discovery_client_get_error (a), FILER_DISCOVERY_ERROR,
+                  FILER_DISCOVERY_ERROR_SERVER_KEY);
+  g_assert_nonnull (strstr (filer_discovery_client_get_error (a)->message, first_id));
+  filer_test_spin (1000);
+  g_assert_cmpuint (a_online, ==, 0);
+  g_signal_handlers_disconnect_by_data (a, &a_online);
+  filer_discovery_client_stop (a);
+
+  /* The key it knows, again: welcome. */
+  g_clear_pointer (&server, filer_test_server_stop);
+  server = filer_test_server_start (args_a);
+  start_and_wait (a);
+}
+
+/* A device made from a bare id has no key to prove it: it cannot
+ * register (protocol version 2), and says why. */
+static void
+test_device_without_key (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autoptr(FilerDevice) bare = filer_device_new ("device-bare", "Bare", "desktop");
+  g_autoptr(FilerDiscoveryClient) client = filer_discovery_client_new (bare);
+
+  filer_discovery_client_set_server (client, filer_test_server_get_address (server));
+  filer_discovery_client_start (client);
+  filer_test_wait_until (is_offline, client, WAIT_MS, "a keyless device to give up");
+  g_assert_error (filer_discovery_client_get_error (client), FILER_DISCOVERY_ERROR,
+                  FILER_DISCOVERY_ERROR_NO_KEY);
 }
 
 int
@@ -963,6 +1119,10 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/dead-server-detected", test_dead_server_detected);
   g_test_add_func ("/filer/discovery/malformed-server-message", test_malformed_server_message);
   g_test_add_func ("/filer/discovery/rendezvous-on-server-port", test_rendezvous_on_server_port);
+
+  g_test_add_func ("/filer/discovery/pinned-server", test_pinned_server);
+  g_test_add_func ("/filer/discovery/probed-server-remembered", test_probed_server_remembered);
+  g_test_add_func ("/filer/discovery/device-without-key", test_device_without_key);
 
   return g_test_run ();
 }

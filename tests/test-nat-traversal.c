@@ -851,6 +851,7 @@ test_processes (gconstpointer data)
   g_autoptr(GSubprocess) sender = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *root = NULL;
+  g_autofree char *server_keys = NULL;
   g_autofree char *outbox = NULL;
   g_autofree char *inbox_a = NULL;
   g_autofree char *inbox_b = NULL;
@@ -871,6 +872,14 @@ test_processes (gconstpointer data)
     }
 
   root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  server_keys = g_build_filename (root, "server-keys", NULL);
+  /* Made here, so that the server only loads it and listens at once (a
+   * CLI started right after it does not retry). */
+  {
+    g_autoptr(FilerIdentity) server_identity = filer_identity_load (server_keys, &error);
+
+    g_assert_no_error (error);
+  }
   g_assert_no_error (error);
   outbox = g_build_filename (root, "outbox", NULL);
   inbox_a = g_build_filename (root, "inbox-a", NULL);
@@ -891,7 +900,8 @@ test_processes (gconstpointer data)
   /* The real filer-server on the public host, a peer process on each LAN
    * (both 203.0.113.2), meeting in one room. */
   server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
-                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800", NULL);
+                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800",
+                               "--key-dir", server_keys, NULL);
   g_assert_no_error (error);
   receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
                                  peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
@@ -1171,6 +1181,7 @@ test_cli (gconstpointer data)
   g_autoptr(GSubprocess) sender = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *root = NULL;
+  g_autofree char *server_keys = NULL;
   g_autofree char *outbox = NULL;
   g_autofree char *inbox_b = NULL;
   g_autofree char *config_a = NULL;
@@ -1189,6 +1200,14 @@ test_cli (gconstpointer data)
     }
 
   root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
+  server_keys = g_build_filename (root, "server-keys", NULL);
+  /* Made here, so that the server only loads it and listens at once (a
+   * CLI started right after it does not retry). */
+  {
+    g_autoptr(FilerIdentity) server_identity = filer_identity_load (server_keys, &error);
+
+    g_assert_no_error (error);
+  }
   g_assert_no_error (error);
   outbox = g_build_filename (root, "outbox", NULL);
   inbox_b = g_build_filename (root, "inbox-b", NULL);
@@ -1204,7 +1223,8 @@ test_cli (gconstpointer data)
 
   /* Two devices: their own config folders, so their own ids. */
   server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
-                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800", NULL);
+                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800",
+                               "--key-dir", server_keys, NULL);
   g_assert_no_error (error);
   receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
                                  "env", config_b, cli_bin, "receive",

@@ -36,7 +36,7 @@ found_cb (GObject      *object,
   Result *result = user_data;
 
   result->calls++;
-  result->found = filer_probe_find_finish (FILER_PROBE (object), async, &result->error);
+  result->found = filer_probe_find_finish (FILER_PROBE (object), async, NULL, &result->error);
   result->done = TRUE;
 }
 

@@ -297,24 +297,13 @@ test_garbage (Fixture       *fixture,
 static FilerIdentity *
 key_of (const char *name)
 {
-  static GHashTable *keys;
-  FilerIdentity *key;
-
-  if (keys == NULL)
-    keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
-  key = g_hash_table_lookup (keys, name);
-  if (key == NULL)
-    {
-      key = filer_test_identity_new ();
-      g_hash_table_insert (keys, g_strdup (name), key);
-    }
-  return key;
+  return filer_test_identity (name);
 }
 
 static const char *
 key_id (const char *name)
 {
-  return filer_identity_get_id (key_of (name));
+  return filer_test_id (name);
 }
 
 typedef struct
@@ -350,9 +339,10 @@ incoming_cb (FilerNatClient *client,
 {
   Reach *reach = user_data;
 
-  /* What alice's key proved, not what she bound under. */
+  /* What alice's key proved, not what she bound under ("alice" on the
+   * in-process server, her key's id on filer-server). */
   g_assert_cmpstr (peer_id, ==, key_id ("alice"));
-  g_assert_cmpstr (rendezvous_id, ==, "alice");
+  g_assert_true (g_str_equal (rendezvous_id, "alice") || g_str_equal (rendezvous_id, key_id ("alice")));
   reach->incoming_peer_id = g_strdup (peer_id);
   g_set_object (&reach->incoming, stream);
   reach->incoming_path = g_strdup (path);
@@ -374,12 +364,14 @@ static FilerNatClient *
 start_client_keyed (const char    *server_text,
                     const char    *id,
                     FilerIdentity *key,
+                    const char    *secret,
                     gboolean       force_relay)
 {
   g_autoptr(GError) error = NULL;
   FilerNatClient *client = filer_nat_client_new (id, server_text);
 
   filer_nat_client_set_identity (client, key);
+  filer_nat_client_set_bind_secret (client, secret);
   filer_nat_client_set_force_relay (client, force_relay);
   filer_nat_client_start (client, &error);
   g_assert_no_error (error);
@@ -393,7 +385,7 @@ start_client_at (const char *server_text,
                  const char *id,
                  gboolean    force_relay)
 {
-  return start_client_keyed (server_text, id, key_of (id), force_relay);
+  return start_client_keyed (server_text, id, key_of (id), NULL, force_relay);
 }
 
 static FilerNatClient *
@@ -603,7 +595,7 @@ test_wrong_key (Fixture       *fixture,
   gboolean force_relay = GPOINTER_TO_INT (data);
   g_autoptr(FilerIdentity) mallory_key = filer_test_identity_new ();
   g_autoptr(FilerNatClient) alice = start_client (fixture, "alice", force_relay);
-  g_autoptr(FilerNatClient) mallory = start_client_keyed (fixture->server_text, "bob", mallory_key, force_relay);
+  g_autoptr(FilerNatClient) mallory = start_client_keyed (fixture->server_text, "bob", mallory_key, NULL, force_relay);
   Reach reach = { 0, };
   Heard heard = { 0, };
   gint64 start;
@@ -636,7 +628,7 @@ test_proven_caller (Fixture       *fixture,
                     gconstpointer  data)
 {
   g_autoptr(FilerIdentity) mallory_key = filer_test_identity_new ();
-  g_autoptr(FilerNatClient) mallory = start_client_keyed (fixture->server_text, "alice", mallory_key, FALSE);
+  g_autoptr(FilerNatClient) mallory = start_client_keyed (fixture->server_text, "alice", mallory_key, NULL, FALSE);
   g_autoptr(FilerNatClient) bob = start_client (fixture, "bob", FALSE);
   Reach reach = { 0, };
   Heard heard = { 0, };
@@ -691,7 +683,7 @@ test_pseudotcp_keys (Fixture       *fixture,
   /* Mallory under bob's name, over PseudoTcp and the relay. */
   {
     g_autoptr(FilerNatClient) mallory = start_client_keyed (fixture->server_text, "mallory-as-bob",
-                                                            mallory_key, TRUE);
+                                                            mallory_key, NULL, TRUE);
 
     g_signal_connect (mallory, "incoming", G_CALLBACK (heard_cb), &heard);
     memset (&reach, 0, sizeof reach);
@@ -747,47 +739,60 @@ raw_socket_at (const char *ip)
 /* Registers @id with the discovery server over TCP from @local_ip (§2),
  * which is what lets it nat-bind from that IP; the registration lasts as
  * long as the returned socket is open. */
-static GSocket *
+static GIOStream *
 tcp_register (FilerTestServer *server,
               const char      *local_ip,
-              const char      *id)
+              const char      *label)
 {
   g_autoptr(GSocketAddress) local = g_inet_socket_address_new_from_string (local_ip, 0);
-  g_autoptr(GSocketAddress) remote = g_inet_socket_address_new_from_string ("127.0.0.1",
-                                                                           filer_test_server_get_port (server));
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(FilerFrame) frame = filer_frame_new ("register");
+  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (65536);
+  g_autoptr(FilerFrame) welcome = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
-  GSocket *socket;
+  GIOStream *tls;
   char buffer[4096];
   gssize n;
 
-  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_socket_client_set_enable_proxy (client, FALSE);
+  g_socket_client_set_local_address (client, local);
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                                filer_test_server_get_port (server), NULL, &error);
   g_assert_no_error (error);
-  g_socket_bind (socket, local, FALSE, &error);
-  g_assert_no_error (error);
-  g_socket_connect (socket, remote, NULL, &error);
-  g_assert_no_error (error);
-
-  filer_frame_set (frame, "id", id);
-  filer_frame_set (frame, "name", id);
-  bytes = filer_frame_encode (frame, &error);
-  g_assert_no_error (error);
-  g_socket_send (socket, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL, &error);
-  g_assert_no_error (error);
-
   /* The server is another process: a blocking read with a timeout is
    * the watchdog here. */
-  g_socket_set_timeout (socket, 5);
-  n = g_socket_receive (socket, buffer, sizeof buffer - 1, NULL, &error);
+  g_socket_set_timeout (g_socket_connection_get_socket (connection), 5);
+  tls = filer_test_tls_client (connection, label, filer_test_server_get_id (server), &error);
   g_assert_no_error (error);
-  g_assert_cmpint (n, >, 0);
-  buffer[n] = '\0';
-  /* After the two-byte header length. */
-  if (n < 2 || strstr (buffer + 2, "type:welcome") == NULL)
-    g_error ("no welcome: %s", buffer + 2);
-  g_socket_set_blocking (socket, FALSE);
-  return socket;
+
+  filer_frame_set (frame, "id", filer_test_id (label));
+  filer_frame_set (frame, "name", label);
+  bytes = filer_frame_encode (frame, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (tls), g_bytes_get_data (bytes, NULL),
+                             g_bytes_get_size (bytes), NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  while (welcome == NULL)
+    {
+      n = g_input_stream_read (g_io_stream_get_input_stream (tls), buffer, sizeof buffer,
+                               NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      filer_frame_decoder_feed (decoder, buffer, n);
+      welcome = filer_frame_decoder_next (decoder, &error);
+      g_assert_no_error (error);
+    }
+  if (!filer_frame_is (welcome, "welcome"))
+    g_error ("no welcome: %s (%s)", filer_frame_get_message_type (welcome),
+             filer_frame_get (welcome, "code"));
+
+  /* What a nat-bind for this id must carry. */
+  g_object_set_data_full (G_OBJECT (tls), "bind-secret",
+                          g_strdup (filer_frame_get (welcome, "bind-secret")), g_free);
+  return tls;
 }
 
 /* issue 14: a nat-bind for a registered id from another source address
@@ -799,8 +804,8 @@ test_bind_foreign_address (void)
   g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
   g_autoptr(GSocketAddress) rendezvous = g_inet_socket_address_new_from_string ("127.0.0.1",
                                                                                filer_test_server_get_port (server));
-  g_autoptr(GSocket) bob_tcp = tcp_register (server, "127.0.0.2", "bob");
-  g_autoptr(GSocket) carol_tcp = tcp_register (server, "127.0.0.4", "carol");
+  g_autoptr(GIOStream) bob_tcp = tcp_register (server, "127.0.0.2", "bob");
+  g_autoptr(GIOStream) carol_tcp = tcp_register (server, "127.0.0.4", "carol");
   g_autoptr(GSocket) bob = raw_socket_at ("127.0.0.2");
   g_autoptr(GSocket) mallory = raw_socket_at ("127.0.0.3");
   g_autoptr(GSocket) carol = raw_socket_at ("127.0.0.4");
@@ -810,8 +815,10 @@ test_bind_foreign_address (void)
   g_autoptr(GInetSocketAddress) bob_address = G_INET_SOCKET_ADDRESS (g_socket_get_local_address (bob, NULL));
   g_autofree char *bob_text = filer_nat_address_to_string (G_SOCKET_ADDRESS (bob_address));
 
-  /* Mallory claims bob's id: no nat-bound. */
-  filer_frame_set (bind, "id", "bob");
+  /* Mallory claims bob's id, even with his secret (she saw it go by):
+   * no nat-bound, not from her address. */
+  filer_frame_set (bind, "id", filer_test_id ("bob"));
+  filer_frame_set (bind, "secret", g_object_get_data (G_OBJECT (bob_tcp), "bind-secret"));
   raw_send (mallory, rendezvous, bind);
   reply = raw_receive (mallory, 1000);
   g_assert_null (reply);
@@ -822,13 +829,14 @@ test_bind_foreign_address (void)
     g_autoptr(FilerFrame) carol_bind = filer_frame_new ("nat-bind");
     g_autoptr(FilerFrame) bound = NULL;
 
-    filer_frame_set (carol_bind, "id", "carol");
+    filer_frame_set (carol_bind, "id", filer_test_id ("carol"));
+    filer_frame_set (carol_bind, "secret", g_object_get_data (G_OBJECT (carol_tcp), "bind-secret"));
     raw_send (carol, rendezvous, carol_bind);
     bound = expect_frame (carol, "nat-bound");
     g_assert_cmpstr (filer_frame_get (bound, "address"), !=, NULL);
   }
-  filer_frame_set (connect, "id", "carol");
-  filer_frame_set (connect, "to", "bob");
+  filer_frame_set (connect, "id", filer_test_id ("carol"));
+  filer_frame_set (connect, "to", filer_test_id ("bob"));
   filer_frame_set (connect, "attempt", "c1");
   raw_send (carol, rendezvous, connect);
   reply = expect_frame (carol, "nat-refused");
@@ -850,8 +858,59 @@ test_bind_foreign_address (void)
   g_assert_cmpstr (filer_frame_get (reply, "peer"), ==, bob_text);
   g_clear_pointer (&reply, filer_frame_unref);
   reply = expect_frame (bob, "nat-offer");
-  g_assert_cmpstr (filer_frame_get (reply, "peer-id"), ==, "carol");
+  g_assert_cmpstr (filer_frame_get (reply, "peer-id"), ==, filer_test_id ("carol"));
   g_assert_null (raw_receive (mallory, 300));
+}
+
+/* issue 9: a nat-bind from the device's own address but without the
+ * bind-secret of its welcome, or with another, does not bind: its
+ * nat-connect then gets not-bound. With the secret it binds. */
+static void
+test_bind_needs_secret (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  g_autoptr(GSocketAddress) rendezvous = g_inet_socket_address_new_from_string ("127.0.0.1",
+                                                                               filer_test_server_get_port (server));
+  g_autoptr(GIOStream) bob_tcp = tcp_register (server, "127.0.0.2", "bob");
+  g_autoptr(GIOStream) carol_tcp = tcp_register (server, "127.0.0.4", "carol");
+  g_autoptr(GSocket) bob = raw_socket_at ("127.0.0.2");
+  const char *secret = g_object_get_data (G_OBJECT (bob_tcp), "bind-secret");
+  const char *wrong[] = { NULL, "", "00000000000000000000000000000000",
+                          g_object_get_data (G_OBJECT (carol_tcp), "bind-secret") };
+
+  g_assert_nonnull (secret);
+  g_assert_cmpuint (strlen (secret), ==, 32);
+
+  for (guint i = 0; i < G_N_ELEMENTS (wrong); i++)
+    {
+      g_autoptr(FilerFrame) bind = filer_frame_new ("nat-bind");
+      g_autoptr(FilerFrame) connect = filer_frame_new ("nat-connect");
+      g_autoptr(FilerFrame) reply = NULL;
+      g_autofree char *attempt = g_strdup_printf ("b%u", i);
+
+      filer_frame_set (bind, "id", filer_test_id ("bob"));
+      if (wrong[i] != NULL)
+        filer_frame_set (bind, "secret", wrong[i]);
+      raw_send (bob, rendezvous, bind);
+      g_assert_null (raw_receive (bob, 500));
+
+      filer_frame_set (connect, "id", filer_test_id ("bob"));
+      filer_frame_set (connect, "to", filer_test_id ("carol"));
+      filer_frame_set (connect, "attempt", attempt);
+      raw_send (bob, rendezvous, connect);
+      reply = expect_frame (bob, "nat-refused");
+      g_assert_cmpstr (filer_frame_get (reply, "code"), ==, "not-bound");
+    }
+
+  {
+    g_autoptr(FilerFrame) bind = filer_frame_new ("nat-bind");
+    g_autoptr(FilerFrame) bound = NULL;
+
+    filer_frame_set (bind, "id", filer_test_id ("bob"));
+    filer_frame_set (bind, "secret", secret);
+    raw_send (bob, rendezvous, bind);
+    bound = expect_frame (bob, "nat-bound");
+  }
 }
 
 /* Reads a stream to its end (or to stop), counting bytes and times. */
@@ -922,8 +981,8 @@ has_error (gpointer data)
 typedef struct
 {
   FilerTestServer *server;
-  GSocket *alice_tcp;
-  GSocket *bob_tcp;
+  GIOStream *alice_tcp;
+  GIOStream *bob_tcp;
   FilerNatClient *alice;
   FilerNatClient *bob;
   Reach reach;
@@ -938,13 +997,19 @@ relayed_start_keyed (Relayed            *relayed,
   relayed->server = filer_test_server_start (args);
   relayed->alice_tcp = tcp_register (relayed->server, "127.0.0.1", "alice");
   relayed->bob_tcp = tcp_register (relayed->server, "127.0.0.1", "bob");
-  relayed->alice = start_client_at (filer_test_server_get_address (relayed->server), "alice", TRUE);
-  relayed->bob = start_client_keyed (filer_test_server_get_address (relayed->server), "bob",
-                                     bob_key ? bob_key : key_of ("bob"), TRUE);
+  relayed->alice = start_client_keyed (filer_test_server_get_address (relayed->server),
+                                       key_id ("alice"), key_of ("alice"),
+                                       g_object_get_data (G_OBJECT (relayed->alice_tcp), "bind-secret"),
+                                       TRUE);
+  relayed->bob = start_client_keyed (filer_test_server_get_address (relayed->server),
+                                     key_id ("bob"), bob_key ? bob_key : key_of ("bob"),
+                                     g_object_get_data (G_OBJECT (relayed->bob_tcp), "bind-secret"),
+                                     TRUE);
 
   if (bob_key == NULL)
     g_signal_connect (relayed->bob, "incoming", G_CALLBACK (incoming_cb), &relayed->reach);
-  filer_nat_client_connect_async (relayed->alice, "bob", key_id ("bob"), NULL, connect_done_cb, &relayed->reach);
+  filer_nat_client_connect_async (relayed->alice, key_id ("bob"), key_id ("bob"), NULL,
+                                  connect_done_cb, &relayed->reach);
   filer_test_wait_for (&relayed->reach.done, 10000, "alice to reach bob");
   if (bob_key != NULL)
     return;
@@ -1170,6 +1235,7 @@ main (int   argc,
               fixture_teardown);
   g_test_add_func ("/filer/rendezvous/address-equal", test_address_equal);
   g_test_add_func ("/filer/rendezvous/server/bind-foreign-address", test_bind_foreign_address);
+  g_test_add_func ("/filer/rendezvous/server/bind-needs-secret", test_bind_needs_secret);
   g_test_add_func ("/filer/rendezvous/server/relay-rate", test_server_relay_rate);
   g_test_add_func ("/filer/rendezvous/server/relay-bytes", test_server_relay_bytes);
   g_test_add_func ("/filer/rendezvous/server/relay-wrong-key", test_server_relay_wrong_key);

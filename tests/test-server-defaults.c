@@ -116,12 +116,26 @@ test_max_per_address (void)
   for (guint i = 0; i < G_N_ELEMENTS (held); i++)
     held[i] = connect_from ("127.0.0.1", port);
 
-  /* The 33rd from the same address: an error frame, then closed. */
+  /* The 33rd from the same address: an error frame, then closed. It is
+   * told over TLS, so that a Filer 2 client can read why. */
   extra = connect_from ("127.0.0.1", port);
-  g_assert_true (wait_closed (extra, 5000, said));
+  {
+    g_autoptr(GSocket) socket = g_socket_new_from_fd (extra, NULL);
+    g_autoptr(GSocketConnection) connection = g_socket_connection_factory_create_connection (socket);
+    g_autoptr(GIOStream) tls = NULL;
+    g_autoptr(GError) error = NULL;
+    char buffer[4096];
+    gssize n;
+
+    g_socket_set_timeout (socket, 5);
+    tls = filer_test_tls_client (connection, "extra", filer_test_server_get_id (server), &error);
+    g_assert_no_error (error);
+    while ((n = g_input_stream_read (g_io_stream_get_input_stream (tls), buffer, sizeof buffer,
+                                     NULL, NULL)) > 0)
+      g_string_append_len (said, buffer, n);
+  }
   g_test_message ("the 33rd connection was told %" G_GSIZE_FORMAT " bytes", said->len);
   g_assert_true (said_contains (said, "too-many-connections"));
-  close (extra);
 
   /* The 32 held ones are all still there, and another address gets in. */
   other = connect_from ("127.0.0.2", port);

@@ -24,7 +24,7 @@ static FilerDiscoveryClient *
 make_client (const char *server,
              const char *id)
 {
-  g_autoptr(FilerDevice) device = filer_device_new (id, id, "desktop");
+  g_autoptr(FilerDevice) device = filer_test_device_new (id, id, "desktop");
   FilerDiscoveryClient *client = filer_discovery_client_new (device);
 
   filer_discovery_client_set_server (client, server);
@@ -47,7 +47,7 @@ find_peer (FilerDiscoveryClient *client,
     {
       g_autoptr(FilerPeer) peer = g_list_model_get_item (peers, i);
 
-      if (g_str_equal (filer_peer_get_id (peer), id))
+      if (g_str_equal (filer_peer_get_id (peer), filer_test_id (id)))
         return peer;
     }
 
@@ -125,8 +125,8 @@ assert_others_fine (Fixture *fixture)
 }
 
 static GSocketConnection *
-raw_connect (FilerTestServer *server,
-             const char      *local_address)
+raw_connect_plain (FilerTestServer *server,
+                   const char      *local_address)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GError) error = NULL;
@@ -150,20 +150,36 @@ raw_connect (FilerTestServer *server,
   return connection;
 }
 
+/* A connection as the server wants it (TLS with @label's key), on which
+ * the test then misbehaves. */
+static GIOStream *
+raw_connect (FilerTestServer *server,
+             const char      *local_address,
+             const char      *label)
+{
+  g_autoptr(GSocketConnection) connection = raw_connect_plain (server, local_address);
+  g_autoptr(GError) error = NULL;
+  GIOStream *tls;
+
+  tls = filer_test_tls_client (connection, label, filer_test_server_get_id (server), &error);
+  g_assert_no_error (error);
+  return tls;
+}
+
 static void
-raw_write (GSocketConnection *connection,
+raw_write (GIOStream         *connection,
            const void        *data,
            gsize              length)
 {
   g_autoptr(GError) error = NULL;
 
-  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+  g_output_stream_write_all (g_io_stream_get_output_stream (connection),
                              data, length, NULL, NULL, &error);
   g_assert_no_error (error);
 }
 
 static void
-raw_send (GSocketConnection *connection,
+raw_send (GIOStream         *connection,
           FilerFrame        *frame)
 {
   g_autoptr(GBytes) bytes = filer_frame_encode (frame, NULL);
@@ -174,9 +190,9 @@ raw_send (GSocketConnection *connection,
 /* Reads until the server closes; returns the "code" of the error frame
  * it sent last, or NULL. Fails the test if the server keeps it open. */
 static char *
-read_until_closed (GSocketConnection *connection)
+read_until_closed (GIOStream *connection)
 {
-  GInputStream *input = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GInputStream *input = g_io_stream_get_input_stream (connection);
   g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (65536);
   char *code = NULL;
 
@@ -186,7 +202,10 @@ read_until_closed (GSocketConnection *connection)
       char buffer[4096];
       gssize n = g_input_stream_read (input, buffer, sizeof buffer, NULL, &error);
 
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED))
+      /* A TLS peer that closes without close_notify is still closed. */
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE) ||
+          g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_EOF))
         break;
       g_assert_no_error (error);
       if (n == 0)
@@ -215,7 +234,7 @@ static void
 test_garbage (Fixture       *fixture,
               gconstpointer  data)
 {
-  g_autoptr(GSocketConnection) bad = raw_connect (fixture->server, NULL);
+  g_autoptr(GIOStream) bad = raw_connect (fixture->server, NULL, "raw-bad");
   g_autofree char *code = NULL;
   guint8 junk[512];
 
@@ -235,7 +254,7 @@ static void
 test_oversized_length (Fixture       *fixture,
                        gconstpointer  data)
 {
-  g_autoptr(GSocketConnection) bad = raw_connect (fixture->server, NULL);
+  g_autoptr(GIOStream) bad = raw_connect (fixture->server, NULL, "raw-bad");
   static const char header[] = "CL:99999999999;type:register";
   g_autofree char *code = NULL;
   guint8 prefix[2] = { sizeof header - 1, 0 };
@@ -251,7 +270,7 @@ static void
 test_half_frame (Fixture       *fixture,
                  gconstpointer  data)
 {
-  g_autoptr(GSocketConnection) bad = raw_connect (fixture->server, NULL);
+  g_autoptr(GIOStream) bad = raw_connect (fixture->server, NULL, "raw-bad");
   static const guint8 half[] = { 0x40, 0x00, 'C', 'L', ':', '0' };
   gint64 start = g_get_monotonic_time ();
 
@@ -270,22 +289,25 @@ static void
 test_reset (Fixture       *fixture,
             gconstpointer  data)
 {
-  g_autoptr(GSocketConnection) bad = raw_connect (fixture->server, NULL);
+  g_autoptr(GIOStream) bad = raw_connect (fixture->server, NULL, "raw-bad");
   g_autoptr(FilerFrame) frame = filer_frame_new ("register");
-  GSocket *socket = g_socket_connection_get_socket (bad);
+  g_autoptr(GSocketConnection) base = NULL;
+  GSocket *socket;
   struct linger linger = { 1, 0 };
 
-  filer_frame_set (frame, "id", "device-reset");
+  g_object_get (bad, "base-io-stream", &base, NULL);
+  socket = g_socket_connection_get_socket (base);
+  filer_frame_set (frame, "id", filer_test_id ("raw-bad"));
   filer_frame_set (frame, "name", "Reset");
   raw_send (bad, frame);
-  wait_peer (fixture->a, "device-reset", TRUE);
+  wait_peer (fixture->a, "raw-bad", TRUE);
 
   /* SO_LINGER 0: close() sends a RST instead of a FIN. */
   g_assert_cmpint (setsockopt (g_socket_get_fd (socket), SOL_SOCKET, SO_LINGER,
                                &linger, sizeof linger), ==, 0);
   g_socket_close (socket, NULL);
 
-  wait_peer (fixture->a, "device-reset", FALSE);
+  wait_peer (fixture->a, "raw-bad", FALSE);
   assert_others_fine (fixture);
 }
 
@@ -306,7 +328,7 @@ test_protocol_errors (Fixture       *fixture,
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autoptr(GSocketConnection) bad = raw_connect (fixture->server, NULL);
+      g_autoptr(GIOStream) bad = raw_connect (fixture->server, NULL, "raw-bad");
       g_autoptr(FilerFrame) frame = filer_frame_new (cases[i].type);
       g_autofree char *code = NULL;
 
@@ -323,12 +345,12 @@ static void
 test_per_address_limit (Fixture       *fixture,
                         gconstpointer  data)
 {
-  g_autoptr(GSocketConnection) first = raw_connect (fixture->server, "127.0.0.5");
-  g_autoptr(GSocketConnection) second = raw_connect (fixture->server, "127.0.0.5");
-  g_autoptr(GSocketConnection) third = raw_connect (fixture->server, "127.0.0.5");
-  g_autoptr(GSocketConnection) fourth = raw_connect (fixture->server, "127.0.0.5");
-  g_autoptr(GSocketConnection) other = NULL;
-  g_autoptr(GSocketConnection) again = NULL;
+  g_autoptr(GIOStream) first = raw_connect (fixture->server, "127.0.0.5", "raw-first");
+  g_autoptr(GIOStream) second = raw_connect (fixture->server, "127.0.0.5", "raw-second");
+  g_autoptr(GIOStream) third = raw_connect (fixture->server, "127.0.0.5", "raw-third");
+  g_autoptr(GIOStream) fourth = raw_connect (fixture->server, "127.0.0.5", "raw-fourth");
+  g_autoptr(GIOStream) other = NULL;
+  g_autoptr(GIOStream) again = NULL;
   g_autoptr(FilerFrame) ping = filer_frame_new ("ping");
   g_autofree char *code = NULL;
   char buffer[64];
@@ -340,18 +362,107 @@ test_per_address_limit (Fixture       *fixture,
   g_assert_cmpstr (code, ==, "too-many-connections");
 
   /* Another address is not affected. */
-  other = raw_connect (fixture->server, "127.0.0.6");
+  other = raw_connect (fixture->server, "127.0.0.6", "raw-other");
   raw_send (other, ping);
-  g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (other)),
+  g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (other),
                                         buffer, sizeof buffer, NULL, NULL), >, 0);
 
   /* A slot frees when a connection closes. */
-  g_io_stream_close (G_IO_STREAM (first), NULL, NULL);
+  g_io_stream_close (first, NULL, NULL);
   g_usleep (300 * 1000);
-  again = raw_connect (fixture->server, "127.0.0.5");
+  again = raw_connect (fixture->server, "127.0.0.5", "raw-again");
   raw_send (again, ping);
-  g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (again)),
+  g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (again),
                                         buffer, sizeof buffer, NULL, NULL), >, 0);
+
+  assert_others_fine (fixture);
+}
+
+/* A Filer 1 client speaks plaintext frames: it gets one plaintext
+ * `version` error it can read, then the server closes. */
+static void
+test_version_1 (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) old = raw_connect_plain (fixture->server, NULL);
+  g_autoptr(FilerFrame) frame = filer_frame_new ("register");
+  g_autofree char *code = NULL;
+
+  filer_frame_set_uint (frame, "version", 1);
+  filer_frame_set (frame, "id", "3f2a9c1e-7d4b-4e8a-9b1c-2d5e6f708192");
+  filer_frame_set (frame, "name", "Old Filer");
+  raw_send (G_IO_STREAM (old), frame);
+  code = read_until_closed (G_IO_STREAM (old));
+  g_assert_cmpstr (code, ==, "version");
+  assert_others_fine (fixture);
+}
+
+/* Mallory has her own key and claims a's id: refused with `identity`,
+ * and a stays online, registered and listed, as a third client sees. */
+static void
+test_attacker_takes_id (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autoptr(GIOStream) mallory = raw_connect (fixture->server, NULL, "mallory");
+  g_autoptr(FilerFrame) frame = filer_frame_new ("register");
+  g_autoptr(FilerDiscoveryClient) c =
+    make_client (filer_test_server_get_address (fixture->server), "device-cccc");
+  g_autofree char *code = NULL;
+
+  filer_frame_set (frame, "id", filer_test_id ("device-aaaa"));
+  filer_frame_set (frame, "name", "Not Alpha");
+  raw_send (mallory, frame);
+  code = read_until_closed (mallory);
+  g_assert_cmpstr (code, ==, "identity");
+
+  filer_discovery_client_start (c);
+  filer_test_wait_until (is_online, c, WAIT_MS, "a third client online");
+  wait_peer (c, "device-aaaa", TRUE);
+  g_assert_cmpstr (filer_peer_get_name (find_peer (c, "device-aaaa")), ==, "device-aaaa");
+  g_assert_cmpint (filer_discovery_client_get_state (fixture->a), ==, FILER_DISCOVERY_STATE_ONLINE);
+  g_assert_nonnull (find_peer (fixture->b, "device-aaaa"));
+
+  /* An id no one holds is refused all the same: only one's own. */
+  {
+    g_autoptr(GIOStream) again = raw_connect (fixture->server, NULL, "mallory");
+    g_autoptr(FilerFrame) other = filer_frame_new ("register");
+    g_autofree char *other_code = NULL;
+
+    filer_frame_set (other, "id", "device-nobody");
+    filer_frame_set (other, "name", "Nobody");
+    raw_send (again, other);
+    other_code = read_until_closed (again);
+    g_assert_cmpstr (other_code, ==, "identity");
+  }
+  g_assert_null (find_peer (c, "device-nobody"));
+}
+
+/* `update` cannot change the id or the room: said, not silently
+ * ignored. */
+static void
+test_update_id_or_room (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  const char *keys[] = { "id", "room" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    {
+      g_autoptr(GIOStream) raw = raw_connect (fixture->server, NULL, "raw-update");
+      g_autoptr(FilerFrame) frame = filer_frame_new ("register");
+      g_autoptr(FilerFrame) update = filer_frame_new ("update");
+      g_autofree char *code = NULL;
+
+      filer_frame_set (frame, "id", filer_test_id ("raw-update"));
+      filer_frame_set (frame, "name", "Updater");
+      raw_send (raw, frame);
+      wait_peer (fixture->a, "raw-update", TRUE);
+
+      filer_frame_set (update, keys[i], "something-else");
+      raw_send (raw, update);
+      code = read_until_closed (raw);
+      g_assert_cmpstr (code, ==, "bad-update");
+      wait_peer (fixture->a, "raw-update", FALSE);
+    }
 
   assert_others_fine (fixture);
 }
@@ -377,6 +488,13 @@ main (int   argc,
               fixture_set_up, test_protocol_errors, fixture_tear_down);
   g_test_add ("/filer/discovery/robustness/per-address-limit", Fixture, limit,
               fixture_set_up, test_per_address_limit, fixture_tear_down);
+
+  g_test_add ("/filer/discovery/robustness/version-1", Fixture, NULL,
+              fixture_set_up, test_version_1, fixture_tear_down);
+  g_test_add ("/filer/discovery/robustness/attacker-takes-id", Fixture, NULL,
+              fixture_set_up, test_attacker_takes_id, fixture_tear_down);
+  g_test_add ("/filer/discovery/robustness/update-id-or-room", Fixture, NULL,
+              fixture_set_up, test_update_id_or_room, fixture_tear_down);
 
   return g_test_run ();
 }

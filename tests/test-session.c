@@ -96,6 +96,26 @@ one_host_and_both_see_each_other (gpointer data)
          sees (fixture->a, "Ben") && sees (fixture->b, "Ada");
 }
 
+typedef struct
+{
+  gboolean            done;
+  GInetSocketAddress *address;
+  char               *server_id;
+  GError             *error;
+} Found;
+
+static void
+found_cb (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  Found *found = user_data;
+
+  found->address = filer_probe_find_finish (FILER_PROBE (object), result, &found->server_id,
+                                            &found->error);
+  found->done = TRUE;
+}
+
 static void
 test_started_together (Fixture       *fixture,
                        gconstpointer  data)
@@ -113,6 +133,24 @@ test_started_together (Fixture       *fixture,
   /* And it stays that way: nobody starts a second server later. */
   filer_test_spin (3000);
   g_assert_true (one_host_and_both_see_each_other (fixture));
+
+  /* The hosted server's key is the host's device key: its probe reply
+   * names the host's device id (what the other apps remember). */
+  {
+    FilerSession *host = filer_session_get_hosting (fixture->a) ? fixture->a : fixture->b;
+    g_autoptr(FilerProbe) probe = filer_probe_new ();
+    g_autofree char *target = g_strdup_printf ("127.0.0.1:%u", fixture->port);
+    const char *targets[] = { target, NULL };
+    Found found = { FALSE };
+
+    filer_probe_set_targets (probe, targets);
+    filer_probe_find_async (probe, NULL, found_cb, &found);
+    filer_test_wait_for (&found.done, TIMEOUT_MS, "the probe reply");
+    g_assert_no_error (found.error);
+    g_assert_cmpstr (found.server_id, ==, filer_device_get_id (filer_session_get_device (host)));
+    g_clear_object (&found.address);
+    g_free (found.server_id);
+  }
 }
 
 typedef struct

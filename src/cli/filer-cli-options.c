@@ -48,10 +48,11 @@ filer_cli_options_parse (FilerCliOptions   *options,
   if (options->server != NULL)
     {
       g_autofree char *host = NULL;
+      g_autofree char *server_id = NULL;
       guint16 port;
 
-      if (!filer_net_parse_host_port (options->server, FILER_DISCOVERY_DEFAULT_PORT,
-                                      &host, &port, &error))
+      if (!filer_net_parse_server_address (options->server, FILER_DISCOVERY_DEFAULT_PORT,
+                                           &host, &port, &server_id, &error))
         {
           filer_cli_fail (_("--server: %s"), error->message);
           return FALSE;

@@ -47,6 +47,8 @@ main (int   argc,
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *bind_address = NULL;
+  g_autofree char *key_dir = NULL;
+  g_autoptr(FilerIdentity) identity = NULL;
   int port = FILER_DISCOVERY_DEFAULT_PORT;
   double idle_timeout = FILER_SERVER_DEFAULT_IDLE_TIMEOUT_MS / 1000.0;
   int max_per_address = FILER_SERVER_DEFAULT_MAX_PER_ADDRESS;
@@ -66,6 +68,8 @@ main (int   argc,
       "Drop a client silent for this long (default 15)", "SECONDS" },
     { "max-per-address", 0, 0, G_OPTION_ARG_INT, &max_per_address,
       "Connections allowed from one source address (default 32; 0 = no limit)", "N" },
+    { "key-dir", 0, 0, G_OPTION_ARG_FILENAME, &key_dir,
+      "Where the server's key lives (default $XDG_CONFIG_HOME/filer-server)", "DIR" },
     { "loopback-is-public", 0, 0, G_OPTION_ARG_NONE, &loopback_is_public,
       "For tests: every 127.x source address is its own network", NULL },
     { "no-rendezvous", 0, 0, G_OPTION_ARG_NONE, &no_rendezvous,
@@ -97,7 +101,21 @@ main (int   argc,
 
   raise_fd_limit ();
 
+  /* The server's key: clients that pin its id or remember it from a
+   * LAN probe refuse a server whose key changed, so it must survive a
+   * restart (docs/protocol.md §2.1). */
+  if (key_dir == NULL)
+    key_dir = g_build_filename (g_get_user_config_dir (), "filer-server", NULL);
+  identity = filer_identity_load (key_dir, &error);
+  if (identity == NULL)
+    {
+      fprintf (stderr, "filer-server: cannot load or make the key in %s: %s\n",
+               key_dir, error->message);
+      return 1;
+    }
+
   server = filer_server_new ();
+  filer_server_set_identity (server, identity);
   filer_server_set_bind_address (server, bind_address ? bind_address : "0.0.0.0");
   filer_server_set_port (server, port);
   filer_server_set_idle_timeout (server, (guint)(idle_timeout * 1000));
@@ -123,11 +141,15 @@ main (int   argc,
       return 1;
     }
 
+  /* One line, read by scripts and tests: the address, then the id that
+   * clients can pin ("--server HOST:PORT#ID"). */
   bound = filer_server_get_bind_address (server);
   if (strchr (bound, ':') != NULL)
-    printf ("filer-server listening on [%s]:%u\n", bound, filer_server_get_port (server));
+    printf ("filer-server listening on [%s]:%u id %s\n", bound, filer_server_get_port (server),
+            filer_server_get_id (server));
   else
-    printf ("filer-server listening on %s:%u\n", bound, filer_server_get_port (server));
+    printf ("filer-server listening on %s:%u id %s\n", bound, filer_server_get_port (server),
+            filer_server_get_id (server));
   fflush (stdout);
 
   loop = g_main_loop_new (NULL, FALSE);

@@ -251,8 +251,17 @@ main (int   argc,
   filer_discovery_client_set_transfer_port (discovery, TRANSFER_PORT);
   filer_discovery_client_start (discovery);
 
+  /* The NAT client binds with the secret of our welcome: wait for it. */
+  {
+    gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+
+    while (filer_discovery_client_get_state (discovery) != FILER_DISCOVERY_STATE_ONLINE &&
+           g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, TRUE);
+  }
   nat = filer_nat_client_new (opt_impersonate ? opt_impersonate : id, opt_server);
   filer_nat_client_set_identity (nat, nat_identity);
+  filer_nat_client_set_bind_secret (nat, filer_discovery_client_get_bind_secret (discovery));
   g_signal_connect (nat, "incoming", G_CALLBACK (incoming_cb), NULL);
   filer_path_ladder_serve (nat, service);
   if (!filer_nat_client_start (nat, &error))

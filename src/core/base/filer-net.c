@@ -7,6 +7,8 @@
 
 #include "filer-net.h"
 
+#include "filer-identity.h"
+
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -306,4 +308,43 @@ bad:
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                "“%s” is not HOST:PORT", text);
   return FALSE;
+}
+
+gboolean
+filer_net_parse_server_address (const char  *text,
+                                guint16      default_port,
+                                char       **host,
+                                guint16     *port,
+                                char       **server_id,
+                                GError     **error)
+{
+  const char *hash;
+  g_autofree char *address = NULL;
+
+  g_return_val_if_fail (text != NULL, FALSE);
+  g_return_val_if_fail (server_id != NULL, FALSE);
+
+  /* '#' never appears in a host, a port or an IPv6 literal. */
+  hash = strchr (text, '#');
+  if (hash == NULL)
+    {
+      *server_id = NULL;
+      return filer_net_parse_host_port (text, default_port, host, port, error);
+    }
+
+  /* Ids are compared as the server's key makes them: upper case. A
+   * mistyped id fails its check characters here, not at every connect. */
+  if (!filer_identity_id_is_valid (hash + 1))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "“%s” is not a valid server id", hash + 1);
+      return FALSE;
+    }
+
+  address = g_strndup (text, hash - text);
+  if (!filer_net_parse_host_port (address, default_port, host, port, error))
+    return FALSE;
+
+  *server_id = g_strdup (hash + 1);
+  return TRUE;
 }

@@ -49,4 +49,14 @@ gboolean   filer_net_parse_host_port         (const char    *text,
                                               guint16       *port,
                                               GError       **error);
 
+/* Parses a discovery server: what filer_net_parse_host_port() takes,
+ * optionally followed by "#SERVERID", the id the server's key must prove
+ * (a pin; *@server_id is %NULL without one). */
+gboolean   filer_net_parse_server_address    (const char    *text,
+                                              guint16        default_port,
+                                              char         **host,
+                                              guint16       *port,
+                                              char         **server_id,
+                                              GError       **error);
+
 G_END_DECLS

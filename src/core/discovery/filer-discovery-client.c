@@ -7,10 +7,12 @@
 
 #include "filer-discovery-client.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "filer-discovery-connection.h"
 #include "filer-discovery-enums.h"
+#include "filer-identity.h"
 #include "filer-net.h"
 #include "filer-peer-list.h"
 #include "filer-probe.h"
@@ -66,6 +68,9 @@ struct _FilerDiscoveryClient
   GError                   *error;
   char                     *public_address;
   char                     *server_address;
+  char                     *bind_secret;     /* from the welcome, for nat-bind */
+  char                     *tofu_address;    /* the attempt is with a probed server */
+  gboolean                  remember_loopback; /* test hook: TOFU on loopback too */
 
   /* Cancels a probe in flight; cancelled by stop and dispose. */
   GCancellable             *cancellable;
@@ -177,11 +182,30 @@ fail (FilerDiscoveryClient *self,
 /* ------------------------------------------------------------------ */
 /* What the connection reports                                          */
 
+static char *known_server_lookup   (const char *address);
+static void  known_server_remember (const char *address,
+                                    const char *id);
+
 static void
 registered_cb (FilerDiscoveryConnection *connection,
                const char               *public_address,
                FilerDiscoveryClient     *self)
 {
+  const char *server_id = filer_discovery_connection_get_server_id (connection);
+
+  /* First use of a probed server: its key proved this id; remember it.
+   * (Already known: the handshake insisted on the same id.) */
+  if (self->tofu_address != NULL && server_id != NULL)
+    {
+      g_autofree char *known = known_server_lookup (self->tofu_address);
+
+      if (known == NULL)
+        known_server_remember (self->tofu_address, server_id);
+    }
+
+  g_free (self->bind_secret);
+  self->bind_secret = g_strdup (filer_discovery_connection_get_bind_secret (connection));
+
   set_string_property (self, &self->public_address, public_address, PROP_PUBLIC_ADDRESS);
   filer_peer_list_begin_snapshot (self->peers);
 }
@@ -224,10 +248,94 @@ connection_closed_cb (FilerDiscoveryConnection *connection,
   fail (self, g_error_copy (error));
 }
 
+/* ------------------------------------------------------------------ */
+/* Servers found by probe: trusted on first use                         */
+
+/* Anyone on the LAN can answer a probe. The first server we register
+ * with at an address is remembered (its id, which its key proves in the
+ * TLS handshake), in a small file in our config folder, one
+ * "HOST:PORT ID" a line; from then on only that key is accepted there,
+ * and a changed key is refused, loudly, until the user deletes the line
+ * (a reinstalled server). A pinned server (HOST:PORT#ID) needs none of
+ * this. Bounded: the file is read only up to MAX_KNOWN_SERVERS lines of
+ * a few KiB, and keeps the newest. */
+#define MAX_KNOWN_SERVERS    64
+#define MAX_KNOWN_FILE_SIZE  (MAX_KNOWN_SERVERS * 128)
+
+static char *
+known_servers_path (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "filer", "known-servers", NULL);
+}
+
+/* The lines of the file: "HOST:PORT ID", oldest first. */
+static GPtrArray *
+known_servers_read (void)
+{
+  g_autofree char *path = known_servers_path ();
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  GPtrArray *known = g_ptr_array_new_with_free_func (g_free);
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &contents, &length, NULL) || length > MAX_KNOWN_FILE_SIZE)
+    return known;
+
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && known->len < MAX_KNOWN_SERVERS; i++)
+    {
+      const char *space = strchr (lines[i], ' ');
+
+      if (space != NULL && filer_identity_id_is_valid (space + 1))
+        g_ptr_array_add (known, g_strdup (lines[i]));
+    }
+  return known;
+}
+
+static char *
+known_server_lookup (const char *address)
+{
+  g_autoptr(GPtrArray) known = known_servers_read ();
+  gsize length = strlen (address);
+
+  for (guint i = 0; i < known->len; i++)
+    {
+      const char *line = g_ptr_array_index (known, i);
+
+      if (strncmp (line, address, length) == 0 && line[length] == ' ')
+        return g_strdup (line + length + 1);
+    }
+  return NULL;
+}
+
+static void
+known_server_remember (const char *address,
+                       const char *id)
+{
+  g_autoptr(GPtrArray) known = known_servers_read ();
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = known_servers_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  while (known->len >= MAX_KNOWN_SERVERS)
+    g_ptr_array_remove_index (known, 0);
+  g_ptr_array_add (known, g_strdup_printf ("%s %s", address, id));
+  for (guint i = 0; i < known->len; i++)
+    g_string_append_printf (text, "%s\n", (char *)g_ptr_array_index (known, i));
+
+  if (g_mkdir_with_parents (dir, 0700) != 0 ||
+      !g_file_set_contents_full (path, text->str, text->len, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0600, &error))
+    g_message ("Cannot remember the discovery server at %s: %s", address,
+               error ? error->message : g_strerror (errno));
+}
+
 static void
 connect_to (FilerDiscoveryClient *self,
             const char           *host,
-            guint16               port)
+            guint16               port,
+            const char           *server_id)
 {
   g_autofree char *address = filer_net_format_host_port (host, port);
 
@@ -241,7 +349,7 @@ connect_to (FilerDiscoveryClient *self,
   g_signal_connect (self->connection, "peer-removed", G_CALLBACK (peer_removed_cb), self);
   g_signal_connect (self->connection, "snapshot-done", G_CALLBACK (snapshot_done_cb), self);
   g_signal_connect (self->connection, "closed", G_CALLBACK (connection_closed_cb), self);
-  filer_discovery_connection_connect (self->connection, host, port);
+  filer_discovery_connection_connect (self->connection, host, port, server_id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -259,8 +367,12 @@ probe_done_cb (GObject      *object,
   g_autoptr(GInetSocketAddress) found = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *host = NULL;
+  g_autofree char *said_id = NULL;
+  g_autofree char *known_id = NULL;
+  g_autofree char *address = NULL;
+  guint16 port;
 
-  found = filer_probe_find_finish (FILER_PROBE (object), result, &error);
+  found = filer_probe_find_finish (FILER_PROBE (object), result, &said_id, &error);
   if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
     return;
 
@@ -271,7 +383,42 @@ probe_done_cb (GObject      *object,
     }
 
   host = filer_net_address_to_string (g_inet_socket_address_get_address (found));
-  connect_to (self, host, g_inet_socket_address_get_port (found));
+  port = g_inet_socket_address_get_port (found);
+  address = filer_net_format_host_port (host, port);
+
+  /* A server on loopback is a process of this machine, and the hosting
+   * rule hands it from one user's app to another's (each with its own
+   * key) at the same address: a new key there is normal. What TOFU
+   * guards against is another machine answering for a LAN address. */
+  if (!self->remember_loopback &&
+      g_inet_address_get_is_loopback (g_inet_socket_address_get_address (found)))
+    {
+      g_clear_pointer (&self->tofu_address, g_free);
+      connect_to (self, host, port, said_id);
+      return;
+    }
+
+  known_id = known_server_lookup (address);
+
+  /* Another key at an address we know: an impostor on the LAN, or a
+   * reinstalled server. Not our call: refuse, and say how to accept it. */
+  if (known_id != NULL && said_id != NULL && !g_str_equal (known_id, said_id))
+    {
+      g_autofree char *path = known_servers_path ();
+
+      g_message ("The discovery server at %s has a new key (id %s, known as %s): refusing it",
+                 address, said_id, known_id);
+      fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_SERVER_KEY,
+                               "The discovery server at %s has changed its key (it is now %s, "
+                               "it was %s): refusing it. If it was reinstalled, delete its "
+                               "line in %s",
+                               address, said_id, known_id, path));
+      return;
+    }
+
+  filer_set_string (&self->tofu_address, address);
+  /* What we know wins over what a datagram says; the handshake checks. */
+  connect_to (self, host, port, known_id != NULL ? known_id : said_id);
 }
 
 static gboolean
@@ -289,6 +436,7 @@ attempt (FilerDiscoveryClient *self)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *host = NULL;
+  g_autofree char *server_id = NULL;
   guint16 port;
 
   set_state (self, FILER_DISCOVERY_STATE_CONNECTING, g_steal_pointer (&self->error));
@@ -302,14 +450,15 @@ attempt (FilerDiscoveryClient *self)
       return;
     }
 
-  if (!filer_net_parse_host_port (self->server, FILER_DISCOVERY_DEFAULT_PORT,
-                                  &host, &port, &error))
+  g_clear_pointer (&self->tofu_address, g_free);
+  if (!filer_net_parse_server_address (self->server, FILER_DISCOVERY_DEFAULT_PORT,
+                                       &host, &port, &server_id, &error))
     {
       fail (self, g_steal_pointer (&error));
       return;
     }
 
-  connect_to (self, host, port);
+  connect_to (self, host, port, server_id);
 }
 
 void
@@ -408,6 +557,8 @@ filer_discovery_client_finalize (GObject *object)
   g_clear_error (&self->error);
   g_clear_pointer (&self->public_address, g_free);
   g_clear_pointer (&self->server_address, g_free);
+  g_clear_pointer (&self->bind_secret, g_free);
+  g_clear_pointer (&self->tofu_address, g_free);
 
   G_OBJECT_CLASS (filer_discovery_client_parent_class)->finalize (object);
 }
@@ -803,4 +954,25 @@ filer_discovery_client_set_probe_targets (FilerDiscoveryClient *self,
   g_strfreev (self->probe_targets);
   self->probe_targets = g_strdupv ((char **)targets);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROBE_TARGETS]);
+}
+
+/* For tests: servers found on loopback are remembered too (trust on
+ * first use, as for a LAN address), so that one machine can test it. */
+void
+filer_discovery_client_set_remember_loopback (FilerDiscoveryClient *self,
+                                              gboolean              remember)
+{
+  g_return_if_fail (FILER_IS_DISCOVERY_CLIENT (self));
+
+  self->remember_loopback = !!remember;
+}
+
+/* The bind-secret of the current (or last) registration, for our NAT
+ * client's nat-bind (docs/protocol.md §4.2), or NULL. */
+const char *
+filer_discovery_client_get_bind_secret (FilerDiscoveryClient *self)
+{
+  g_return_val_if_fail (FILER_IS_DISCOVERY_CLIENT (self), NULL);
+
+  return self->bind_secret;
 }

@@ -68,4 +68,9 @@ const char * const   *filer_discovery_client_get_probe_targets (FilerDiscoveryCl
 void                  filer_discovery_client_set_probe_targets (FilerDiscoveryClient  *self,
                                                                 const char * const    *targets);
 
+void                  filer_discovery_client_set_remember_loopback (FilerDiscoveryClient *self,
+                                                                    gboolean              remember);
+
+const char           *filer_discovery_client_get_bind_secret (FilerDiscoveryClient *self);
+
 G_END_DECLS

@@ -13,8 +13,12 @@
 
 #include "filer-frame-connection.h"
 #include "filer-net.h"
+#include "filer-tls.h"
 
-/* One attempt at the server (docs/protocol.md §2): connect, register,
+/* One attempt at the server (docs/protocol.md §2): connect, mutual TLS
+ * with our device key (the server learns who we are from the key, we
+ * learn which server this is, and refuse it if it is not the one the
+ * owner expects: a pinned or remembered id), register,
  * then the welcome and the snapshot, then deltas; a ping every keepalive
  * period the welcome names (the server drops a client silent for three),
  * and the server judged dead after three periods without a word from it.
@@ -47,6 +51,9 @@ struct _FilerDiscoveryConnection
   guint                 transfer_port;
 
   char                 *where;           /* "HOST:PORT", for messages */
+  char                 *expected_server_id; /* or NULL: any server key */
+  char                 *server_id;       /* the id the server's key proved */
+  char                 *bind_secret;     /* from the welcome, for nat-bind */
   GCancellable         *cancellable;
   FilerFrameConnection *frames;
   gboolean              closed;
@@ -134,7 +141,7 @@ send_register (FilerDiscoveryConnection *self)
     addresses = filer_net_get_local_addresses ();
   joined = g_strjoinv (",", addresses);
 
-  filer_frame_set_uint (frame, "version", 1);
+  filer_frame_set_uint (frame, "version", 2);
   filer_frame_set (frame, "id", filer_device_get_id (self->device));
   filer_frame_set (frame, "name", filer_device_get_name (self->device));
   filer_frame_set (frame, "kind", filer_device_get_kind (self->device));
@@ -225,6 +232,11 @@ handle_welcome (FilerDiscoveryConnection  *self,
                    "The server sent a malformed welcome");
       return FALSE;
     }
+
+  /* Only we and the server know it (it came over TLS): it lets our NAT
+   * client bind our id to a UDP address (docs/protocol.md §4). */
+  g_free (self->bind_secret);
+  self->bind_secret = g_strdup (filer_frame_get (frame, "bind-secret"));
 
   self->registered = TRUE;
   self->keepalive_ms = MAX (keepalive, 50);
@@ -393,6 +405,10 @@ closed_cb (FilerFrameConnection     *frames,
 
 /* --- Connecting ---------------------------------------------------- */
 
+static void handshake_cb (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data);
+
 static void
 connect_cb (GObject      *object,
             GAsyncResult *result,
@@ -419,7 +435,44 @@ connect_cb (GObject      *object,
    * a quiet server is fine: keepalives judge liveness. */
   g_socket_set_timeout (g_socket_connection_get_socket (connection), 0);
 
-  self->frames = filer_frame_connection_new (G_IO_STREAM (connection));
+  /* With an expected id the handshake itself refuses another key, before
+   * our certificate goes out and long before any register. */
+  filer_tls_handshake_async (G_IO_STREAM (connection), FILER_TLS_ROLE_CLIENT,
+                             filer_device_get_identity (self->device),
+                             self->expected_server_id, self->cancellable,
+                             handshake_cb, g_object_ref (self));
+}
+
+static void
+handshake_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(FilerDiscoveryConnection) self = user_data;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *server_id = NULL;
+
+  tls = filer_tls_handshake_finish (result, &server_id, &error);
+  if (self->closed)
+    return;
+
+  if (tls == NULL)
+    {
+      if (self->expected_server_id != NULL)
+        fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_SERVER_KEY,
+                                 "The discovery server at %s did not prove the id %s: "
+                                 "refusing it (%s)",
+                                 self->where, self->expected_server_id, error->message));
+      else
+        fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_CLOSED,
+                                 "No TLS with the discovery server at %s: %s",
+                                 self->where, error->message));
+      return;
+    }
+
+  self->server_id = g_steal_pointer (&server_id);
+  self->frames = filer_frame_connection_new (tls);
   g_signal_connect (self->frames, "frame-received", G_CALLBACK (frame_received_cb), self);
   g_signal_connect (self->frames, "closed", G_CALLBACK (closed_cb), self);
   self->last_received = g_get_monotonic_time ();
@@ -427,17 +480,32 @@ connect_cb (GObject      *object,
   send_register (self);
 }
 
+static gboolean
+no_key_cb (gpointer user_data)
+{
+  FilerDiscoveryConnection *self = user_data;
+
+  fail (self, g_error_new (FILER_DISCOVERY_ERROR, FILER_DISCOVERY_ERROR_NO_KEY,
+                           "Device %s has no key: it cannot register with a discovery server",
+                           filer_device_get_id (self->device)));
+  return G_SOURCE_REMOVE;
+}
+
 /**
  * filer_discovery_connection_connect:
  * @host: an IP address or a name
+ * @server_id: (nullable): the id the server's key must prove (pinned, or
+ *   remembered from a probe), or %NULL for any server
  *
- * Connects and registers. What follows comes as signals: ::registered
- * and the peers, or ::closed (also when the server cannot be reached).
+ * Connects, runs TLS and registers. What follows comes as signals:
+ * ::registered and the peers, or ::closed (also when the server cannot
+ * be reached or is not @server_id).
  */
 void
 filer_discovery_connection_connect (FilerDiscoveryConnection *self,
                                     const char               *host,
-                                    guint16                   port)
+                                    guint16                   port,
+                                    const char               *server_id)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketConnectable) target = NULL;
@@ -445,6 +513,15 @@ filer_discovery_connection_connect (FilerDiscoveryConnection *self,
   g_return_if_fail (FILER_IS_DISCOVERY_CONNECTION (self));
   g_return_if_fail (host != NULL);
   g_return_if_fail (self->frames == NULL && !self->closed);
+
+  /* The server takes our id from our key (protocol version 2): a device
+   * made from a bare id cannot register. From an idle, as ::closed is
+   * never emitted from inside a call. */
+  if (filer_device_get_identity (self->device) == NULL)
+    {
+      g_idle_add_full (G_PRIORITY_DEFAULT, no_key_cb, g_object_ref (self), g_object_unref);
+      return;
+    }
 
   /* A discovery server is on the LAN or public: never through a proxy
    * (and the proxy resolver would want GSettings schemas). */
@@ -463,6 +540,7 @@ filer_discovery_connection_connect (FilerDiscoveryConnection *self,
     }
 
   self->where = filer_net_format_host_port (host, port);
+  self->expected_server_id = g_strdup (server_id);
 
   target = g_network_address_new (host, port);
   g_socket_client_connect_async (client, target, self->cancellable,
@@ -479,6 +557,25 @@ filer_discovery_connection_get_replaced (FilerDiscoveryConnection *self)
   g_return_val_if_fail (FILER_IS_DISCOVERY_CONNECTION (self), FALSE);
 
   return self->replaced;
+}
+
+/* The id the server's key proved (after ::registered), or NULL. */
+const char *
+filer_discovery_connection_get_server_id (FilerDiscoveryConnection *self)
+{
+  g_return_val_if_fail (FILER_IS_DISCOVERY_CONNECTION (self), NULL);
+
+  return self->server_id;
+}
+
+/* The secret of our UDP bindings, from the welcome (or NULL: a server
+ * that did not send one). */
+const char *
+filer_discovery_connection_get_bind_secret (FilerDiscoveryConnection *self)
+{
+  g_return_val_if_fail (FILER_IS_DISCOVERY_CONNECTION (self), NULL);
+
+  return self->bind_secret;
 }
 
 /* --- GObject ------------------------------------------------------- */
@@ -503,6 +600,9 @@ filer_discovery_connection_finalize (GObject *object)
   g_clear_pointer (&self->room, g_free);
   g_clear_pointer (&self->local_address, g_free);
   g_clear_pointer (&self->where, g_free);
+  g_clear_pointer (&self->expected_server_id, g_free);
+  g_clear_pointer (&self->server_id, g_free);
+  g_clear_pointer (&self->bind_secret, g_free);
 
   G_OBJECT_CLASS (filer_discovery_connection_parent_class)->finalize (object);
 }

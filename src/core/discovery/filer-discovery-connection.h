@@ -29,7 +29,8 @@ FilerDiscoveryConnection *filer_discovery_connection_new               (FilerDev
                                                                         guint                     transfer_port);
 void                      filer_discovery_connection_connect           (FilerDiscoveryConnection *self,
                                                                         const char               *host,
-                                                                        guint16                   port);
+                                                                        guint16                   port,
+                                                                        const char               *server_id);
 void                      filer_discovery_connection_close             (FilerDiscoveryConnection *self);
 
 void                      filer_discovery_connection_set_transfer_port (FilerDiscoveryConnection *self,
@@ -37,5 +38,7 @@ void                      filer_discovery_connection_set_transfer_port (FilerDis
 void                      filer_discovery_connection_send_update       (FilerDiscoveryConnection *self);
 
 gboolean                  filer_discovery_connection_get_replaced      (FilerDiscoveryConnection *self);
+const char               *filer_discovery_connection_get_server_id     (FilerDiscoveryConnection *self);
+const char               *filer_discovery_connection_get_bind_secret   (FilerDiscoveryConnection *self);
 
 G_END_DECLS

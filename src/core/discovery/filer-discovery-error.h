@@ -28,6 +28,9 @@ G_BEGIN_DECLS
  * @FILER_DISCOVERY_ERROR_CLOSED: the server closed the connection
  * @FILER_DISCOVERY_ERROR_AMBIGUOUS: a name matches more than one peer
  * @FILER_DISCOVERY_ERROR_NO_SUCH_PEER: no online peer has that id or name
+ * @FILER_DISCOVERY_ERROR_SERVER_KEY: the server's key is not the one we
+ *   expect (a pinned id, or the one remembered for its address)
+ * @FILER_DISCOVERY_ERROR_NO_KEY: our device has no key to prove its id
  *
  * Errors of the discovery client and server.
  */
@@ -40,6 +43,8 @@ typedef enum
   FILER_DISCOVERY_ERROR_CLOSED,
   FILER_DISCOVERY_ERROR_AMBIGUOUS,
   FILER_DISCOVERY_ERROR_NO_SUCH_PEER,
+  FILER_DISCOVERY_ERROR_SERVER_KEY,
+  FILER_DISCOVERY_ERROR_NO_KEY,
 } FilerDiscoveryError;
 
 GQuark filer_discovery_error_quark (void);

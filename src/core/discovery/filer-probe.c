@@ -11,6 +11,7 @@
 
 #include "filer-discovery-error.h"
 #include "filer-frame-decoder.h"
+#include "filer-identity.h"
 #include "filer-net.h"
 #include "filer-socket.h"
 #include "filer-util.h"
@@ -62,6 +63,7 @@ typedef struct
   GPtrArray *to;            /* GSocketAddress: where probes go */
   char     **own;           /* our addresses, when skip_own */
   GPtrArray *found;         /* GInetSocketAddress: servers (collect) */
+  char      *found_id;      /* the first server's id, if it said (find) */
   gboolean   collect;
   gboolean   skip_own;
 } Run;
@@ -90,6 +92,7 @@ run_free (gpointer data)
   g_clear_pointer (&run->to, g_ptr_array_unref);
   g_clear_pointer (&run->own, g_strfreev);
   g_clear_pointer (&run->found, g_ptr_array_unref);
+  g_free (run->found_id);
   g_free (run);
 }
 
@@ -247,9 +250,16 @@ reply_cb (GSocket        *socket,
   GInetSocketAddress *server;
   guint64 port;
 
+  const char *server_id;
+
   frame = filer_frame_decode_datagram (data, length, length, NULL);
+  server_id = frame != NULL ? filer_frame_get (frame, "server-id") : NULL;
+  /* The server's id (version 2) is only a claim, checked by TLS; one that
+   * is not even an id (a fixed 63 characters with check digits) makes
+   * the reply malformed. */
   if (frame == NULL || !filer_frame_is (frame, "probe-reply") ||
       !filer_frame_get_uint (frame, "port", G_MAXUINT16, &port, NULL) || port == 0 ||
+      (server_id != NULL && !filer_identity_id_is_valid (server_id)) ||
       !G_IS_INET_SOCKET_ADDRESS (from))
     {
       g_debug ("Ignoring a malformed probe reply");
@@ -282,6 +292,7 @@ reply_cb (GSocket        *socket,
     }
 
   /* Destroys this watch (the loop stops reading) and ends the run. */
+  run->found_id = g_strdup (server_id);
   run_return (task, server, NULL);
   return G_SOURCE_REMOVE;
 }
@@ -411,19 +422,31 @@ filer_probe_find_async (FilerProbe          *self,
 /**
  * filer_probe_find_finish:
  *
+ * @server_id: (out) (optional) (transfer full) (nullable): the id the
+ *   server said it has (its key must prove it), or %NULL if it did not
+ *   say (a version 1 server)
+ *
  * Returns: (transfer full): the server's address and TCP port, or %NULL
  *   with @error
  */
 GInetSocketAddress *
 filer_probe_find_finish (FilerProbe    *self,
                          GAsyncResult  *result,
+                         char         **server_id,
                          GError       **error)
 {
+  GInetSocketAddress *found;
+  Run *run;
+
   g_return_val_if_fail (FILER_IS_PROBE (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == filer_probe_find_async, NULL);
 
-  return g_task_propagate_pointer (G_TASK (result), error);
+  found = g_task_propagate_pointer (G_TASK (result), error);
+  run = g_task_get_task_data (G_TASK (result));
+  if (server_id != NULL)
+    *server_id = found != NULL ? g_strdup (run->found_id) : NULL;
+  return found;
 }
 
 /**

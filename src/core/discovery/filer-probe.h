@@ -51,6 +51,7 @@ void                filer_probe_find_async         (FilerProbe           *self,
                                                     gpointer              user_data);
 GInetSocketAddress *filer_probe_find_finish        (FilerProbe           *self,
                                                     GAsyncResult         *result,
+                                                    char                **server_id,
                                                     GError              **error);
 void                filer_probe_collect_async      (FilerProbe           *self,
                                                     GCancellable         *cancellable,

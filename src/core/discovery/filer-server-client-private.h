@@ -21,8 +21,13 @@ G_BEGIN_DECLS
 typedef struct
 {
   FilerServer          *server;          /* borrowed: the server owns us */
-  FilerFrameConnection *connection;
+  FilerFrameConnection *connection;      /* NULL until TLS is up (or a v1 refusal) */
   GSocketConnection    *socket_connection;
+  GIOStream            *tls;             /* the TLS stream the frames run on */
+  GSource              *peek_source;     /* waiting for the first bytes */
+  GCancellable         *cancellable;     /* the handshake; cancelled on free */
+  char                 *key_id;          /* the id the client's key proves */
+  char                 *bind_secret;     /* for UDP bindings (nat-bind), hex */
   gulong                frame_handler;
   gulong                closed_handler;
 
@@ -30,6 +35,7 @@ typedef struct
   guint16               source_port;
   char                 *network;         /* network group key */
   gboolean              counted;         /* counted in per_source */
+  gboolean              over_limit;      /* refused after TLS: too many from its address */
 
   gint64                last_seen;       /* monotonic µs of the last frame */
   gint64                dying_since;     /* 0, or when we closed it */
@@ -48,6 +54,10 @@ typedef struct
 Client *_filer_server_client_new       (FilerServer       *server,
                                         GSocketConnection *connection,
                                         GSocketAddress    *remote);
+void    _filer_server_client_start     (Client            *client);
+void    _filer_server_client_refuse    (Client            *client,
+                                        const char        *code,
+                                        const char        *message);
 void    _filer_server_client_free      (Client            *client);
 void    _filer_server_client_send      (Client            *client,
                                         FilerFrame        *frame);

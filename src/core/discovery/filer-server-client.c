@@ -7,17 +7,26 @@
 
 #include "filer-server-client-private.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "filer-discovery-error.h"
 #include "filer-net.h"
 #include "filer-server-private.h"
+#include "filer-socket.h"
+#include "filer-tls.h"
 
-/* Every TCP connection is a Client with its own FilerFrameConnection.
- * The first frame must be "register" (docs/protocol.md §2); the client
- * then joins its groups (filer-server-visibility.c) and hears about the
- * others joining, changing and leaving. A client that misbehaves is
- * closed; nothing it sends can reach past its own Client. */
+/* Every TCP connection is a Client. Protocol version 2 (docs/protocol.md
+ * §2.1): the connection starts with mutual TLS 1.3 and the client's key
+ * proves its device id; only then does it get a FilerFrameConnection, on
+ * the TLS stream. Before that we peek at the first bytes: a TLS record
+ * starts 0x16 0x03, anything else is a version 1 client sending a
+ * plaintext frame, which gets one plaintext `version` error and is
+ * closed. The first frame must be "register" with the key's id; the
+ * client then joins its groups (filer-server-visibility.c) and hears
+ * about the others joining, changing and leaving. A client that
+ * misbehaves is closed; nothing it sends can reach past its own Client. */
 
 #define PRIVATE_NETWORK "private"
 
@@ -26,6 +35,8 @@
 #define MAX_KIND_LENGTH      32
 #define MAX_ROOM_LENGTH      64
 #define MAX_ADDRESSES        16
+
+#define BIND_SECRET_BYTES    16
 
 static void client_drop (Client *client);
 
@@ -243,9 +254,25 @@ handle_register (Client     *client,
       return;
     }
 
+  /* The id is the key's (the TLS handshake proved the key): anyone else
+   * claiming it is refused, so a device online can only be replaced by
+   * its own key, and the device online stays. One code for both cases;
+   * the log tells an attempt on a device online from a plain mistake. */
+  previous = g_hash_table_lookup (self->by_id, id);
+  if (g_strcmp0 (id, client->key_id) != 0)
+    {
+      if (previous != NULL)
+        g_message ("%s: refusing a registration as %s (online) from another key, %s",
+                   client->source, id, client->key_id);
+      else
+        g_debug ("%s: registration as %s, but the key is %s", client->source, id, client->key_id);
+      _filer_server_client_kick (client, "identity",
+                                 "The id is not the one your device key makes");
+      return;
+    }
+
   /* The same device again (it reconnected before its old connection
    * timed out): the new connection wins. */
-  previous = g_hash_table_lookup (self->by_id, id);
   if (previous != NULL)
     {
       g_debug ("%s: device %s registered again, replacing the old connection",
@@ -272,7 +299,8 @@ handle_register (Client     *client,
   _filer_server_foreach_visible (client, collect_cb, visible);
 
   welcome = filer_frame_new ("welcome");
-  filer_frame_set_uint (welcome, "version", 1);
+  filer_frame_set_uint (welcome, "version", 2);
+  filer_frame_set (welcome, "bind-secret", client->bind_secret);
   filer_frame_set (welcome, "public-address", client->source);
   filer_frame_set_uint (welcome, "public-port", client->source_port);
   filer_frame_set_uint (welcome, "keepalive-ms", MAX (self->idle_timeout_ms / 3, 1));
@@ -301,6 +329,22 @@ handle_update (Client     *client,
   char *kind = NULL;
   char *addresses = NULL;
   guint port = client->port;
+  const char *id = filer_frame_get (frame, "id");
+  const char *room = filer_frame_get (frame, "room");
+  g_autofree char *folded_room = NULL;
+
+  /* The id and the room are fixed for the connection (a client that
+   * means to change them must reconnect): say so rather than let a
+   * client believe it moved. */
+  if (room != NULL)
+    folded_room = g_utf8_casefold (room, -1);
+  if ((id != NULL && g_strcmp0 (id, client->id) != 0) ||
+      (room != NULL && g_strcmp0 (*room != '\0' ? folded_room : NULL, client->room) != 0))
+    {
+      _filer_server_client_kick (client, "bad-update",
+                                 "An update cannot change the id or the room: reconnect");
+      return;
+    }
 
   if (!read_description (frame, FALSE, &name, &kind, &port, &addresses, &error))
     {
@@ -408,8 +452,18 @@ _filer_server_client_free (Client *client)
       g_clear_signal_handler (&client->closed_handler, client->connection);
     }
 
+  /* A handshake in flight finds the cancellable cancelled and leaves
+   * the (freed) client alone. */
+  if (client->cancellable != NULL)
+    g_cancellable_cancel (client->cancellable);
+  g_clear_object (&client->cancellable);
+  filer_clear_source (&client->peek_source);
+
   g_clear_object (&client->connection);
+  g_clear_object (&client->tls);
   g_clear_object (&client->socket_connection);
+  g_free (client->key_id);
+  g_free (client->bind_secret);
   g_free (client->source);
   g_free (client->network);
   g_free (client->id);
@@ -492,6 +546,23 @@ _filer_server_client_kick (Client     *client,
   client_unregister (client);
   client_uncount (client);
   client->dying_since = g_get_monotonic_time ();
+
+  /* Before TLS. A client that has sent nothing yet (the idle sweep)
+   * may be of either version, and a plaintext frame harms neither: it
+   * is told why. One in its handshake has no one to tell: hang up. */
+  if (client->connection == NULL && client->peek_source != NULL)
+    {
+      filer_clear_source (&client->peek_source);
+      _filer_server_client_refuse (client, code, message);
+      return;
+    }
+  if (client->connection == NULL)
+    {
+      g_io_stream_close (G_IO_STREAM (client->socket_connection), NULL, NULL);
+      _filer_server_client_queue_drop (client);
+      return;
+    }
+
   filer_frame_connection_close_with_error (client->connection, code, message);
 }
 
@@ -534,14 +605,153 @@ _filer_server_client_new (FilerServer       *server,
   client = g_new0 (Client, 1);
   client->server = server;
   client->socket_connection = g_object_ref (connection);
-  client->connection = filer_frame_connection_new (G_IO_STREAM (connection));
   client->last_seen = g_get_monotonic_time ();
   normalize_source (server, remote, client);
+
+  return client;
+}
+
+/* Frames over @stream (the TLS stream, or the plain socket of a version
+ * 1 client that only gets its error). */
+static void
+attach_frames (Client    *client,
+               GIOStream *stream)
+{
+  client->connection = filer_frame_connection_new (stream);
   filer_frame_connection_set_max_content_length (client->connection, MAX_CONTENT_LENGTH);
   client->frame_handler = g_signal_connect (client->connection, "frame-received",
                                             G_CALLBACK (frame_received_cb), client);
   client->closed_handler = g_signal_connect (client->connection, "closed",
                                              G_CALLBACK (closed_cb), client);
+}
 
-  return client;
+/* Refuses @client with @code on a connection that never got frames. */
+void
+_filer_server_client_refuse (Client     *client,
+                             const char *code,
+                             const char *message)
+{
+  client_uncount (client);
+  client->dying_since = g_get_monotonic_time ();
+  attach_frames (client, G_IO_STREAM (client->socket_connection));
+  filer_frame_connection_close_with_error (client->connection, code, message);
+}
+
+/* Only the holder of @key_id's key learns this (in its welcome, over
+ * TLS): HMAC-SHA256 under the server's per-run key, cut to 128 bits. */
+static char *
+bind_secret_for (FilerServer *server,
+                 const char  *key_id)
+{
+  g_autofree char *hmac = g_compute_hmac_for_string (G_CHECKSUM_SHA256, server->bind_key,
+                                                     sizeof server->bind_key, key_id, -1);
+
+  return g_strndup (hmac, 2 * BIND_SECRET_BYTES);
+}
+
+static void
+handshake_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GCancellable) cancellable = user_data;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *key_id = NULL;
+  Client *client;
+
+  tls = filer_tls_handshake_finish (result, &key_id, &error);
+  if (g_cancellable_is_cancelled (cancellable))
+    return;
+
+  client = g_object_get_data (G_OBJECT (cancellable), "client");
+  if (tls == NULL)
+    {
+      g_debug ("%s: TLS handshake failed: %s", client->source, error->message);
+      client->dying_since = g_get_monotonic_time ();
+      if (client->server->busy == 0 && !client->drop_queued)
+        client_drop (client);
+      else
+        _filer_server_client_queue_drop (client);
+      return;
+    }
+
+  client->key_id = g_steal_pointer (&key_id);
+  client->bind_secret = bind_secret_for (client->server, client->key_id);
+  client->tls = g_steal_pointer (&tls);
+  client->last_seen = g_get_monotonic_time ();
+  attach_frames (client, client->tls);
+
+  /* Told over TLS, so that a version 2 client can read why. */
+  if (client->over_limit)
+    {
+      client->dying_since = g_get_monotonic_time ();
+      filer_frame_connection_close_with_error (client->connection, "too-many-connections",
+                                               "Too many connections from your address");
+      return;
+    }
+
+  filer_frame_connection_start (client->connection);
+}
+
+static gboolean
+peek_cb (GSocket      *socket,
+         GIOCondition  condition,
+         gpointer      user_data)
+{
+  Client *client = user_data;
+  guint8 first[2];
+  gssize n;
+
+  n = recv (g_socket_get_fd (socket), first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return G_SOURCE_CONTINUE;
+
+  /* The source goes when we return. */
+  g_source_unref (g_steal_pointer (&client->peek_source));
+
+  if (n <= 0)
+    {
+      _filer_server_client_kick (client, "closed", "Closed before it said anything");
+      return G_SOURCE_REMOVE;
+    }
+
+  /* A TLS record starts with its type (0x16, handshake) and the major
+   * version 3. One byte of 0x16 alone is taken for TLS too: a v1 client
+   * writes its whole frame at once. */
+  if (first[0] == 0x16 && (n == 1 || first[1] == 0x03))
+    {
+      client->cancellable = g_cancellable_new ();
+      g_object_set_data (G_OBJECT (client->cancellable), "client", client);
+      filer_tls_handshake_async (G_IO_STREAM (client->socket_connection), FILER_TLS_ROLE_SERVER,
+                                 client->server->identity, NULL, client->cancellable,
+                                 handshake_cb, g_object_ref (client->cancellable));
+      return G_SOURCE_REMOVE;
+    }
+
+  /* Version 1: a plaintext frame. Read what came (closing on unread
+   * data would reset the connection and lose our answer), then answer
+   * in plaintext. */
+  g_debug ("%s: a version 1 client", client->source);
+  {
+    guint8 drain[4096];
+
+    while (recv (g_socket_get_fd (socket), drain, sizeof drain, MSG_DONTWAIT) > 0)
+      ;
+  }
+  _filer_server_client_refuse (client, "version",
+                               "This discovery server speaks Filer protocol version 2 "
+                               "(TLS): please update Filer");
+  return G_SOURCE_REMOVE;
+}
+
+/* Waits for the client's first bytes (see the top of the file). */
+void
+_filer_server_client_start (Client *client)
+{
+  GSocket *socket = g_socket_connection_get_socket (client->socket_connection);
+
+  client->peek_source = g_socket_create_source (socket, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+  g_source_set_callback (client->peek_source, (GSourceFunc)(void (*)(void))peek_cb, client, NULL);
+  g_source_attach (client->peek_source, g_main_context_get_thread_default ());
 }

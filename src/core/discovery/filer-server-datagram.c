@@ -43,8 +43,11 @@ _filer_server_handle_probe (FilerServer    *self,
   g_autoptr(FilerFrame) reply = filer_frame_new ("probe-reply");
   g_autoptr(GError) error = NULL;
 
-  filer_frame_set_uint (reply, "version", 1);
+  /* The id lets a client pick the server it expects among several
+   * answers; the TLS handshake then proves it (docs/protocol.md §2.6). */
+  filer_frame_set_uint (reply, "version", 2);
   filer_frame_set_uint (reply, "port", self->port);
+  filer_frame_set (reply, "server-id", filer_identity_get_id (self->identity));
 
   if (!filer_server_send_datagram (self, reply, from, &error))
     g_debug ("Cannot answer a probe: %s", error->message);

@@ -9,6 +9,7 @@
 # error "filer-server-private.h is private to src/core/discovery/."
 #endif
 
+#include "filer-identity.h"
 #include "filer-server.h"
 #include "filer-server-client-private.h"
 
@@ -28,6 +29,8 @@ struct _FilerServer
   guint             max_per_address;
   gboolean          loopback_is_public;
   gboolean          link_is_one_network;
+  FilerIdentity    *identity;            /* the server's key (TLS) */
+  guint8            bind_key[32];        /* makes bind secrets; random per run */
 
   /* Owned while running. */
   GSocketService   *service;

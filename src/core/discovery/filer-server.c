@@ -9,10 +9,14 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
 
 #include "filer-discovery-error.h"
 #include "filer-socket.h"
 #include "filer-server-private.h"
+#include "filer-tls.h"
 
 /* How it works (docs/protocol.md §2 is the wire contract):
  *
@@ -52,6 +56,7 @@ enum {
   PROP_MAX_PER_ADDRESS,
   PROP_LOOPBACK_IS_PUBLIC,
   PROP_LINK_IS_ONE_NETWORK,
+  PROP_IDENTITY,
   N_PROPS
 };
 
@@ -90,18 +95,17 @@ incoming_cb (GSocketService    *service,
     {
       g_message ("%s: refusing a connection, already %u from this address",
                  client->source, count);
-      client->dying_since = g_get_monotonic_time ();
-      filer_frame_connection_close_with_error (client->connection, "too-many-connections",
-                                               "Too many connections from your address");
-      return TRUE;
+      client->over_limit = TRUE;
+    }
+  else
+    {
+      /* Counted until the client is kicked or dropped (client_uncount()
+       * in filer-server-client.c). */
+      g_hash_table_insert (self->per_source, g_strdup (client->source), GUINT_TO_POINTER (count + 1));
+      client->counted = TRUE;
     }
 
-  /* Counted until the client is kicked or dropped (client_uncount() in
-   * filer-server-client.c). */
-  g_hash_table_insert (self->per_source, g_strdup (client->source), GUINT_TO_POINTER (count + 1));
-  client->counted = TRUE;
-
-  filer_frame_connection_start (client->connection);
+  _filer_server_client_start (client);
   return TRUE;
 }
 
@@ -113,6 +117,9 @@ sweep_cb (gpointer user_data)
   g_autoptr(GPtrArray) stuck = g_ptr_array_new ();
   gint64 now = g_get_monotonic_time ();
   gint64 idle_us = (gint64)self->idle_timeout_ms * 1000;
+  /* A client in its handshake has the handshake's own timeout too (a
+   * short idle timeout must not cut a slow handshake). */
+  gint64 handshake_us = (gint64)FILER_TLS_HANDSHAKE_TIMEOUT_MS * 1000 + G_USEC_PER_SEC;
   GHashTableIter iter;
   gpointer key;
 
@@ -126,7 +133,9 @@ sweep_cb (gpointer user_data)
           if (now - client->dying_since > DYING_GRACE_US)
             g_ptr_array_add (stuck, client);
         }
-      else if (now - client->last_seen > idle_us)
+      else if (now - client->last_seen > idle_us &&
+               (client->connection != NULL || client->peek_source != NULL ||
+                now - client->last_seen > handshake_us))
         g_ptr_array_add (silent, client);
     }
 
@@ -217,6 +226,26 @@ filer_server_start (FilerServer  *self,
 
   g_return_val_if_fail (FILER_IS_SERVER (self), FALSE);
   g_return_val_if_fail (self->service == NULL, FALSE);
+
+  /* No key given (a test, a throwaway server): one for this run. */
+  if (self->identity == NULL)
+    {
+      self->identity = filer_identity_new_ephemeral (error);
+      if (self->identity == NULL)
+        return FALSE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDENTITY]);
+    }
+
+  /* The secret a device's UDP bindings carry is an HMAC of its id under
+   * this key, so it stays the same across the device's reconnections
+   * (its NAT client keeps the one it was given) and changes with every
+   * run of the server. */
+  if (getrandom (self->bind_key, sizeof self->bind_key, 0) != sizeof self->bind_key)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "Cannot get random bytes: %s", g_strerror (errno));
+      return FALSE;
+    }
 
   address = g_inet_address_new_from_string (self->bind_address);
   if (address == NULL)
@@ -344,6 +373,7 @@ filer_server_finalize (GObject *object)
   FilerServer *self = (FilerServer *)object;
 
   g_clear_pointer (&self->bind_address, g_free);
+  g_clear_object (&self->identity);
   g_clear_pointer (&self->clients, g_hash_table_unref);
   g_clear_pointer (&self->by_id, g_hash_table_unref);
   g_clear_pointer (&self->networks, g_hash_table_unref);
@@ -389,6 +419,10 @@ filer_server_get_property (GObject    *object,
       g_value_set_boolean (value, self->link_is_one_network);
       break;
 
+    case PROP_IDENTITY:
+      g_value_set_object (value, self->identity);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -426,6 +460,10 @@ filer_server_set_property (GObject      *object,
 
     case PROP_LINK_IS_ONE_NETWORK:
       filer_server_set_link_is_one_network (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_IDENTITY:
+      filer_server_set_identity (self, g_value_get_object (value));
       break;
 
     default:
@@ -509,6 +547,19 @@ filer_server_class_init (FilerServerClass *klass)
     g_param_spec_boolean ("link-is-one-network", NULL, NULL,
                           FALSE,
                           (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * FilerServer:identity:
+   *
+   * The server's key: clients see it in the TLS handshake, and its id in
+   * probe replies (docs/protocol.md §2.1). filer-server keeps one in its
+   * config dir; an app hosting the server uses its device key. Set
+   * before starting; without one, start() makes a key for this run.
+   */
+  properties[PROP_IDENTITY] =
+    g_param_spec_object ("identity", NULL, NULL,
+                         FILER_TYPE_IDENTITY,
+                         (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -725,4 +776,71 @@ filer_server_get_peer_public_address (FilerServer *self,
 
   client = g_hash_table_lookup (self->by_id, peer_id);
   return client ? g_strdup (client->source) : NULL;
+}
+
+FilerIdentity *
+filer_server_get_identity (FilerServer *self)
+{
+  g_return_val_if_fail (FILER_IS_SERVER (self), NULL);
+
+  return self->identity;
+}
+
+void
+filer_server_set_identity (FilerServer   *self,
+                           FilerIdentity *identity)
+{
+  g_return_if_fail (FILER_IS_SERVER (self));
+  g_return_if_fail (identity == NULL || FILER_IS_IDENTITY (identity));
+  g_return_if_fail (self->service == NULL);
+
+  if (g_set_object (&self->identity, identity))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDENTITY]);
+}
+
+/* The server's id (its key's), once it has a key: what clients pin. */
+const char *
+filer_server_get_id (FilerServer *self)
+{
+  g_return_val_if_fail (FILER_IS_SERVER (self), NULL);
+
+  return self->identity ? filer_identity_get_id (self->identity) : NULL;
+}
+
+/**
+ * filer_server_check_bind_secret:
+ * @peer_id: a registered device
+ * @secret: (nullable): what a datagram that binds a UDP address to
+ *   @peer_id carried
+ *
+ * Returns: whether @secret is the one the server gave @peer_id in its
+ *   welcome (over TLS): only that device can bind its id, whatever the
+ *   source address of the datagram (docs/protocol.md §4.2).
+ */
+gboolean
+filer_server_check_bind_secret (FilerServer *self,
+                                const char  *peer_id,
+                                const char  *secret)
+{
+  Client *client;
+  gsize length;
+  guint8 difference = 0;
+
+  g_return_val_if_fail (FILER_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (peer_id != NULL, FALSE);
+
+  client = g_hash_table_lookup (self->by_id, peer_id);
+  if (client == NULL || client->bind_secret == NULL || secret == NULL)
+    return FALSE;
+
+  length = strlen (client->bind_secret);
+  if (strlen (secret) != length)
+    return FALSE;
+
+  /* In constant time: the answer is silence either way, but a timing
+   * difference must not tell an attacker how much it got right. */
+  for (gsize i = 0; i < length; i++)
+    difference |= client->bind_secret[i] ^ secret[i];
+
+  return difference == 0;
 }

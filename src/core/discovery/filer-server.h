@@ -12,6 +12,7 @@
 #include <gio/gio.h>
 
 #include "filer-frame.h"
+#include "filer-identity.h"
 
 G_BEGIN_DECLS
 
@@ -64,6 +65,11 @@ gboolean     filer_server_get_loopback_is_public (FilerServer               *sel
 void         filer_server_set_loopback_is_public (FilerServer               *self,
                                                   gboolean                   loopback_is_public);
 
+FilerIdentity *filer_server_get_identity       (FilerServer                 *self);
+void         filer_server_set_identity         (FilerServer                 *self,
+                                                FilerIdentity               *identity);
+const char  *filer_server_get_id               (FilerServer                 *self);
+
 guint        filer_server_get_n_connections    (FilerServer                 *self);
 guint        filer_server_get_n_peers          (FilerServer                 *self);
 
@@ -85,5 +91,8 @@ gboolean     filer_server_peers_can_see        (FilerServer                 *sel
                                                 const char                  *other_id);
 char        *filer_server_get_peer_public_address (FilerServer              *self,
                                                    const char               *peer_id);
+gboolean     filer_server_check_bind_secret    (FilerServer                 *self,
+                                                const char                  *peer_id,
+                                                const char                  *secret);
 
 G_END_DECLS

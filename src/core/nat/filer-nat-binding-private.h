@@ -18,6 +18,8 @@ FilerNatBinding *_filer_nat_binding_new          (GSocket         *socket,
                                                   GSocketAddress  *server,
                                                   const char      *peer_id,
                                                   guint            keepalive_ms);
+void             _filer_nat_binding_set_secret   (FilerNatBinding *self,
+                                                  const char      *secret);
 /* Binds now, then every keepalive interval (sooner until answered). */
 void             _filer_nat_binding_start        (FilerNatBinding *self);
 /* No more datagrams; what it learnt stays readable. */

@@ -29,6 +29,7 @@ struct _FilerNatBinding
   GSocketAddress *server;
   GSocketAddress *server2;      /* the server's second port */
   char *peer_id;
+  char *secret;                 /* from the discovery server's welcome */
   guint keepalive_ms;
   guint bind_id;
 
@@ -129,6 +130,8 @@ bind_cb (gpointer user_data)
     return G_SOURCE_REMOVE;
 
   filer_frame_set (frame, "id", self->peer_id);
+  if (self->secret)
+    filer_frame_set (frame, "secret", self->secret);
   if (self->mapping)
     filer_frame_set (frame, "mapping", self->mapping);
   _filer_nat_socket_send_frame (self->socket, self->server, frame);
@@ -200,6 +203,7 @@ filer_nat_binding_finalize (GObject *object)
   g_clear_object (&self->server);
   g_clear_object (&self->server2);
   g_free (self->peer_id);
+  g_free (self->secret);
   g_free (self->public_address);
   g_free (self->public_address2);
   g_free (self->mapping);
@@ -252,6 +256,15 @@ filer_nat_binding_class_init (FilerNatBindingClass *klass)
 static void
 filer_nat_binding_init (FilerNatBinding *self)
 {
+}
+
+/* The secret nat-bind carries (docs/protocol.md §4.2), or NULL. */
+void
+_filer_nat_binding_set_secret (FilerNatBinding *self,
+                               const char      *secret)
+{
+  g_free (self->secret);
+  self->secret = g_strdup (secret);
 }
 
 /**

@@ -46,6 +46,7 @@ struct _FilerNatClient
   GObject parent_instance;
 
   char *peer_id;
+  char *bind_secret;
   char *server_text;
   GSocketAddress *server;
   GSocket *socket;
@@ -536,6 +537,7 @@ filer_nat_client_start (FilerNatClient  *self,
 
   g_clear_object (&self->binding);
   self->binding = _filer_nat_binding_new (self->socket, self->server, self->peer_id, self->keepalive_ms);
+  _filer_nat_binding_set_secret (self->binding, self->bind_secret);
   _filer_nat_binding_start (self->binding);
 
   return TRUE;
@@ -603,6 +605,7 @@ filer_nat_client_finalize (GObject *object)
   g_clear_pointer (&self->connects, g_hash_table_unref);
   g_clear_object (&self->server);
   g_free (self->peer_id);
+  g_free (self->bind_secret);
   g_free (self->server_text);
   g_clear_object (&self->binding);
   g_clear_object (&self->identity);
@@ -774,4 +777,24 @@ filer_nat_client_get_mapping (FilerNatClient *self)
   g_return_val_if_fail (FILER_IS_NAT_CLIENT (self), NULL);
 
   return self->binding ? filer_nat_binding_get_mapping (self->binding) : NULL;
+}
+
+/**
+ * filer_nat_client_set_bind_secret:
+ * @secret: (nullable): the bind-secret of our discovery welcome
+ *
+ * What our nat-bind carries to prove it comes from the device that
+ * registered (docs/protocol.md §4.2). Any time: a binding not yet
+ * accepted retries soon, with the new one.
+ */
+void
+filer_nat_client_set_bind_secret (FilerNatClient *self,
+                                  const char     *secret)
+{
+  g_return_if_fail (FILER_IS_NAT_CLIENT (self));
+
+  g_free (self->bind_secret);
+  self->bind_secret = g_strdup (secret);
+  if (self->binding != NULL)
+    _filer_nat_binding_set_secret (self->binding, secret);
 }

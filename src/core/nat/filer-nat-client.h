@@ -65,6 +65,10 @@ void            filer_nat_client_set_stream_engine    (FilerNatClient       *sel
 void            filer_nat_client_set_force_relay      (FilerNatClient       *self,
                                                        gboolean              force_relay);
 
+/* The discovery welcome's bind-secret, sent in nat-bind (any time). */
+void            filer_nat_client_set_bind_secret      (FilerNatClient       *self,
+                                                       const char           *secret);
+
 gboolean        filer_nat_client_start                (FilerNatClient       *self,
                                                        GError              **error);
 void            filer_nat_client_stop                 (FilerNatClient       *self);

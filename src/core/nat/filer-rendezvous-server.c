@@ -87,6 +87,8 @@ struct _FilerRendezvousServer
 
   FilerRendezvousCanSee can_see;
   FilerRendezvousPublicIp public_ip;
+  FilerRendezvousCheckSecret check_secret;
+  gpointer secret_data;
   gpointer directory_data;
   GDestroyNotify directory_destroy;
 
@@ -243,6 +245,17 @@ handle_bind (FilerRendezvousServer *self,
                    id, ip, registered ? registered : "nowhere");
           return;
         }
+    }
+
+  /* And only with the secret its discovery welcome gave it, over TLS:
+   * the key's holder. The IP check above stays: the secret crosses the
+   * network in a plain datagram, and the IP check keeps anyone who sees
+   * it from using it outside the device's own network. */
+  if (self->check_secret &&
+      !self->check_secret (id, filer_frame_get (frame, "secret"), self->secret_data))
+    {
+      g_debug ("rendezvous: nat-bind for %s without its secret", id);
+      return;
     }
 
   binding = g_hash_table_lookup (self->bindings, id);
@@ -830,6 +843,7 @@ filer_rendezvous_server_dispose (GObject *object)
     g_clear_pointer (&self->directory_data, self->directory_destroy);
   self->can_see = NULL;
   self->public_ip = NULL;
+  self->check_secret = NULL;
 
   G_OBJECT_CLASS (filer_rendezvous_server_parent_class)->dispose (object);
 }
@@ -884,6 +898,20 @@ filer_rendezvous_server_set_directory (FilerRendezvousServer   *self,
   self->public_ip = public_ip;
   self->directory_data = user_data;
   self->directory_destroy = destroy;
+}
+
+/* Only a nat-bind whose secret @check accepts binds (with a directory:
+ * the discovery server's bind-secret). @user_data lives as long as the
+ * directory's. */
+void
+filer_rendezvous_server_set_secret_check (FilerRendezvousServer      *self,
+                                          FilerRendezvousCheckSecret  check,
+                                          gpointer                    user_data)
+{
+  g_return_if_fail (FILER_IS_RENDEZVOUS_SERVER (self));
+
+  self->check_secret = check;
+  self->secret_data = user_data;
 }
 
 void

@@ -36,6 +36,9 @@ typedef gboolean (*FilerRendezvousCanSee)   (const char     *peer_id,
                                              gpointer        user_data);
 typedef char *   (*FilerRendezvousPublicIp) (const char     *peer_id,
                                              gpointer        user_data);
+typedef gboolean (*FilerRendezvousCheckSecret) (const char  *peer_id,
+                                                const char  *secret,
+                                                gpointer     user_data);
 typedef gboolean (*FilerRendezvousSendFunc) (FilerFrame     *frame,
                                              GSocketAddress *to,
                                              gpointer        user_data);
@@ -48,6 +51,9 @@ void     filer_rendezvous_server_set_directory      (FilerRendezvousServer   *se
                                                      FilerRendezvousPublicIp  public_ip,
                                                      gpointer                 user_data,
                                                      GDestroyNotify           destroy);
+void     filer_rendezvous_server_set_secret_check   (FilerRendezvousServer      *self,
+                                                     FilerRendezvousCheckSecret  check,
+                                                     gpointer                    user_data);
 void     filer_rendezvous_server_set_relay_limits   (FilerRendezvousServer   *self,
                                                      guint64                  max_bytes,
                                                      guint64                  max_rate);

@@ -227,6 +227,8 @@ filer_path_ladder_nat_client_new (FilerDiscoveryClient *client,
 
   nat = filer_nat_client_new (filer_device_get_id (filer_discovery_client_get_device (client)), server);
   filer_nat_client_set_identity (nat, identity);
+  /* Without it the rendezvous server does not bind our id (§4.2). */
+  filer_nat_client_set_bind_secret (nat, filer_discovery_client_get_bind_secret (client));
   if (!filer_nat_client_start (nat, &error))
     {
       g_debug ("ladder: no NAT traversal: %s", error->message);

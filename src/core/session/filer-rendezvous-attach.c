@@ -51,6 +51,14 @@ public_ip_cb (const char *peer_id,
   return filer_server_get_peer_public_address (FILER_SERVER (user_data), peer_id);
 }
 
+static gboolean
+check_secret_cb (const char *peer_id,
+                 const char *secret,
+                 gpointer    user_data)
+{
+  return filer_server_check_bind_secret (FILER_SERVER (user_data), peer_id, secret);
+}
+
 gboolean
 filer_rendezvous_server_attach (FilerRendezvousServer  *rendezvous,
                                 FilerServer            *server,
@@ -61,6 +69,7 @@ filer_rendezvous_server_attach (FilerRendezvousServer  *rendezvous,
 
   filer_rendezvous_server_set_sender (rendezvous, send_cb, server, NULL);
   filer_rendezvous_server_set_directory (rendezvous, can_see_cb, public_ip_cb, server, NULL);
+  filer_rendezvous_server_set_secret_check (rendezvous, check_secret_cb, server);
   filer_server_add_datagram_handler (server, "nat-*", datagram_cb,
                                      g_object_ref (rendezvous), g_object_unref);
 

@@ -200,6 +200,8 @@ try_host_cb (gpointer user_data)
     return G_SOURCE_REMOVE;
 
   server = filer_server_new ();
+  /* Our device key: clients that found us by probe remember this id. */
+  filer_server_set_identity (server, filer_device_get_identity (self->device));
   filer_server_set_port (server, self->discovery_port);
   /* It serves this LAN: everyone on our link is one network. */
   filer_server_set_link_is_one_network (server, TRUE);
@@ -256,6 +258,11 @@ static void
 update_nat (FilerSession *self)
 {
   const char *server = filer_discovery_client_get_server_address (self->client);
+
+  /* The same server again, maybe restarted: a new run gives a new
+   * bind-secret (§4.2), and the NAT client must bind with it. */
+  if (server != NULL && self->nat != NULL && g_strcmp0 (server, self->nat_server) == 0)
+    filer_nat_client_set_bind_secret (self->nat, filer_discovery_client_get_bind_secret (self->client));
 
   if (server == NULL || g_strcmp0 (server, self->nat_server) == 0)
     return;
