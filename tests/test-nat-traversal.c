@@ -963,13 +963,17 @@ test_processes (gconstpointer data)
   remove_tree (root);
 }
 
-/* Mallory registers and binds under B's id (the servers take ids as
- * claimed) with her own key, and A sends to B: the LAN attempt's TLS and
- * then the QUIC handshake on the NAT path (direct, or relayed by the real
- * filer-server) refuse her key; nothing reaches her. */
+/* Mallory, with her own key, tries to be B (B is offline): to register
+ * under B's id and to bind B's id at the rendezvous server. Discovery
+ * over TLS takes no registration but of the key's own id, and a binding
+ * wants the bind-secret of B's own registration, so A never finds B and
+ * nothing reaches Mallory. (That the QUIC handshake would refuse her key
+ * even if the rendezvous server paired her: test-rendezvous wrong-key,
+ * and server/relay-wrong-key through a real filer-server.) */
 static void
 test_impostor_process (gconstpointer data)
 {
+  g_autofree char *server_keys = NULL;
   g_auto(GStrv) pair = g_strsplit (data, "+", 2);
   const char *server_bin = g_getenv ("FILER_SERVER");
   const char *peer_bin = g_getenv ("FILER_NATLAB_PEER");
@@ -1015,10 +1019,13 @@ test_impostor_process (gconstpointer data)
   id_m = filer_test_make_keys (keys_m);
   source = write_random_file (outbox, "secret.bin", 256 * 1024);
 
+  server_keys = g_build_filename (root, "server-keys", NULL);
+  g_free (filer_test_make_keys (server_keys));
   lab = filer_natlab_new (pair[0], pair[1], 0, &error);
   g_assert_no_error (error);
   server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
-                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800", NULL);
+                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800",
+                               "--key-dir", server_keys, NULL);
   g_assert_no_error (error);
   mallory = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                 peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
@@ -1029,25 +1036,19 @@ test_impostor_process (gconstpointer data)
   sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
                                "--keys", keys_a, "--room", "lab", "--download", inbox_a,
-                               "--send-to", id_b, "--path", source, "--timeout", "40", NULL);
+                               "--send-to", id_b, "--path", source, "--timeout", "15", NULL);
   g_assert_no_error (error);
 
   g_subprocess_communicate_utf8_async (sender, NULL, NULL, communicated_cb, &c);
-  filer_test_wait_for (&c.done, 60000, "the sender process to finish");
+  filer_test_wait_for (&c.done, 40000, "the sender process to finish");
   g_assert_no_error (c.error);
   g_subprocess_force_exit (mallory);
   filer_test_wait_for (&m.done, 10000, "mallory's output");
   g_test_message ("A=%s B=%s, the sender said:\n%s\nMallory said:\n%s", pair[0], pair[1], c.output, m.output);
 
-  /* The NAT path was tried, and refused for the key, naming both ids. */
-  expected = g_strdup_printf ("The device on the %s path is not the one we meant to reach",
-                              expect_direct (pair[0], pair[1]) ? "direct" : "relay");
-  g_assert_nonnull (strstr (c.output, "no-path error="));
-  g_assert_nonnull (strstr (c.output, expected));
-  g_assert_nonnull (strstr (c.output, id_m));
   g_assert_null (strstr (c.output, "sent path="));
   g_assert_true (g_subprocess_get_if_exited (sender));
-  g_assert_cmpint (g_subprocess_get_exit_status (sender), ==, 1);
+  g_assert_cmpint (g_subprocess_get_exit_status (sender), !=, 0);
 
   /* Mallory got no stream and no file. */
   g_assert_nonnull (m.output);
@@ -1076,6 +1077,7 @@ test_impostor_process (gconstpointer data)
 static void
 test_claims_process (gconstpointer data)
 {
+  g_autofree char *server_keys = NULL;
   g_auto(GStrv) pair = g_strsplit (data, "+", 2);
   const char *server_bin = g_getenv ("FILER_SERVER");
   const char *peer_bin = g_getenv ("FILER_NATLAB_PEER");
@@ -1121,10 +1123,13 @@ test_claims_process (gconstpointer data)
   id_b = filer_test_make_keys (keys_b);
   source = write_random_file (outbox, "claimed.bin", 256 * 1024);
 
+  server_keys = g_build_filename (root, "server-keys", NULL);
+  g_free (filer_test_make_keys (server_keys));
   lab = filer_natlab_new (pair[0], pair[1], 0, &error);
   g_assert_no_error (error);
   server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
-                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800", NULL);
+                               server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800",
+                               "--key-dir", server_keys, NULL);
   g_assert_no_error (error);
   receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                  peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",

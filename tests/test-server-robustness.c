@@ -295,7 +295,16 @@ test_reset (Fixture       *fixture,
   GSocket *socket;
   struct linger linger = { 1, 0 };
 
+  /* The socket under TLS (and whatever stream TLS reads through). */
   g_object_get (bad, "base-io-stream", &base, NULL);
+  while (!G_IS_SOCKET_CONNECTION (base))
+    {
+      GIOStream *below = NULL;
+
+      g_object_get (base, "base-io-stream", &below, NULL);
+      g_object_unref (base);
+      base = (GSocketConnection *) below;
+    }
   socket = g_socket_connection_get_socket (base);
   filer_frame_set (frame, "id", filer_test_id ("raw-bad"));
   filer_frame_set (frame, "name", "Reset");

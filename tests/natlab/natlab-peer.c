@@ -197,8 +197,8 @@ main (int   argc,
       "Give the peer this address too, first (one that does not answer)", "IP" },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &opt_timeout, "Give up after (s)", "S" },
     { "impersonate", 0, 0, G_OPTION_ARG_STRING, &opt_impersonate,
-      "An attacker: register and bind at the server under this (another device's) id, "
-      "holding only our own key", "ID" },
+      "An attacker: bind this (another device's) id at the rendezvous server, "
+      "registered as ourselves and holding only our own key", "ID" },
     { "nat-keys", 0, 0, G_OPTION_ARG_FILENAME, &opt_nat_keys,
       "An attacker: the NAT client presents this folder's key, so the transfer hello claims "
       "--keys's id over a stream whose key proves another", "DIR" },
@@ -239,12 +239,10 @@ main (int   argc,
   g_signal_connect (filer_transfer_service_get_transfers (service), "items-changed",
                     G_CALLBACK (transfers_changed_cb), NULL);
 
-  /* The discovery and rendezvous servers take the id as claimed (for
-   * now): only the key exchanges can tell an impostor. */
-  if (opt_impersonate)
-    device = filer_device_new (opt_impersonate, opt_impersonate, "computer");
-  else
-    device = filer_device_new_for_identity (identity, id, "computer");
+  /* An impostor registers as herself (discovery takes only the id of
+   * the key that connects) and binds the other id at the rendezvous
+   * server with her own bind-secret, which binds nothing. */
+  device = filer_device_new_for_identity (identity, id, "computer");
   discovery = filer_discovery_client_new (device);
   filer_discovery_client_set_server (discovery, opt_server);
   filer_discovery_client_set_room (discovery, opt_room);
