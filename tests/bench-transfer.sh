@@ -169,7 +169,8 @@ send_name="bench-sender-$$"
 server_pid=$!; track $server_pid
 wait_for "$work/server.out" "listening on" $server_pid ||
   { cat "$work/server.err" >&2; echo "filer-server did not start" >&2; exit 1; }
-server_addr=$(sed -n 's/^filer-server listening on \(.*\)$/\1/p' "$work/server.out")
+# "filer-server listening on HOST:PORT id SERVERID": both CLIs pin it.
+server_addr=$(sed -n 's/^filer-server listening on \([^ ]*\) id \([^ ]*\)$/\1#\2/p' "$work/server.out")
 
 # filercli_once FILE: one filer-cli transfer of FILE into $work/dst.
 filercli_once() {
