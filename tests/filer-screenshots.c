@@ -84,6 +84,12 @@ n_peers_is_3 (gpointer data)
 }
 
 static gboolean
+has_items (gpointer data)
+{
+  return g_list_model_get_n_items (G_LIST_MODEL (data)) > 0;
+}
+
+static gboolean
 about_40_percent (gpointer data)
 {
   FilerTransfer *transfer = data;
@@ -207,6 +213,9 @@ main (int   argc,
         g_ptr_array_add (files, g_file_new_for_path (big));
         filer_window_send_files (window, target, files);
       }
+      /* The transfer is listed once the path is proven (TLS, hellos). */
+      filer_test_wait_until (has_items, filer_session_get_transfers (session), TIMEOUT_MS,
+                             "the transfer to be listed");
       transfer = g_list_model_get_item (filer_session_get_transfers (session), 0);
       filer_test_wait_until (about_40_percent, transfer, TIMEOUT_MS, "40 %");
       filer_test_spin (300);
