@@ -285,6 +285,66 @@ test_half_frame (Fixture       *fixture,
                   (g_get_monotonic_time () - start) / 1000);
 }
 
+/* Issue 10: 2,000 connections that sent `ping` every 10 s without ever
+ * registering were all held (a `ping` was answered, and counted as life,
+ * before `register`). Now only a registered client's frames keep it: one
+ * that pings every 200 ms but never registers gets no `pong` and is
+ * dropped at the idle timeout (1 s here) like a silent one. */
+static void
+test_ping_without_register (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(GIOStream) pinger = raw_connect (fixture->server, NULL, "raw-pinger");
+  g_autoptr(FilerFrame) ping = filer_frame_new ("ping");
+  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (65536);
+  GPollableInputStream *input = G_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (pinger));
+  gint64 start = g_get_monotonic_time ();
+  gboolean closed = FALSE;
+  guint pongs = 0;
+
+  while (!closed && g_get_monotonic_time () - start < 6 * G_USEC_PER_SEC)
+    {
+      g_autoptr(GError) error = NULL;
+      guint8 buffer[4096];
+      gssize n;
+
+      {
+        g_autoptr(GBytes) bytes = filer_frame_encode (ping, NULL);
+
+        if (!g_output_stream_write_all (g_io_stream_get_output_stream (pinger),
+                                        g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                        NULL, NULL, NULL))
+          closed = TRUE;
+      }
+      g_usleep (200 * 1000);
+      while (!closed &&
+             (n = g_pollable_input_stream_read_nonblocking (input, buffer, sizeof buffer, NULL, &error)) != -1)
+        {
+          FilerFrame *frame;
+
+          if (n == 0)
+            {
+              closed = TRUE;
+              break;
+            }
+          filer_frame_decoder_feed (decoder, buffer, n);
+          while ((frame = filer_frame_decoder_next (decoder, NULL)) != NULL)
+            {
+              pongs += filer_frame_is (frame, "pong");
+              filer_frame_unref (frame);
+            }
+        }
+      if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        closed = TRUE;
+    }
+
+  g_test_message ("a pinging, unregistered client: %u pongs, %s after %" G_GINT64_FORMAT " ms",
+                  pongs, closed ? "closed" : "still open", (g_get_monotonic_time () - start) / 1000);
+  g_assert_cmpuint (pongs, ==, 0);
+  g_assert_true (closed);
+  assert_others_fine (fixture);
+}
+
 static void
 test_reset (Fixture       *fixture,
             gconstpointer  data)
@@ -360,7 +420,8 @@ test_per_address_limit (Fixture       *fixture,
   g_autoptr(GIOStream) fourth = raw_connect (fixture->server, "127.0.0.5", "raw-fourth");
   g_autoptr(GIOStream) other = NULL;
   g_autoptr(GIOStream) again = NULL;
-  g_autoptr(FilerFrame) ping = filer_frame_new ("ping");
+  g_autoptr(FilerFrame) hello_other = filer_frame_new ("register");
+  g_autoptr(FilerFrame) hello_again = filer_frame_new ("register");
   g_autofree char *code = NULL;
   char buffer[64];
 
@@ -370,9 +431,12 @@ test_per_address_limit (Fixture       *fixture,
   code = read_until_closed (fourth);
   g_assert_cmpstr (code, ==, "too-many-connections");
 
-  /* Another address is not affected. */
+  /* Another address is not affected (a registration is answered; a ping
+   * before it would not be). */
   other = raw_connect (fixture->server, "127.0.0.6", "raw-other");
-  raw_send (other, ping);
+  filer_frame_set (hello_other, "id", filer_test_id ("raw-other"));
+  filer_frame_set (hello_other, "name", "Other");
+  raw_send (other, hello_other);
   g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (other),
                                         buffer, sizeof buffer, NULL, NULL), >, 0);
 
@@ -380,7 +444,9 @@ test_per_address_limit (Fixture       *fixture,
   g_io_stream_close (first, NULL, NULL);
   g_usleep (300 * 1000);
   again = raw_connect (fixture->server, "127.0.0.5", "raw-again");
-  raw_send (again, ping);
+  filer_frame_set (hello_again, "id", filer_test_id ("raw-again"));
+  filer_frame_set (hello_again, "name", "Again");
+  raw_send (again, hello_again);
   g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (again),
                                         buffer, sizeof buffer, NULL, NULL), >, 0);
 
@@ -491,6 +557,8 @@ main (int   argc,
               fixture_set_up, test_oversized_length, fixture_tear_down);
   g_test_add ("/filer/discovery/robustness/half-frame", Fixture, short_idle,
               fixture_set_up, test_half_frame, fixture_tear_down);
+  g_test_add ("/filer/discovery/robustness/ping-without-register", Fixture, short_idle,
+              fixture_set_up, test_ping_without_register, fixture_tear_down);
   g_test_add ("/filer/discovery/robustness/reset", Fixture, NULL,
               fixture_set_up, test_reset, fixture_tear_down);
   g_test_add ("/filer/discovery/robustness/protocol-errors", Fixture, NULL,

@@ -382,13 +382,19 @@ frame_received_cb (FilerFrameConnection *connection,
   if (client->dying_since != 0)
     return;
 
-  client->last_seen = g_get_monotonic_time ();
-
   if (type == NULL)
     {
       _filer_server_client_kick (client, "protocol", "A message needs a type");
       return;
     }
+
+  /* Keepalives keep only a registered client: a connection that pings
+   * and never registers gets no answer and is dropped at the idle
+   * timeout like a silent one (issue 10: thousands were held so). */
+  if (!client->registered && (g_str_equal (type, "ping") || g_str_equal (type, "pong")))
+    return;
+
+  client->last_seen = g_get_monotonic_time ();
 
   if (g_str_equal (type, "ping"))
     {
