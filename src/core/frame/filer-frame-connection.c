@@ -64,7 +64,8 @@ struct _FilerFrameConnection
    * queue. writev_all_async() reads the vectors until it completes. */
   GOutputVector      write_vectors[WRITE_BATCH_VECTORS];
   guint              n_writing;
-  guint8            *write_block;     /* under TLS: the vectors, copied in one */
+  guint8            *write_block;     /* under TLS: the vectors, copied in one; kept */
+  gsize              block_capacity;  /* for the next batch */
   gsize              block_size;
   gsize              block_written;
   GSource           *block_source;    /* waiting for the socket to take more */
@@ -536,7 +537,6 @@ write_done (FilerFrameConnection *self,
     g_queue_push_tail (done, g_queue_pop_head (&self->write_queue));
   self->writing = FALSE;
   self->n_writing = 0;
-  g_clear_pointer (&self->write_block, g_free);
 
   if (!written)
     {
@@ -675,8 +675,14 @@ coalesce (FilerFrameConnection *self,
   for (guint i = 0; i < n_vectors; i++)
     total += self->write_vectors[i].size;
 
-  g_assert (self->write_block == NULL);
-  self->write_block = g_malloc (total);
+  /* One block for the connection's life, grown to the largest batch
+   * (at most WRITE_BATCH_VECTORS / 2 frames): no allocation per batch. */
+  if (total > self->block_capacity)
+    {
+      g_free (self->write_block);
+      self->write_block = g_malloc (total);
+      self->block_capacity = total;
+    }
   for (guint i = 0; i < n_vectors; i++)
     {
       memcpy (self->write_block + at, self->write_vectors[i].buffer, self->write_vectors[i].size);
