@@ -12,6 +12,7 @@
 #include <gnutls/crypto.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -2506,6 +2507,228 @@ test_version_1_hello (Fixture       *fixture,
   g_assert_cmpuint (g_list_model_get_n_items (filer_transfer_service_get_transfers (fixture->bob)), ==, 0);
 }
 
+/* ------------------------------------------------------------------ */
+/* Connections before their hello: caps per address and in all         */
+
+/* A plain TCP connection to bob's listener from @source (any 127.x
+ * address is this host), which says nothing unless told to. */
+static int
+raw_connect_from (Fixture    *fixture,
+                  const char *source)
+{
+  struct sockaddr_in local = { .sin_family = AF_INET };
+  struct sockaddr_in remote = { .sin_family = AF_INET };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int error = 0;
+  socklen_t length = sizeof error;
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (inet_pton (AF_INET, source, &local.sin_addr), ==, 1);
+  g_assert_cmpint (bind (fd, (struct sockaddr *)&local, sizeof local), ==, 0);
+  remote.sin_port = htons (filer_transfer_service_get_port (fixture->bob));
+  g_assert_cmpint (inet_pton (AF_INET, "127.0.0.1", &remote.sin_addr), ==, 1);
+  if (connect (fd, (struct sockaddr *)&remote, sizeof remote) != 0)
+    g_assert_cmpint (errno, ==, EINPROGRESS);
+  /* bob's main loop is ours: turn it so that it accepts (the listen
+   * backlog is short), until the connection is made */
+  for (guint i = 0; i < 500; i++)
+    {
+      struct pollfd pfd = { fd, POLLOUT, 0 };
+
+      filer_test_spin (2);
+      if (poll (&pfd, 1, 0) == 1)
+        break;
+    }
+  g_assert_cmpint (getsockopt (fd, SOL_SOCKET, SO_ERROR, &error, &length), ==, 0);
+  g_assert_cmpint (error, ==, 0);
+  return fd;
+}
+
+/* Whether bob closed @fd: a read that does not block sees the end. */
+static gboolean
+raw_is_closed (int fd)
+{
+  char byte;
+  gssize n = recv (fd, &byte, 1, MSG_DONTWAIT);
+
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+static guint
+raw_count_closed (GArray *fds,
+                  guint   first,
+                  guint   last)
+{
+  guint closed = 0;
+
+  for (guint i = first; i < last; i++)
+    closed += raw_is_closed (g_array_index (fds, int, i));
+  return closed;
+}
+
+typedef struct
+{
+  GArray *fds;
+  guint   first, last;   /* which of fds */
+} RawSet;
+
+static gboolean
+raw_all_closed (gpointer user_data)
+{
+  RawSet *set = user_data;
+
+  return raw_count_closed (set->fds, set->first, set->last) == set->last - set->first;
+}
+
+static void
+raw_close_all (GArray *fds)
+{
+  for (guint i = 0; i < fds->len; i++)
+    close (g_array_index (fds, int, i));
+}
+
+/* The cap of one address held by silent connections: one more from it is
+ * closed at once, unanswered, while those wait for their deadline; alice,
+ * from another address, sends as usual. */
+static void
+test_unproven_per_address (Fixture       *fixture,
+                           gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "through.bin", 100000, 21);
+  g_autofree char *target = g_build_filename (fixture->inbox, "through.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  g_autoptr(GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
+  RawSet extra = { fds, FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS, FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS + 1 };
+  FilerTransfer *sent;
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  for (guint i = 0; i < FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS; i++)
+    {
+      int fd = raw_connect_from (fixture, "127.0.0.3");
+      g_array_append_val (fds, fd);
+    }
+  filer_test_spin (300);   /* bob accepts them all */
+  {
+    int fd = raw_connect_from (fixture, "127.0.0.3");
+    g_array_append_val (fds, fd);
+  }
+  filer_test_wait_until (raw_all_closed, &extra, 5000, "the connection over the cap to be closed");
+  g_assert_cmpuint (raw_count_closed (fds, 0, FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS), ==, 0);
+
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 10000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  assert_same_file (source, target);
+  g_assert_cmpuint (raw_count_closed (fds, 0, FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS), ==, 0);
+  raw_close_all (fds);
+}
+
+/* Every slot taken by silent connections from a few addresses: alice's
+ * connection gets the slot of one of theirs (the oldest of the address
+ * holding most) and her transfer completes while the others are still
+ * held, long before their deadline would have freed any. */
+static void
+test_unproven_total (Fixture       *fixture,
+                     gconstpointer  user_data)
+{
+  g_autofree char *source = make_file (fixture->outbox, "evicts.bin", 100000, 22);
+  g_autofree char *target = g_build_filename (fixture->inbox, "evicts.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  g_autoptr(GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
+  guint n_addresses = FILER_TRANSFER_MAX_UNPROVEN / FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS;
+  guint closed;
+  FilerTransfer *sent;
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  for (guint a = 0; a < n_addresses; a++)
+    {
+      g_autofree char *address = g_strdup_printf ("127.0.1.%u", a + 1);
+
+      for (guint i = 0; i < FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS; i++)
+        {
+          int fd = raw_connect_from (fixture, address);
+          g_array_append_val (fds, fd);
+        }
+    }
+  filer_test_spin (500);
+  g_assert_cmpuint (raw_count_closed (fds, 0, fds->len), ==, 0);
+
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 8000);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  assert_same_file (source, target);
+
+  closed = raw_count_closed (fds, 0, fds->len);
+  g_test_message ("silent connections closed to make room: %u of %u", closed, fds->len);
+  g_assert_cmpuint (closed, >=, 1);
+  g_assert_cmpuint (closed, <=, 4);
+  raw_close_all (fds);
+}
+
+typedef struct
+{
+  guint  ticks;
+  gint64 last;
+  gint64 longest;
+} Ticks;
+
+static gboolean
+tick_cb (gpointer user_data)
+{
+  Ticks *ticks = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (ticks->last != 0)
+    ticks->longest = MAX (ticks->longest, now - ticks->last);
+  ticks->last = now;
+  ticks->ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Connections that send one byte of a TLS record and stop: the main loop
+ * goes on turning (a 10 ms timer keeps its pace), and each is closed at
+ * its deadline, not before. */
+static void
+test_unproven_one_byte (Fixture       *fixture,
+                        gconstpointer  user_data)
+{
+  g_autoptr(GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
+  RawSet all = { fds, 0, 0 };
+  Ticks ticks = { 0 };
+  gint64 start;
+  double elapsed;
+  guint id;
+
+  for (guint a = 0; a < 4; a++)
+    {
+      g_autofree char *address = g_strdup_printf ("127.0.2.%u", a + 1);
+
+      for (guint i = 0; i < FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS; i++)
+        {
+          int fd = raw_connect_from (fixture, address);
+          g_assert_cmpint (send (fd, "\x16", 1, 0), ==, 1);
+          g_array_append_val (fds, fd);
+        }
+    }
+  all.last = fds->len;
+  start = g_get_monotonic_time ();
+
+  filer_test_spin (300);
+  id = g_timeout_add (10, tick_cb, &ticks);
+  filer_test_spin (1000);
+  g_source_remove (id);
+  g_test_message ("%u ticks of a 10 ms timer in 1 s, longest gap %.1f ms",
+                  ticks.ticks, ticks.longest / 1000.0);
+  g_assert_cmpuint (ticks.ticks, >=, 40);
+
+  filer_test_wait_until (raw_all_closed, &all, FILER_TRANSFER_HELLO_TIMEOUT_MS + 10000,
+                         "the one-byte connections to be closed");
+  elapsed = (g_get_monotonic_time () - start) / 1e6;
+  g_test_message ("closed after %.2f s", elapsed);
+  g_assert_cmpfloat (elapsed, >=, FILER_TRANSFER_HELLO_TIMEOUT_MS / 1000.0 - 0.5);
+  raw_close_all (fds);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2566,6 +2789,9 @@ main (int   argc,
   ADD ("keepalive", test_keepalive, NULL);
   ADD ("busy/unanswered", test_busy_unanswered, NULL);
   ADD ("busy/receiving", test_busy_receiving, NULL);
+  ADD ("unproven/per-address", test_unproven_per_address, NULL);
+  ADD ("unproven/total", test_unproven_total, NULL);
+  ADD ("unproven/one-byte", test_unproven_one_byte, NULL);
 
   return g_test_run ();
 }

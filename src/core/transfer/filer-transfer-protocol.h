@@ -40,6 +40,13 @@ G_BEGIN_DECLS
  * answered `error` code `busy` and closed; the others go on. */
 #define FILER_TRANSFER_MAX_UNANSWERED   64
 #define FILER_TRANSFER_MAX_RECEIVING    16
+/* Connections not yet past their hello (still silent, in the TLS
+ * handshake or in the hello; §3.13): at most this many in all, and this
+ * many from one source address. One over is closed at once, unanswered:
+ * a stranger's connections cost nothing until its key is proven, and
+ * each of these states has its deadline. */
+#define FILER_TRANSFER_MAX_UNPROVEN             128
+#define FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS 16
 /* TCP keepalive on a transfer's socket, both sides: a peer that vanished
  * without a FIN (power cut, cable, NAT state lost) is noticed after
  * IDLE + INTERVAL * COUNT seconds of silence, 60 s, even in a state that

@@ -9,8 +9,10 @@
 #include "filer-transfer-connector.h"
 #include "filer-transfer-hello.h"
 #include "filer-transfer-private.h"
+#include "filer-transfer-protocol.h"
 #include "filer-transfer-receiver.h"
 #include "filer-transfer-sender.h"
+#include "filer-net.h"
 #include "filer-tls.h"
 #include "filer-util.h"
 #include "filer-safe-path.h"
@@ -60,6 +62,8 @@ struct _FilerTransferService
   GListStore          *transfers;
   GHashTable          *sides;      /* FilerTransferSender/Receiver, owned */
   GHashTable          *pending;    /* FilerFrameConnection in hello, owned */
+  GHashTable          *unproven_by_address; /* address → connections before their hello */
+  guint                n_unproven;
   GCancellable        *cancellable;
   gboolean             disposed;
 };
@@ -179,6 +183,9 @@ incoming_hello_cb (GObject      *object,
   g_autofree char *peer_name = NULL;
   const char *path_name = g_object_get_data (object, "filer-path");
 
+  /* Past its hello, whichever way: no longer a stranger's slot. */
+  g_object_set_data (object, "filer-unproven", NULL);
+
   if (!filer_transfer_hello_finish (connection, result, &peer_id, &peer_name, &error))
     {
       g_debug ("Incoming transfer connection refused: %s", error->message);
@@ -197,16 +204,123 @@ incoming_hello_cb (GObject      *object,
   g_hash_table_remove (self->pending, connection);
 }
 
+/* One connection not yet past its hello (silent so far, in the TLS
+ * handshake, or in the hello), counted against the caps while it lives:
+ * FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS from one source address (one
+ * more is closed at once) and FILER_TRANSFER_MAX_UNPROVEN in all. When
+ * all are taken, a newcomer gets the slot of the oldest connection of the
+ * address holding the most: a flood from a few addresses cannot keep a
+ * device that sends one connection at a time out. Each state has its
+ * deadline besides, so no slot is held for long. */
+typedef struct
+{
+  FilerTransferService *service;
+  char                 *address;   /* NULL: a stream from elsewhere (NAT) */
+  GSocket              *socket;    /* to shut down when evicted */
+  gboolean              counted;
+} Unproven;
+
+static void
+unproven_uncount (Unproven *unproven)
+{
+  FilerTransferService *self = unproven->service;
+
+  if (!unproven->counted)
+    return;
+  unproven->counted = FALSE;
+  self->n_unproven--;
+  if (unproven->address != NULL)
+    {
+      GQueue *queue = g_hash_table_lookup (self->unproven_by_address, unproven->address);
+
+      g_queue_remove (queue, unproven);
+      if (g_queue_is_empty (queue))
+        g_hash_table_remove (self->unproven_by_address, unproven->address);
+    }
+}
+
+static gboolean
+unproven_evict_one (FilerTransferService *self)
+{
+  GHashTableIter iter;
+  GQueue *queue, *largest = NULL;
+  Unproven *oldest;
+
+  g_hash_table_iter_init (&iter, self->unproven_by_address);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&queue))
+    if (largest == NULL || queue->length > largest->length)
+      largest = queue;
+  if (largest == NULL)
+    return FALSE;   /* all are streams from elsewhere */
+
+  oldest = g_queue_peek_head (largest);
+  g_debug ("Too many connections before their hello: closing the oldest from %s", oldest->address);
+  if (oldest->socket != NULL)
+    g_socket_shutdown (oldest->socket, TRUE, TRUE, NULL);
+  unproven_uncount (oldest);   /* its state fails now and frees it */
+  return TRUE;
+}
+
+static Unproven *
+unproven_admit (FilerTransferService *self,
+                const char           *address,
+                GSocket              *socket)
+{
+  Unproven *unproven;
+  GQueue *queue = NULL;
+
+  if (address != NULL)
+    {
+      queue = g_hash_table_lookup (self->unproven_by_address, address);
+      if (queue != NULL && queue->length >= FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS)
+        return NULL;
+    }
+  if (self->n_unproven >= FILER_TRANSFER_MAX_UNPROVEN && !unproven_evict_one (self))
+    return NULL;
+
+  unproven = g_new0 (Unproven, 1);
+  unproven->service = g_object_ref (self);
+  unproven->address = g_strdup (address);
+  unproven->socket = socket != NULL ? g_object_ref (socket) : NULL;
+  unproven->counted = TRUE;
+  self->n_unproven++;
+  if (address != NULL)
+    {
+      queue = g_hash_table_lookup (self->unproven_by_address, address);
+      if (queue == NULL)
+        {
+          queue = g_queue_new ();
+          g_hash_table_insert (self->unproven_by_address, g_strdup (address), queue);
+        }
+      g_queue_push_tail (queue, unproven);
+    }
+  return unproven;
+}
+
+static void
+unproven_release (gpointer data)
+{
+  Unproven *unproven = data;
+
+  unproven_uncount (unproven);
+  g_object_unref (unproven->service);
+  g_clear_object (&unproven->socket);
+  g_free (unproven->address);
+  g_free (unproven);
+}
+
 static void
 start_hello (FilerTransferService *self,
              GIOStream            *stream,
              const char           *proven_peer_id,
-             const char           *path_name)
+             const char           *path_name,
+             Unproven             *unproven)
 {
   FilerFrameConnection *connection;
 
   connection = filer_frame_connection_new (stream);
   g_object_set_data_full (G_OBJECT (connection), "filer-path", g_strdup (path_name), g_free);
+  g_object_set_data_full (G_OBJECT (connection), "filer-unproven", unproven, unproven_release);
   g_hash_table_add (self->pending, connection);
   filer_transfer_hello_async (connection, self->device_id, self->device_name, NULL, proven_peer_id,
                               self->cancellable, incoming_hello_cb, g_object_ref (self));
@@ -231,10 +345,19 @@ filer_transfer_service_handle_stream (FilerTransferService *self,
                                       const char           *peer_id,
                                       const char           *path_name)
 {
+  Unproven *unproven;
+
   g_return_if_fail (FILER_IS_TRANSFER_SERVICE (self));
   g_return_if_fail (G_IS_IO_STREAM (stream));
 
-  start_hello (self, stream, peer_id, path_name);
+  unproven = unproven_admit (self, NULL, NULL);
+  if (unproven == NULL)
+    {
+      g_debug ("Incoming %s stream closed: too many connections before their hello", path_name);
+      g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      return;
+    }
+  start_hello (self, stream, peer_id, path_name, unproven);
 }
 
 /* ------------------------------------------------------------------ */
@@ -249,7 +372,9 @@ typedef struct
 {
   FilerTransferService *service;
   GSocketConnection    *connection;
+  Unproven             *unproven;
   GSource              *readable;
+  GSource              *retry;     /* one byte of a TLS record so far */
   GSource              *timeout;
 } Incoming;
 
@@ -261,11 +386,17 @@ incoming_free (Incoming *incoming)
       g_source_destroy (incoming->readable);
       g_source_unref (incoming->readable);
     }
+  if (incoming->retry != NULL)
+    {
+      g_source_destroy (incoming->retry);
+      g_source_unref (incoming->retry);
+    }
   if (incoming->timeout != NULL)
     {
       g_source_destroy (incoming->timeout);
       g_source_unref (incoming->timeout);
     }
+  g_clear_pointer (&incoming->unproven, unproven_release);
   g_clear_object (&incoming->connection);
   g_clear_object (&incoming->service);
   g_free (incoming);
@@ -303,7 +434,8 @@ server_handshake_cb (GObject      *object,
                      GAsyncResult *result,
                      gpointer      user_data)
 {
-  g_autoptr(FilerTransferService) self = user_data;
+  Unproven *unproven = user_data;
+  FilerTransferService *self = unproven->service;
   g_autoptr(GIOStream) tls = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *proven = NULL;
@@ -312,23 +444,32 @@ server_handshake_cb (GObject      *object,
   if (tls == NULL)
     {
       g_debug ("Incoming transfer connection: TLS failed: %s", error->message);
+      unproven_release (unproven);
       return;
     }
   if (self->disposed)
     {
       g_io_stream_close_async (tls, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      unproven_release (unproven);
       return;
     }
 
   /* From here the caller's id is the one its key proves: the hello must
    * say the same, and the transfer (auto-accept, the trusted list) sees
    * only that. */
-  start_hello (self, tls, proven, FILER_TRANSFER_PATH_LAN);
+  start_hello (self, tls, proven, FILER_TRANSFER_PATH_LAN, unproven);
 }
+
+typedef enum
+{
+  PEEK_DONE,      /* handed on, or closed */
+  PEEK_NOTHING,   /* nothing to read yet */
+  PEEK_PARTIAL,   /* one byte of a TLS record: look again in a moment */
+} PeekResult;
 
 /* The first two bytes decide: a TLS record starts 0x16 0x03 (handshake,
  * version 3.x); a Filer 1 frame starts with its header length. */
-static gboolean
+static PeekResult
 peek_first_bytes (Incoming *incoming)
 {
   GSocket *socket = g_socket_connection_get_socket (incoming->connection);
@@ -340,30 +481,45 @@ peek_first_bytes (Incoming *incoming)
   g_autoptr(GError) error = NULL;
 
   if (self->disposed)
-    return FALSE;
+    return PEEK_DONE;
 
   n = g_socket_receive_message (socket, NULL, &vector, 1, NULL, NULL, &flags, NULL, &error);
   if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-    return TRUE;
+    return PEEK_NOTHING;
   if (n <= 0)
     {
       g_debug ("Incoming transfer connection closed before its first bytes");
       g_io_stream_close (G_IO_STREAM (incoming->connection), NULL, NULL);
-      return FALSE;
+      return PEEK_DONE;
     }
   if (n == 1 && first[0] == 0x16)
-    return TRUE;   /* wait for the second byte; the readable source polls again */
+    return PEEK_PARTIAL;
 
   if (first[0] == 0x16 && first[1] == 0x03)
     filer_tls_handshake_async (G_IO_STREAM (incoming->connection), FILER_TLS_ROLE_SERVER,
                                self->identity, NULL, self->cancellable, server_handshake_cb,
-                               g_object_ref (self));
+                               g_steal_pointer (&incoming->unproven));
   else
     {
       g_debug ("Incoming transfer connection speaks in clear (Filer 1): told to update");
       answer_version_1 (incoming->connection);
     }
-  return FALSE;
+  return PEEK_DONE;
+}
+
+#define PEEK_RETRY_MS 20
+
+static gboolean
+incoming_retry_cb (gpointer user_data)
+{
+  Incoming *incoming = user_data;
+
+  if (peek_first_bytes (incoming) != PEEK_DONE)
+    return G_SOURCE_CONTINUE;
+
+  g_clear_pointer (&incoming->retry, g_source_unref);
+  incoming_free (incoming);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -373,17 +529,27 @@ incoming_readable_cb (GSocket      *socket,
 {
   Incoming *incoming = user_data;
 
-  if (peek_first_bytes (incoming))
+  switch (peek_first_bytes (incoming))
     {
-      /* One byte of a TLS record so far: look again shortly rather than
-       * spin on a socket that stays readable. */
-      if (condition & G_IO_IN)
-        g_usleep (1000);
+    case PEEK_NOTHING:
       return G_SOURCE_CONTINUE;
-    }
 
-  incoming_free (incoming);
-  return G_SOURCE_REMOVE;
+    case PEEK_PARTIAL:
+      /* The socket stays readable with that one byte: poll it on a timer
+       * instead, never spinning, never sleeping in the main loop (a
+       * thousand such connections would stall it). */
+      g_clear_pointer (&incoming->readable, g_source_unref);
+      incoming->retry = g_timeout_source_new (PEEK_RETRY_MS);
+      g_source_set_callback (incoming->retry, incoming_retry_cb, incoming, NULL);
+      g_source_attach (incoming->retry, g_main_context_get_thread_default ());
+      return G_SOURCE_REMOVE;
+
+    case PEEK_DONE:
+    default:
+      g_clear_pointer (&incoming->readable, g_source_unref);
+      incoming_free (incoming);
+      return G_SOURCE_REMOVE;
+    }
 }
 
 static gboolean
@@ -405,9 +571,25 @@ incoming_cb (GSocketService    *listener,
              gpointer           user_data)
 {
   FilerTransferService *self = user_data;
-  Incoming *incoming = g_new0 (Incoming, 1);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (socket_connection, NULL);
+  g_autofree char *address = NULL;
+  Incoming *incoming;
+  Unproven *unproven;
 
+  if (G_IS_INET_SOCKET_ADDRESS (remote))
+    address = filer_net_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  unproven = unproven_admit (self, address != NULL ? address : "?",
+                             g_socket_connection_get_socket (socket_connection));
+  if (unproven == NULL)
+    {
+      g_debug ("Incoming transfer connection from %s closed: too many before their hello", address);
+      g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
+      return TRUE;
+    }
+
+  incoming = g_new0 (Incoming, 1);
   incoming->service = g_object_ref (self);
+  incoming->unproven = unproven;
   incoming->connection = g_object_ref (socket_connection);
   incoming->readable = g_socket_create_source (g_socket_connection_get_socket (socket_connection),
                                                G_IO_IN | G_IO_HUP | G_IO_ERR, self->cancellable);
@@ -918,6 +1100,7 @@ filer_transfer_service_finalize (GObject *object)
 
   g_clear_object (&self->transfers);
   g_clear_object (&self->cancellable);
+  g_clear_pointer (&self->unproven_by_address, g_hash_table_unref);
   g_clear_object (&self->identity);
   g_free (self->device_id);
   g_free (self->device_name);
@@ -1043,6 +1226,8 @@ filer_transfer_service_init (FilerTransferService *self)
   self->transfers = g_list_store_new (FILER_TYPE_TRANSFER);
   self->sides = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->pending = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->unproven_by_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                     (GDestroyNotify)g_queue_free);
   self->cancellable = g_cancellable_new ();
 }
 
