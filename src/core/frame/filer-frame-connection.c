@@ -516,9 +516,11 @@ filer_frame_connection_resume (FilerFrameConnection *self)
   self->paused = FALSE;
 
   /* Frames already buffered go out from an idle, not from inside
-   * whatever handler called us. */
+   * whatever handler called us; at the default priority, as the I/O it
+   * stands for: a window redrawing without pause (GTK's frame clock runs
+   * above the default idle priority) must not starve the network. */
   if (self->started && self->deliver_source == 0)
-    self->deliver_source = g_idle_add (deliver_cb, self);
+    self->deliver_source = g_idle_add_full (G_PRIORITY_DEFAULT, deliver_cb, self, NULL);
 }
 
 /* Writing */
@@ -798,7 +800,7 @@ enqueue (FilerFrameConnection *self,
   if (G_IS_TLS_CONNECTION (self->stream))
     {
       if (self->flush_source == 0)
-        self->flush_source = g_idle_add (flush_cb, self);
+        self->flush_source = g_idle_add_full (G_PRIORITY_DEFAULT, flush_cb, self, NULL);   /* as deliver_source */
       return;
     }
 
