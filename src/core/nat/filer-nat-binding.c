@@ -135,6 +135,7 @@ bind_cb (gpointer user_data)
     filer_frame_set (frame, "secret", self->secret);
   if (self->mapping)
     filer_frame_set (frame, "mapping", self->mapping);
+  filer_frame_pad_to (frame, 96);  /* at least its nat-bound (§4.2) */
   _filer_nat_socket_send_frame (self->socket, self->server, frame);
 
   /* Until the server has answered on both ports, ask again soon. */

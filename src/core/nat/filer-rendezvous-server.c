@@ -344,6 +344,14 @@ handle_bind (FilerRendezvousServer *self,
   filer_frame_set (reply, "address", address);
   if (self->socket2)
     filer_frame_set_uint (reply, "port2", filer_rendezvous_server_get_port2 (self));
+  /* The source address of a nat-bind is not proven yet (without a
+   * directory nothing is checked): never more bytes back than came.
+   * Clients pad nat-bind to 96 bytes (§4.2). */
+  if (encoded_size (reply) > encoded_size (frame))
+    {
+      g_debug ("rendezvous: a nat-bind too short for its answer");
+      return;
+    }
   send_frame (self, reply, from);
 }
 
