@@ -442,6 +442,69 @@ test_default_targets (void)
     g_test_skip ("No interface here has a broadcast address: only loopback was checked");
 }
 
+
+/* Issue 10: a probe proves nothing of its source, so the server never
+ * answers one with more bytes than it has: an unpadded probe gets no
+ * answer at all, a padded one an answer no bigger than itself. */
+static gsize
+probe_answered (guint16     port,
+                const char *ip,
+                gsize       pad_to,
+                gsize      *sent)
+{
+  g_autoptr(GSocketAddress) local = g_inet_socket_address_new_from_string (ip, 0);
+  g_autoptr(GSocketAddress) to = g_inet_socket_address_new_from_string ("127.0.0.1", port);
+  g_autoptr(FilerFrame) probe = filer_frame_new ("probe");
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC;
+  gsize total = 0;
+  char buffer[65536];
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, local, FALSE, &error);
+  g_assert_no_error (error);
+  filer_frame_set_uint (probe, "version", 1);
+  if (pad_to)
+    filer_frame_pad_to (probe, pad_to);
+  bytes = filer_frame_encode (probe, NULL);
+  *sent = g_bytes_get_size (bytes);
+  g_socket_send_to (socket, to, g_bytes_get_data (bytes, NULL), *sent, NULL, &error);
+  g_assert_no_error (error);
+  while (g_get_monotonic_time () < end)
+    {
+      while (g_socket_condition_check (socket, G_IO_IN) & G_IO_IN)
+        {
+          gssize n = g_socket_receive (socket, buffer, sizeof buffer, NULL, NULL);
+
+          g_assert_cmpint (n, >, 0);
+          total += n;
+        }
+      g_usleep (10 * 1000);
+    }
+
+  return total;
+}
+
+static void
+test_no_amplification (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  guint16 port = filer_test_server_get_port (server);
+  gsize sent, back;
+
+  back = probe_answered (port, "127.0.0.71", 0, &sent);
+  g_test_message ("unpadded probe: %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT " back", sent, back);
+  g_assert_cmpuint (back, <=, sent);
+
+  back = probe_answered (port, "127.0.0.72", 128, &sent);
+  g_test_message ("padded probe: %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT " back", sent, back);
+  g_assert_cmpuint (back, >, 0);
+  g_assert_cmpuint (back, <=, sent);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -454,6 +517,7 @@ main (int   argc,
   g_test_add_func ("/filer/probe/collect-flood", test_collect_flood);
   g_test_add_func ("/filer/probe/timeout", test_timeout);
   g_test_add_func ("/filer/probe/cancel", test_cancel);
+  g_test_add_func ("/filer/probe/no-amplification", test_no_amplification);
   g_test_add_func ("/filer/probe/default-targets", test_default_targets);
 
   return g_test_run ();

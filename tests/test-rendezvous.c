@@ -121,6 +121,7 @@ raw_bind (Fixture    *fixture,
   g_autoptr(FilerFrame) bound = NULL;
 
   filer_frame_set (bind, "id", id);
+  filer_frame_pad_to (bind, 96);
   raw_send (socket, fixture->server_address, bind);
   bound = expect_frame (socket, "nat-bound");
   g_assert_true (g_str_has_prefix (filer_frame_get (bound, "address"), "127.0.0.1:"));
@@ -1211,6 +1212,262 @@ test_address_equal (void)
   g_assert_cmpmem (back, sizeof back, token, sizeof token);
 }
 
+
+/* --- issue 10: few addresses cannot fill the table, no amplification --- */
+
+/* Reads @socket until a nat-session or nat-refused for @attempt comes
+ * (offers for its other ids are skipped). */
+static FilerFrame *
+answer_of (GSocket    *socket,
+           const char *attempt)
+{
+  for (;;)
+    {
+      FilerFrame *frame = raw_receive (socket, 3000);
+
+      if (frame == NULL)
+        g_error ("no answer to attempt %s", attempt);
+      if ((filer_frame_is (frame, "nat-session") || filer_frame_is (frame, "nat-refused")) &&
+          g_strcmp0 (filer_frame_get (frame, "attempt"), attempt) == 0)
+        return frame;
+      filer_frame_unref (frame);
+    }
+}
+
+static void
+bind_at (Fixture    *fixture,
+         GSocket    *socket,
+         const char *id)
+{
+  g_autoptr(FilerFrame) bind = filer_frame_new ("nat-bind");
+  g_autoptr(FilerFrame) bound = NULL;
+
+  filer_frame_set (bind, "id", id);
+  filer_frame_pad_to (bind, 96);
+  raw_send (socket, fixture->server_address, bind);
+  bound = expect_frame (socket, "nat-bound");
+}
+
+/* Opens sessions among @n ids bound from @ip until refused; returns how
+ * many it got. */
+static guint
+flood_from (Fixture    *fixture,
+            const char *ip,
+            guint       n)
+{
+  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  guint opened = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("atk-%s-%u", ip, i);
+
+      g_ptr_array_add (sockets, raw_socket_at (ip));
+      bind_at (fixture, sockets->pdata[i], id);
+    }
+
+  for (guint step = 1; step <= 4; step++)
+    for (guint i = 0; i < n; i++)
+      {
+        g_autofree char *id = g_strdup_printf ("atk-%s-%u", ip, i);
+        g_autofree char *to = g_strdup_printf ("atk-%s-%u", ip, (i + step) % n);
+        g_autofree char *attempt = g_strdup_printf ("f%u-%u", step, i);
+        g_autoptr(FilerFrame) connect = filer_frame_new ("nat-connect");
+        g_autoptr(FilerFrame) answer = NULL;
+
+        filer_frame_set (connect, "id", id);
+        filer_frame_set (connect, "to", to);
+        filer_frame_set (connect, "attempt", attempt);
+        raw_send (sockets->pdata[i], fixture->server_address, connect);
+        answer = answer_of (sockets->pdata[i], attempt);
+        if (filer_frame_is (answer, "nat-session"))
+          opened++;
+        else
+          g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "busy");
+      }
+
+  return opened;
+}
+
+static void
+legit_pair (Fixture    *fixture,
+            const char *a_ip,
+            const char *b_ip,
+            const char *b_id)
+{
+  g_autoptr(GSocket) a = raw_socket_at (a_ip);
+  g_autoptr(GSocket) b = b_ip ? raw_socket_at (b_ip) : NULL;
+  g_autoptr(FilerFrame) connect = filer_frame_new ("nat-connect");
+  g_autoptr(FilerFrame) answer = NULL;
+  g_autoptr(FilerFrame) offer = NULL;
+  g_autofree char *a_id = g_strdup_printf ("legit-%s", a_ip);
+
+  bind_at (fixture, a, a_id);
+  if (b_ip)
+    bind_at (fixture, b, b_id);
+  filer_frame_set (connect, "id", a_id);
+  filer_frame_set (connect, "to", b_id);
+  filer_frame_set (connect, "attempt", "legit");
+  raw_send (a, fixture->server_address, connect);
+  answer = answer_of (a, "legit");
+  g_assert_cmpstr (filer_frame_get_message_type (answer), ==, "nat-session");
+  if (b)
+    {
+      offer = expect_frame (b, "nat-offer");
+      g_assert_cmpstr (filer_frame_get (offer, "peer-id"), ==, a_id);
+    }
+}
+
+static void
+test_per_address (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const char *attackers[] = { "127.0.0.2", "127.0.0.3", "127.0.0.4" };
+
+  /* 20 ids from one address could open 80 sessions (4 toward each);
+   * the address gets 64, then busy. */
+  for (guint i = 0; i < G_N_ELEMENTS (attackers); i++)
+    g_assert_cmpuint (flood_from (fixture, attackers[i], 20), ==, 64);
+  g_assert_cmpuint (filer_rendezvous_server_get_n_sessions (fixture->server), ==, 3 * 64);
+
+  /* A pair elsewhere still gets its session, and B its offer. */
+  legit_pair (fixture, "127.0.0.20", "127.0.0.21", "legit-b");
+}
+
+static void
+test_per_target (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(GSocket) victim = raw_socket_at ("127.0.0.30");
+  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  guint opened = 0;
+
+  bind_at (fixture, victim, "victim");
+
+  /* 16 ids from one address all ask for the victim: 4 get a session. */
+  for (guint i = 0; i < 16; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("atk-%u", i);
+      g_autoptr(FilerFrame) connect = filer_frame_new ("nat-connect");
+      g_autoptr(FilerFrame) answer = NULL;
+
+      g_ptr_array_add (sockets, raw_socket_at ("127.0.0.31"));
+      bind_at (fixture, sockets->pdata[i], id);
+      filer_frame_set (connect, "id", id);
+      filer_frame_set (connect, "to", "victim");
+      filer_frame_set (connect, "attempt", "x");
+      raw_send (sockets->pdata[i], fixture->server_address, connect);
+      answer = answer_of (sockets->pdata[i], "x");
+      if (filer_frame_is (answer, "nat-session"))
+        opened++;
+      else
+        g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "busy");
+    }
+  g_assert_cmpuint (opened, ==, 4);
+
+  /* A caller from elsewhere still reaches the victim (the victim's 16
+   * are used up only by 4 addresses that may see it, each holding its
+   * 4; docs/protocol.md §4.4). */
+  legit_pair (fixture, "127.0.0.32", NULL, "victim");
+}
+
+/* Sends @frame (@bytes of it) from a fresh unbound address and returns
+ * the bytes that come back within a second. */
+static gsize
+answered_bytes (GSocketAddress *to,
+                const char     *ip,
+                const guint8   *data,
+                gsize           length)
+{
+  g_autoptr(GSocket) socket = raw_socket_at (ip);
+  g_autoptr(GError) error = NULL;
+  gint64 end = g_get_monotonic_time () + G_USEC_PER_SEC;
+  gsize total = 0;
+  guint8 buffer[65536];
+
+  g_socket_send_to (socket, to, (const char *)data, length, NULL, &error);
+  g_assert_no_error (error);
+  while (g_get_monotonic_time () < end)
+    {
+      while (g_socket_condition_check (socket, G_IO_IN) & G_IO_IN)
+        {
+          gssize n = g_socket_receive (socket, (char *)buffer, sizeof buffer, NULL, NULL);
+
+          g_assert_cmpint (n, >, 0);
+          total += n;
+        }
+      filer_test_spin (10);
+    }
+
+  return total;
+}
+
+static void
+test_amplification (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) port2 = g_inet_socket_address_new (loopback, filer_rendezvous_server_get_port2 (fixture->server));
+  g_autoptr(GSocket) b = raw_socket_at ("127.0.0.41");
+  /* The shortest of each kind a sender can make: short ids, no extras. */
+  const char *requests[] = {
+    "type:nat-bind;id:a",
+    "type:nat-bind;id:b;mapping:independent",
+    "type:nat-connect;to:b;attempt:a",
+    "type:nat-connect;id:a;to:b;attempt:a",
+    "type:nat-connect;id:x;to:b;attempt:a",
+    "type:nat-accept;session:0011223344556677",
+    "type:nat-ready;session:0011223344556677",
+    "type:nat-close;session:0011223344556677",
+    "type:nat-relay;session:0011223344556677",
+    "type:nat-probe;id:a",
+    "type:nat-what",
+  };
+  guint n = 0;
+
+  /* One id bound, so that refusals other than not-bound can happen. */
+  bind_at (fixture, b, "b");
+
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+    for (guint port = 0; port < 2; port++)
+      {
+        g_autofree char *ip = g_strdup_printf ("127.0.0.%u", 50 + n++);
+        g_autofree char *text = g_strdup_printf ("CL:0;%s", requests[i]);
+        guint8 datagram[256];
+        gsize length = strlen (text) + 2;
+        gsize back;
+
+        datagram[0] = strlen (text) & 0xff;
+        datagram[1] = 0;
+        memcpy (datagram + 2, text, strlen (text));
+        back = answered_bytes (port ? port2 : fixture->server_address, ip, datagram, length);
+        g_test_message ("%s to port %u: %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT " back",
+                        requests[i], port + 1, length, back);
+        g_assert_cmpuint (back, <=, length);
+      }
+
+  /* Padded, they are answered: nat-probe, nat-bind, and not-bound. */
+  {
+    g_autoptr(GSocket) socket = raw_socket_at ("127.0.0.90");
+    g_autoptr(FilerFrame) probe = filer_frame_new ("nat-probe");
+    g_autoptr(FilerFrame) probed = NULL;
+    g_autoptr(FilerFrame) connect = filer_frame_new ("nat-connect");
+    g_autoptr(FilerFrame) refused = NULL;
+
+    filer_frame_set (probe, "id", "a");
+    filer_frame_pad_to (probe, 96);
+    raw_send (socket, port2, probe);
+    probed = expect_frame (socket, "nat-probed");
+
+    filer_frame_set (connect, "id", "nobody");
+    filer_frame_set (connect, "to", "b");
+    filer_frame_set (connect, "attempt", "a");
+    raw_send (socket, fixture->server_address, connect);
+    refused = expect_frame (socket, "nat-refused");
+    g_assert_cmpstr (filer_frame_get (refused, "code"), ==, "not-bound");
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1232,6 +1489,12 @@ main (int   argc,
   g_test_add ("/filer/rendezvous/proven-caller", Fixture, NULL, fixture_setup, test_proven_caller,
               fixture_teardown);
   g_test_add ("/filer/rendezvous/pseudotcp-keys", Fixture, NULL, fixture_setup, test_pseudotcp_keys,
+              fixture_teardown);
+  g_test_add ("/filer/rendezvous/limits/per-address", Fixture, NULL, fixture_setup, test_per_address,
+              fixture_teardown);
+  g_test_add ("/filer/rendezvous/limits/per-target", Fixture, NULL, fixture_setup, test_per_target,
+              fixture_teardown);
+  g_test_add ("/filer/rendezvous/limits/amplification", Fixture, NULL, fixture_setup, test_amplification,
               fixture_teardown);
   g_test_add_func ("/filer/rendezvous/address-equal", test_address_equal);
   g_test_add_func ("/filer/rendezvous/server/bind-foreign-address", test_bind_foreign_address);

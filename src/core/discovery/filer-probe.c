@@ -357,6 +357,7 @@ run_start (FilerProbe          *self,
   targets = send_targets (self);
   run->to = resolve_targets (targets);
   filer_frame_set_uint (probe, "version", 1);
+  filer_frame_pad_to (probe, 128);  /* at least its reply (§2.6) */
   run->probe = filer_frame_encode (probe, NULL);
   g_task_set_task_data (task, run, run_free);
 

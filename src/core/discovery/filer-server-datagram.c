@@ -49,6 +49,20 @@ _filer_server_handle_probe (FilerServer    *self,
   filer_frame_set_uint (reply, "port", self->port);
   filer_frame_set (reply, "server-id", filer_identity_get_id (self->identity));
 
+  /* Amplification: a probe proves nothing of its source address, so it
+   * never gets more bytes back than it has (as the server re-encodes it);
+   * clients pad it to 128 bytes (docs/protocol.md §2.6). */
+  {
+    g_autoptr(GBytes) request = filer_frame_encode (frame, NULL);
+    g_autoptr(GBytes) answer = filer_frame_encode (reply, NULL);
+
+    if (request == NULL || answer == NULL || g_bytes_get_size (answer) > g_bytes_get_size (request))
+      {
+        g_debug ("Not answering a probe shorter than its answer");
+        return;
+      }
+  }
+
   if (!filer_server_send_datagram (self, reply, from, &error))
     g_debug ("Cannot answer a probe: %s", error->message);
 }

@@ -443,3 +443,23 @@ filer_frame_encode (FilerFrame  *self,
 
   return g_byte_array_free_to_bytes (out);
 }
+
+/* Adds a "pad" key of 'x's so that the encoded frame has at least @size
+ * bytes: a UDP request whose answer is bigger carries its own weight
+ * (servers never answer an unproven datagram with more bytes than it
+ * has, docs/protocol.md §2.6, §4.2). */
+void
+filer_frame_pad_to (FilerFrame *self,
+                    gsize       size)
+{
+  g_autoptr(GBytes) bytes = filer_frame_encode (self, NULL);
+  gsize have = bytes ? g_bytes_get_size (bytes) : 0;
+  const gsize overhead = strlen (";pad:");
+  g_autofree char *pad = NULL;
+
+  if (bytes == NULL || have + overhead >= size)
+    return;
+
+  pad = g_strnfill (size - have - overhead, 'x');
+  filer_frame_set (self, "pad", pad);
+}

@@ -97,6 +97,8 @@ GBytes      *filer_frame_encode_header   (FilerFrame   *self,
                                           GError      **error);
 GBytes      *filer_frame_encode          (FilerFrame   *self,
                                           GError      **error);
+void         filer_frame_pad_to          (FilerFrame   *self,
+                                          gsize         size);
 
 char        *filer_frame_escape_value    (const char   *value);
 gboolean     filer_frame_is_valid_key    (const char   *key);

@@ -97,6 +97,7 @@ _filer_nat_binding_handle_bound (FilerNatBinding *self,
       g_autoptr(FilerFrame) probe = filer_frame_new ("nat-probe");
 
       filer_frame_set (probe, "id", self->peer_id);
+      filer_frame_pad_to (probe, 96);  /* at least its nat-probed (§4.2) */
       _filer_nat_socket_send_frame (self->socket, self->server2, probe);
     }
 
@@ -134,6 +135,7 @@ bind_cb (gpointer user_data)
     filer_frame_set (frame, "secret", self->secret);
   if (self->mapping)
     filer_frame_set (frame, "mapping", self->mapping);
+  filer_frame_pad_to (frame, 96);  /* at least its nat-bound (§4.2) */
   _filer_nat_socket_send_frame (self->socket, self->server, frame);
 
   /* Until the server has answered on both ports, ask again soon. */

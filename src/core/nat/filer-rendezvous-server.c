@@ -32,6 +32,19 @@
 #define MAX_ATTEMPT_LENGTH     32
 #define MAX_SESSIONS           4096
 #define MAX_SESSIONS_PER_PEER  16
+/* Sessions whose initiator is bound from one IP: a home or office
+ * behind one public address has a few devices, each with at most 16
+ * sessions of its own; 64 leaves them room, and it takes 64 addresses
+ * (not 9, as before) to fill the 4096 of the whole server. Throwaway ids
+ * (§2.7) do not help: the cap is per address, not per id. */
+#define MAX_SESSIONS_PER_ADDRESS 64
+/* Sessions toward one id from initiators on one IP: a device rarely
+ * sends to another over more than a couple of sessions at once, and it
+ * takes 4 addresses that may see the target to use up its 16. */
+#define MAX_SESSIONS_PER_ADDRESS_TO_PEER 4
+/* nat-offer repeats: at 0, 0.25, 0.75, 1.75 and 3.75 s (the wait doubles),
+ * not 20 in 5 s: what one nat-connect sends an address that did not ask. */
+#define MAX_OFFERS             5
 #define MAX_BINDINGS           65536
 #define BINDING_TIMEOUT_US     (90 * G_USEC_PER_SEC)   /* 3 keepalives of 30 s */
 #define SESSION_TIMEOUT_US     (60 * G_USEC_PER_SEC)
@@ -62,6 +75,7 @@ typedef struct
   gboolean accepted;          /* B has the offer */
   gint64 created_us;
   gint64 last_offer_us;
+  guint n_offers;
   gint64 last_us;
   guint64 relayed;            /* bytes */
   double bucket;              /* rate limit tokens, bytes */
@@ -197,19 +211,67 @@ binding_from (FilerRendezvousServer *self,
   return binding;
 }
 
+static gsize
+encoded_size (FilerFrame *frame)
+{
+  g_autoptr(GBytes) bytes = filer_frame_encode (frame, NULL);
+
+  return bytes ? g_bytes_get_size (bytes) : G_MAXSIZE;
+}
+
+/* Whether @to is where some id is bound: nat-bind with its secret from
+ * its registered IP proved it (the only proof UDP gets here). */
+static gboolean
+is_bound_address (FilerRendezvousServer *self,
+                  GSocketAddress        *to)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->bindings);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (filer_nat_address_equal (((Binding *)value)->address, to))
+      return TRUE;
+
+  return FALSE;
+}
+
+/* A refusal to an address not bound obeys the amplification rule (§4.1):
+ * no bigger than the request (@request_size bytes). Without its message
+ * first; if it still does not fit, not at all (the client gives up after
+ * its 5 s, as if it were lost). */
 static void
 refuse (FilerRendezvousServer *self,
         GSocketAddress        *to,
+        gsize                  request_size,
         const char            *attempt,
         const char            *code,
         const char            *message)
 {
   g_autoptr(FilerFrame) frame = filer_frame_new ("nat-refused");
+  gboolean proven = is_bound_address (self, to);
 
   g_debug ("rendezvous: refusing attempt %s: %s", attempt, message);
   filer_frame_set (frame, "attempt", attempt);
   filer_frame_set (frame, "code", code);
-  filer_frame_set (frame, "message", message);
+  if (!proven)
+    {
+      if (encoded_size (frame) > request_size)
+        {
+          g_debug ("rendezvous: a refusal would be bigger than its request: not sent");
+          return;
+        }
+      filer_frame_set (frame, "message", message);
+      if (encoded_size (frame) > request_size)
+        {
+          g_clear_pointer (&frame, filer_frame_unref);
+          frame = filer_frame_new ("nat-refused");
+          filer_frame_set (frame, "attempt", attempt);
+          filer_frame_set (frame, "code", code);
+        }
+    }
+  else
+    filer_frame_set (frame, "message", message);
   send_frame (self, frame, to);
 }
 
@@ -282,6 +344,14 @@ handle_bind (FilerRendezvousServer *self,
   filer_frame_set (reply, "address", address);
   if (self->socket2)
     filer_frame_set_uint (reply, "port2", filer_rendezvous_server_get_port2 (self));
+  /* The source address of a nat-bind is not proven yet (without a
+   * directory nothing is checked): never more bytes back than came.
+   * Clients pad nat-bind to 96 bytes (§4.2). */
+  if (encoded_size (reply) > encoded_size (frame))
+    {
+      g_debug ("rendezvous: a nat-bind too short for its answer");
+      return;
+    }
   send_frame (self, reply, from);
 }
 
@@ -299,6 +369,7 @@ send_offer (FilerRendezvousServer *self,
   filer_frame_set (offer, "stream", session->stream);
   send_frame (self, offer, session->b_address);
   session->last_offer_us = g_get_monotonic_time ();
+  session->n_offers++;
 }
 
 static void
@@ -342,6 +413,36 @@ count_sessions_of (FilerRendezvousServer *self,
   return n;
 }
 
+/* Sessions whose initiator is bound from the IP of @from, and among
+ * them those toward @to. */
+static guint
+count_sessions_from (FilerRendezvousServer *self,
+                     GSocketAddress        *from,
+                     const char            *to,
+                     guint                 *to_peer)
+{
+  GInetAddress *ip = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (from));
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  *to_peer = 0;
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Session *session = value;
+      GInetAddress *a_ip = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (session->a_address));
+
+      if (!g_inet_address_equal (a_ip, ip))
+        continue;
+      n++;
+      if (g_str_equal (session->b_id, to))
+        (*to_peer)++;
+    }
+
+  return n;
+}
+
 static void
 handle_connect (FilerRendezvousServer *self,
                 FilerFrame            *frame,
@@ -355,6 +456,8 @@ handle_connect (FilerRendezvousServer *self,
   Binding *b;
   Session *session;
   Session *existing;
+  gsize request_size = encoded_size (frame);
+  guint from_address, from_address_to_peer;
   gboolean a_symmetric, b_symmetric;
   guint8 token[FILER_NAT_TOKEN_SIZE];
 
@@ -364,13 +467,13 @@ handle_connect (FilerRendezvousServer *self,
   a = binding_from (self, id, from);
   if (a == NULL)
     {
-      refuse (self, from, attempt, "not-bound", "Send nat-bind from this address first");
+      refuse (self, from, request_size, attempt, "not-bound", "Send nat-bind from this address first");
       return;
     }
 
   if (count_sessions_of (self, id, &existing, attempt) >= MAX_SESSIONS_PER_PEER && existing == NULL)
     {
-      refuse (self, from, attempt, "busy", "Too many sessions");
+      refuse (self, from, request_size, attempt, "busy", "Too many sessions");
       return;
     }
 
@@ -385,13 +488,20 @@ handle_connect (FilerRendezvousServer *self,
   if (b == NULL || g_str_equal (to, id)
       || (self->can_see && !self->can_see (id, to, self->directory_data)))
     {
-      refuse (self, from, attempt, "unknown-peer", "No such peer here");
+      refuse (self, from, request_size, attempt, "unknown-peer", "No such peer here");
+      return;
+    }
+
+  from_address = count_sessions_from (self, from, to, &from_address_to_peer);
+  if (from_address >= MAX_SESSIONS_PER_ADDRESS || from_address_to_peer >= MAX_SESSIONS_PER_ADDRESS_TO_PEER)
+    {
+      refuse (self, from, request_size, attempt, "busy", "Too many sessions from this address");
       return;
     }
 
   if (g_hash_table_size (self->sessions) >= MAX_SESSIONS)
     {
-      refuse (self, from, attempt, "busy", "Too many sessions");
+      refuse (self, from, request_size, attempt, "busy", "Too many sessions");
       return;
     }
 
@@ -668,7 +778,11 @@ datagram_cb (GSocket        *socket,
           g_autofree char *address = filer_nat_address_to_string (from);
 
           filer_frame_set (reply, "address", address);
-          filer_nat_send_frame (socket, from, reply, NULL);
+          /* Unproven: never more bytes back than came (clients pad, §4.2). */
+          if (encoded_size (reply) <= length)
+            filer_nat_send_frame (socket, from, reply, NULL);
+          else
+            g_debug ("rendezvous: a nat-probe too short for its answer");
         }
       return G_SOURCE_CONTINUE;
     }
@@ -709,7 +823,8 @@ sweep_cb (gpointer user_data)
           g_debug ("rendezvous: session %s expires", session->token);
           g_hash_table_iter_remove (&iter);
         }
-      else if (!session->accepted && now_us - session->last_offer_us >= OFFER_RESEND_US)
+      else if (!session->accepted && session->n_offers < MAX_OFFERS &&
+               now_us - session->last_offer_us >= OFFER_RESEND_US << (session->n_offers - 1))
         send_offer (self, session);
     }
 
