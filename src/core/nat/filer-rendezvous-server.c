@@ -219,37 +219,21 @@ encoded_size (FilerFrame *frame)
   return bytes ? g_bytes_get_size (bytes) : G_MAXSIZE;
 }
 
-/* Whether @to is where some id is bound: nat-bind with its secret from
- * its registered IP proved it (the only proof UDP gets here). */
-static gboolean
-is_bound_address (FilerRendezvousServer *self,
-                  GSocketAddress        *to)
-{
-  GHashTableIter iter;
-  gpointer value;
-
-  g_hash_table_iter_init (&iter, self->bindings);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    if (filer_nat_address_equal (((Binding *)value)->address, to))
-      return TRUE;
-
-  return FALSE;
-}
-
-/* A refusal to an address not bound obeys the amplification rule (§4.1):
+/* A refusal to an address not @proven (the requester's binding, from its
+ * nat-bind with the secret, is from there) obeys the amplification rule (§4.1):
  * no bigger than the request (@request_size bytes). Without its message
  * first; if it still does not fit, not at all (the client gives up after
  * its 5 s, as if it were lost). */
 static void
 refuse (FilerRendezvousServer *self,
         GSocketAddress        *to,
+        gboolean               proven,
         gsize                  request_size,
         const char            *attempt,
         const char            *code,
         const char            *message)
 {
   g_autoptr(FilerFrame) frame = filer_frame_new ("nat-refused");
-  gboolean proven = is_bound_address (self, to);
 
   g_debug ("rendezvous: refusing attempt %s: %s", attempt, message);
   filer_frame_set (frame, "attempt", attempt);
@@ -467,13 +451,13 @@ handle_connect (FilerRendezvousServer *self,
   a = binding_from (self, id, from);
   if (a == NULL)
     {
-      refuse (self, from, request_size, attempt, "not-bound", "Send nat-bind from this address first");
+      refuse (self, from, FALSE, request_size, attempt, "not-bound", "Send nat-bind from this address first");
       return;
     }
 
   if (count_sessions_of (self, id, &existing, attempt) >= MAX_SESSIONS_PER_PEER && existing == NULL)
     {
-      refuse (self, from, request_size, attempt, "busy", "Too many sessions");
+      refuse (self, from, TRUE, request_size, attempt, "busy", "Too many sessions");
       return;
     }
 
@@ -488,20 +472,20 @@ handle_connect (FilerRendezvousServer *self,
   if (b == NULL || g_str_equal (to, id)
       || (self->can_see && !self->can_see (id, to, self->directory_data)))
     {
-      refuse (self, from, request_size, attempt, "unknown-peer", "No such peer here");
+      refuse (self, from, TRUE, request_size, attempt, "unknown-peer", "No such peer here");
       return;
     }
 
   from_address = count_sessions_from (self, from, to, &from_address_to_peer);
   if (from_address >= MAX_SESSIONS_PER_ADDRESS || from_address_to_peer >= MAX_SESSIONS_PER_ADDRESS_TO_PEER)
     {
-      refuse (self, from, request_size, attempt, "busy", "Too many sessions from this address");
+      refuse (self, from, TRUE, request_size, attempt, "busy", "Too many sessions from this address");
       return;
     }
 
   if (g_hash_table_size (self->sessions) >= MAX_SESSIONS)
     {
-      refuse (self, from, request_size, attempt, "busy", "Too many sessions");
+      refuse (self, from, TRUE, request_size, attempt, "busy", "Too many sessions");
       return;
     }
 
