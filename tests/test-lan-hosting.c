@@ -587,6 +587,7 @@ probe_lan (Lan *lan)
   guint sent = 0;
 
   filer_frame_set_uint (probe, "version", 1);
+  filer_frame_pad_to (probe, 128);  /* as clients must (§2.6) */
   bytes = filer_frame_encode (probe, NULL);
 
   while (g_get_monotonic_time () < deadline)
