@@ -116,55 +116,68 @@ test_max_per_address (void)
   for (guint i = 0; i < G_N_ELEMENTS (held); i++)
     held[i] = connect_from ("127.0.0.1", port);
 
-  /* The 33rd from the same address: an error frame, then closed. It is
-   * told over TLS, so that a Filer 2 client can read why. */
+  /* The 33rd from the same address gets in; the oldest makes room, told
+   * why, so that connections held open behind one address never lock
+   * the others there out. */
   extra = connect_from ("127.0.0.1", port);
-  {
-    g_autoptr(GSocket) socket = g_socket_new_from_fd (extra, NULL);
-    g_autoptr(GSocketConnection) connection = g_socket_connection_factory_create_connection (socket);
-    g_autoptr(GIOStream) tls = NULL;
-    g_autoptr(GError) error = NULL;
-    char buffer[4096];
-    gssize n;
-
-    g_socket_set_timeout (socket, 5);
-    tls = filer_test_tls_client (connection, "extra", filer_test_server_get_id (server), &error);
-    g_assert_no_error (error);
-    while ((n = g_input_stream_read (g_io_stream_get_input_stream (tls), buffer, sizeof buffer,
-                                     NULL, NULL)) > 0)
-      g_string_append_len (said, buffer, n);
-  }
-  g_test_message ("the 33rd connection was told %" G_GSIZE_FORMAT " bytes", said->len);
+  g_assert_true (wait_closed (held[0], 5000, said));
+  g_test_message ("the oldest connection was told %" G_GSIZE_FORMAT " bytes", said->len);
   g_assert_true (said_contains (said, "too-many-connections"));
+  close (held[0]);
 
-  /* The 32 held ones are all still there, and another address gets in. */
+  /* The 31 others and the newcomer are all still there, and another
+   * address gets in. */
   other = connect_from ("127.0.0.2", port);
   g_assert_false (wait_closed (other, 500, NULL));
   g_assert_true (is_open (other));
-  for (guint i = 0; i < G_N_ELEMENTS (held); i++)
+  g_assert_true (is_open (extra));
+  for (guint i = 1; i < G_N_ELEMENTS (held); i++)
     {
       g_assert_true (is_open (held[i]));
       close (held[i]);
     }
   close (other);
+  close (extra);
+}
 
-  /* Room again once they are gone (the server counts closes). */
-  {
-    gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-    int again = -1;
+/* New connections from one address are paced: 64 at once, then 16 a
+ * second. Those over it are closed unheard, before any TLS. */
+static void
+test_accept_rate (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  guint port = filer_test_server_get_port (server);
+  int fds[100];
+  guint unheard = 0;
+  int later;
 
-    /* The server notices the closes on its own schedule: retry until a
-     * fresh connection stays open. */
-    do
-      {
-        if (again >= 0)
-          close (again);
-        again = connect_from ("127.0.0.1", port);
-      }
-    while (wait_closed (again, 300, NULL) && g_get_monotonic_time () < deadline);
-    g_assert_true (is_open (again));
-    close (again);
-  }
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    fds[i] = connect_from ("127.0.0.3", port);
+
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    {
+      g_autoptr(GString) said = g_string_new (NULL);
+
+      /* Evicted ones are told; paced ones hear nothing. */
+      if (wait_closed (fds[i], i < 64 ? 50 : 2000, said) && said->len == 0)
+        unheard++;
+      close (fds[i]);
+    }
+  g_test_message ("%u of %zu connections closed unheard", unheard, G_N_ELEMENTS (fds));
+  g_assert_cmpuint (unheard, >=, 20);   /* 16 a second came back meanwhile */
+  g_assert_cmpuint (unheard, <=, 36);
+
+  /* Tokens come back with time. */
+  g_usleep (G_USEC_PER_SEC);
+  later = connect_from ("127.0.0.3", port);
+  g_assert_false (wait_closed (later, 500, NULL));
+  g_assert_true (is_open (later));
+  close (later);
+
+  /* Another address never waited. */
+  later = connect_from ("127.0.0.4", port);
+  g_assert_false (wait_closed (later, 300, NULL));
+  close (later);
 }
 
 static void
@@ -201,6 +214,7 @@ main (int   argc,
 
   g_test_add_func ("/filer/discovery/defaults/documented", test_documented);
   g_test_add_func ("/filer/discovery/defaults/max-per-address", test_max_per_address);
+  g_test_add_func ("/filer/discovery/defaults/accept-rate", test_accept_rate);
   g_test_add_func ("/filer/discovery/defaults/idle-timeout", test_idle_timeout);
 
   return g_test_run ();

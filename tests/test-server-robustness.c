@@ -13,6 +13,9 @@
 
 #define WAIT_MS 10000
 
+/* The updates a client may send at once (docs/protocol.md §2.8). */
+#define FILER_TEST_UPDATE_BURST 20
+
 typedef struct
 {
   FilerTestServer      *server;
@@ -410,6 +413,59 @@ test_protocol_errors (Fixture       *fixture,
   assert_others_fine (fixture);
 }
 
+static gboolean
+bytes_contain (const char *bytes,
+               gsize       length,
+               const char *text)
+{
+  gsize n = strlen (text);
+
+  for (gsize i = 0; i + n <= length; i++)
+    if (memcmp (bytes + i, text, n) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* Registered and still served: a ping gets its pong (after whatever
+ * else the server had queued for it; an error frame if it was closed). */
+static void
+assert_pongs (GIOStream *connection)
+{
+  g_autoptr(FilerFrame) ping = filer_frame_new ("ping");
+  g_autoptr(GString) said = g_string_new (NULL);
+
+  raw_send (connection, ping);
+  while (!bytes_contain (said->str, said->len, "type:pong"))
+    {
+      char buffer[4096];
+      gssize n = g_input_stream_read (g_io_stream_get_input_stream (connection),
+                                      buffer, sizeof buffer, NULL, NULL);
+
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (said, buffer, n);
+      g_assert_false (bytes_contain (said->str, said->len, "type:error"));
+    }
+}
+
+static void
+register_raw (GIOStream  *connection,
+              const char *label)
+{
+  g_autoptr(FilerFrame) hello = filer_frame_new ("register");
+  char buffer[64];
+
+  filer_frame_set (hello, "id", filer_test_id (label));
+  filer_frame_set (hello, "name", label);
+  raw_send (connection, hello);
+  /* The welcome. */
+  g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (connection),
+                                        buffer, sizeof buffer, NULL, NULL), >, 0);
+}
+
+/* The limit is on connections that have not registered (3 here): a
+ * newcomer makes the oldest of them go, so connections someone behind
+ * the same address holds open never lock the others out, and registered
+ * devices are never pushed out. */
 static void
 test_per_address_limit (Fixture       *fixture,
                         gconstpointer  data)
@@ -419,36 +475,190 @@ test_per_address_limit (Fixture       *fixture,
   g_autoptr(GIOStream) third = raw_connect (fixture->server, "127.0.0.5", "raw-third");
   g_autoptr(GIOStream) fourth = raw_connect (fixture->server, "127.0.0.5", "raw-fourth");
   g_autoptr(GIOStream) other = NULL;
-  g_autoptr(GIOStream) again = NULL;
-  g_autoptr(FilerFrame) hello_other = filer_frame_new ("register");
-  g_autoptr(FilerFrame) hello_again = filer_frame_new ("register");
+  GIOStream *later[3];
   g_autofree char *code = NULL;
-  char buffer[64];
 
-  /* The limit is 3 per address (a, b and the newcomer of
-   * assert_others_fine() come from 127.0.0.1): the fourth is refused
-   * with a reason. */
-  code = read_until_closed (fourth);
+  /* The fourth got in; the first made room, told why. */
+  code = read_until_closed (first);
   g_assert_cmpstr (code, ==, "too-many-connections");
+  register_raw (fourth, "raw-fourth");
+  register_raw (second, "raw-second");
+  register_raw (third, "raw-third");
+
+  /* Registered, they no longer count: three more unregistered ones fit,
+   * and the devices stay. */
+  later[0] = raw_connect (fixture->server, "127.0.0.5", "raw-later-0");
+  later[1] = raw_connect (fixture->server, "127.0.0.5", "raw-later-1");
+  later[2] = raw_connect (fixture->server, "127.0.0.5", "raw-later-2");
+  register_raw (later[2], "raw-later-2");
+  register_raw (later[1], "raw-later-1");
+  register_raw (later[0], "raw-later-0");
+  for (guint i = 0; i < G_N_ELEMENTS (later); i++)
+    g_object_unref (later[i]);
+  assert_pongs (second);
+  assert_pongs (third);
+  assert_pongs (fourth);
 
   /* Another address is not affected (a registration is answered; a ping
    * before it would not be). */
   other = raw_connect (fixture->server, "127.0.0.6", "raw-other");
-  filer_frame_set (hello_other, "id", filer_test_id ("raw-other"));
-  filer_frame_set (hello_other, "name", "Other");
-  raw_send (other, hello_other);
-  g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (other),
-                                        buffer, sizeof buffer, NULL, NULL), >, 0);
+  register_raw (other, "raw-other");
 
-  /* A slot frees when a connection closes. */
-  g_io_stream_close (first, NULL, NULL);
-  g_usleep (300 * 1000);
-  again = raw_connect (fixture->server, "127.0.0.5", "raw-again");
-  filer_frame_set (hello_again, "id", filer_test_id ("raw-again"));
-  filer_frame_set (hello_again, "name", "Again");
-  raw_send (again, hello_again);
-  g_assert_cmpint (g_input_stream_read (g_io_stream_get_input_stream (again),
-                                        buffer, sizeof buffer, NULL, NULL), >, 0);
+  assert_others_fine (fixture);
+}
+
+/* A connection with a receive buffer of 4 KiB, so that what the server
+ * holds for it piles up in the server, not in the kernel. */
+static GIOStream *
+connect_small_window (FilerTestServer *server,
+                      const char      *label)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback,
+                                                                 filer_test_server_get_port (server));
+  g_autoptr(GSocketConnection) connection = NULL;
+  GIOStream *tls;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, 4096, &error));
+  g_assert_true (g_socket_connect (socket, address, NULL, &error));
+  g_socket_set_timeout (socket, 10);
+  connection = g_socket_connection_factory_create_connection (socket);
+  tls = filer_test_tls_client (connection, label, filer_test_server_get_id (server), &error);
+  g_assert_no_error (error);
+  return tls;
+}
+
+static void
+send_update (GIOStream *connection,
+             guint      i)
+{
+  g_autoptr(FilerFrame) update = filer_frame_new ("update");
+  g_autoptr(GString) addresses = g_string_new (NULL);
+  g_autofree char *name = g_strnfill (250, 'u');
+
+  /* 16 documentation IPv6 addresses: about 1 KB an update. */
+  for (guint k = 0; k < 16; k++)
+    g_string_append_printf (addresses, "%s2001:db8:ffff:ffff:ffff:ffff:%04x:%04x",
+                            k ? "," : "", i, k);
+  filer_frame_set (update, "name", name);
+  filer_frame_set (update, "addresses", addresses->str);
+  raw_send (connection, update);
+}
+
+typedef struct
+{
+  FilerTestServer *server;
+  guint            n_updaters;
+} Updaters;
+
+static gpointer
+updaters_thread (gpointer data)
+{
+  Updaters *updaters = data;
+  g_autoptr(GPtrArray) connections = g_ptr_array_new_with_free_func (g_object_unref);
+
+  /* Each sends as many updates as it may at once (20). */
+  for (guint i = 0; i < updaters->n_updaters; i++)
+    {
+      g_autofree char *label = g_strdup_printf ("raw-updater-%u", i);
+      /* 50 an address: within one origin's burst of new connections. */
+      g_autofree char *source = g_strdup_printf ("127.0.1.%u", 1 + i / 50);
+      GIOStream *connection = raw_connect (updaters->server, source, label);
+
+      register_raw (connection, label);
+      for (guint k = 0; k < FILER_TEST_UPDATE_BURST; k++)
+        send_update (connection, i * 100 + k);
+      g_ptr_array_add (connections, connection);
+    }
+
+  /* Let the server read the last ones before we hang up. */
+  g_usleep (500 * 1000);
+  return NULL;
+}
+
+/* A registered peer that never reads is cut off once the server holds
+ * more for it than its snapshot and 256 KiB; the others, who read, hear
+ * every update and that it left. */
+typedef struct
+{
+  GIOStream *connection;
+  gint       stop;
+} Pinger;
+
+/* Keeps the sleeper alive past the idle timeout: it writes, never reads. */
+static gpointer
+pinger_thread (gpointer data)
+{
+  Pinger *pinger = data;
+
+  while (!g_atomic_int_get (&pinger->stop))
+    {
+      g_autoptr(FilerFrame) ping = filer_frame_new ("ping");
+      g_autoptr(GBytes) bytes = filer_frame_encode (ping, NULL);
+
+      if (!g_output_stream_write_all (g_io_stream_get_output_stream (pinger->connection),
+                                      g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                      NULL, NULL, NULL))
+        break;
+      g_usleep (G_USEC_PER_SEC);
+    }
+
+  return NULL;
+}
+
+static gboolean
+peer_gone (gpointer user_data)
+{
+  return find_peer (user_data, "raw-sleeper") == NULL;
+}
+
+static void
+test_never_reader (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GIOStream) sleeper = connect_small_window (fixture->server, "raw-sleeper");
+  Updaters updaters = { fixture->server, 200 };
+  Pinger pinger = { sleeper, 0 };
+  GThread *thread;
+  GThread *pinging;
+
+  register_raw (sleeper, "raw-sleeper");
+  wait_peer (fixture->a, "raw-sleeper", TRUE);
+  pinging = g_thread_new ("pinger", pinger_thread, &pinger);
+
+  /* 200 peers × 20 updates of about 1 KB: 4 MB for each who sees them. */
+  thread = g_thread_new ("updaters", updaters_thread, &updaters);
+  filer_test_wait_until (peer_gone, fixture->a, 40000, "the sleeper to be cut off");
+  g_thread_join (thread);
+  g_atomic_int_set (&pinger.stop, 1);
+  g_thread_join (pinging);
+
+  assert_others_fine (fixture);
+}
+
+/* Each update reaches everyone who sees the sender: one client may send
+ * 20 at once, then 1 a second; more is a flood, and the sender goes. */
+static void
+test_update_flood (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GIOStream) flooder = raw_connect (fixture->server, NULL, "raw-flooder");
+  g_autofree char *code = NULL;
+
+  register_raw (flooder, "raw-flooder");
+  wait_peer (fixture->a, "raw-flooder", TRUE);
+  for (guint i = 0; i < FILER_TEST_UPDATE_BURST + 1; i++)
+    send_update (flooder, i);
+  /* Closed (its `flood` error frame is not always read: the reset of a
+   * close races it; see README, issue 10). */
+  code = read_until_closed (flooder);
+  g_test_message ("the flooder was told: %s", code ? code : "(nothing)");
+  g_assert_true (code == NULL || g_str_equal (code, "flood"));
+  wait_peer (fixture->a, "raw-flooder", FALSE);
 
   assert_others_fine (fixture);
 }
@@ -566,6 +776,10 @@ main (int   argc,
   g_test_add ("/filer/discovery/robustness/per-address-limit", Fixture, limit,
               fixture_set_up, test_per_address_limit, fixture_tear_down);
 
+  g_test_add ("/filer/discovery/robustness/update-flood", Fixture, NULL,
+              fixture_set_up, test_update_flood, fixture_tear_down);
+  g_test_add ("/filer/discovery/robustness/never-reader", Fixture, NULL,
+              fixture_set_up, test_never_reader, fixture_tear_down);
   g_test_add ("/filer/discovery/robustness/version-1", Fixture, NULL,
               fixture_set_up, test_version_1, fixture_tear_down);
   g_test_add ("/filer/discovery/robustness/attacker-takes-id", Fixture, NULL,

@@ -29,3 +29,75 @@ filer_set_string (char       **field,
   *field = g_strdup (value);
   return TRUE;
 }
+
+static void
+token_bucket_refill (FilerTokenBucket *bucket,
+                     double            rate,
+                     double            burst,
+                     gint64            now)
+{
+  if (now > bucket->updated)
+    bucket->tokens = MIN (burst, bucket->tokens + rate * (now - bucket->updated) / G_USEC_PER_SEC);
+  bucket->updated = now;
+}
+
+/**
+ * filer_token_bucket_init:
+ * @bucket: a bucket
+ * @burst: how many tokens it holds when full
+ * @now: g_get_monotonic_time()
+ *
+ * Fills @bucket.
+ */
+void
+filer_token_bucket_init (FilerTokenBucket *bucket,
+                         double            burst,
+                         gint64            now)
+{
+  bucket->tokens = burst;
+  bucket->updated = now;
+}
+
+/**
+ * filer_token_bucket_take:
+ * @bucket: a bucket
+ * @rate: tokens a second it refills
+ * @burst: how many it holds when full
+ * @now: g_get_monotonic_time()
+ *
+ * Takes one token if there is one.
+ *
+ * Returns: %TRUE if a token was taken, %FALSE if the bucket is empty
+ */
+gboolean
+filer_token_bucket_take (FilerTokenBucket *bucket,
+                         double            rate,
+                         double            burst,
+                         gint64            now)
+{
+  token_bucket_refill (bucket, rate, burst, now);
+  if (bucket->tokens < 1.0)
+    return FALSE;
+
+  bucket->tokens -= 1.0;
+  return TRUE;
+}
+
+/**
+ * filer_token_bucket_full:
+ * @bucket: a bucket
+ * @rate: tokens a second it refills
+ * @burst: how many it holds when full
+ * @now: g_get_monotonic_time()
+ *
+ * Returns: %TRUE if @bucket has refilled to @burst: its owner may forget it
+ */
+gboolean
+filer_token_bucket_full (FilerTokenBucket *bucket,
+                         double            rate,
+                         double            burst,
+                         gint64            now)
+{
+  token_bucket_refill (bucket, rate, burst, now);
+  return bucket->tokens >= burst;
+}

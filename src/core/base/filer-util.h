@@ -16,4 +16,24 @@ G_BEGIN_DECLS
 gboolean filer_set_string (char       **field,
                            const char  *value);
 
+/* A token bucket: @burst tokens at most, refilled at @rate a second.
+ * Starts full (filer_token_bucket_init()). */
+typedef struct
+{
+  double tokens;
+  gint64 updated;   /* monotonic µs of the last refill */
+} FilerTokenBucket;
+
+void     filer_token_bucket_init (FilerTokenBucket *bucket,
+                                  double            burst,
+                                  gint64            now);
+gboolean filer_token_bucket_take (FilerTokenBucket *bucket,
+                                  double            rate,
+                                  double            burst,
+                                  gint64            now);
+gboolean filer_token_bucket_full (FilerTokenBucket *bucket,
+                                  double            rate,
+                                  double            burst,
+                                  gint64            now);
+
 G_END_DECLS

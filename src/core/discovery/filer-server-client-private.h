@@ -13,8 +13,12 @@
 
 #include "filer-frame-connection.h"
 #include "filer-server.h"
+#include "filer-util.h"
 
 G_BEGIN_DECLS
+
+/* Where connections come from (filer-server-admission.c). */
+typedef struct _Origin Origin;
 
 /* A plain struct, owned by FilerServer:clients; nothing a client sends
  * can reach past it. */
@@ -34,8 +38,10 @@ typedef struct
   char                 *source;          /* the source IP, as text */
   guint16               source_port;
   char                 *network;         /* network group key */
-  gboolean              counted;         /* counted in per_source */
-  gboolean              over_limit;      /* refused after TLS: too many from its address */
+  Origin               *origin;          /* counted there until it closes */
+  GList                *unproven_link;   /* in origin's unproven, until it registers */
+  gsize                 snapshot_bytes;  /* what its welcome and snapshot queued */
+  FilerTokenBucket      updates;         /* each update reaches its whole group */
 
   gint64                last_seen;       /* monotonic µs of the last frame */
   gint64                dying_since;     /* 0, or when we closed it */

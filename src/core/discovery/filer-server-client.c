@@ -66,8 +66,28 @@ void
 _filer_server_client_send (Client     *client,
                            FilerFrame *frame)
 {
-  if (client->dying_since == 0)
-    filer_frame_connection_send (client->connection, frame);
+  if (client->dying_since != 0)
+    return;
+
+  /* A client that does not read is cut off: its queue would grow with
+   * every join and leave it can see. Its own snapshot may be long. */
+  if (filer_frame_connection_get_queued_bytes (client->connection) >
+      client->snapshot_bytes + FILER_SERVER_MAX_QUEUED_BYTES)
+    {
+      client->server->rejected.slow_readers++;
+      g_message ("%s: cutting off %s: it reads nothing of what it is sent",
+                 client->source, client->id ? client->id : "an unregistered client");
+      /* No error frame (it would wait behind the rest): hang up now.
+       * The others hear it left when it is dropped (we may be inside a
+       * loop over its group). */
+      _filer_server_admission_release (client);
+      client->dying_since = g_get_monotonic_time ();
+      g_io_stream_close (G_IO_STREAM (client->socket_connection), NULL, NULL);
+      _filer_server_client_queue_drop (client);
+      return;
+    }
+
+  filer_frame_connection_send (client->connection, frame);
 }
 
 static void
@@ -271,6 +291,15 @@ handle_register (Client     *client,
       return;
     }
 
+  if (!_filer_server_admission_register (client))
+    {
+      g_message ("%s: refusing a registration: %u devices from this address already",
+                 client->source, FILER_SERVER_MAX_REGISTERED_PER_ADDRESS);
+      _filer_server_client_kick (client, "too-many-connections",
+                                 "Too many devices from your address");
+      return;
+    }
+
   /* The same device again (it reconnected before its old connection
    * timed out): the new connection wins. */
   if (previous != NULL)
@@ -281,6 +310,7 @@ handle_register (Client     *client,
     }
 
   client->id = g_strdup (id);
+  filer_token_bucket_init (&client->updates, FILER_SERVER_UPDATE_BURST, g_get_monotonic_time ());
   client->name = g_steal_pointer (&name);
   client->kind = g_steal_pointer (&kind);
   client->addresses = g_steal_pointer (&addresses);
@@ -305,14 +335,16 @@ handle_register (Client     *client,
   filer_frame_set_uint (welcome, "public-port", client->source_port);
   filer_frame_set_uint (welcome, "keepalive-ms", MAX (self->idle_timeout_ms / 3, 1));
   filer_frame_set_uint (welcome, "count", visible->len);
-  _filer_server_client_send (client, welcome);
-
+  /* The snapshot is as long as the groups are: it is not held against
+   * the client's write queue limit (_filer_server_client_send()). */
+  filer_frame_connection_send (client->connection, welcome);
   for (guint i = 0; i < visible->len; i++)
     {
       g_autoptr(FilerFrame) peer = describe_peer ("peer", g_ptr_array_index (visible, i), client);
 
-      _filer_server_client_send (client, peer);
+      filer_frame_connection_send (client->connection, peer);
     }
+  client->snapshot_bytes = filer_frame_connection_get_queued_bytes (client->connection);
 
   _filer_server_foreach_visible (client, send_joined_cb, (gpointer)"peer-joined");
 
@@ -332,6 +364,15 @@ handle_update (Client     *client,
   const char *id = filer_frame_get (frame, "id");
   const char *room = filer_frame_get (frame, "room");
   g_autofree char *folded_room = NULL;
+
+  if (!filer_token_bucket_take (&client->updates, FILER_SERVER_UPDATE_RATE,
+                                FILER_SERVER_UPDATE_BURST, g_get_monotonic_time ()))
+    {
+      g_message ("%s: closing %s: too many updates", client->source, client->id);
+      _filer_server_client_kick (client, "flood",
+                                 "Too many updates: at most 20 at once, then 1 a second");
+      return;
+    }
 
   /* The id and the room are fixed for the connection (a client that
    * means to change them must reconnect): say so rather than let a
@@ -465,6 +506,7 @@ _filer_server_client_free (Client *client)
   g_clear_object (&client->cancellable);
   filer_clear_source (&client->peek_source);
 
+  _filer_server_admission_release (client);
   g_clear_object (&client->connection);
   g_clear_object (&client->tls);
   g_clear_object (&client->socket_connection);
@@ -481,30 +523,12 @@ _filer_server_client_free (Client *client)
 }
 
 static void
-client_uncount (Client *client)
-{
-  FilerServer *self = client->server;
-  guint count;
-
-  if (!client->counted)
-    return;
-
-  count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_source, client->source));
-  if (count <= 1)
-    g_hash_table_remove (self->per_source, client->source);
-  else
-    g_hash_table_insert (self->per_source, g_strdup (client->source), GUINT_TO_POINTER (count - 1));
-
-  client->counted = FALSE;
-}
-
-static void
 client_drop (Client *client)
 {
   FilerServer *self = client->server;
 
   client_unregister (client);   /* the others hear it left */
-  client_uncount (client);
+  _filer_server_admission_release (client);
   g_hash_table_remove (self->clients, client);   /* frees it */
 }
 
@@ -550,7 +574,7 @@ _filer_server_client_kick (Client     *client,
   g_debug ("%s: closing: %s", client->source, message);
 
   client_unregister (client);
-  client_uncount (client);
+  _filer_server_admission_release (client);
   client->dying_since = g_get_monotonic_time ();
 
   /* Before TLS. A client that has sent nothing yet (the idle sweep)
@@ -637,7 +661,7 @@ _filer_server_client_refuse (Client     *client,
                              const char *code,
                              const char *message)
 {
-  client_uncount (client);
+  _filer_server_admission_release (client);
   client->dying_since = g_get_monotonic_time ();
   attach_frames (client, G_IO_STREAM (client->socket_connection));
   filer_frame_connection_close_with_error (client->connection, code, message);
@@ -687,15 +711,6 @@ handshake_cb (GObject      *object,
   client->tls = g_steal_pointer (&tls);
   client->last_seen = g_get_monotonic_time ();
   attach_frames (client, client->tls);
-
-  /* Told over TLS, so that a version 2 client can read why. */
-  if (client->over_limit)
-    {
-      client->dying_since = g_get_monotonic_time ();
-      filer_frame_connection_close_with_error (client->connection, "too-many-connections",
-                                               "Too many connections from your address");
-      return;
-    }
 
   filer_frame_connection_start (client->connection);
 }

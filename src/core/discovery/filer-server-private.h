@@ -33,7 +33,9 @@ struct _FilerServer
   guint8            bind_key[32];        /* makes bind secrets; random per run */
 
   /* Owned while running. */
-  GSocketService   *service;
+  GSocket          *tcp_socket;
+  GSource          *accept_source;
+  guint             accept_pause_id;     /* out of descriptors: wait, then accept again */
   GSocket          *udp_socket;
   GSource          *udp_source;
   guint             sweep_id;
@@ -42,7 +44,16 @@ struct _FilerServer
   GHashTable       *by_id;               /* id -> Client* */
   GHashTable       *networks;            /* key -> GHashTable set of Client* */
   GHashTable       *rooms;               /* room -> GHashTable set of Client* */
-  GHashTable       *per_source;          /* source IP -> count */
+  GHashTable       *origins;             /* key -> Origin* (filer-server-admission.c) */
+  guint             n_unproven;          /* connections not registered yet */
+  struct {
+    guint64         rate;                /* closed unheard: origin out of tokens */
+    guint64         origins;             /* closed unheard: too many origins */
+    guint64         evicted_address;     /* unproven, made room for their origin's newcomer */
+    guint64         evicted_total;       /* unproven, made room when all were full */
+    guint64         registered;          /* registrations over the per-origin limit */
+    guint64         slow_readers;        /* cut off: their write queue was full */
+  } rejected;
   GHashTable       *datagram_handlers;   /* type -> DatagramHandler* */
 
   /* Clients whose connection closed, freed from an idle so that no
@@ -51,6 +62,33 @@ struct _FilerServer
   guint             drop_idle_id;
   guint             busy;                /* > 0 while iterating the tables */
 };
+
+/* Updates a registered client may send: 20 at once, then 1 a second
+ * (each is sent to everyone who sees it). */
+#define FILER_SERVER_UPDATE_BURST 20.0
+#define FILER_SERVER_UPDATE_RATE  1.0
+
+/* filer-server-admission.c */
+
+/* Connections not registered yet, in all. */
+#define FILER_SERVER_MAX_UNPROVEN 2048
+/* Registered devices behind one origin. */
+#define FILER_SERVER_MAX_REGISTERED_PER_ADDRESS 1024
+/* Origins remembered (connected, or recently out of tokens). */
+#define FILER_SERVER_MAX_ORIGINS 65536
+/* A client whose unsent frames exceed its snapshot plus this is cut off:
+ * it does not read. */
+#define FILER_SERVER_MAX_QUEUED_BYTES (256 * 1024)
+
+GHashTable *_filer_server_origins_new        (void);
+Origin     *_filer_server_admission_take     (FilerServer    *self,
+                                              GInetAddress   *address);
+void        _filer_server_admission_add      (Client         *client,
+                                              Origin         *origin);
+gboolean    _filer_server_admission_register (Client         *client);
+void        _filer_server_admission_release  (Client         *client);
+void        _filer_server_admission_sweep    (FilerServer    *self,
+                                              gint64          now);
 
 /* filer-server-visibility.c */
 

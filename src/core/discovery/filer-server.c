@@ -21,9 +21,10 @@
 /* How it works (docs/protocol.md §2 is the wire contract):
  *
  * This file is the object: its settings, the listening sockets, accepting
- * connections (with the per-address limit), the idle sweep and the
+ * connections (filer-server-admission.c decides who stays), the idle sweep and the
  * public calls the NAT code uses. The rest is split by seam:
  *
+ *   filer-server-admission.c   per-origin limits: who gets a connection
  *   filer-server-client.c      one TCP client: register, update, kick, drop
  *   filer-server-visibility.c  network and room groups: who sees whom
  *   filer-server-datagram.c    the UDP socket and its dispatch table
@@ -65,48 +66,101 @@ static GParamSpec *properties[N_PROPS];
 /* ------------------------------------------------------------------ */
 /* Clients: accept and sweep                                            */
 
+/* At most this many accepts a wakeup, so that a flood of connections
+ * shares the loop with the clients already here. */
+#define ACCEPTS_PER_WAKEUP 128
+/* Out of descriptors: how long to leave the backlog alone. */
+#define ACCEPT_PAUSE_MS 250
+
+static gboolean accept_cb (GSocket      *socket,
+                           GIOCondition  condition,
+                           gpointer      user_data);
+
+static void
+watch_accepts (FilerServer *self)
+{
+  self->accept_source = g_socket_create_source (self->tcp_socket, G_IO_IN, NULL);
+  g_source_set_callback (self->accept_source, (GSourceFunc)(void (*)(void))accept_cb, self, NULL);
+  g_source_attach (self->accept_source, g_main_context_get_thread_default ());
+}
+
 static gboolean
-incoming_cb (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source_object,
-             FilerServer       *self)
+accept_resume_cb (gpointer user_data)
+{
+  FilerServer *self = user_data;
+
+  self->accept_pause_id = 0;
+  watch_accepts (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+admit (FilerServer *self,
+       GSocket     *socket)
 {
   g_autoptr(GSocketAddress) remote = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
   Client *client;
-  guint count;
+  Origin *origin;
 
-  remote = g_socket_connection_get_remote_address (connection, &error);
+  remote = g_socket_get_remote_address (socket, &error);
   if (remote == NULL || !G_IS_INET_SOCKET_ADDRESS (remote))
     {
       g_debug ("Dropping a connection without a peer address: %s",
                error ? error->message : "not an inet address");
-      return TRUE;
+      g_socket_close (socket, NULL);
+      return;
     }
 
-  g_socket_set_option (g_socket_connection_get_socket (connection),
-                       IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  /* Out of tokens: closed before it costs anything (no TLS, no table). */
+  origin = _filer_server_admission_take (self, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  if (origin == NULL)
+    {
+      g_socket_close (socket, NULL);
+      return;
+    }
 
+  g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  connection = g_socket_connection_factory_create_connection (socket);
   client = _filer_server_client_new (self, connection, remote);
   g_hash_table_add (self->clients, client);
-
-  count = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_source, client->source));
-  if (self->max_per_address > 0 && count >= self->max_per_address)
-    {
-      g_message ("%s: refusing a connection, already %u from this address",
-                 client->source, count);
-      client->over_limit = TRUE;
-    }
-  else
-    {
-      /* Counted until the client is kicked or dropped (client_uncount()
-       * in filer-server-client.c). */
-      g_hash_table_insert (self->per_source, g_strdup (client->source), GUINT_TO_POINTER (count + 1));
-      client->counted = TRUE;
-    }
-
+  _filer_server_admission_add (client, origin);
   _filer_server_client_start (client);
-  return TRUE;
+}
+
+/* Accepts what the backlog holds (up to ACCEPTS_PER_WAKEUP), not one
+ * connection a main-loop iteration as GSocketService does. */
+static gboolean
+accept_cb (GSocket      *listener,
+           GIOCondition  condition,
+           gpointer      user_data)
+{
+  FilerServer *self = user_data;
+
+  for (guint i = 0; i < ACCEPTS_PER_WAKEUP; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) socket = g_socket_accept (listener, NULL, &error);
+
+      if (socket != NULL)
+        {
+          admit (self, socket);
+          continue;
+        }
+
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        break;
+
+      /* EMFILE and its kind: the connection stays in the backlog, and
+       * the listener stays readable. Wait instead of spinning. */
+      g_message ("Cannot accept a connection: %s", error->message);
+      self->accept_pause_id = g_timeout_add (ACCEPT_PAUSE_MS, accept_resume_cb, self);
+      g_source_unref (g_steal_pointer (&self->accept_source));
+      return G_SOURCE_REMOVE;
+    }
+
+  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -158,6 +212,8 @@ sweep_cb (gpointer user_data)
       _filer_server_client_queue_drop (client);
     }
   self->busy--;
+
+  _filer_server_admission_sweep (self, now);
 
   return G_SOURCE_CONTINUE;
 }
@@ -225,7 +281,7 @@ filer_server_start (FilerServer  *self,
   guint sweep_ms;
 
   g_return_val_if_fail (FILER_IS_SERVER (self), FALSE);
-  g_return_val_if_fail (self->service == NULL, FALSE);
+  g_return_val_if_fail (self->tcp_socket == NULL, FALSE);
 
   /* No key given (a test, a throwaway server): one for this run. */
   if (self->identity == NULL)
@@ -278,14 +334,9 @@ filer_server_start (FilerServer  *self,
         }
     }
 
-  self->service = g_socket_service_new ();
-  if (!g_socket_listener_add_socket (G_SOCKET_LISTENER (self->service), tcp, NULL, error))
-    {
-      g_clear_object (&self->service);
-      return FALSE;
-    }
-  g_signal_connect_object (self->service, "incoming", G_CALLBACK (incoming_cb), self, 0);
-  g_socket_service_start (self->service);
+  g_socket_set_blocking (tcp, FALSE);
+  self->tcp_socket = g_steal_pointer (&tcp);
+  watch_accepts (self);
 
   self->udp_socket = g_steal_pointer (&udp);
   self->udp_source = filer_socket_watch_datagrams (self->udp_socket, FILER_SERVER_DATAGRAMS_PER_WAKEUP,
@@ -294,9 +345,9 @@ filer_server_start (FilerServer  *self,
   sweep_ms = CLAMP (self->idle_timeout_ms / 4, 50, 1000);
   self->sweep_id = g_timeout_add (sweep_ms, sweep_cb, self);
 
-  if (self->port != socket_port (tcp))
+  if (self->port != socket_port (self->tcp_socket))
     {
-      self->port = socket_port (tcp);
+      self->port = socket_port (self->tcp_socket);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
     }
 
@@ -310,11 +361,12 @@ filer_server_stop (FilerServer *self)
 
   g_return_if_fail (FILER_IS_SERVER (self));
 
-  if (self->service != NULL)
+  filer_clear_source (&self->accept_source);
+  g_clear_handle_id (&self->accept_pause_id, g_source_remove);
+  if (self->tcp_socket != NULL)
     {
-      g_socket_service_stop (self->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-      g_clear_object (&self->service);
+      g_socket_close (self->tcp_socket, NULL);
+      g_clear_object (&self->tcp_socket);
     }
 
   filer_clear_source (&self->udp_source);
@@ -343,7 +395,8 @@ filer_server_stop (FilerServer *self)
   g_hash_table_remove_all (self->by_id);
   g_hash_table_remove_all (self->networks);
   g_hash_table_remove_all (self->rooms);
-  g_hash_table_remove_all (self->per_source);
+  g_hash_table_remove_all (self->origins);
+  self->n_unproven = 0;
 }
 
 gboolean
@@ -351,7 +404,7 @@ filer_server_is_running (FilerServer *self)
 {
   g_return_val_if_fail (FILER_IS_SERVER (self), FALSE);
 
-  return self->service != NULL;
+  return self->tcp_socket != NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -378,7 +431,7 @@ filer_server_finalize (GObject *object)
   g_clear_pointer (&self->by_id, g_hash_table_unref);
   g_clear_pointer (&self->networks, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
-  g_clear_pointer (&self->per_source, g_hash_table_unref);
+  g_clear_pointer (&self->origins, g_hash_table_unref);
   g_clear_pointer (&self->datagram_handlers, g_hash_table_unref);
   g_clear_pointer (&self->drop_queue, g_ptr_array_unref);
 
@@ -578,7 +631,7 @@ filer_server_init (FilerServer *self)
                                           (GDestroyNotify)g_hash_table_unref);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify)g_hash_table_unref);
-  self->per_source = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->origins = _filer_server_origins_new ();
   self->datagram_handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                    _filer_server_datagram_handler_free);
 
@@ -606,7 +659,7 @@ filer_server_set_bind_address (FilerServer *self,
                                const char  *bind_address)
 {
   g_return_if_fail (FILER_IS_SERVER (self));
-  g_return_if_fail (self->service == NULL);
+  g_return_if_fail (self->tcp_socket == NULL);
 
   if (bind_address == NULL)
     bind_address = "0.0.0.0";
@@ -633,7 +686,7 @@ filer_server_set_port (FilerServer *self,
 {
   g_return_if_fail (FILER_IS_SERVER (self));
   g_return_if_fail (port <= G_MAXUINT16);
-  g_return_if_fail (self->service == NULL);
+  g_return_if_fail (self->tcp_socket == NULL);
 
   if (self->port != port)
     {
@@ -656,7 +709,7 @@ filer_server_set_idle_timeout (FilerServer *self,
 {
   g_return_if_fail (FILER_IS_SERVER (self));
   g_return_if_fail (idle_timeout_ms >= 100);
-  g_return_if_fail (self->service == NULL);
+  g_return_if_fail (self->tcp_socket == NULL);
 
   if (self->idle_timeout_ms != idle_timeout_ms)
     {
@@ -721,7 +774,7 @@ filer_server_set_loopback_is_public (FilerServer *self,
                                      gboolean     loopback_is_public)
 {
   g_return_if_fail (FILER_IS_SERVER (self));
-  g_return_if_fail (self->service == NULL);
+  g_return_if_fail (self->tcp_socket == NULL);
 
   loopback_is_public = !!loopback_is_public;
   if (self->loopback_is_public != loopback_is_public)
@@ -792,7 +845,7 @@ filer_server_set_identity (FilerServer   *self,
 {
   g_return_if_fail (FILER_IS_SERVER (self));
   g_return_if_fail (identity == NULL || FILER_IS_IDENTITY (identity));
-  g_return_if_fail (self->service == NULL);
+  g_return_if_fail (self->tcp_socket == NULL);
 
   if (g_set_object (&self->identity, identity))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDENTITY]);

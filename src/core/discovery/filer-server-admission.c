@@ -1,0 +1,260 @@
+/* filer-server-admission.c: who gets a connection to FilerServer
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "filer-net.h"
+#include "filer-util.h"
+#include "filer-server-private.h"
+
+/* Limits on what a stranger can open (docs/protocol.md §2.3). They are
+ * kept per *origin*: an IPv4 address, or an IPv6 /64 (one household's
+ * prefix; its addresses are free to pick).
+ *
+ *  - A token bucket per origin paces new connections: 64 at once, then
+ *    16 a second. A connection without a token is closed at once, before
+ *    it costs a TLS handshake.
+ *  - Connections that have not registered yet ("unproven") are bounded
+ *    per origin (max-per-address, 32) and in total (2,048). A newcomer is
+ *    never refused for this: the oldest unproven connection of its origin
+ *    (or, when the total is full, of the origin holding the most) makes
+ *    room. So connections held open by someone behind a shared address (a
+ *    home or carrier NAT) cannot lock the others out: a device's
+ *    handshake and registration take milliseconds, and registered devices
+ *    are never evicted.
+ *  - Registered devices per origin: at most 1,024.
+ *
+ * max-per-address 0 lifts every per-origin limit (benchmarks that join
+ * thousands of peers from one address); the total stays.
+ *
+ * Origins are forgotten by the idle sweep once they hold no connection
+ * and their bucket has refilled, so the table is bounded by what is
+ * connected plus one burst's worth of the recent past. */
+
+#define ACCEPT_BURST 64.0
+#define ACCEPT_RATE  16.0
+
+struct _Origin
+{
+  char             *key;
+  FilerTokenBucket  accepts;
+  GQueue            unproven;      /* Client*, oldest first */
+  guint             registered;
+};
+
+static void
+origin_free (gpointer data)
+{
+  Origin *origin = data;
+
+  g_assert (g_queue_is_empty (&origin->unproven));
+  g_free (origin->key);
+  g_free (origin);
+}
+
+GHashTable *
+_filer_server_origins_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, NULL, origin_free);
+}
+
+static char *
+origin_key (GInetAddress *address)
+{
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6 &&
+      !g_inet_address_get_is_loopback (address))
+    {
+      const guint8 *bytes = g_inet_address_to_bytes (address);
+      guint8 prefix[16] = { 0 };
+      g_autoptr(GInetAddress) network = NULL;
+      g_autofree char *text = NULL;
+      static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+      if (memcmp (bytes, v4_mapped, sizeof v4_mapped) != 0)
+        {
+          memcpy (prefix, bytes, 8);
+          network = g_inet_address_new_from_bytes (prefix, G_SOCKET_FAMILY_IPV6);
+          text = g_inet_address_to_string (network);
+          return g_strconcat (text, "/64", NULL);
+        }
+    }
+
+  return filer_net_address_to_string (address);
+}
+
+static gboolean
+limited (FilerServer *self)
+{
+  return self->max_per_address > 0;
+}
+
+/* Takes a token from @address's origin. Returns the origin, or %NULL
+ * when the connection must be closed unheard (out of tokens, or the
+ * table of origins is full). */
+Origin *
+_filer_server_admission_take (FilerServer  *self,
+                              GInetAddress *address)
+{
+  g_autofree char *key = origin_key (address);
+  gint64 now = g_get_monotonic_time ();
+  Origin *origin;
+
+  origin = g_hash_table_lookup (self->origins, key);
+  if (origin == NULL)
+    {
+      if (g_hash_table_size (self->origins) >= FILER_SERVER_MAX_ORIGINS)
+        {
+          self->rejected.origins++;
+          return NULL;
+        }
+      origin = g_new0 (Origin, 1);
+      origin->key = g_steal_pointer (&key);
+      filer_token_bucket_init (&origin->accepts, ACCEPT_BURST, now);
+      g_queue_init (&origin->unproven);
+      g_hash_table_insert (self->origins, origin->key, origin);
+    }
+
+  if (limited (self) &&
+      !filer_token_bucket_take (&origin->accepts, ACCEPT_RATE, ACCEPT_BURST, now))
+    {
+      self->rejected.rate++;
+      return NULL;
+    }
+
+  return origin;
+}
+
+static void
+evict_oldest (Origin     *origin,
+              const char *code,
+              const char *message)
+{
+  Client *victim = g_queue_peek_head (&origin->unproven);
+
+  g_debug ("%s: closing its oldest unregistered connection: %s", victim->source, message);
+  /* The kick releases it (_filer_server_admission_release()). */
+  _filer_server_client_kick (victim, code, message);
+  g_assert (victim->origin == NULL);
+}
+
+static Origin *
+largest_origin (FilerServer *self)
+{
+  GHashTableIter iter;
+  gpointer value;
+  Origin *largest = NULL;
+
+  g_hash_table_iter_init (&iter, self->origins);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Origin *origin = value;
+
+      if (largest == NULL || origin->unproven.length > largest->unproven.length)
+        largest = origin;
+    }
+
+  return largest;
+}
+
+/* Counts @client, new and unproven, in @origin, making room for it. */
+void
+_filer_server_admission_add (Client *client,
+                             Origin *origin)
+{
+  FilerServer *self = client->server;
+
+  g_assert (client->origin == NULL);
+
+  /* Kicking may drop a client at once: keep the tables still. */
+  self->busy++;
+
+  while (limited (self) && origin->unproven.length >= self->max_per_address)
+    {
+      self->rejected.evicted_address++;
+      evict_oldest (origin, "too-many-connections",
+                    "Too many unregistered connections from your address");
+    }
+
+  while (self->n_unproven >= FILER_SERVER_MAX_UNPROVEN)
+    {
+      self->rejected.evicted_total++;
+      evict_oldest (largest_origin (self), "busy",
+                    "Too many unregistered connections: try again");
+    }
+
+  self->busy--;
+
+  client->origin = origin;
+  g_queue_push_tail (&origin->unproven, client);
+  client->unproven_link = origin->unproven.tail;
+  self->n_unproven++;
+}
+
+/* @client registers: it leaves the unproven. Returns %FALSE if its
+ * origin holds the most registered devices it may. */
+gboolean
+_filer_server_admission_register (Client *client)
+{
+  FilerServer *self = client->server;
+  Origin *origin = client->origin;
+
+  g_assert (origin != NULL && client->unproven_link != NULL);
+
+  if (limited (self) && origin->registered >= FILER_SERVER_MAX_REGISTERED_PER_ADDRESS)
+    {
+      self->rejected.registered++;
+      return FALSE;
+    }
+
+  g_queue_delete_link (&origin->unproven, g_steal_pointer (&client->unproven_link));
+  self->n_unproven--;
+  origin->registered++;
+
+  return TRUE;
+}
+
+/* @client is closing: it counts no more. Safe to call again. */
+void
+_filer_server_admission_release (Client *client)
+{
+  Origin *origin = client->origin;
+
+  if (origin == NULL)
+    return;
+
+  if (client->unproven_link != NULL)
+    {
+      g_queue_delete_link (&origin->unproven, g_steal_pointer (&client->unproven_link));
+      client->server->n_unproven--;
+    }
+  else
+    {
+      g_assert (origin->registered > 0);
+      origin->registered--;
+    }
+
+  client->origin = NULL;
+}
+
+/* Forgets the origins nobody needs: no connection, a full bucket. */
+void
+_filer_server_admission_sweep (FilerServer *self,
+                               gint64       now)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->origins);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Origin *origin = value;
+
+      if (g_queue_is_empty (&origin->unproven) && origin->registered == 0 &&
+          filer_token_bucket_full (&origin->accepts, ACCEPT_RATE, ACCEPT_BURST, now))
+        g_hash_table_iter_remove (&iter);
+    }
+}
