@@ -510,6 +510,45 @@ test_update_in_place (void)
   g_signal_handlers_disconnect_by_data (filer_discovery_client_get_peers (a), &removals);
 }
 
+static gboolean
+peer_is_name_50 (gpointer user_data)
+{
+  return g_strcmp0 (filer_peer_get_name (user_data), "Beta 50") == 0;
+}
+
+/* A name typed key by key is 50 changes in a moment; the server allows
+ * 20 updates at once, then 1 a second (§2.8). The client sends at most
+ * one a second, the last value, and stays online. */
+static void
+test_updates_coalesced (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  const char *address = filer_test_server_get_address (server);
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "Beta", NULL, NULL);
+  guint states = 0;
+  FilerPeer *peer;
+
+  start_and_wait (a);
+  start_and_wait (b);
+  wait_for_peer (a, "device-bbbb");
+  peer = find_peer (a, "device-bbbb");
+  g_signal_connect (b, "notify::state", G_CALLBACK (notify_count_cb), &states);
+
+  for (guint i = 1; i <= 50; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("Beta %u", i);
+
+      filer_device_set_name (filer_discovery_client_get_device (b), name);
+    }
+  filer_test_wait_until (peer_is_name_50, peer, WAIT_MS, "the last name to arrive");
+
+  /* Never kicked for a flood: online all along, the same row. */
+  g_assert_cmpuint (states, ==, 0);
+  g_assert_true (find_peer (a, "device-bbbb") == peer);
+  g_signal_handlers_disconnect_by_data (b, &states);
+}
+
 static void
 test_auto_find (void)
 {
@@ -1107,6 +1146,7 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/room-and-network", test_room_and_network_visibility);
   g_test_add_func ("/filer/discovery/private-is-one-network", test_private_addresses_are_one_network);
   g_test_add_func ("/filer/discovery/update-in-place", test_update_in_place);
+  g_test_add_func ("/filer/discovery/updates-coalesced", test_updates_coalesced);
   g_test_add_func ("/filer/discovery/auto-find", test_auto_find);
   g_test_add_func ("/filer/discovery/auto-find-nothing", test_auto_find_nothing);
   g_test_add_func ("/filer/discovery/reconnect-after-restart", test_reconnect_after_restart);

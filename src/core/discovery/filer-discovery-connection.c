@@ -64,6 +64,8 @@ struct _FilerDiscoveryConnection
 
   guint                 keepalive_ms;
   guint                 keepalive_id;
+  guint                 update_id;       /* an update waiting for its turn */
+  gint64                last_update;     /* monotonic µs */
   gint64                last_received;
 };
 
@@ -87,6 +89,7 @@ teardown (FilerDiscoveryConnection *self)
   self->registered = FALSE;
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->keepalive_id, g_source_remove);
+  g_clear_handle_id (&self->update_id, g_source_remove);
 
   if (self->frames != NULL)
     {
@@ -153,6 +156,31 @@ send_register (FilerDiscoveryConnection *self)
   filer_frame_connection_send (self->frames, frame);
 }
 
+#define UPDATE_INTERVAL_US G_USEC_PER_SEC
+
+static void
+send_update_now (FilerDiscoveryConnection *self)
+{
+  g_autoptr(FilerFrame) frame = filer_frame_new ("update");
+
+  self->last_update = g_get_monotonic_time ();
+  filer_frame_set (frame, "name", filer_device_get_name (self->device));
+  filer_frame_set (frame, "kind", filer_device_get_kind (self->device));
+  filer_frame_set_uint (frame, "port", self->transfer_port);
+  filer_frame_connection_send (self->frames, frame);
+}
+
+static gboolean
+update_due_cb (gpointer user_data)
+{
+  FilerDiscoveryConnection *self = user_data;
+
+  self->update_id = 0;
+  if (self->registered)
+    send_update_now (self);
+  return G_SOURCE_REMOVE;
+}
+
 /**
  * filer_discovery_connection_send_update:
  *
@@ -163,18 +191,24 @@ send_register (FilerDiscoveryConnection *self)
 void
 filer_discovery_connection_send_update (FilerDiscoveryConnection *self)
 {
-  g_autoptr(FilerFrame) frame = NULL;
+  gint64 now = g_get_monotonic_time ();
 
   g_return_if_fail (FILER_IS_DISCOVERY_CONNECTION (self));
 
-  if (!self->registered)
+  if (!self->registered || self->update_id != 0)
     return;
 
-  frame = filer_frame_new ("update");
-  filer_frame_set (frame, "name", filer_device_get_name (self->device));
-  filer_frame_set (frame, "kind", filer_device_get_kind (self->device));
-  filer_frame_set_uint (frame, "port", self->transfer_port);
-  filer_frame_connection_send (self->frames, frame);
+  /* At most one a second (the server allows 1 a second after a burst,
+   * docs/protocol.md §2.8): a name typed key by key is one update. */
+  if (self->last_update != 0 && now - self->last_update < UPDATE_INTERVAL_US)
+    {
+      guint wait_ms = (UPDATE_INTERVAL_US - (now - self->last_update)) / 1000 + 1;
+
+      self->update_id = g_timeout_add (wait_ms, update_due_cb, self);
+      return;
+    }
+
+  send_update_now (self);
 }
 
 void
