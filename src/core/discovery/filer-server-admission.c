@@ -128,17 +128,16 @@ _filer_server_admission_take (FilerServer  *self,
   return origin;
 }
 
+/* Takes the oldest unproven client of @origin out of the counts and
+ * into @victims: the caller closes it. */
 static void
-evict_oldest (Origin     *origin,
-              const char *code,
-              const char *message)
+evict_oldest (Origin    *origin,
+              GPtrArray *victims)
 {
   Client *victim = g_queue_peek_head (&origin->unproven);
 
-  g_debug ("%s: closing its oldest unregistered connection: %s", victim->source, message);
-  /* The kick releases it (_filer_server_admission_release()). */
-  _filer_server_client_kick (victim, code, message);
-  g_assert (victim->origin == NULL);
+  _filer_server_admission_release (victim);
+  g_ptr_array_add (victims, victim);
 }
 
 static Origin *
@@ -160,33 +159,31 @@ largest_origin (FilerServer *self)
   return largest;
 }
 
-/* Counts @client, new and unproven, in @origin, making room for it. */
+/* Counts @client, new and unproven, in @origin, making room for it:
+ * the unproven clients that must go for it, no longer counted, are
+ * added to @too_many (their origin's limit) and @busy (the total), for
+ * the caller to close. */
 void
-_filer_server_admission_add (Client *client,
-                             Origin *origin)
+_filer_server_admission_add (Client    *client,
+                             Origin    *origin,
+                             GPtrArray *too_many,
+                             GPtrArray *busy)
 {
   FilerServer *self = client->server;
 
   g_assert (client->origin == NULL);
 
-  /* Kicking may drop a client at once: keep the tables still. */
-  self->busy++;
-
   while (limited (self) && origin->unproven.length >= self->max_per_address)
     {
       self->rejected.evicted_address++;
-      evict_oldest (origin, "too-many-connections",
-                    "Too many unregistered connections from your address");
+      evict_oldest (origin, too_many);
     }
 
   while (self->n_unproven >= FILER_SERVER_MAX_UNPROVEN)
     {
       self->rejected.evicted_total++;
-      evict_oldest (largest_origin (self), "busy",
-                    "Too many unregistered connections: try again");
+      evict_oldest (largest_origin (self), busy);
     }
-
-  self->busy--;
 
   client->origin = origin;
   g_queue_push_tail (&origin->unproven, client);

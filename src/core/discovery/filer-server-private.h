@@ -84,7 +84,9 @@ GHashTable *_filer_server_origins_new        (void);
 Origin     *_filer_server_admission_take     (FilerServer    *self,
                                               GInetAddress   *address);
 void        _filer_server_admission_add      (Client         *client,
-                                              Origin         *origin);
+                                              Origin         *origin,
+                                              GPtrArray      *too_many,
+                                              GPtrArray      *busy);
 gboolean    _filer_server_admission_register (Client         *client);
 void        _filer_server_admission_release  (Client         *client);
 void        _filer_server_admission_sweep    (FilerServer    *self,

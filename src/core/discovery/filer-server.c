@@ -101,6 +101,8 @@ admit (FilerServer *self,
   g_autoptr(GSocketAddress) remote = NULL;
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) too_many = g_ptr_array_new ();
+  g_autoptr(GPtrArray) busy = g_ptr_array_new ();
   Client *client;
   Origin *origin;
 
@@ -125,7 +127,19 @@ admit (FilerServer *self,
   connection = g_socket_connection_factory_create_connection (socket);
   client = _filer_server_client_new (self, connection, remote);
   g_hash_table_add (self->clients, client);
-  _filer_server_admission_add (client, origin);
+  _filer_server_admission_add (client, origin, too_many, busy);
+
+  /* The oldest unregistered connections that made room for it. Kicking
+   * may drop a client at once: keep the tables still. */
+  self->busy++;
+  for (guint i = 0; i < too_many->len; i++)
+    _filer_server_client_kick (g_ptr_array_index (too_many, i), "too-many-connections",
+                               "Too many unregistered connections from your address");
+  for (guint i = 0; i < busy->len; i++)
+    _filer_server_client_kick (g_ptr_array_index (busy, i), "busy",
+                               "Too many unregistered connections: try again");
+  self->busy--;
+
   _filer_server_client_start (client);
 }
 

@@ -13,6 +13,7 @@
  *   filer-peer.[ch]                   one online device as the discovery server reports it
  *   filer-probe.[ch]                  finds discovery servers on the LAN by UDP probe (GTask);
  *                                     the client's auto-find and the session's hosting rule
+ *   filer-server-admission.c          who gets a connection to FilerServer: per-origin limits
  *   filer-server-client-private.h     one TCP client of FilerServer (private)
  *   filer-server-datagram.c           FilerServer's UDP side, dispatched by type
  *   filer-server-private.h            what the pieces of FilerServer share
