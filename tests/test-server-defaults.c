@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "libfiler.h"
@@ -180,6 +181,57 @@ test_accept_rate (void)
   close (later);
 }
 
+/* Unregistered connections are 2,048 in all: 64 addresses holding 32
+ * each fill it. One more, from a 65th address, gets in; the oldest of
+ * an address holding the most is told `busy`, and only one goes. */
+static void
+test_unregistered_total (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  guint port = filer_test_server_get_port (server);
+  enum { N_ADDRESSES = 64, PER_ADDRESS = DOCUMENTED_MAX_PER_ADDRESS, N = N_ADDRESSES * PER_ADDRESS };
+  g_autofree int *held = g_new (int, N);
+  guint closed = 0, busy = 0;
+  struct rlimit limit;
+  int extra;
+
+  /* 2,049 descriptors here. */
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+  limit.rlim_cur = limit.rlim_max;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+  g_assert_cmpuint (limit.rlim_cur, >, N + 64);
+
+  for (guint i = 0; i < N; i++)
+    {
+      g_autofree char *source = g_strdup_printf ("127.0.4.%u", 1 + i / PER_ADDRESS);
+
+      held[i] = connect_from (source, port);
+    }
+  /* Let the server accept them all before the newcomer. */
+  g_usleep (G_USEC_PER_SEC);
+
+  extra = connect_from ("127.0.5.1", port);
+  g_assert_false (wait_closed (extra, 1000, NULL));
+  g_assert_true (is_open (extra));
+
+  for (guint i = 0; i < N; i++)
+    {
+      g_autoptr(GString) said = g_string_new (NULL);
+
+      if (!is_open (held[i]) && wait_closed (held[i], 100, said))
+        {
+          closed++;
+          if (said_contains (said, "code:busy"))
+            busy++;
+        }
+      close (held[i]);
+    }
+  close (extra);
+  g_test_message ("%u of %u held connections closed, %u told busy", closed, (guint)N, busy);
+  g_assert_cmpuint (closed, ==, 1);
+  g_assert_cmpuint (busy, ==, 1);
+}
+
 static void
 test_idle_timeout (void)
 {
@@ -215,6 +267,7 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/defaults/documented", test_documented);
   g_test_add_func ("/filer/discovery/defaults/max-per-address", test_max_per_address);
   g_test_add_func ("/filer/discovery/defaults/accept-rate", test_accept_rate);
+  g_test_add_func ("/filer/discovery/defaults/unregistered-total", test_unregistered_total);
   g_test_add_func ("/filer/discovery/defaults/idle-timeout", test_idle_timeout);
 
   return g_test_run ();

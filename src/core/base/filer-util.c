@@ -63,23 +63,25 @@ filer_token_bucket_init (FilerTokenBucket *bucket,
  * @bucket: a bucket
  * @rate: tokens a second it refills
  * @burst: how many it holds when full
+ * @cost: how many tokens to take (1 for an event, a size for bytes)
  * @now: g_get_monotonic_time()
  *
- * Takes one token if there is one.
+ * Takes @cost tokens if the bucket holds them.
  *
- * Returns: %TRUE if a token was taken, %FALSE if the bucket is empty
+ * Returns: %TRUE if they were taken, %FALSE if there are too few
  */
 gboolean
 filer_token_bucket_take (FilerTokenBucket *bucket,
                          double            rate,
                          double            burst,
+                         double            cost,
                          gint64            now)
 {
   token_bucket_refill (bucket, rate, burst, now);
-  if (bucket->tokens < 1.0)
+  if (bucket->tokens < cost)
     return FALSE;
 
-  bucket->tokens -= 1.0;
+  bucket->tokens -= cost;
   return TRUE;
 }
 

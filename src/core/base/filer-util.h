@@ -17,7 +17,8 @@ gboolean filer_set_string (char       **field,
                            const char  *value);
 
 /* A token bucket: @burst tokens at most, refilled at @rate a second.
- * Starts full (filer_token_bucket_init()). */
+ * filer_token_bucket_init() fills it; a zeroed one with @updated set
+ * starts empty. */
 typedef struct
 {
   double tokens;
@@ -30,6 +31,7 @@ void     filer_token_bucket_init (FilerTokenBucket *bucket,
 gboolean filer_token_bucket_take (FilerTokenBucket *bucket,
                                   double            rate,
                                   double            burst,
+                                  double            cost,
                                   gint64            now);
 gboolean filer_token_bucket_full (FilerTokenBucket *bucket,
                                   double            rate,

@@ -11,7 +11,7 @@
 #include "filer-util.h"
 #include "filer-server-private.h"
 
-/* Limits on what a stranger can open (docs/protocol.md §2.3). They are
+/* Limits on what a stranger can open (docs/protocol.md §2.8). They are
  * kept per *origin*: an IPv4 address, or an IPv6 /64 (one household's
  * prefix; its addresses are free to pick).
  *
@@ -107,10 +107,7 @@ _filer_server_admission_take (FilerServer  *self,
   if (origin == NULL)
     {
       if (g_hash_table_size (self->origins) >= FILER_SERVER_MAX_ORIGINS)
-        {
-          self->rejected.origins++;
-          return NULL;
-        }
+        return NULL;
       origin = g_new0 (Origin, 1);
       origin->key = g_steal_pointer (&key);
       filer_token_bucket_init (&origin->accepts, ACCEPT_BURST, now);
@@ -119,11 +116,8 @@ _filer_server_admission_take (FilerServer  *self,
     }
 
   if (limited (self) &&
-      !filer_token_bucket_take (&origin->accepts, ACCEPT_RATE, ACCEPT_BURST, now))
-    {
-      self->rejected.rate++;
-      return NULL;
-    }
+      !filer_token_bucket_take (&origin->accepts, ACCEPT_RATE, ACCEPT_BURST, 1, now))
+    return NULL;
 
   return origin;
 }
@@ -174,16 +168,10 @@ _filer_server_admission_add (Client    *client,
   g_assert (client->origin == NULL);
 
   while (limited (self) && origin->unproven.length >= self->max_per_address)
-    {
-      self->rejected.evicted_address++;
-      evict_oldest (origin, too_many);
-    }
+    evict_oldest (origin, too_many);
 
   while (self->n_unproven >= FILER_SERVER_MAX_UNPROVEN)
-    {
-      self->rejected.evicted_total++;
-      evict_oldest (largest_origin (self), busy);
-    }
+    evict_oldest (largest_origin (self), busy);
 
   client->origin = origin;
   g_queue_push_tail (&origin->unproven, client);
@@ -203,7 +191,6 @@ _filer_server_admission_register (Client *client)
 
   if (limited (self) && origin->registered >= FILER_SERVER_MAX_REGISTERED_PER_ADDRESS)
     {
-      self->rejected.registered++;
       return FALSE;
     }
 

@@ -74,7 +74,6 @@ _filer_server_client_send (Client     *client,
   if (filer_frame_connection_get_queued_bytes (client->connection) >
       client->snapshot_bytes + FILER_SERVER_MAX_QUEUED_BYTES)
     {
-      client->server->rejected.slow_readers++;
       g_message ("%s: cutting off %s: it reads nothing of what it is sent",
                  client->source, client->id ? client->id : "an unregistered client");
       /* No error frame (it would wait behind the rest): hang up now.
@@ -366,7 +365,7 @@ handle_update (Client     *client,
   g_autofree char *folded_room = NULL;
 
   if (!filer_token_bucket_take (&client->updates, FILER_SERVER_UPDATE_RATE,
-                                FILER_SERVER_UPDATE_BURST, g_get_monotonic_time ()))
+                                FILER_SERVER_UPDATE_BURST, 1, g_get_monotonic_time ()))
     {
       g_message ("%s: closing %s: too many updates", client->source, client->id);
       _filer_server_client_kick (client, "flood",

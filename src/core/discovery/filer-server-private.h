@@ -46,14 +46,6 @@ struct _FilerServer
   GHashTable       *rooms;               /* room -> GHashTable set of Client* */
   GHashTable       *origins;             /* key -> Origin* (filer-server-admission.c) */
   guint             n_unproven;          /* connections not registered yet */
-  struct {
-    guint64         rate;                /* closed unheard: origin out of tokens */
-    guint64         origins;             /* closed unheard: too many origins */
-    guint64         evicted_address;     /* unproven, made room for their origin's newcomer */
-    guint64         evicted_total;       /* unproven, made room when all were full */
-    guint64         registered;          /* registrations over the per-origin limit */
-    guint64         slow_readers;        /* cut off: their write queue was full */
-  } rejected;
   GHashTable       *datagram_handlers;   /* type -> DatagramHandler* */
 
   /* Clients whose connection closed, freed from an idle so that no

@@ -27,6 +27,7 @@
 #include "filer-frame-decoder.h"
 #include "filer-nat-datagram.h"
 #include "filer-socket.h"
+#include "filer-util.h"
 
 #define MAX_ID_LENGTH          64
 #define MAX_ATTEMPT_LENGTH     32
@@ -78,8 +79,7 @@ typedef struct
   guint n_offers;
   gint64 last_us;
   guint64 relayed;            /* bytes */
-  double bucket;              /* rate limit tokens, bytes */
-  gint64 bucket_us;
+  FilerTokenBucket rate;      /* bytes; starts empty */
 } Session;
 
 struct _FilerRendezvousServer
@@ -513,7 +513,7 @@ handle_connect (FilerRendezvousServer *self,
   session->a_address = g_object_ref (a->address);
   session->b_address = g_object_ref (b->address);
   session->created_us = session->last_us = g_get_monotonic_time ();
-  session->bucket_us = session->created_us;
+  session->rate.updated = session->created_us;
 
   /* The seed's order: the asked side (B) opens its NAT first, the asking
    * side (A) sends once told. A symmetric NAT cannot be opened toward a
@@ -679,12 +679,9 @@ handle_relay (FilerRendezvousServer *self,
 
   /* A token bucket of a quarter second's worth: over the rate we drop,
    * and the stream's congestion control slows down. */
-  session->bucket = MIN (session->bucket + (now_us - session->bucket_us) * (double)self->max_rate / G_USEC_PER_SEC,
-                         MAX (self->max_rate / 4.0, 64 * 1024));
-  session->bucket_us = now_us;
-  if (session->bucket < size)
+  if (!filer_token_bucket_take (&session->rate, self->max_rate,
+                                MAX (self->max_rate / 4.0, 64 * 1024), size, now_us))
     return;
-  session->bucket -= size;
 
   session->relayed += size;
   self->relayed_total += size;
