@@ -376,6 +376,10 @@ test_failures (void)
     { { "peers", "--bogus", NULL }, 2, "--bogus" },
     { { "peers", "extra", NULL }, 2, "extra" },
     { { "frobnicate", NULL }, 2, "unknown command" },
+    /* A guessable room code is refused before connecting, with why. */
+    { { "--room", "blue", "peers", NULL }, 2, "--room: A room code has at least 8" },
+    { { "room", NULL }, 2, "room needs" },
+    { { "room", "check", "blue-otter", NULL }, 2, "not “u”" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -388,6 +392,30 @@ test_failures (void)
       g_assert_cmpuint (cli->lines->len, ==, 0);
       assert_one_line (errors, cases[i].says);
     }
+}
+
+/* room new: a fresh code each time, in canonical form; room check: a
+ * typed code as the server will compare it. */
+static void
+test_room (void)
+{
+  g_autoptr(Cli) first = cli_spawn (NULL, "room", "new", NULL);
+  g_autoptr(Cli) second = cli_spawn (NULL, "room", "new", NULL);
+  g_autoptr(Cli) check = cli_spawn (NULL, "room", "check", "7kq2 m9xd oil", NULL);
+  g_autoptr(GRegex) form = g_regex_new ("^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$",
+                                        0, 0, NULL);
+
+  g_assert_cmpint (cli_finish (first, NULL), ==, 0);
+  g_assert_cmpint (cli_finish (second, NULL), ==, 0);
+  g_assert_cmpuint (first->lines->len, ==, 1);
+  g_assert_cmpuint (second->lines->len, ==, 1);
+  g_assert_true (g_regex_match (form, g_ptr_array_index (first->lines, 0), 0, NULL));
+  g_assert_true (g_regex_match (form, g_ptr_array_index (second->lines, 0), 0, NULL));
+  g_assert_cmpstr (g_ptr_array_index (first->lines, 0), !=, g_ptr_array_index (second->lines, 0));
+
+  g_assert_cmpint (cli_finish (check, NULL), ==, 0);
+  g_assert_cmpuint (check->lines->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (check->lines, 0), ==, "7KQ2-M9XD-011");
 }
 
 /* --server HOST:PORT#SERVERID: the right id lists the peers, another
@@ -435,6 +463,7 @@ main (int   argc,
   filer_test_init (&argc, &argv);
 
   g_test_add_func ("/filer/cli/peers/json", test_peers_json);
+  g_test_add_func ("/filer/cli/room", test_room);
   g_test_add_func ("/filer/cli/peers/text", test_peers_text);
   g_test_add_func ("/filer/cli/peers/watch", test_peers_watch);
   g_test_add_func ("/filer/cli/peers/auto-find", test_auto_find);

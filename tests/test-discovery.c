@@ -386,11 +386,11 @@ test_room_and_network_visibility (void)
   const char *args[] = { "--loopback-is-public", NULL };
   g_autoptr(FilerTestServer) server = filer_test_server_start (args);
   const char *address = filer_test_server_get_address (server);
-  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "A", "Room-7", "127.0.0.2");
-  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "B", "room-7", "127.0.0.3");
+  g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "A", "Room-7abc-9x", "127.0.0.2");
+  g_autoptr(FilerDiscoveryClient) b = make_client (address, "device-bbbb", "B", "R00M 7ABC 9X", "127.0.0.3");
   g_autoptr(FilerDiscoveryClient) c = make_client (address, "device-cccc", "C", NULL, "127.0.0.4");
   g_autoptr(FilerDiscoveryClient) d = make_client (address, "device-dddd", "D", NULL, "127.0.0.2");
-  g_autoptr(FilerDiscoveryClient) e = make_client (address, "device-eeee", "E", "other", "127.0.0.3");
+  g_autoptr(FilerDiscoveryClient) e = make_client (address, "device-eeee", "E", "OTHER-R00M-2", "127.0.0.3");
 
   start_and_wait (a);
   start_and_wait (b);
@@ -399,7 +399,8 @@ test_room_and_network_visibility (void)
   start_and_wait (e);
   g_assert_cmpstr (filer_discovery_client_get_public_address (b), ==, "127.0.0.3");
 
-  /* a: d shares its network, b its room (room codes ignore case). */
+  /* a: d shares its network, b its room (room codes ignore case,
+   * dashes and spaces, and O is 0). */
   wait_for_peer (a, "device-bbbb");
   wait_for_peer (a, "device-dddd");
   g_assert_cmpint (filer_peer_get_network (find_peer (a, "device-bbbb")), ==,

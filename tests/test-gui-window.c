@@ -624,9 +624,45 @@ find_switch_in_row (GtkWidget  *root,
   return NULL;
 }
 
+/* The button under @root with @label (mnemonic included) or @icon. */
+static GtkWidget *
+find_button (GtkWidget  *root,
+             const char *label,
+             const char *icon)
+{
+  g_autoptr(GPtrArray) buttons = filer_gui_test_find_all (root, GTK_TYPE_BUTTON);
+
+  for (guint i = 0; i < buttons->len; i++)
+    {
+      GtkButton *button = g_ptr_array_index (buttons, i);
+
+      if ((label != NULL && g_strcmp0 (gtk_button_get_label (button), label) == 0) ||
+          (icon != NULL && g_strcmp0 (gtk_button_get_icon_name (button), icon) == 0))
+        return GTK_WIDGET (button);
+    }
+
+  g_assert_not_reached ();
+}
+
+/* The label that says why a room code is refused: the error label of
+ * the room row's group. */
+static GtkWidget *
+find_room_error (GtkWidget *prefs)
+{
+  g_autoptr(GPtrArray) labels = filer_gui_test_find_all (prefs, GTK_TYPE_LABEL);
+
+  for (guint i = 0; i < labels->len; i++)
+    if (gtk_widget_has_css_class (g_ptr_array_index (labels, i), "error"))
+      return g_ptr_array_index (labels, i);
+
+  g_assert_not_reached ();
+}
+
 static void
 test_preferences_write_settings (void)
 {
+  GtkWidget *room_error;
+  GtkWidget *copy;
   g_autoptr(GSettings) settings = g_settings_new (APP_ID);
   g_autofree char *value = NULL;
   GtkWidget *prefs;
@@ -645,11 +681,49 @@ test_preferences_write_settings (void)
   g_assert_cmpstr (value, ==, "Kitchen PC");
   g_clear_pointer (&value, g_free);
 
+  /* A room code too short to be safe is refused under the row, and the
+   * room stays as it was; a good one is stored in its canonical form. */
   row = find_entry_row (prefs, "Room Code");
-  gtk_editable_set_text (GTK_EDITABLE (row), " blue-otter ");
+  room_error = find_room_error (prefs);
+  g_assert_false (gtk_widget_get_visible (room_error));
+  gtk_editable_set_text (GTK_EDITABLE (row), " blue ");
   g_signal_emit_by_name (row, "apply");
   value = g_settings_get_string (settings, "room-code");
-  g_assert_cmpstr (value, ==, "blue-otter");
+  g_assert_cmpstr (value, ==, "");
+  g_clear_pointer (&value, g_free);
+  g_assert_true (gtk_widget_get_visible (room_error));
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (room_error)),
+                                   "A room code needs at least 8 letters and digits"));
+  g_assert_true (gtk_widget_has_css_class (row, "error"));
+  /* Typing again takes the complaint away. */
+  gtk_editable_set_text (GTK_EDITABLE (row), "7kq2 m9xd 4tpb");
+  g_assert_false (gtk_widget_get_visible (room_error));
+  g_assert_false (gtk_widget_has_css_class (row, "error"));
+  g_signal_emit_by_name (row, "apply");
+  value = g_settings_get_string (settings, "room-code");
+  g_assert_cmpstr (value, ==, "7KQ2-M9XD-4TPB");
+  g_clear_pointer (&value, g_free);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row)), ==, "7KQ2-M9XD-4TPB");
+
+  /* Generate makes a new code, stored and shown; Copy puts it on the
+   * clipboard. */
+  g_signal_emit_by_name (find_button (row, "_Generate", NULL), "clicked");
+  value = g_settings_get_string (settings, "room-code");
+  g_assert_cmpuint (strlen (value), ==, 14);
+  g_assert_cmpstr (value, !=, "7KQ2-M9XD-4TPB");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row)), ==, value);
+  copy = find_button (row, NULL, "edit-copy-symbolic");
+  g_assert_true (gtk_widget_get_sensitive (copy));
+  g_signal_emit_by_name (copy, "clicked");
+  {
+    GdkContentProvider *content = gdk_clipboard_get_content (gtk_widget_get_clipboard (row));
+    g_auto(GValue) text = G_VALUE_INIT;
+
+    g_value_init (&text, G_TYPE_STRING);
+    g_assert_nonnull (content);
+    g_assert_true (gdk_content_provider_get_value (content, &text, NULL));
+    g_assert_cmpstr (g_value_get_string (&text), ==, value);
+  }
   g_clear_pointer (&value, g_free);
 
   /* The address row is only usable with automatic discovery off. */
@@ -696,10 +770,26 @@ test_preferences_write_settings (void)
   gtk_switch_set_active (GTK_SWITCH (sw), FALSE);
   g_assert_false (g_settings_get_boolean (settings, "allow-hosting"));
 
-  /* And the other way: a key changed elsewhere shows in the window. */
+  /* And the other way: a key changed elsewhere shows in the window,
+   * and one that is no safe room code (stored by an older Filer) says
+   * so, with nothing to copy. */
   g_settings_set_string (settings, "room-code", "red-fox");
   row = find_entry_row (prefs, "Room Code");
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row)), ==, "red-fox");
+  g_assert_true (gtk_widget_get_visible (room_error));
+  g_assert_false (gtk_widget_get_sensitive (copy));
+  {
+    GtkWidget *scrolled = filer_gui_test_find (prefs, GTK_TYPE_SCROLLED_WINDOW);
+    GtkAdjustment *adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+
+    filer_gui_test_settle (100);
+    gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment));
+    filer_gui_test_settle (100);
+    filer_gui_test_save_screenshot (GTK_WIDGET (prefs), NULL, "preferences-room-refused");
+  }
+  g_settings_set_string (settings, "room-code", "RED0-F0X2");
+  g_assert_false (gtk_widget_get_visible (room_error));
+  g_assert_true (gtk_widget_get_sensitive (copy));
 
   gtk_window_destroy (GTK_WINDOW (prefs));
 }

@@ -230,12 +230,12 @@ test_session_send (gconstpointer data)
   /* Two apps behind their routers (both 203.0.113.2), one room. */
   receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
                                  session_bin, "--server", FILER_NATLAB_SERVER_IP ":" HOST_PORT,
-                                 "--keys", keys_b, "--room", "lab", "--download", inbox_b,
+                                 "--keys", keys_b, "--room", "NATLAB-2026", "--download", inbox_b,
                                  "--timeout", "90", NULL);
   g_assert_no_error (error);
   sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                session_bin, "--server", FILER_NATLAB_SERVER_IP ":" HOST_PORT,
-                               "--keys", keys_a, "--room", "lab", "--download", inbox_a,
+                               "--keys", keys_a, "--room", "NATLAB-2026", "--download", inbox_a,
                                "--send-to", id_b, "--path", source, "--timeout", "60", NULL);
   g_assert_no_error (error);
   reader_init (&sender_out, sender);

@@ -905,11 +905,11 @@ test_processes (gconstpointer data)
   g_assert_no_error (error);
   receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
                                  peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
-                                 "--keys", keys_b, "--room", "lab", "--download", inbox_b, NULL);
+                                 "--keys", keys_b, "--room", "NATLAB-2026", "--download", inbox_b, NULL);
   g_assert_no_error (error);
   sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
-                               "--keys", keys_a, "--room", "lab", "--download", inbox_a,
+                               "--keys", keys_a, "--room", "NATLAB-2026", "--download", inbox_a,
                                "--send-to", id_b, "--path", source, "--timeout", "40",
                                extra ? "--extra-address" : NULL, extra, NULL);
   g_assert_no_error (error);
@@ -1030,12 +1030,12 @@ test_impostor_process (gconstpointer data)
   mallory = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                 peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
                                 "--keys", keys_m, "--impersonate", id_b,
-                                "--room", "lab", "--download", inbox_m, NULL);
+                                "--room", "NATLAB-2026", "--download", inbox_m, NULL);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (mallory, NULL, NULL, communicated_cb, &m);
   sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
-                               "--keys", keys_a, "--room", "lab", "--download", inbox_a,
+                               "--keys", keys_a, "--room", "NATLAB-2026", "--download", inbox_a,
                                "--send-to", id_b, "--path", source, "--timeout", "15", NULL);
   g_assert_no_error (error);
 
@@ -1133,12 +1133,12 @@ test_claims_process (gconstpointer data)
   g_assert_no_error (error);
   receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                  peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
-                                 "--keys", keys_b, "--room", "lab", "--download", inbox_b, NULL);
+                                 "--keys", keys_b, "--room", "NATLAB-2026", "--download", inbox_b, NULL);
   g_assert_no_error (error);
   g_subprocess_communicate_utf8_async (receiver, NULL, NULL, communicated_cb, &r);
   sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                peer_bin, "--server", FILER_NATLAB_SERVER_IP ":47800",
-                               "--keys", keys_a, "--nat-keys", keys_m, "--room", "lab",
+                               "--keys", keys_a, "--nat-keys", keys_m, "--room", "NATLAB-2026",
                                "--download", inbox_a, "--send-to", id_b, "--path", source,
                                "--timeout", "40", NULL);
   g_assert_no_error (error);
@@ -1233,12 +1233,12 @@ test_cli (gconstpointer data)
   g_assert_no_error (error);
   receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
                                  "env", config_b, cli_bin, "receive",
-                                 "--server", FILER_NATLAB_SERVER_IP ":47800", "--room", "lab",
+                                 "--server", FILER_NATLAB_SERVER_IP ":47800", "--room", "NATLAB-2026",
                                  "--name", "lab-b", "--dir", inbox_b, "--accept-all", NULL);
   g_assert_no_error (error);
   sender = filer_natlab_spawn (lab, "a", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                "env", config_a, cli_bin, "send",
-                               "--server", FILER_NATLAB_SERVER_IP ":47800", "--room", "lab",
+                               "--server", FILER_NATLAB_SERVER_IP ":47800", "--room", "NATLAB-2026",
                                "--name", "lab-a", "--to", "lab-b", "--timeout", "20", source, NULL);
   g_assert_no_error (error);
 

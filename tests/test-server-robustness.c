@@ -462,6 +462,122 @@ register_raw (GIOStream  *connection,
                                         buffer, sizeof buffer, NULL, NULL), >, 0);
 }
 
+/* Registers @label on @connection in @room; returns the first frame the
+ * server answers (a welcome or an error). */
+static FilerFrame *
+register_in_room (GIOStream  *connection,
+                  const char *label,
+                  const char *room)
+{
+  g_autoptr(FilerFrame) frame = filer_frame_new ("register");
+  g_autoptr(FilerFrameDecoder) decoder = filer_frame_decoder_new (65536);
+  GInputStream *input = g_io_stream_get_input_stream (connection);
+
+  filer_frame_set (frame, "id", filer_test_id (label));
+  filer_frame_set (frame, "name", label);
+  filer_frame_set (frame, "room", room);
+  raw_send (connection, frame);
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      FilerFrame *answer;
+      char buffer[4096];
+      gssize n = g_input_stream_read (input, buffer, sizeof buffer, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      filer_frame_decoder_feed (decoder, buffer, n);
+      answer = filer_frame_decoder_next (decoder, &error);
+      g_assert_no_error (error);
+      if (answer != NULL)
+        return answer;
+    }
+}
+
+/* A room code too short to be safe, or not a code, is refused with
+ * bad-room, and the registration with it: nobody's room is found by
+ * guessing a short word. */
+static void
+test_bad_room (Fixture       *fixture,
+               gconstpointer  data)
+{
+  const char *rooms[] = { "blue", "1234567", "blue-otter-room", "ÄÄÄÄÄÄÄÄ" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (rooms); i++)
+    {
+      g_autoptr(GIOStream) raw = raw_connect (fixture->server, NULL, "raw-room");
+      g_autoptr(FilerFrame) answer = register_in_room (raw, "raw-room", rooms[i]);
+
+      g_test_message ("room “%s”", rooms[i]);
+      g_assert_true (filer_frame_is (answer, "error"));
+      g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "bad-room");
+    }
+  g_assert_null (find_peer (fixture->a, "raw-room"));
+
+  assert_others_fine (fixture);
+}
+
+/* Guessing room codes is paced per address: registrations that open a
+ * room nobody is in take a token (8 at once, then one every 10 s), the
+ * ninth is refused with slow-down. Joining a room with someone in it is
+ * free, under any spelling of its code; another address is not held to
+ * this one's guesses. */
+static void
+test_room_guessing (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(FilerDevice) device = filer_test_device_new ("device-room", "device-room", "desktop");
+  g_autoptr(FilerDiscoveryClient) member = filer_discovery_client_new (device);
+
+  filer_discovery_client_set_server (member, filer_test_server_get_address (fixture->server));
+  filer_discovery_client_set_room (member, "7KQ2-M9XD-4TPB");
+  filer_discovery_client_start (member);
+  filer_test_wait_until (is_online, member, WAIT_MS, "the room's member online");
+  g_assert_cmpstr (filer_discovery_client_get_room (member), ==, "7KQ2-M9XD-4TPB");
+
+  for (guint i = 0; i < 9; i++)
+    {
+      g_autofree char *label = g_strdup_printf ("guesser-%u", i);
+      g_autofree char *room = g_strdup_printf ("NEWR00M-%02u", i);
+      GIOStream *raw = raw_connect (fixture->server, "127.0.6.1", label);
+      g_autoptr(FilerFrame) answer = register_in_room (raw, label, room);
+
+      g_ptr_array_add (held, raw);
+      if (i < 8)
+        g_assert_true (filer_frame_is (answer, "welcome"));
+      else
+        {
+          g_assert_true (filer_frame_is (answer, "error"));
+          g_assert_cmpstr (filer_frame_get (answer, "code"), ==, "slow-down");
+        }
+    }
+
+  /* The same origin, out of new rooms, still joins a room with someone
+   * in it: typed in lower case with spaces, and O for 0, it is the same
+   * room. (Each loopback address is a network of its own here, so the
+   * member sees the joiner only through the room.) */
+  {
+    g_autoptr(GIOStream) raw = raw_connect (fixture->server, "127.0.6.1", "joiner");
+    g_autoptr(FilerFrame) answer = register_in_room (raw, "joiner", "7kq2 m9xd 4tpb");
+
+    g_assert_true (filer_frame_is (answer, "welcome"));
+    wait_peer (member, "joiner", TRUE);
+    g_assert_null (find_peer (member, "guesser-0"));
+  }
+
+  /* Another address opens a room of its own. */
+  {
+    g_autoptr(GIOStream) raw = raw_connect (fixture->server, "127.0.6.2", "neighbour");
+    g_autoptr(FilerFrame) answer = register_in_room (raw, "neighbour", "NEWR00M-99");
+
+    g_assert_true (filer_frame_is (answer, "welcome"));
+  }
+
+  assert_others_fine (fixture);
+}
+
 /* The limit is on connections that have not registered (3 here): a
  * newcomer makes the oldest of them go, so connections someone behind
  * the same address holds open never lock the others out, and registered
@@ -758,6 +874,7 @@ main (int   argc,
 {
   static const char *short_idle[] = { "--idle-timeout", "1", NULL };
   static const char *limit[] = { "--max-per-address", "3", NULL };
+  static const char *loopback_public[] = { "--loopback-is-public", NULL };
 
   filer_test_init (&argc, &argv);
 
@@ -786,6 +903,10 @@ main (int   argc,
               fixture_set_up, test_attacker_takes_id, fixture_tear_down);
   g_test_add ("/filer/discovery/robustness/update-id-or-room", Fixture, NULL,
               fixture_set_up, test_update_id_or_room, fixture_tear_down);
+  g_test_add ("/filer/discovery/robustness/bad-room", Fixture, NULL,
+              fixture_set_up, test_bad_room, fixture_tear_down);
+  g_test_add ("/filer/discovery/robustness/room-guessing", Fixture, loopback_public,
+              fixture_set_up, test_room_guessing, fixture_tear_down);
 
   return g_test_run ();
 }

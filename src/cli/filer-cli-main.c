@@ -26,6 +26,7 @@ static const Command commands[] = {
   { "send",    filer_cli_send,    N_("Send files or folders to a peer") },
   { "receive", filer_cli_receive, N_("Receive files from peers") },
   { "verify",  filer_cli_verify,  N_("Show the code to compare with a peer, and trust it") },
+  { "room",    filer_cli_room,    N_("Make a room code that nobody can guess, or check one") },
 };
 
 static void

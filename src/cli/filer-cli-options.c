@@ -59,6 +59,22 @@ filer_cli_options_parse (FilerCliOptions   *options,
         }
     }
 
+  /* A room code too short to be safe is refused here, with the reason,
+   * rather than joining no room in silence; a good one is taken in its
+   * canonical form. */
+  if (options->room != NULL && *options->room != '\0')
+    {
+      char *room = filer_room_code_normalize (options->room, &error);
+
+      if (room == NULL)
+        {
+          filer_cli_fail (_("--room: %s (“filer-cli room new” makes a good one)"), error->message);
+          return FALSE;
+        }
+      g_free (options->room);
+      options->room = room;
+    }
+
   if (options->name != NULL && *options->name == '\0')
     {
       filer_cli_fail ("%s", _("--name must not be empty"));

@@ -17,5 +17,6 @@ int filer_cli_peers   (int argc, char **argv);
 int filer_cli_send    (int argc, char **argv);
 int filer_cli_receive (int argc, char **argv);
 int filer_cli_verify  (int argc, char **argv);
+int filer_cli_room    (int argc, char **argv);
 
 G_END_DECLS

@@ -87,6 +87,27 @@ apply_server (FilerApplication *self)
   filer_session_set_server (self->session, address);
 }
 
+/* The room code of the settings, if it is one (Preferences refuses a
+ * code that is too short as it is typed; one stored by an older Filer,
+ * or by hand, joins no room). */
+static void
+apply_room (FilerApplication *self)
+{
+  g_autofree char *text = g_settings_get_string (self->settings, "room-code");
+  g_autofree char *room = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (*text != '\0')
+    {
+      room = filer_room_code_normalize (text, &error);
+      if (room == NULL)
+        g_message ("Joining no room: the room code in the settings is refused: %s",
+                   error->message);
+    }
+
+  filer_session_set_room (self->session, room);
+}
+
 static void
 settings_changed_cb (FilerApplication *self,
                      const char       *key,
@@ -95,11 +116,7 @@ settings_changed_cb (FilerApplication *self,
   if (g_str_equal (key, "server-automatic") || g_str_equal (key, "server-address"))
     apply_server (self);
   else if (g_str_equal (key, "room-code"))
-    {
-      g_autofree char *room = g_settings_get_string (settings, key);
-
-      filer_session_set_room (self->session, room);
-    }
+    apply_room (self);
   else if (g_str_equal (key, "allow-hosting"))
     filer_session_set_allow_hosting (self->session, g_settings_get_boolean (settings, key));
   else if (g_str_equal (key, "device-name"))
@@ -648,7 +665,6 @@ filer_application_startup (GApplication *app)
   g_autoptr(GError) error = NULL;
   g_autofree char *name = NULL;
   g_autofree char *folder = NULL;
-  g_autofree char *room = NULL;
   FilerTransferService *service;
 
   G_APPLICATION_CLASS (filer_application_parent_class)->startup (app);
@@ -669,8 +685,7 @@ filer_application_startup (GApplication *app)
 
   folder = download_folder (self);
   self->session = filer_session_new (device, folder);
-  room = g_settings_get_string (self->settings, "room-code");
-  filer_session_set_room (self->session, room);
+  apply_room (self);
   filer_session_set_allow_hosting (self->session,
                                    g_settings_get_boolean (self->settings, "allow-hosting"));
   apply_server (self);

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "filer-format.h"
+#include "libfiler.h"
 
 /* Every row writes GSettings and nothing else; FilerApplication watches
  * the keys and reconnects or renames as needed. Text rows write on
@@ -28,6 +29,8 @@ struct _FilerPreferencesWindow
   GtkSwitch            *automatic_switch;
   AdwEntryRow          *server_row;
   AdwEntryRow          *room_row;
+  GtkWidget            *room_copy_button;
+  GtkLabel             *room_error_label;
   GtkSwitch            *hosting_switch;
 
   /* Owned */
@@ -90,6 +93,66 @@ update_trusted (FilerPreferencesWindow *self)
   gtk_widget_set_sensitive (self->forget_trusted_button, n > 0);
 }
 
+/* Why a typed room code is refused, in the user's language. */
+static const char *
+room_problem (const GError *error)
+{
+  switch (error->code)
+    {
+    case FILER_ROOM_CODE_ERROR_TOO_SHORT:
+      return _("A room code needs at least 8 letters and digits, so that nobody can guess it. Generate one instead.");
+    case FILER_ROOM_CODE_ERROR_TOO_LONG:
+      return _("A room code has at most 32 letters and digits.");
+    case FILER_ROOM_CODE_ERROR_INVALID_CHARACTER:
+    default:
+      return _("A room code has only letters and digits (no U); dashes and spaces do not count.");
+    }
+}
+
+/* Shows @message (nullable) under the room row, and marks the row. */
+static void
+show_room_problem (FilerPreferencesWindow *self,
+                   const char             *message)
+{
+  GtkWidget *row = GTK_WIDGET (self->room_row);
+
+  gtk_label_set_text (self->room_error_label, message ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->room_error_label), message != NULL);
+  if (message != NULL)
+    {
+      gtk_widget_add_css_class (row, "error");
+      gtk_accessible_update_state (GTK_ACCESSIBLE (row),
+                                   GTK_ACCESSIBLE_STATE_INVALID, GTK_ACCESSIBLE_INVALID_TRUE,
+                                   -1);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (row),
+                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, message,
+                                      -1);
+    }
+  else
+    {
+      gtk_widget_remove_css_class (row, "error");
+      gtk_accessible_reset_state (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_STATE_INVALID);
+      gtk_accessible_reset_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+    }
+}
+
+/* The stored room code, in the row: one stored by an older Filer or by
+ * hand may be refused (FilerApplication then joins no room), and the row
+ * says why. */
+static void
+update_room (FilerPreferencesWindow *self)
+{
+  g_autofree char *text = g_settings_get_string (self->settings, "room-code");
+  g_autofree char *room = NULL;
+  g_autoptr(GError) error = NULL;
+
+  gtk_editable_set_text (GTK_EDITABLE (self->room_row), text);
+  if (*text != '\0')
+    room = filer_room_code_normalize (text, &error);
+  show_room_problem (self, error != NULL ? room_problem (error) : NULL);
+  gtk_widget_set_sensitive (self->room_copy_button, room != NULL);
+}
+
 static void
 settings_changed_cb (FilerPreferencesWindow *self,
                      const char             *key,
@@ -108,11 +171,7 @@ settings_changed_cb (FilerPreferencesWindow *self,
       gtk_editable_set_text (GTK_EDITABLE (self->server_row), address);
     }
   else if (g_strcmp0 (key, "room-code") == 0)
-    {
-      g_autofree char *room = g_settings_get_string (settings, key);
-
-      gtk_editable_set_text (GTK_EDITABLE (self->room_row), room);
-    }
+    update_room (self);
 }
 
 static void
@@ -134,12 +193,53 @@ server_apply_cb (FilerPreferencesWindow *self)
   g_settings_set_string (self->settings, "server-address", text);
 }
 
+/* A typed code is kept only if it is safe, in its canonical form
+ * ("7kq2 m9xd" becomes "7KQ2-M9XD"); else the row says why and the room
+ * stays as it was. */
 static void
 room_apply_cb (FilerPreferencesWindow *self)
 {
-  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->room_row))));
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->room_row));
+  g_autofree char *room = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *stored = NULL;
 
-  g_settings_set_string (self->settings, "room-code", text);
+  if (*text != '\0' && (room = filer_room_code_normalize (text, &error)) == NULL)
+    {
+      show_room_problem (self, room_problem (error));
+      return;
+    }
+
+  stored = g_settings_get_string (self->settings, "room-code");
+  if (g_strcmp0 (stored, room ? room : "") == 0)
+    update_room (self);
+  else
+    g_settings_set_string (self->settings, "room-code", room ? room : "");
+}
+
+/* Typing again: the complaint was about the old text. */
+static void
+room_changed_cb (FilerPreferencesWindow *self)
+{
+  show_room_problem (self, NULL);
+}
+
+static void
+room_generate_clicked_cb (FilerPreferencesWindow *self)
+{
+  g_autofree char *room = filer_room_code_generate ();
+
+  g_settings_set_string (self->settings, "room-code", room);
+}
+
+static void
+room_copy_clicked_cb (FilerPreferencesWindow *self)
+{
+  g_autofree char *room = g_settings_get_string (self->settings, "room-code");
+
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), room);
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self),
+                                    adw_toast_new (_("Room code copied")));
 }
 
 static void
@@ -302,10 +402,15 @@ filer_preferences_window_class_init (FilerPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, FilerPreferencesWindow, automatic_switch);
   gtk_widget_class_bind_template_child (widget_class, FilerPreferencesWindow, server_row);
   gtk_widget_class_bind_template_child (widget_class, FilerPreferencesWindow, room_row);
+  gtk_widget_class_bind_template_child (widget_class, FilerPreferencesWindow, room_copy_button);
+  gtk_widget_class_bind_template_child (widget_class, FilerPreferencesWindow, room_error_label);
   gtk_widget_class_bind_template_child (widget_class, FilerPreferencesWindow, hosting_switch);
   gtk_widget_class_bind_template_callback (widget_class, device_name_apply_cb);
   gtk_widget_class_bind_template_callback (widget_class, server_apply_cb);
   gtk_widget_class_bind_template_callback (widget_class, room_apply_cb);
+  gtk_widget_class_bind_template_callback (widget_class, room_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, room_generate_clicked_cb);
+  gtk_widget_class_bind_template_callback (widget_class, room_copy_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, forget_trusted_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, choose_folder_clicked_cb);
 }

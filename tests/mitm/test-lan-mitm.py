@@ -164,13 +164,13 @@ def run_case(mode, cli, server_bin, root):
         processes.append(proxy)
         if not ok(wait_line(proxy, "listening", 10), "%s: the proxy is up on the router" % mode):
             return
-        receiver = spawn("b", [cli, "receive", "--server", SERVER, "--room", "mitm-lab", "--name", "Bob",
+        receiver = spawn("b", [cli, "receive", "--server", SERVER, "--room", "MITM-LAB-42", "--name", "Bob",
                                "--dir", inbox, "--accept-all"],
                          env=env(os.path.join(work, "home-b")), stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True)
         processes.append(receiver)
         time.sleep(1.0)
-        sender = spawn("a", [cli, "send", "--server", SERVER, "--room", "mitm-lab", "--name", "Ann",
+        sender = spawn("a", [cli, "send", "--server", SERVER, "--room", "MITM-LAB-42", "--name", "Ann",
                              "--to", "Bob", "--timeout", "20", source],
                        env=env(os.path.join(work, "home-a")), stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True)

@@ -16,6 +16,7 @@
 #include "filer-net.h"
 #include "filer-peer-list.h"
 #include "filer-probe.h"
+#include "filer-room-code.h"
 #include "filer-util.h"
 
 /* The life of a client (docs/protocol.md §2):
@@ -882,12 +883,21 @@ void
 filer_discovery_client_set_room (FilerDiscoveryClient *self,
                                  const char           *room)
 {
+  g_autofree char *canonical = NULL;
+  g_autoptr(GError) error = NULL;
+
   g_return_if_fail (FILER_IS_DISCOVERY_CLIENT (self));
 
-  if (room != NULL && *room == '\0')
-    room = NULL;
+  /* Callers check what users type (filer_room_code_normalize()) and say
+   * why a code is refused; here it only takes the canonical form. */
+  if (room != NULL && *room != '\0')
+    {
+      canonical = filer_room_code_normalize (room, &error);
+      if (canonical == NULL)
+        g_warning ("Not joining room “%s”: %s", room, error->message);
+    }
 
-  set_string_property (self, &self->room, room, PROP_ROOM);
+  set_string_property (self, &self->room, canonical, PROP_ROOM);
 }
 
 guint

@@ -27,6 +27,11 @@
  *    handshake and registration take milliseconds, and registered devices
  *    are never evicted.
  *  - Registered devices per origin: at most 1,024.
+ *  - Registrations that open a room nobody is in (which is what guessing
+ *    room codes looks like) take a token of the origin's room bucket: 8
+ *    at once, then one every 10 seconds. Joining a room with someone in
+ *    it is free: a guess that hits has won anyway, and a group of people
+ *    behind one NAT pays once.
  *
  * max-per-address 0 lifts every per-origin limit (benchmarks that join
  * thousands of peers from one address); the total stays.
@@ -37,11 +42,14 @@
 
 #define ACCEPT_BURST 64.0
 #define ACCEPT_RATE  16.0
+#define ROOM_BURST    8.0
+#define ROOM_RATE     0.1
 
 struct _Origin
 {
   char             *key;
   FilerTokenBucket  accepts;
+  FilerTokenBucket  rooms;
   GQueue            unproven;      /* Client*, oldest first */
   guint             registered;
 };
@@ -111,6 +119,7 @@ _filer_server_admission_take (FilerServer  *self,
       origin = g_new0 (Origin, 1);
       origin->key = g_steal_pointer (&key);
       filer_token_bucket_init (&origin->accepts, ACCEPT_BURST, now);
+      filer_token_bucket_init (&origin->rooms, ROOM_BURST, now);
       g_queue_init (&origin->unproven);
       g_hash_table_insert (self->origins, origin->key, origin);
     }
@@ -190,15 +199,27 @@ _filer_server_admission_register (Client *client)
   g_assert (origin != NULL && client->unproven_link != NULL);
 
   if (limited (self) && origin->registered >= FILER_SERVER_MAX_REGISTERED_PER_ADDRESS)
-    {
-      return FALSE;
-    }
+    return FALSE;
 
   g_queue_delete_link (&origin->unproven, g_steal_pointer (&client->unproven_link));
   self->n_unproven--;
   origin->registered++;
 
   return TRUE;
+}
+
+/* @client, not registered yet, opens a room nobody is in. Returns
+ * %FALSE if its origin has opened too many of late. */
+gboolean
+_filer_server_admission_new_room (Client *client)
+{
+  FilerServer *self = client->server;
+
+  g_assert (client->origin != NULL);
+
+  return !limited (self) ||
+         filer_token_bucket_take (&client->origin->rooms, ROOM_RATE, ROOM_BURST, 1,
+                                  g_get_monotonic_time ());
 }
 
 /* @client is closing: it counts no more. Safe to call again. */
@@ -224,7 +245,7 @@ _filer_server_admission_release (Client *client)
   client->origin = NULL;
 }
 
-/* Forgets the origins nobody needs: no connection, a full bucket. */
+/* Forgets the origins nobody needs: no connection, full buckets. */
 void
 _filer_server_admission_sweep (FilerServer *self,
                                gint64       now)
@@ -238,7 +259,8 @@ _filer_server_admission_sweep (FilerServer *self,
       Origin *origin = value;
 
       if (g_queue_is_empty (&origin->unproven) && origin->registered == 0 &&
-          filer_token_bucket_full (&origin->accepts, ACCEPT_RATE, ACCEPT_BURST, now))
+          filer_token_bucket_full (&origin->accepts, ACCEPT_RATE, ACCEPT_BURST, now) &&
+          filer_token_bucket_full (&origin->rooms, ROOM_RATE, ROOM_BURST, now))
         g_hash_table_iter_remove (&iter);
     }
 }

@@ -13,6 +13,7 @@
 
 #include "filer-discovery-error.h"
 #include "filer-net.h"
+#include "filer-room-code.h"
 #include "filer-server-private.h"
 #include "filer-socket.h"
 #include "filer-tls.h"
@@ -255,6 +256,7 @@ handle_register (Client     *client,
   g_autofree char *addresses = NULL;
   const char *id = filer_frame_get (frame, "id");
   const char *room = filer_frame_get (frame, "room");
+  g_autofree char *canonical_room = NULL;
   guint port = 0;
   Client *previous;
 
@@ -290,6 +292,32 @@ handle_register (Client     *client,
       return;
     }
 
+  /* A room code is normalized as the client did (filer-room-code.c);
+   * one too short to be safe is refused, so that nobody's room can be
+   * found by guessing. Guessing is also paced per origin. */
+  if (room != NULL && *room != '\0')
+    {
+      g_autoptr(GError) room_error = NULL;
+
+      canonical_room = filer_room_code_normalize (room, &room_error);
+      if (canonical_room == NULL)
+        {
+          g_debug ("%s: bad room code: %s", client->source, room_error->message);
+          _filer_server_client_kick (client, "bad-room", room_error->message);
+          return;
+        }
+
+      if (g_hash_table_lookup (self->rooms, canonical_room) == NULL &&
+          !_filer_server_admission_new_room (client))
+        {
+          g_message ("%s: refusing a registration: too many new rooms from this address",
+                     client->source);
+          _filer_server_client_kick (client, "slow-down",
+                                     "Too many new rooms from your address: try again in a minute");
+          return;
+        }
+    }
+
   if (!_filer_server_admission_register (client))
     {
       g_message ("%s: refusing a registration: %u devices from this address already",
@@ -314,8 +342,7 @@ handle_register (Client     *client,
   client->kind = g_steal_pointer (&kind);
   client->addresses = g_steal_pointer (&addresses);
   client->port = port;
-  if (room != NULL && *room != '\0')
-    client->room = g_utf8_casefold (room, -1);
+  client->room = g_steal_pointer (&canonical_room);
 
   /* Who is there before we join, for the snapshot. */
   client->registered = TRUE;
@@ -362,7 +389,7 @@ handle_update (Client     *client,
   guint port = client->port;
   const char *id = filer_frame_get (frame, "id");
   const char *room = filer_frame_get (frame, "room");
-  g_autofree char *folded_room = NULL;
+  g_autofree char *canonical_room = NULL;
 
   if (!filer_token_bucket_take (&client->updates, FILER_SERVER_UPDATE_RATE,
                                 FILER_SERVER_UPDATE_BURST, 1, g_get_monotonic_time ()))
@@ -376,10 +403,11 @@ handle_update (Client     *client,
   /* The id and the room are fixed for the connection (a client that
    * means to change them must reconnect): say so rather than let a
    * client believe it moved. */
-  if (room != NULL)
-    folded_room = g_utf8_casefold (room, -1);
+  if (room != NULL && *room != '\0')
+    canonical_room = filer_room_code_normalize (room, NULL);
   if ((id != NULL && g_strcmp0 (id, client->id) != 0) ||
-      (room != NULL && g_strcmp0 (*room != '\0' ? folded_room : NULL, client->room) != 0))
+      (room != NULL && (g_strcmp0 (canonical_room, client->room) != 0 ||
+                        (*room != '\0' && canonical_room == NULL))))
     {
       _filer_server_client_kick (client, "bad-update",
                                  "An update cannot change the id or the room: reconnect");

@@ -80,6 +80,7 @@ void        _filer_server_admission_add      (Client         *client,
                                               GPtrArray      *too_many,
                                               GPtrArray      *busy);
 gboolean    _filer_server_admission_register (Client         *client);
+gboolean    _filer_server_admission_new_room (Client         *client);
 void        _filer_server_admission_release  (Client         *client);
 void        _filer_server_admission_sweep    (FilerServer    *self,
                                               gint64          now);

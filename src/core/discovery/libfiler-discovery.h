@@ -13,6 +13,8 @@
  *   filer-peer.[ch]                   one online device as the discovery server reports it
  *   filer-probe.[ch]                  finds discovery servers on the LAN by UDP probe (GTask);
  *                                     the client's auto-find and the session's hosting rule
+ *   filer-room-code.[ch]              room codes: generated (60 bits), typed ones checked, and
+ *                                     the one canonical form both sides compare
  *   filer-server-admission.c          who gets a connection to FilerServer: per-origin limits
  *   filer-server-client-private.h     one TCP client of FilerServer (private)
  *   filer-server-datagram.c           FilerServer's UDP side, dispatched by type
@@ -35,6 +37,7 @@
 #include "filer-peer.h"
 #include "filer-peer-list.h"
 #include "filer-probe.h"
+#include "filer-room-code.h"
 #include "filer-server.h"
 #include "filer-discovery-enums.h"
 #undef FILER_INSIDE
