@@ -104,8 +104,9 @@ test_normalize (void)
     {
       g_autoptr(GError) error = NULL;
       g_autofree char *room = filer_room_code_normalize (bad[i].typed, &error);
+      g_autofree char *shown = g_strescape (bad[i].typed, NULL);
 
-      g_test_message ("“%s”", bad[i].typed);
+      g_test_message ("“%s”", shown);
       g_assert_null (room);
       g_assert_error (error, FILER_ROOM_CODE_ERROR, bad[i].code);
     }

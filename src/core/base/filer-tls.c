@@ -27,16 +27,24 @@ typedef struct
   GCancellable *cancellable;     /* ours: the caller's, or the timeout */
   gulong        cancelled_id;
   GCancellable *caller_cancellable;
-  guint         timeout_id;
+  GSource      *timeout;         /* in the caller's thread-default context */
   gboolean      timed_out;
 } Handshake;
+
+static void
+clear_timeout (Handshake *handshake)
+{
+  if (handshake->timeout != NULL)
+    g_source_destroy (handshake->timeout);
+  g_clear_pointer (&handshake->timeout, g_source_unref);
+}
 
 static void
 handshake_free (gpointer data)
 {
   Handshake *handshake = data;
 
-  g_clear_handle_id (&handshake->timeout_id, g_source_remove);
+  clear_timeout (handshake);
   if (handshake->caller_cancellable != NULL)
     g_cancellable_disconnect (handshake->caller_cancellable, handshake->cancelled_id);
   g_clear_object (&handshake->caller_cancellable);
@@ -51,7 +59,7 @@ timeout_cb (gpointer user_data)
 {
   Handshake *handshake = user_data;
 
-  handshake->timeout_id = 0;
+  g_clear_pointer (&handshake->timeout, g_source_unref);
   handshake->timed_out = TRUE;
   g_cancellable_cancel (handshake->cancellable);
   return G_SOURCE_REMOVE;
@@ -115,7 +123,7 @@ handshake_cb (GObject      *object,
   /* The handler points into the task's data: it goes with the handshake. */
   g_signal_handlers_disconnect_by_func (connection, accept_certificate_cb, handshake);
 
-  g_clear_handle_id (&handshake->timeout_id, g_source_remove);
+  clear_timeout (handshake);
 
   if (!g_tls_connection_handshake_finish (connection, result, &error))
     {
@@ -228,7 +236,12 @@ filer_tls_handshake_async (GIOStream           *base_stream,
   /* The handler's data lives as long as the task; handshake_cb
    * disconnects it. */
   g_signal_connect (connection, "accept-certificate", G_CALLBACK (accept_certificate_cb), handshake);
-  handshake->timeout_id = g_timeout_add (FILER_TLS_HANDSHAKE_TIMEOUT_MS, timeout_cb, handshake);
+  /* The caller's context, where the task returns (not the global
+   * default: a handshake run from another thread's context must not be
+   * timed out from the main thread while it finishes in its own). */
+  handshake->timeout = g_timeout_source_new (FILER_TLS_HANDSHAKE_TIMEOUT_MS);
+  g_source_set_callback (handshake->timeout, timeout_cb, handshake, NULL);
+  g_source_attach (handshake->timeout, g_task_get_context (task));
   g_tls_connection_handshake_async (G_TLS_CONNECTION (connection), G_PRIORITY_DEFAULT,
                                     handshake->cancellable, handshake_cb, g_object_ref (task));
 }

@@ -403,7 +403,9 @@ filer_server_stop (FilerServer *self)
       client->registered = FALSE;
       g_clear_signal_handler (&client->frame_handler, client->connection);
       g_clear_signal_handler (&client->closed_handler, client->connection);
-      filer_frame_connection_close (client->connection);
+      /* One still in its handshake has no frames yet. */
+      if (client->connection != NULL)
+        filer_frame_connection_close (client->connection);
     }
   g_hash_table_remove_all (self->clients);
   g_hash_table_remove_all (self->by_id);
