@@ -284,6 +284,12 @@ written_cb (GObject      *object,
 }
 
 static gboolean
+writer_done (gpointer user_data)
+{
+  return ((Writer *)user_data)->done;
+}
+
+static gboolean
 reader_done (gpointer user_data)
 {
   return ((Reader *)user_data)->done;
@@ -297,14 +303,19 @@ send_payload (Result  results[2],
 {
   Reader reader = { g_byte_array_new (), NULL, FALSE, { 0 } };
   Writer writer = { FALSE, NULL };
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   gsize size;
   gconstpointer data = g_bytes_get_data (payload, &size);
 
   g_input_stream_read_async (g_io_stream_get_input_stream (results[1].stream), reader.buffer,
                              sizeof reader.buffer, G_PRIORITY_DEFAULT, NULL, read_cb, &reader);
   g_output_stream_write_all_async (g_io_stream_get_output_stream (results[0].stream), data, size,
-                                   G_PRIORITY_DEFAULT, NULL, written_cb, &writer);
+                                   G_PRIORITY_DEFAULT, cancellable, written_cb, &writer);
   filer_test_wait_until (reader_done, &reader, 10000, "the server reads to the end");
+  /* The reader may stop first (an error): the write must end before
+   * @writer, on this stack, goes. */
+  g_cancellable_cancel (cancellable);
+  filer_test_wait_until (writer_done, &writer, 10000, "the client's write to end");
   g_clear_error (&writer.error);
   if (read_error != NULL)
     *read_error = reader.error;
@@ -391,6 +402,17 @@ test_wrong_client_key (void)
   wire_clear (&wire);
 }
 
+static void
+bare_handshake_done_cb (GObject      *object,
+                        GAsyncResult *async_result,
+                        gpointer      user_data)
+{
+  Result *result = user_data;
+
+  g_tls_connection_handshake_finish (G_TLS_CONNECTION (object), async_result, &result->error);
+  result->done = TRUE;
+}
+
 /* A client with no certificate at all is refused by the listener. */
 static void
 test_no_client_certificate (void)
@@ -409,12 +431,15 @@ test_no_client_certificate (void)
   g_signal_connect (bare, "accept-certificate", G_CALLBACK (accept_any_cb), NULL);
   filer_tls_handshake_async (server, FILER_TLS_ROLE_SERVER, bob, NULL, NULL,
                              handshake_done_cb, &results[1]);
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (bare), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-  results[0].done = TRUE;
-  filer_test_wait_until (both_done, results, 10000, "the listener's handshake ends");
+  /* The bare client's handshake is waited for too: one left running
+   * past its test fails under the next one's feet. */
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (bare), G_PRIORITY_DEFAULT, NULL,
+                                    bare_handshake_done_cb, &results[0]);
+  filer_test_wait_until (both_done, results, 10000, "both handshakes end");
   g_assert_null (results[1].stream);
   g_assert_nonnull (results[1].error);
 
+  result_clear (&results[0]);
   result_clear (&results[1]);
   wire_clear (&wire);
 }
