@@ -865,6 +865,25 @@ test_update_id_or_room (Fixture       *fixture,
       wait_peer (fixture->a, "raw-update", FALSE);
     }
 
+  /* The room is compared in its canonical form (§2.9): the same code
+   * spelt otherwise is no change, another code is. */
+  {
+    g_autoptr(GIOStream) raw = raw_connect (fixture->server, NULL, "raw-room-update");
+    g_autoptr(FilerFrame) answer = register_in_room (raw, "raw-room-update", "7KQ2-M9XD-4TPB");
+    g_autoptr(FilerFrame) same = filer_frame_new ("update");
+    g_autoptr(FilerFrame) other = filer_frame_new ("update");
+    g_autofree char *code = NULL;
+
+    g_assert_true (filer_frame_is (answer, "welcome"));
+    filer_frame_set (same, "room", "7kq2 m9xd 4tpb");
+    raw_send (raw, same);
+    assert_pongs (raw);
+    filer_frame_set (other, "room", "7KQ2-M9XD-4TPC");
+    raw_send (raw, other);
+    code = read_until_closed (raw);
+    g_assert_cmpstr (code, ==, "bad-update");
+  }
+
   assert_others_fine (fixture);
 }
 
