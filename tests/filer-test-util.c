@@ -200,6 +200,32 @@ filer_test_server_get_port (FilerTestServer *server)
   return server->port;
 }
 
+static guint64
+status_kib (const char *status,
+            const char *field)
+{
+  const char *line = strstr (status, field);
+
+  g_assert_nonnull (line);
+  return g_ascii_strtoull (line + strlen (field), NULL, 10);
+}
+
+void
+filer_test_server_get_memory (FilerTestServer *server,
+                              guint64         *rss_kib,
+                              guint64         *peak_kib)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/status",
+                                           g_subprocess_get_identifier (server->process));
+  g_autofree char *status = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (path, &status, NULL, &error);
+  g_assert_no_error (error);
+  *rss_kib = status_kib (status, "\nVmRSS:");
+  *peak_kib = status_kib (status, "\nVmHWM:");
+}
+
 const char *
 filer_test_server_get_address (FilerTestServer *server)
 {

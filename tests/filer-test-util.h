@@ -55,6 +55,11 @@ guint            filer_test_server_get_port    (FilerTestServer    *server);
 /* "127.0.0.1:PORT", for FilerDiscoveryClient:server and --server. */
 const char      *filer_test_server_get_id      (FilerTestServer *server);
 const char      *filer_test_server_get_address (FilerTestServer    *server);
+/* The server's resident memory now and at its peak (VmRSS and VmHWM
+ * from /proc), in KiB. */
+void             filer_test_server_get_memory  (FilerTestServer    *server,
+                                                guint64            *rss_kib,
+                                                guint64            *peak_kib);
 /* SIGKILL: the server vanishes without closing anything cleanly. */
 void             filer_test_server_kill        (FilerTestServer    *server);
 /* SIGTERM, reaps the process and frees @server. */

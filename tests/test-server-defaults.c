@@ -233,6 +233,119 @@ test_unregistered_total (void)
 }
 
 static void
+handshake_done_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  gboolean *done = user_data;
+
+  g_tls_connection_handshake_finish (G_TLS_CONNECTION (object), result, NULL);
+  *done = TRUE;
+}
+
+/* The first TLS record a GIO client sends (its ClientHello), caught on
+ * a socket pair: what a stranger who then goes silent sends. */
+static GBytes *
+capture_client_hello (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GByteArray) hello = g_byte_array_new ();
+  gboolean done = FALSE;
+  int pair[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+  socket = g_socket_new_from_fd (pair[0], &error);
+  g_assert_no_error (error);
+  connection = g_socket_connection_factory_create_connection (socket);
+  tls = g_tls_client_connection_new (G_IO_STREAM (connection), NULL, &error);
+  g_assert_no_error (error);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, cancellable,
+                                    handshake_done_cb, &done);
+
+  /* A record: type, version (2 bytes), length (2 bytes), body. */
+  while (hello->len < 5 || hello->len < 5u + (hello->data[3] << 8 | hello->data[4]))
+    {
+      struct pollfd pfd = { .fd = pair[1], .events = POLLIN };
+      guint8 buffer[4096];
+      ssize_t n;
+
+      g_assert_cmpint (poll (&pfd, 1, 5000), ==, 1);
+      n = recv (pair[1], buffer, sizeof buffer, 0);
+      g_assert_cmpint (n, >, 0);
+      g_byte_array_append (hello, buffer, n);
+    }
+  g_assert_cmpuint (hello->data[0], ==, 0x16);
+
+  g_cancellable_cancel (cancellable);
+  close (pair[1]);
+  filer_test_wait_for (&done, 10000, "the cancelled handshake");
+
+  return g_byte_array_free_to_bytes (g_steal_pointer (&hello));
+}
+
+/* Strangers who send a ClientHello and go silent: 31 from each of 32
+ * addresses (under the per-address limit, so none is evicted). The
+ * server holds a TLS session for each until the handshake timeout,
+ * and it must not cost much: glib-networking loads the system's CA
+ * bundle into each connection made with the default database (~250 KiB
+ * each, 250 MB for these), which Filer's connections do not need. */
+static void
+test_stalled_handshakes (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  guint port = filer_test_server_get_port (server);
+  g_autoptr(GBytes) hello = capture_client_hello ();
+  enum { N_ADDRESSES = 32, PER_ADDRESS = DOCUMENTED_MAX_PER_ADDRESS - 1, N = N_ADDRESSES * PER_ADDRESS };
+  g_autofree int *held = g_new (int, N);
+  guint64 rss_before, rss, peak;
+  struct rlimit limit;
+  gint64 start, deadline;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (hello, &size);
+
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+  limit.rlim_cur = limit.rlim_max;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+  g_assert_cmpuint (limit.rlim_cur, >, N + 64);
+
+  filer_test_server_get_memory (server, &rss_before, &peak);
+  start = g_get_monotonic_time ();
+  for (guint i = 0; i < N; i++)
+    {
+      g_autofree char *source = g_strdup_printf ("127.0.8.%u", 1 + i / PER_ADDRESS);
+
+      held[i] = connect_from (source, port);
+      g_assert_cmpint (send (held[i], data, size, MSG_NOSIGNAL), ==, (gssize)size);
+    }
+
+  /* The server has read them all (they are connections it accepted and
+   * peeked at, each with its TLS connection made). */
+  g_usleep (3 * G_USEC_PER_SEC);
+  filer_test_server_get_memory (server, &rss, &peak);
+  g_test_message ("%u stalled handshakes: server RSS %" G_GUINT64_FORMAT " KiB (before %"
+                  G_GUINT64_FORMAT " KiB), peak %" G_GUINT64_FORMAT " KiB",
+                  (guint)N, rss, rss_before, peak);
+  g_assert_cmpuint (peak, <, 96 * 1024);
+
+  /* Each is closed by the handshake timeout (10 s) and the sweep. */
+  deadline = start + 16 * G_USEC_PER_SEC;
+  for (guint i = 0; i < N; i++)
+    {
+      gint64 left_ms = MAX (deadline - g_get_monotonic_time (), 0) / 1000;
+
+      if (!wait_closed (held[i], (guint)left_ms, NULL))
+        g_error ("stalled connection %u was still open after %.1f s", i,
+                 (g_get_monotonic_time () - start) / 1e6);
+      close (held[i]);
+    }
+  g_test_message ("all closed after %.1f s", (g_get_monotonic_time () - start) / 1e6);
+}
+
+static void
 test_idle_timeout (void)
 {
   g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
@@ -269,6 +382,7 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/defaults/accept-rate", test_accept_rate);
   g_test_add_func ("/filer/discovery/defaults/unregistered-total", test_unregistered_total);
   g_test_add_func ("/filer/discovery/defaults/idle-timeout", test_idle_timeout);
+  g_test_add_func ("/filer/discovery/defaults/stalled-handshakes", test_stalled_handshakes);
 
   return g_test_run ();
 }

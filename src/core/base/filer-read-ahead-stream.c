@@ -4,9 +4,16 @@
  * and then the body, and glib-networking passes each straight to the
  * socket: two recv() and a poll() for every 16 KiB record, ~200,000 system
  * calls per GiB received. Under TLS the base stream is this one instead:
- * a read with nothing buffered asks the socket for up to READ_AHEAD_SIZE
+ * a read with nothing buffered asks the socket for up to READ_AHEAD_MAX
  * bytes (whatever has arrived), and later reads are served from memory
  * until it is empty. The output side is the base stream's own.
+ *
+ * The buffer costs only what the traffic needs: it starts at one TLS
+ * record, doubles each time a read fills it (a transfer reaches
+ * READ_AHEAD_MAX within a few reads) and is given back once emptied after
+ * a small read, so a connection that only exchanges small messages, or
+ * waits, holds none (thousands of discovery clients, or strangers stalled
+ * in their handshake, would otherwise hold 256 KiB each).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -17,7 +24,8 @@
 
 #include "filer-read-ahead-stream-private.h"
 
-#define READ_AHEAD_SIZE (256 * 1024)
+#define READ_AHEAD_MIN (16 * 1024 + 256)   /* a TLS record, its header and tag */
+#define READ_AHEAD_MAX (256 * 1024)
 
 /* ------------------------------------------------------------------ */
 /* The input half                                                      */
@@ -31,7 +39,8 @@ struct _FilerReadAheadInput
 
   GInputStream *base;      /* pollable */
   GSocket      *socket;    /* what base reads from */
-  guint8       *buffer;
+  guint8       *buffer;    /* NULL until needed, and when given back */
+  gsize         size;      /* of buffer, or of the next one */
   gsize         start;     /* buffer[start, end) not yet read */
   gsize         end;
 };
@@ -51,6 +60,13 @@ take (FilerReadAheadInput *self,
 
   memcpy (buffer, self->buffer + self->start, n);
   self->start += n;
+
+  /* Emptied after a small read: the traffic is messages, not a stream. */
+  if (self->start == self->end && self->end < READ_AHEAD_MIN / 4)
+    {
+      g_clear_pointer (&self->buffer, g_free);
+      self->size = READ_AHEAD_MIN;
+    }
   return n;
 }
 
@@ -70,16 +86,39 @@ read_ahead (FilerReadAheadInput  *self,
   if (self->start < self->end)
     return take (self, buffer, count);
 
-  if (count >= READ_AHEAD_SIZE)
+  if (count >= READ_AHEAD_MAX)
     return g_pollable_stream_read (self->base, buffer, count, blocking, cancellable, error);
 
-  n = g_pollable_stream_read (self->base, self->buffer, READ_AHEAD_SIZE, blocking, cancellable, error);
+  if (self->buffer == NULL)
+    self->buffer = g_malloc (self->size);
+
+  n = g_pollable_stream_read (self->base, self->buffer, self->size, blocking, cancellable, error);
   if (n <= 0)
     return n;
 
   self->start = 0;
   self->end = n;
-  return take (self, buffer, count);
+  n = take (self, buffer, count);
+
+  /* Filled: more was waiting. The next buffer is twice as big. */
+  if (self->end == self->size && self->size < READ_AHEAD_MAX)
+    {
+      self->size = MIN (self->size * 2, READ_AHEAD_MAX);
+      if (self->start == self->end)
+        g_clear_pointer (&self->buffer, g_free);
+      else
+        {
+          guint8 *bigger = g_malloc (self->size);
+
+          memcpy (bigger, self->buffer + self->start, self->end - self->start);
+          self->end -= self->start;
+          self->start = 0;
+          g_free (self->buffer);
+          self->buffer = bigger;
+        }
+    }
+
+  return n;
 }
 
 static gssize
@@ -183,7 +222,7 @@ filer_read_ahead_input_class_init (FilerReadAheadInputClass *klass)
 static void
 filer_read_ahead_input_init (FilerReadAheadInput *self)
 {
-  self->buffer = g_malloc (READ_AHEAD_SIZE);
+  self->size = READ_AHEAD_MIN;
 }
 
 /* ------------------------------------------------------------------ */

@@ -214,10 +214,18 @@ filer_tls_handshake_async (GIOStream           *base_stream,
 
   if (role == FILER_TLS_ROLE_SERVER)
     {
-      connection = g_tls_server_connection_new (base, filer_identity_get_certificate (identity),
-                                                &error);
-      if (connection != NULL)
-        g_object_set (connection, "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED, NULL);
+      /* Not g_tls_server_connection_new(): with the default database,
+       * glib-networking 2.74 loads the system's CA bundle into every
+       * connection (gnutls_x509_trust_list_add_system_trust, ~250 KiB
+       * each, while the handshake lasts). Peers are checked by their
+       * key in accept_certificate_cb, never against CAs. */
+      connection = g_initable_new (g_tls_backend_get_server_connection_type (g_tls_backend_get_default ()),
+                                   NULL, &error,
+                                   "base-io-stream", base,
+                                   "certificate", filer_identity_get_certificate (identity),
+                                   "database", NULL,
+                                   "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED,
+                                   NULL);
     }
   else
     {

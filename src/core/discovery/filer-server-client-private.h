@@ -45,6 +45,8 @@ typedef struct
 
   gint64                last_seen;       /* monotonic µs of the last frame */
   gint64                dying_since;     /* 0, or when we closed it */
+  char                 *kick_code;       /* kicked in its handshake: told */
+  char                 *kick_message;    /* once the handshake ends */
   gboolean              drop_queued;
 
   /* Set by "register". */

@@ -537,6 +537,8 @@ _filer_server_client_free (Client *client)
   g_clear_object (&client->connection);
   g_clear_object (&client->tls);
   g_clear_object (&client->socket_connection);
+  g_free (client->kick_code);
+  g_free (client->kick_message);
   g_free (client->key_id);
   g_free (client->bind_secret);
   g_free (client->source);
@@ -606,7 +608,9 @@ _filer_server_client_kick (Client     *client,
 
   /* Before TLS. A client that has sent nothing yet (the idle sweep)
    * may be of either version, and a plaintext frame harms neither: it
-   * is told why. One in its handshake has no one to tell: hang up. */
+   * is told why. One in its handshake is told once the handshake ends
+   * (handshake_cb); the sweep cuts it off if that takes longer than
+   * the grace a dying client has. Its slot is free already. */
   if (client->connection == NULL && client->peek_source != NULL)
     {
       filer_clear_source (&client->peek_source);
@@ -615,8 +619,8 @@ _filer_server_client_kick (Client     *client,
     }
   if (client->connection == NULL)
     {
-      g_io_stream_close (G_IO_STREAM (client->socket_connection), NULL, NULL);
-      _filer_server_client_queue_drop (client);
+      client->kick_code = g_strdup (code);
+      client->kick_message = g_strdup (message);
       return;
     }
 
@@ -733,9 +737,17 @@ handshake_cb (GObject      *object,
       return;
     }
 
+  client->tls = g_steal_pointer (&tls);
+  if (client->kick_code != NULL)
+    {
+      attach_frames (client, client->tls);
+      filer_frame_connection_close_with_error (client->connection, client->kick_code,
+                                               client->kick_message);
+      return;
+    }
+
   client->key_id = g_steal_pointer (&key_id);
   client->bind_secret = bind_secret_for (client->server, client->key_id);
-  client->tls = g_steal_pointer (&tls);
   client->last_seen = g_get_monotonic_time ();
   attach_frames (client, client->tls);
 
