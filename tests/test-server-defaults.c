@@ -345,6 +345,76 @@ test_stalled_handshakes (void)
   g_test_message ("all closed after %.1f s", (g_get_monotonic_time () - start) / 1e6);
 }
 
+/* A TLS handshake by a device, from 127.0.0.1: seconds it took. */
+static double
+time_handshake (FilerTestServer *server)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1",
+                                                filer_test_server_get_port (server),
+                                                NULL, &error);
+  g_assert_no_error (error);
+  tls = filer_test_tls_client (connection, "device", filer_test_server_get_id (server), &error);
+  g_assert_no_error (error);
+  return (g_get_monotonic_time () - start) / 1e6;
+}
+
+/* Strangers who send the header of a TLS record and stall inside it:
+ * 31 from each of 8 addresses. Their handshakes must not start (each
+ * would hold one of glib-networking's few handshake threads until the
+ * 10 s timeout), so a device's handshake meanwhile is as quick as ever. */
+static void
+test_partial_records (void)
+{
+  g_autoptr(FilerTestServer) server = filer_test_server_start (NULL);
+  guint port = filer_test_server_get_port (server);
+  static const guint8 header[] = { 0x16, 0x03, 0x01, 0x02, 0x00 };   /* 512 bytes follow */
+  enum { N_ADDRESSES = 8, PER_ADDRESS = DOCUMENTED_MAX_PER_ADDRESS - 1, N = N_ADDRESSES * PER_ADDRESS };
+  int held[N];
+  double quiet, attacked;
+
+  quiet = time_handshake (server);
+  for (guint i = 0; i < N; i++)
+    {
+      g_autofree char *source = g_strdup_printf ("127.0.9.%u", 1 + i / PER_ADDRESS);
+
+      held[i] = connect_from (source, port);
+      g_assert_cmpint (send (held[i], header, sizeof header, MSG_NOSIGNAL), ==, sizeof header);
+    }
+  g_usleep (G_USEC_PER_SEC);
+
+  attacked = time_handshake (server);
+  g_test_message ("a device's handshake: %.3f s, with %u strangers stalled in a record: %.3f s",
+                  quiet, (guint)N, attacked);
+  g_assert_cmpfloat (attacked, <, 2.0);
+
+  /* One that gives up inside its record is closed at once, not left
+   * waiting for the rest. */
+  {
+    int quitter = connect_from ("127.0.9.100", port);
+
+    g_assert_cmpint (send (quitter, header, sizeof header, MSG_NOSIGNAL), ==, sizeof header);
+    g_usleep (100 * 1000);
+    g_assert_cmpint (shutdown (quitter, SHUT_WR), ==, 0);
+    g_assert_true (wait_closed (quitter, 2000, NULL));
+    close (quitter);
+  }
+
+  /* They are still held (the idle timeout ends them), not cut off for
+   * being slow: a slow link sends a record in pieces. */
+  for (guint i = 0; i < N; i++)
+    {
+      g_assert_true (is_open (held[i]));
+      close (held[i]);
+    }
+}
+
 static void
 test_idle_timeout (void)
 {
@@ -383,6 +453,7 @@ main (int   argc,
   g_test_add_func ("/filer/discovery/defaults/unregistered-total", test_unregistered_total);
   g_test_add_func ("/filer/discovery/defaults/idle-timeout", test_idle_timeout);
   g_test_add_func ("/filer/discovery/defaults/stalled-handshakes", test_stalled_handshakes);
+  g_test_add_func ("/filer/discovery/defaults/partial-records", test_partial_records);
 
   return g_test_run ();
 }
