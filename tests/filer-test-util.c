@@ -28,6 +28,17 @@ backstop_cb (int signum)
   abort ();
 }
 
+/* FILER_TEST_TIMEOUT_MULTIPLIER (tools/run-tests sets it for the
+ * sanitizer build): how much longer than usual the tests may wait. */
+guint
+filer_test_timeout_multiplier (void)
+{
+  const char *value = g_getenv ("FILER_TEST_TIMEOUT_MULTIPLIER");
+  guint64 multiplier = value ? g_ascii_strtoull (value, NULL, 10) : 1;
+
+  return CLAMP (multiplier, 1, 20);
+}
+
 void
 filer_test_init (int    *argc,
                  char ***argv)
@@ -38,7 +49,7 @@ filer_test_init (int    *argc,
   g_test_init (argc, argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   signal (SIGALRM, backstop_cb);
-  alarm (backstop ? atoi (backstop) : FILER_TEST_BACKSTOP);
+  alarm ((backstop ? atoi (backstop) : FILER_TEST_BACKSTOP) * filer_test_timeout_multiplier ());
 }
 
 typedef struct
@@ -63,7 +74,11 @@ filer_test_wait_until (FilerTestCondition  condition,
 {
   GMainContext *context = g_main_context_get_thread_default ();
   Watchdog watchdog = { FALSE };
-  g_autoptr(GSource) source = g_timeout_source_new (timeout_ms);
+  g_autoptr(GSource) source = NULL;
+
+  /* A slower build (the sanitizers) stretches every watchdog. */
+  timeout_ms *= filer_test_timeout_multiplier ();
+  source = g_timeout_source_new (timeout_ms);
 
   g_source_set_callback (source, watchdog_cb, &watchdog, NULL);
   g_source_attach (source, context);

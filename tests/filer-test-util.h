@@ -19,9 +19,14 @@ typedef gboolean (*FilerTestCondition) (gpointer user_data);
 void     filer_test_init        (int                 *argc,
                                  char              ***argv);
 
+/* $FILER_TEST_TIMEOUT_MULTIPLIER (1 to 20; 1 when unset): the sanitizer
+ * run's factor for every watchdog and the backstop. */
+guint    filer_test_timeout_multiplier (void);
+
 /* Spins the thread-default main context until @condition returns TRUE,
- * failing the test if it is still FALSE after @timeout_ms: the watchdog
- * every main-loop test uses instead of g_main_loop_run(). */
+ * failing the test if it is still FALSE after @timeout_ms (times the
+ * multiplier): the watchdog every main-loop test uses instead of
+ * g_main_loop_run(). */
 void     filer_test_wait_until  (FilerTestCondition   condition,
                                  gpointer             user_data,
                                  guint                timeout_ms,

@@ -873,8 +873,9 @@ test_processes (gconstpointer data)
 
   root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
   server_keys = g_build_filename (root, "server-keys", NULL);
-  /* Made here, so that the server only loads it and listens at once (a
-   * CLI started right after it does not retry). */
+  /* Made here, so that the server only loads it and listens at once;
+   * the CLIs start once it said so (a CLI does not retry its first
+   * connection). */
   {
     g_autoptr(FilerIdentity) server_identity = filer_identity_load (server_keys, &error);
 
@@ -1206,8 +1207,9 @@ test_cli (gconstpointer data)
 
   root = g_dir_make_tmp ("filer-nat-XXXXXX", &error);
   server_keys = g_build_filename (root, "server-keys", NULL);
-  /* Made here, so that the server only loads it and listens at once (a
-   * CLI started right after it does not retry). */
+  /* Made here, so that the server only loads it and listens at once;
+   * the CLIs start once it said so (a CLI does not retry its first
+   * connection). */
   {
     g_autoptr(FilerIdentity) server_identity = filer_identity_load (server_keys, &error);
 
@@ -1227,10 +1229,22 @@ test_cli (gconstpointer data)
   g_assert_no_error (error);
 
   /* Two devices: their own config folders, so their own ids. */
-  server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+  server = filer_natlab_spawn (lab, "srv", G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
                                server_bin, "--bind", FILER_NATLAB_SERVER_IP, "--port", "47800",
                                "--key-dir", server_keys, NULL);
   g_assert_no_error (error);
+  {
+    g_autoptr(GDataInputStream) lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
+    g_autofree char *line = NULL;
+
+    /* The pipe stays open with the process: a later line must not
+     * meet a closed pipe. */
+    g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (lines), FALSE);
+    line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (line);
+    g_test_message ("filer-server: %s", line);
+  }
   receiver = filer_natlab_spawn (lab, "b", G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
                                  "env", config_b, cli_bin, "receive",
                                  "--server", FILER_NATLAB_SERVER_IP ":47800", "--room", "NATLAB-2026",

@@ -107,6 +107,7 @@ cli_start_env (Fixture            *fixture,
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autofree char *config = g_build_filename (fixture->root, who, "config", NULL);
   g_autofree char *home = g_build_filename (fixture->root, who, NULL);
+  g_autofree char *timeout = NULL;
   g_autoptr(GError) error = NULL;
   Cli *cli = g_new0 (Cli, 1);
 
@@ -129,6 +130,15 @@ cli_start_env (Fixture            *fixture,
     g_ptr_array_add (argv, (char *)args[i]);
   g_ptr_array_add (argv, (char *)"--server");
   g_ptr_array_add (argv, (char *)filer_test_server_get_address (fixture->server));
+  /* A sender waits 10 s for its peer to come online; under the
+   * sanitizers the peer may take longer to start. */
+  if (g_str_equal (args[0], "send") && !g_strv_contains (args, "--timeout") &&
+      filer_test_timeout_multiplier () > 1)
+    {
+      timeout = g_strdup_printf ("%u", 10 * filer_test_timeout_multiplier ());
+      g_ptr_array_add (argv, (char *)"--timeout");
+      g_ptr_array_add (argv, timeout);
+    }
   g_ptr_array_add (argv, NULL);
 
   cli->process = g_subprocess_launcher_spawnv (launcher, (const char * const *)argv->pdata, &error);
