@@ -1334,6 +1334,37 @@ test_per_address (Fixture       *fixture,
   legit_pair (fixture, "127.0.0.20", "127.0.0.21", "legit-b");
 }
 
+static gboolean
+no_sessions (gpointer user_data)
+{
+  Fixture *fixture = user_data;
+
+  return filer_rendezvous_server_get_n_sessions (fixture->server) == 0;
+}
+
+/* The 64 at once come back only as fast as one a second: sessions that
+ * are given up (5 s unanswered) do not hand the address 64 new ones. */
+static void
+test_session_rate (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  gint64 start = g_get_monotonic_time ();
+  double waited;
+  guint again;
+
+  g_assert_cmpuint (flood_from (fixture, "127.0.0.40", 20), ==, 64);
+  filer_test_wait_until (no_sessions, fixture, 10000, "the unanswered sessions to be given up");
+  waited = (g_get_monotonic_time () - start) / 1e6;
+
+  again = flood_from (fixture, "127.0.0.40", 20);
+  g_test_message ("%.1f s later the address opened %u sessions more", waited, again);
+  g_assert_cmpuint (again, >=, 1);
+  g_assert_cmpuint (again, <=, (guint)(waited + 3));
+
+  /* Another address is not affected. */
+  g_assert_cmpuint (flood_from (fixture, "127.0.0.41", 20), ==, 64);
+}
+
 static void
 test_per_target (Fixture       *fixture,
                  gconstpointer  data)
@@ -1493,6 +1524,8 @@ main (int   argc,
   g_test_add ("/filer/rendezvous/limits/per-address", Fixture, NULL, fixture_setup, test_per_address,
               fixture_teardown);
   g_test_add ("/filer/rendezvous/limits/per-target", Fixture, NULL, fixture_setup, test_per_target,
+              fixture_teardown);
+  g_test_add ("/filer/rendezvous/limits/session-rate", Fixture, NULL, fixture_setup, test_session_rate,
               fixture_teardown);
   g_test_add ("/filer/rendezvous/limits/amplification", Fixture, NULL, fixture_setup, test_amplification,
               fixture_teardown);

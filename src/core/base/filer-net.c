@@ -48,6 +48,30 @@ filer_net_address_to_string (GInetAddress *address)
   return g_inet_address_to_string (plain);
 }
 
+char *
+filer_net_origin_key (GInetAddress *address)
+{
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6 &&
+      !g_inet_address_get_is_loopback (address))
+    {
+      const guint8 *bytes = g_inet_address_to_bytes (address);
+      guint8 prefix[16] = { 0 };
+      g_autoptr(GInetAddress) network = NULL;
+      g_autofree char *text = NULL;
+      static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+      if (memcmp (bytes, v4_mapped, sizeof v4_mapped) != 0)
+        {
+          memcpy (prefix, bytes, 8);
+          network = g_inet_address_new_from_bytes (prefix, G_SOCKET_FAMILY_IPV6);
+          text = g_inet_address_to_string (network);
+          return g_strconcat (text, "/64", NULL);
+        }
+    }
+
+  return filer_net_address_to_string (address);
+}
+
 gboolean
 filer_net_address_is_private (GInetAddress *address)
 {

@@ -18,6 +18,11 @@ G_BEGIN_DECLS
  * plain IPv4, so one host always has one spelling. */
 char      *filer_net_address_to_string       (GInetAddress  *address);
 
+/* What limits are kept per: an IPv4 address (as above), or an IPv6 /64
+ * as "prefix::/64" (one household's prefix, whose addresses it is free
+ * to pick). Loopback is itself. */
+char      *filer_net_origin_key              (GInetAddress  *address);
+
 /* TRUE for loopback, RFC 1918, link-local, CGNAT (100.64/10) and IPv6
  * unique-local (fc00::/7) addresses: what the discovery server counts as
  * "one network" because it cannot tell such senders apart. */

@@ -26,6 +26,7 @@
 
 #include "filer-frame-decoder.h"
 #include "filer-nat-datagram.h"
+#include "filer-net.h"
 #include "filer-socket.h"
 #include "filer-util.h"
 
@@ -43,6 +44,15 @@
  * sends to another over more than a couple of sessions at once, and it
  * takes 4 addresses that may see the target to use up its 16. */
 #define MAX_SESSIONS_PER_ADDRESS_TO_PEER 4
+/* New sessions from one IP over time (what the cap above does not
+ * bound: an unanswered session is given up after 5 s, and the address
+ * may then open 64 more): 64 at once, then one a second. A device opens
+ * one session a send. Addresses remembered for this: at most
+ * MAX_SESSION_ORIGINS, forgotten once their bucket is full again. */
+#define NEW_SESSION_BURST      64.0
+#define NEW_SESSION_RATE       1.0
+#define MAX_SESSION_ORIGINS    65536
+#define ORIGIN_SWEEP_EVERY     40      /* sweeps: 10 s */
 /* nat-offer repeats: at 0, 0.25, 0.75, 1.75 and 3.75 s (the wait doubles),
  * not 20 in 5 s: what one nat-connect sends an address that did not ask. */
 #define MAX_OFFERS             5
@@ -88,6 +98,8 @@ struct _FilerRendezvousServer
 
   GHashTable *bindings;       /* id -> Binding* */
   GHashTable *sessions;       /* token -> Session* */
+  GHashTable *session_origins;  /* origin (filer_net_origin_key) -> FilerTokenBucket* */
+  guint sweeps;
 
   GSocket *socket;            /* standalone mode only */
   GSource *source;
@@ -427,6 +439,27 @@ count_sessions_from (FilerRendezvousServer *self,
   return n;
 }
 
+/* One token of the bucket of @from's origin, for a new session. */
+static gboolean
+take_session_token (FilerRendezvousServer *self,
+                    GSocketAddress        *from)
+{
+  g_autofree char *key = filer_net_origin_key (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (from)));
+  FilerTokenBucket *bucket = g_hash_table_lookup (self->session_origins, key);
+  gint64 now = g_get_monotonic_time ();
+
+  if (bucket == NULL)
+    {
+      if (g_hash_table_size (self->session_origins) >= MAX_SESSION_ORIGINS)
+        return FALSE;
+      bucket = g_new0 (FilerTokenBucket, 1);
+      filer_token_bucket_init (bucket, NEW_SESSION_BURST, now);
+      g_hash_table_insert (self->session_origins, g_steal_pointer (&key), bucket);
+    }
+
+  return filer_token_bucket_take (bucket, NEW_SESSION_RATE, NEW_SESSION_BURST, 1, now);
+}
+
 static void
 handle_connect (FilerRendezvousServer *self,
                 FilerFrame            *frame,
@@ -486,6 +519,13 @@ handle_connect (FilerRendezvousServer *self,
   if (g_hash_table_size (self->sessions) >= MAX_SESSIONS)
     {
       refuse (self, from, TRUE, request_size, attempt, "busy", "Too many sessions");
+      return;
+    }
+
+  if (!take_session_token (self, from))
+    {
+      refuse (self, from, TRUE, request_size, attempt, "busy",
+              "Too many new sessions from this address: try again in a few seconds");
       return;
     }
 
@@ -818,6 +858,15 @@ sweep_cb (gpointer user_data)
         g_hash_table_iter_remove (&iter);
     }
 
+  /* An origin whose bucket is full again is as good as new. */
+  if (++self->sweeps % ORIGIN_SWEEP_EVERY == 0)
+    {
+      g_hash_table_iter_init (&iter, self->session_origins);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        if (filer_token_bucket_full (value, NEW_SESSION_RATE, NEW_SESSION_BURST, now_us))
+          g_hash_table_iter_remove (&iter);
+    }
+
   return G_SOURCE_CONTINUE;
 }
 
@@ -950,6 +999,7 @@ filer_rendezvous_server_finalize (GObject *object)
   FilerRendezvousServer *self = FILER_RENDEZVOUS_SERVER (object);
 
   g_clear_pointer (&self->sessions, g_hash_table_unref);
+  g_clear_pointer (&self->session_origins, g_hash_table_unref);
   g_clear_pointer (&self->bindings, g_hash_table_unref);
 
   G_OBJECT_CLASS (filer_rendezvous_server_parent_class)->finalize (object);
@@ -969,6 +1019,7 @@ filer_rendezvous_server_init (FilerRendezvousServer *self)
 {
   self->bindings = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, binding_free);
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, session_free);
+  self->session_origins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->max_bytes = FILER_RENDEZVOUS_DEFAULT_RELAY_MAX_BYTES;
   self->max_rate = FILER_RENDEZVOUS_DEFAULT_RELAY_MAX_RATE;
 }
