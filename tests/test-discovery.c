@@ -289,14 +289,27 @@ raw_read_bind_secret (GIOStream *connection)
   return g_strdup (filer_frame_get (welcome, "bind-secret"));
 }
 
+/* A short idle timeout, 0.6 s (stretched for the sanitizer build, whose
+ * server and clients are several times slower): "--idle-timeout", its
+ * value. */
+static char idle_timeout[16];
+
+static const char *
+short_idle_timeout (void)
+{
+  g_snprintf (idle_timeout, sizeof idle_timeout, "%.1f", 0.6 * filer_test_timeout_multiplier ());
+  return idle_timeout;
+}
+
 static void
 test_silent_client_leaves (void)
 {
-  const char *args[] = { "--idle-timeout", "0.6", NULL };
+  const char *args[] = { "--idle-timeout", short_idle_timeout (), NULL };
   g_autoptr(FilerTestServer) server = filer_test_server_start (args);
   const char *address = filer_test_server_get_address (server);
   g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
   g_autoptr(GIOStream) silent = NULL;
+  guint m = filer_test_timeout_multiplier ();
   gint64 start;
 
   start_and_wait (a);
@@ -309,11 +322,11 @@ test_silent_client_leaves (void)
    * it stays; the silent one goes. */
   wait_for_no_peer (a, "device-silent", WAIT_MS);
   /* Not before the idle timeout (600 ms) has passed since it spoke. */
-  g_assert_cmpint (g_get_monotonic_time () - start, >=, 550 * 1000);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, m * 550 * 1000);
   g_assert_cmpint (filer_discovery_client_get_state (a), ==, FILER_DISCOVERY_STATE_ONLINE);
 
   /* Several idle timeouts later, a is still online, never dropped. */
-  filer_test_spin (2000);
+  filer_test_spin (m * 2000);
   g_assert_cmpint (filer_discovery_client_get_state (a), ==, FILER_DISCOVERY_STATE_ONLINE);
 }
 
@@ -341,7 +354,7 @@ count_peer_cb (FilerDiscoveryClient *client,
 static void
 test_keepalive_keeps_online (void)
 {
-  const char *args[] = { "--idle-timeout", "0.6", NULL };
+  const char *args[] = { "--idle-timeout", short_idle_timeout (), NULL };
   g_autoptr(FilerTestServer) server = filer_test_server_start (args);
   const char *address = filer_test_server_get_address (server);
   g_autoptr(FilerDiscoveryClient) a = make_client (address, "device-aaaa", "Alpha", NULL, NULL);
@@ -361,8 +374,8 @@ test_keepalive_keeps_online (void)
   g_signal_connect (a, "peer-left", G_CALLBACK (count_peer_cb), &a_lost);
   g_signal_connect (b, "peer-left", G_CALLBACK (count_peer_cb), &b_lost);
 
-  /* Seven idle timeouts (the server asks for a ping every 200 ms). */
-  filer_test_spin (4200);
+  /* Seven idle timeouts (the server asks for a ping every third). */
+  filer_test_spin (4200 * filer_test_timeout_multiplier ());
 
   g_assert_cmpuint (a_changes, ==, 0);
   g_assert_cmpuint (b_changes, ==, 0);

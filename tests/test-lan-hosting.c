@@ -978,7 +978,7 @@ test_staggered (Lan           *lan,
   lan->t0 = g_get_monotonic_time ();
   app_start (lan, &lan->a);
   poll_until (app_registered, &lan->a, STARTUP_TIMEOUT_S * 1000, "the app in A on its bus");
-  watch_servers (lan, 20);
+  g_strfreev (watch_servers (lan, 20));
   app_start (lan, &lan->b);
   poll_until (app_registered, &lan->b, STARTUP_TIMEOUT_S * 1000, "the app in B on its bus");
 

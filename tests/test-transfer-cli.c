@@ -324,6 +324,7 @@ test_declined_without_terminal (Fixture       *fixture,
 {
   g_autofree char *file = g_build_filename (fixture->root, "x.bin", NULL);
   g_autofree char *inbox = g_build_filename (fixture->root, "inbox", NULL);
+  g_autofree char *target = NULL;
   const char * const receive_args[] = { "receive", "--dir", inbox, "--once", "--name", "Bob", NULL };
   const char * const send_args[] = { "send", "--to", "Bob", "--name", "Alice", file, NULL };
   g_autoptr(Cli) receiver = NULL;
@@ -340,7 +341,8 @@ test_declined_without_terminal (Fixture       *fixture,
   g_assert_true (g_str_has_prefix (sender->stderr_text, "filer-cli: "));
   g_assert_nonnull (strstr (sender->stderr_text, "declined"));
   g_assert_nonnull (strstr (sender->stderr_text, "--accept-all"));
-  g_assert_false (g_file_test (g_build_filename (inbox, "x.bin", NULL), G_FILE_TEST_EXISTS));
+  target = g_build_filename (inbox, "x.bin", NULL);
+  g_assert_false (g_file_test (target, G_FILE_TEST_EXISTS));
 }
 
 static void
