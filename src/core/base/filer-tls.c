@@ -186,6 +186,7 @@ filer_tls_handshake_async (GIOStream           *base_stream,
   g_autoptr(GIOStream) connection = NULL;
   g_autoptr(GIOStream) base = NULL;
   g_autoptr(GError) error = NULL;
+  GTlsBackend *backend = g_tls_backend_get_default ();
   Handshake *handshake;
 
   g_return_if_fail (G_IS_IO_STREAM (base_stream));
@@ -212,27 +213,27 @@ filer_tls_handshake_async (GIOStream           *base_stream,
   else
     base = g_object_ref (base_stream);
 
+  /* Not g_tls_server_connection_new() or g_tls_client_connection_new():
+   * with the default database, glib-networking 2.74 loads the system's
+   * CA bundle into every connection (gnutls_x509_trust_list_add_system_trust:
+   * ~250 KiB and milliseconds of CPU each). Peers are checked by their
+   * key in accept_certificate_cb, never against CAs. */
   if (role == FILER_TLS_ROLE_SERVER)
     {
-      /* Not g_tls_server_connection_new(): with the default database,
-       * glib-networking 2.74 loads the system's CA bundle into every
-       * connection (gnutls_x509_trust_list_add_system_trust, ~250 KiB
-       * each, while the handshake lasts). Peers are checked by their
-       * key in accept_certificate_cb, never against CAs. */
-      connection = g_initable_new (g_tls_backend_get_server_connection_type (g_tls_backend_get_default ()),
-                                   NULL, &error,
+      connection = g_initable_new (g_tls_backend_get_server_connection_type (backend), NULL, &error,
                                    "base-io-stream", base,
                                    "certificate", filer_identity_get_certificate (identity),
-                                   "database", NULL,
+                                   "database", NULL,   /* the client's key is checked, not a CA */
                                    "authentication-mode", G_TLS_AUTHENTICATION_REQUIRED,
                                    NULL);
     }
   else
     {
-      connection = g_tls_client_connection_new (base, NULL, &error);
-      if (connection != NULL)
-        g_tls_connection_set_certificate (G_TLS_CONNECTION (connection),
-                                          filer_identity_get_certificate (identity));
+      connection = g_initable_new (g_tls_backend_get_client_connection_type (backend), NULL, &error,
+                                   "base-io-stream", base,
+                                   "certificate", filer_identity_get_certificate (identity),
+                                   "database", NULL,   /* the server's key is checked, not a CA */
+                                   NULL);
     }
 
   if (connection == NULL)
