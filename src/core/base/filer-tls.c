@@ -5,6 +5,12 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
 #include "filer-read-ahead-stream-private.h"
 #include "filer-tls.h"
 
@@ -154,6 +160,79 @@ handshake_cb (GObject      *object,
     }
 
   g_task_return_pointer (task, g_object_ref (connection), g_object_unref);
+}
+
+/* The record a handshake starts with (a ClientHello) may be as large as
+ * a record's plaintext, 2^14 bytes, plus its 5-byte header. */
+#define RECORD_HEADER    5
+#define FIRST_RECORD_MAX (16384 + RECORD_HEADER)
+
+/* TRUE once the peer has sent its FIN (what it sent may still be there
+ * to read). */
+static gboolean
+peer_finished (int fd)
+{
+  struct tcp_info info;
+  socklen_t length = sizeof info;
+
+  return getsockopt (fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
+         info.tcpi_state != TCP_ESTABLISHED;
+}
+
+/**
+ * filer_tls_peek_first_record:
+ * @socket: a TCP connection a listener accepted, nothing read from it yet
+ *
+ * Looks at what the peer sent first, without reading it. A TLS record
+ * starts with its type (0x16, handshake) and the major version 3; one
+ * byte of 0x16 alone is taken for the start of one (a Filer 1 peer writes
+ * its whole frame at once). The handshake should start only once the
+ * whole record is in: glib-networking runs each handshake in a worker
+ * thread of a small pool, and one blocked on a stranger who sends part
+ * of a record and stalls holds a thread until the handshake times out
+ * (a few dozen such strangers stall every handshake, and every other use
+ * of the pool). Until then this sets the socket's SO_RCVLOWAT to the
+ * record's length, so that a level-triggered source on it wakes only
+ * when the record is complete or the peer gave up; once READY it is 1
+ * again.
+ *
+ * Returns: what to do
+ */
+FilerTlsFirstRecord
+filer_tls_peek_first_record (GSocket *socket)
+{
+  int fd = g_socket_get_fd (socket);
+  guint8 first[RECORD_HEADER];
+  gsize record;
+  gssize n;
+  int queued = 0;
+
+  n = recv (fd, first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return FILER_TLS_FIRST_RECORD_WAIT;
+  if (n <= 0)
+    return FILER_TLS_FIRST_RECORD_CLOSED;
+  if (first[0] != 0x16 || (n > 1 && first[1] != 0x03))
+    return FILER_TLS_FIRST_RECORD_NOT_TLS;
+
+  record = n < RECORD_HEADER ? RECORD_HEADER : RECORD_HEADER + (gsize)(first[3] << 8 | first[4]);
+  if (record > FIRST_RECORD_MAX)
+    {
+      g_debug ("tls: a first record of %" G_GSIZE_FORMAT " bytes", record);
+      return FILER_TLS_FIRST_RECORD_CLOSED;
+    }
+
+  if (ioctl (fd, FIONREAD, &queued) != 0 || (gsize)queued < record)
+    {
+      if (peer_finished (fd))
+        return FILER_TLS_FIRST_RECORD_CLOSED;
+      g_socket_set_option (socket, SOL_SOCKET, SO_RCVLOWAT, (int)record, NULL);
+      return FILER_TLS_FIRST_RECORD_WAIT;
+    }
+
+  /* TLS reads what it can get. */
+  g_socket_set_option (socket, SOL_SOCKET, SO_RCVLOWAT, 1, NULL);
+  return FILER_TLS_FIRST_RECORD_READY;
 }
 
 /**

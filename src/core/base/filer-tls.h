@@ -23,6 +23,17 @@ typedef enum
   FILER_TLS_ROLE_SERVER,
 } FilerTlsRole;
 
+/* What the first bytes a listener has are (filer_tls_peek_first_record()). */
+typedef enum
+{
+  FILER_TLS_FIRST_RECORD_WAIT,      /* a record has begun: wait for the socket to be readable again */
+  FILER_TLS_FIRST_RECORD_READY,     /* a whole TLS record is in: start the handshake */
+  FILER_TLS_FIRST_RECORD_NOT_TLS,   /* not TLS (a Filer 1 frame): answer in plaintext */
+  FILER_TLS_FIRST_RECORD_CLOSED,    /* the peer closed, or its record cannot be a ClientHello */
+} FilerTlsFirstRecord;
+
+FilerTlsFirstRecord filer_tls_peek_first_record (GSocket *socket);
+
 void       filer_tls_handshake_async  (GIOStream            *base_stream,
                                        FilerTlsRole          role,
                                        FilerIdentity        *identity,

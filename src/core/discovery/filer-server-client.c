@@ -9,9 +9,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "filer-discovery-error.h"
@@ -763,81 +760,25 @@ handshake_cb (GObject      *object,
   filer_frame_connection_start (client->connection);
 }
 
-/* The TLS record a handshake starts with (a ClientHello) may be as large
- * as a record's plaintext, 2^14 bytes, plus its 5-byte header. */
-#define TLS_RECORD_HEADER    5
-#define TLS_FIRST_RECORD_MAX (16384 + TLS_RECORD_HEADER)
-
-/* TRUE once the peer has sent its FIN (the bytes it sent may be there
- * still to read). */
-static gboolean
-peer_finished (int fd)
-{
-  struct tcp_info info;
-  socklen_t length = sizeof info;
-
-  return getsockopt (fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
-         info.tcpi_state != TCP_ESTABLISHED;
-}
-
 static gboolean
 peek_cb (GSocket      *socket,
          GIOCondition  condition,
          gpointer      user_data)
 {
   Client *client = user_data;
-  int fd = g_socket_get_fd (socket);
-  guint8 first[TLS_RECORD_HEADER];
-  gsize record;
-  gssize n;
-  int queued = 0;
 
-  n = recv (fd, first, sizeof first, MSG_PEEK | MSG_DONTWAIT);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-    return G_SOURCE_CONTINUE;
-
-  if (n <= 0)
+  switch (filer_tls_peek_first_record (socket))
     {
+    case FILER_TLS_FIRST_RECORD_WAIT:
+      return G_SOURCE_CONTINUE;
+
+    case FILER_TLS_FIRST_RECORD_CLOSED:
+      /* The source goes when we return. */
       g_source_unref (g_steal_pointer (&client->peek_source));
-      _filer_server_client_kick (client, "closed", "Closed before it said anything");
+      _filer_server_client_kick (client, "closed", "Closed before its first TLS record");
       return G_SOURCE_REMOVE;
-    }
 
-  /* A TLS record starts with its type (0x16, handshake) and the major
-   * version 3. The handshake starts only once the whole record is here:
-   * glib-networking runs each handshake in a worker thread of a small
-   * pool, and one blocked on a stranger who sends part of a record and
-   * stalls would hold a thread until the handshake timeout. Until then
-   * the socket wakes us only when the record is complete or the peer
-   * gave up (SO_RCVLOWAT); the idle sweep ends the wait. One byte of
-   * 0x16 alone is taken for the start of TLS too: a v1 client writes
-   * its whole frame at once. */
-  if (first[0] == 0x16 && (n == 1 || first[1] == 0x03))
-    {
-      record = n < TLS_RECORD_HEADER ? TLS_RECORD_HEADER
-                                     : TLS_RECORD_HEADER + (gsize)(first[3] << 8 | first[4]);
-      if (record > TLS_FIRST_RECORD_MAX)
-        {
-          g_debug ("%s: a first TLS record of %" G_GSIZE_FORMAT " bytes", client->source, record);
-          g_source_unref (g_steal_pointer (&client->peek_source));
-          _filer_server_client_kick (client, "protocol", "Not a TLS handshake");
-          return G_SOURCE_REMOVE;
-        }
-
-      if (ioctl (fd, FIONREAD, &queued) != 0 || (gsize)queued < record)
-        {
-          if (peer_finished (fd))
-            {
-              g_source_unref (g_steal_pointer (&client->peek_source));
-              _filer_server_client_kick (client, "closed", "Closed in its first TLS record");
-              return G_SOURCE_REMOVE;
-            }
-          g_socket_set_option (socket, SOL_SOCKET, SO_RCVLOWAT, (int)record, NULL);
-          return G_SOURCE_CONTINUE;
-        }
-
-      /* TLS reads what it can get. */
-      g_socket_set_option (socket, SOL_SOCKET, SO_RCVLOWAT, 1, NULL);
+    case FILER_TLS_FIRST_RECORD_READY:
       g_source_unref (g_steal_pointer (&client->peek_source));
       client->cancellable = g_cancellable_new ();
       g_object_set_data (G_OBJECT (client->cancellable), "client", client);
@@ -845,6 +786,10 @@ peek_cb (GSocket      *socket,
                                  client->server->identity, NULL, client->cancellable,
                                  handshake_cb, g_object_ref (client->cancellable));
       return G_SOURCE_REMOVE;
+
+    case FILER_TLS_FIRST_RECORD_NOT_TLS:
+    default:
+      break;
     }
 
   g_source_unref (g_steal_pointer (&client->peek_source));

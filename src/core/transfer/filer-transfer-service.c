@@ -374,7 +374,6 @@ typedef struct
   GSocketConnection    *connection;
   Unproven             *unproven;
   GSource              *readable;
-  GSource              *retry;     /* one byte of a TLS record so far */
   GSource              *timeout;
 } Incoming;
 
@@ -385,11 +384,6 @@ incoming_free (Incoming *incoming)
     {
       g_source_destroy (incoming->readable);
       g_source_unref (incoming->readable);
-    }
-  if (incoming->retry != NULL)
-    {
-      g_source_destroy (incoming->retry);
-      g_source_unref (incoming->retry);
     }
   if (incoming->timeout != NULL)
     {
@@ -460,96 +454,49 @@ server_handshake_cb (GObject      *object,
   start_hello (self, tls, proven, FILER_TRANSFER_PATH_LAN, unproven);
 }
 
-typedef enum
-{
-  PEEK_DONE,      /* handed on, or closed */
-  PEEK_NOTHING,   /* nothing to read yet */
-  PEEK_PARTIAL,   /* one byte of a TLS record: look again in a moment */
-} PeekResult;
-
-/* The first two bytes decide: a TLS record starts 0x16 0x03 (handshake,
- * version 3.x); a Filer 1 frame starts with its header length. */
-static PeekResult
-peek_first_bytes (Incoming *incoming)
-{
-  GSocket *socket = g_socket_connection_get_socket (incoming->connection);
-  FilerTransferService *self = incoming->service;
-  guint8 first[2];
-  GInputVector vector = { first, sizeof first };
-  int flags = G_SOCKET_MSG_PEEK;
-  gssize n;
-  g_autoptr(GError) error = NULL;
-
-  if (self->disposed)
-    return PEEK_DONE;
-
-  n = g_socket_receive_message (socket, NULL, &vector, 1, NULL, NULL, &flags, NULL, &error);
-  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-    return PEEK_NOTHING;
-  if (n <= 0)
-    {
-      g_debug ("Incoming transfer connection closed before its first bytes");
-      g_io_stream_close (G_IO_STREAM (incoming->connection), NULL, NULL);
-      return PEEK_DONE;
-    }
-  if (n == 1 && first[0] == 0x16)
-    return PEEK_PARTIAL;
-
-  if (first[0] == 0x16 && first[1] == 0x03)
-    filer_tls_handshake_async (G_IO_STREAM (incoming->connection), FILER_TLS_ROLE_SERVER,
-                               self->identity, NULL, self->cancellable, server_handshake_cb,
-                               g_steal_pointer (&incoming->unproven));
-  else
-    {
-      g_debug ("Incoming transfer connection speaks in clear (Filer 1): told to update");
-      answer_version_1 (incoming->connection);
-    }
-  return PEEK_DONE;
-}
-
-#define PEEK_RETRY_MS 20
-
-static gboolean
-incoming_retry_cb (gpointer user_data)
-{
-  Incoming *incoming = user_data;
-
-  if (peek_first_bytes (incoming) != PEEK_DONE)
-    return G_SOURCE_CONTINUE;
-
-  g_clear_pointer (&incoming->retry, g_source_unref);
-  incoming_free (incoming);
-  return G_SOURCE_REMOVE;
-}
-
+/* The first bytes decide (filer_tls_peek_first_record()): a whole TLS
+ * record starts the handshake; a Filer 1 frame is told to update. */
 static gboolean
 incoming_readable_cb (GSocket      *socket,
                       GIOCondition  condition,
                       gpointer      user_data)
 {
   Incoming *incoming = user_data;
+  FilerTransferService *self = incoming->service;
 
-  switch (peek_first_bytes (incoming))
+  if (self->disposed)
     {
-    case PEEK_NOTHING:
-      return G_SOURCE_CONTINUE;
-
-    case PEEK_PARTIAL:
-      /* The socket stays readable with that one byte: poll it on a timer
-       * instead, never spinning, never sleeping in the main loop (a
-       * thousand such connections would stall it). */
-      g_clear_pointer (&incoming->readable, g_source_unref);
-      incoming->retry = g_timeout_source_new (PEEK_RETRY_MS);
-      g_source_set_callback (incoming->retry, incoming_retry_cb, incoming, NULL);
-      g_source_attach (incoming->retry, g_main_context_get_thread_default ());
-      return G_SOURCE_REMOVE;
-
-    case PEEK_DONE:
-    default:
       g_clear_pointer (&incoming->readable, g_source_unref);
       incoming_free (incoming);
       return G_SOURCE_REMOVE;
     }
+
+  switch (filer_tls_peek_first_record (socket))
+    {
+    case FILER_TLS_FIRST_RECORD_WAIT:
+      return G_SOURCE_CONTINUE;
+
+    case FILER_TLS_FIRST_RECORD_READY:
+      filer_tls_handshake_async (G_IO_STREAM (incoming->connection), FILER_TLS_ROLE_SERVER,
+                                 self->identity, NULL, self->cancellable, server_handshake_cb,
+                                 g_steal_pointer (&incoming->unproven));
+      break;
+
+    case FILER_TLS_FIRST_RECORD_NOT_TLS:
+      g_debug ("Incoming transfer connection speaks in clear (Filer 1): told to update");
+      answer_version_1 (incoming->connection);
+      break;
+
+    case FILER_TLS_FIRST_RECORD_CLOSED:
+    default:
+      g_debug ("Incoming transfer connection closed before its first TLS record");
+      g_io_stream_close (G_IO_STREAM (incoming->connection), NULL, NULL);
+      break;
+    }
+
+  g_clear_pointer (&incoming->readable, g_source_unref);
+  incoming_free (incoming);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
