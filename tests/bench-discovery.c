@@ -16,9 +16,12 @@
  * the others are compared against it (the machine is shared and noisy,
  * so ratios mean more than absolute figures).
  *
- * The N background peers are raw sockets drained by an epoll thread, so
- * the bench process itself does not poll() over N descriptors: the
- * latency measured is the server's.
+ * Every peer speaks version 2, as devices do: TLS with a key of its own
+ * (the server's id pinned), then `register` as the id the key makes.
+ * Once registered, the N background peers' sockets are drained raw by an
+ * epoll thread (their TLS records are read and dropped unopened), so the
+ * bench process itself does not poll() over N descriptors: the latency
+ * measured is the server's. A probe's join includes its TLS handshake.
  *
  *   meson test -C build --benchmark bench-discovery
  *   build/tests/bench-discovery --peers 1000,5000,10000 --group-size 10
@@ -113,12 +116,14 @@ group_address (guint            group,
 }
 
 static GBytes *
-register_frame (const char *id)
+register_frame (const char *id,
+                const char *name)
 {
   g_autoptr(FilerFrame) frame = filer_frame_new ("register");
 
+  filer_frame_set (frame, "version", "2");
   filer_frame_set (frame, "id", id);
-  filer_frame_set (frame, "name", id);
+  filer_frame_set (frame, "name", name);
   filer_frame_set (frame, "kind", "desktop");
   filer_frame_set_uint (frame, "port", 1);
   return filer_frame_encode (frame, NULL);
@@ -151,24 +156,77 @@ connect_from (guint  group,
   return fd;
 }
 
-static void
-write_all (int     fd,
-           GBytes *bytes)
+/* A device's connection: TCP from the group's address, then TLS with
+ * @identity, the server's id pinned. Started here, finished on the main
+ * loop (Handshake.done). */
+typedef struct
 {
-  gsize length;
-  const char *data = g_bytes_get_data (bytes, &length);
+  int        fd;
+  GIOStream *tls;
+  gboolean   done;
+  char      *error;
+} Handshake;
 
-  while (length > 0)
+static void
+handshake_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Handshake *handshake = user_data;
+  g_autoptr(GError) error = NULL;
+
+  handshake->tls = filer_tls_handshake_finish (result, NULL, &error);
+  if (handshake->tls == NULL)
+    handshake->error = g_strdup (error->message);
+  handshake->done = TRUE;
+}
+
+static void
+handshake_start (Handshake     *handshake,
+                 guint          group,
+                 guint          port,
+                 FilerIdentity *identity,
+                 const char    *server_id)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+
+  memset (handshake, 0, sizeof *handshake);
+  handshake->fd = connect_from (group, port);
+  socket = g_socket_new_from_fd (handshake->fd, &error);
+  g_assert_no_error (error);
+  connection = g_socket_connection_factory_create_connection (socket);
+  filer_tls_handshake_async (G_IO_STREAM (connection), FILER_TLS_ROLE_CLIENT, identity,
+                             server_id, NULL, handshake_cb, handshake);
+}
+
+static void
+tls_write_all (GIOStream *tls,
+               GBytes    *bytes)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (tls), g_bytes_get_data (bytes, NULL),
+                             g_bytes_get_size (bytes), NULL, NULL, &error);
+  if (error != NULL)
+    g_error ("write: %s", error->message);
+}
+
+/* Device keys, made ahead (as devices have theirs), one per peer. */
+static FilerIdentity *
+identity_for (GPtrArray *identities,
+              guint      i)
+{
+  while (identities->len <= i)
     {
-      ssize_t n = write (fd, data, length);
+      g_autoptr(GError) error = NULL;
+      FilerIdentity *identity = filer_identity_new_ephemeral (&error);
 
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        g_error ("write: %s", g_strerror (errno));
-      data += n;
-      length -= n;
+      g_assert_no_error (error);
+      g_ptr_array_add (identities, identity);
     }
+  return g_ptr_array_index (identities, i);
 }
 
 static long
@@ -237,6 +295,22 @@ spin (guint        ms,
   g_source_unref (source);
 }
 
+/* Runs the main loop for @ms, or until *@flag is TRUE. */
+static void
+spin_flag (guint           ms,
+           const gboolean *flag)
+{
+  gboolean fired = FALSE;
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, set_flag_cb, &fired, NULL);
+  g_source_attach (source, NULL);
+  while (!fired && !*flag)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
 static gboolean
 wait_seen (Observers *observers)
 {
@@ -290,7 +364,10 @@ run (const char *server_path,
   g_autoptr(GArray) leaves = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
   g_autofree char *line = NULL;
+  g_autoptr(GPtrArray) identities = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) streams = g_ptr_array_new_with_free_func (g_object_unref);
   const char *prefix = "filer-server listening on 127.0.0.1:";
+  const char *server_id;
   Observers observers = { 0 };
   Drain drain = { 0 };
   Row row = { n_peers };
@@ -312,22 +389,29 @@ run (const char *server_path,
   if (line == NULL || !g_str_has_prefix (line, prefix))
     g_error ("filer-server did not start");
   port = atoi (line + strlen (prefix));
+  server_id = strstr (line, " id ");
+  if (server_id == NULL)
+    g_error ("filer-server did not say its id: %s", line);
+  server_id += strlen (" id ");
   pid = atoi (g_subprocess_get_identifier (server));
 
   /* Observers: one registered peer in each observed group. */
   for (guint g = 0; g < n_observed; g++)
     {
-      g_autofree char *id = g_strdup_printf ("observer-%u", g);
-      g_autoptr(GBytes) frame = register_frame (id);
-      g_autoptr(GSocket) socket = NULL;
-      g_autoptr(GSocketConnection) connection = NULL;
-      int fd = connect_from (g, port);
+      g_autofree char *name = g_strdup_printf ("observer-%u", g);
+      FilerIdentity *identity = identity_for (identities, g);
+      g_autoptr(GBytes) frame = register_frame (filer_identity_get_id (identity), name);
+      Handshake handshake;
 
-      write_all (fd, frame);
-      socket = g_socket_new_from_fd (fd, &error);
-      g_assert_no_error (error);
-      connection = g_socket_connection_factory_create_connection (socket);
-      observers.connections[g] = filer_frame_connection_new (G_IO_STREAM (connection));
+      handshake_start (&handshake, g, port, identity, server_id);
+      spin_flag (10000, &handshake.done);
+      while (!handshake.done)   /* it calls back into this frame */
+        g_main_context_iteration (NULL, TRUE);
+      if (handshake.tls == NULL)
+        g_error ("an observer's TLS handshake failed: %s", handshake.error ? handshake.error : "timed out");
+      tls_write_all (handshake.tls, frame);
+      observers.connections[g] = filer_frame_connection_new (handshake.tls);
+      g_object_unref (handshake.tls);
       g_signal_connect (observers.connections[g], "frame-received",
                         G_CALLBACK (observer_frame_cb), &observers);
       g_signal_connect (observers.connections[g], "closed",
@@ -351,14 +435,44 @@ run (const char *server_path,
     {
       guint batch_end = MIN (n_peers, i + BATCH);
 
-      for (; i < batch_end; i++)
-        {
-          g_autofree char *id = g_strdup_printf ("peer-%u", i);
-          g_autoptr(GBytes) frame = register_frame (id);
-          struct epoll_event event = { EPOLLIN, { 0 } };
-          int fd = connect_from (i % n_groups, port);
+      g_autofree Handshake *batch = g_new0 (Handshake, batch_end - i);
+      guint first = i;
+      gboolean all_done;
 
-          write_all (fd, frame);
+      /* The batch's handshakes run at once; then each registers. */
+      for (; i < batch_end; i++)
+        handshake_start (&batch[i - first], i % n_groups, port,
+                         identity_for (identities, i), server_id);
+      do
+        {
+          all_done = TRUE;
+          for (guint k = 0; k < batch_end - first; k++)
+            all_done &= batch[k].done;
+          if (!all_done)
+            g_main_context_iteration (NULL, TRUE);
+        }
+      while (!all_done);
+
+      for (guint k = 0; k < batch_end - first; k++)
+        {
+          g_autofree char *name = g_strdup_printf ("peer-%u", first + k);
+          g_autoptr(GBytes) frame = NULL;
+          struct epoll_event event = { EPOLLIN, { 0 } };
+          int fd = batch[k].fd;
+
+          if (batch[k].tls == NULL)
+            {
+              g_printerr ("bench-discovery: a peer's TLS handshake failed: %s\n", batch[k].error);
+              g_free (batch[k].error);
+              g_atomic_int_inc (&drain.dropped);
+              g_array_append_val (fds, fd);
+              continue;
+            }
+          frame = register_frame (filer_identity_get_id (identity_for (identities, first + k)), name);
+          tls_write_all (batch[k].tls, frame);
+          /* Held open, never read through TLS again: the drain reads
+           * the socket's records and drops them. */
+          g_ptr_array_add (streams, batch[k].tls);
           g_unix_set_fd_nonblocking (fd, TRUE, NULL);
           event.data.fd = fd;
           epoll_ctl (drain.epoll_fd, EPOLL_CTL_ADD, fd, &event);
@@ -383,22 +497,34 @@ run (const char *server_path,
   /* The probes, one at a time. */
   for (guint i = 0; i < n_probes; i++)
     {
-      g_autofree char *id = g_strdup_printf ("probe-%u", i);
-      g_autoptr(GBytes) frame = register_frame (id);
+      g_autofree char *name = g_strdup_printf ("probe-%u", i);
+      FilerIdentity *identity = identity_for (identities, n_peers + i);
+      g_autoptr(GBytes) frame = register_frame (filer_identity_get_id (identity), name);
       guint group = i % n_observed;
+      Handshake handshake;
       double ms;
       int fd;
 
       observers.waiting_type = "peer-joined";
-      observers.waiting_id = id;
+      observers.waiting_id = (char *)filer_identity_get_id (identity);
       observers.seen_at = 0;
       start = g_get_monotonic_time ();
-      fd = connect_from (group, port);
-      write_all (fd, frame);
+      handshake_start (&handshake, group, port, identity, server_id);
+      spin_flag (PROBE_TIMEOUT_MS, &handshake.done);
+      while (!handshake.done)   /* it calls back into this frame */
+        g_main_context_iteration (NULL, TRUE);
+      fd = handshake.fd;
+      if (handshake.tls == NULL)
+        {
+          row.failed++;
+          g_free (handshake.error);
+          continue;
+        }
+      tls_write_all (handshake.tls, frame);
       if (!wait_seen (&observers))
         {
           row.failed++;
-          close (fd);
+          g_object_unref (handshake.tls);
           continue;
         }
       ms = (observers.seen_at - start) / 1000.0;
@@ -407,7 +533,8 @@ run (const char *server_path,
       observers.waiting_type = "peer-left";
       observers.seen_at = 0;
       start = g_get_monotonic_time ();
-      close (fd);
+      shutdown (fd, SHUT_RDWR);
+      g_object_unref (handshake.tls);
       if (!wait_seen (&observers))
         {
           row.failed++;
@@ -430,7 +557,8 @@ run (const char *server_path,
   g_atomic_int_set (&drain.stop, 1);
   g_thread_join (drain.thread);
   for (guint i = 0; i < fds->len; i++)
-    close (g_array_index (fds, int, i));
+    shutdown (g_array_index (fds, int, i), SHUT_RDWR);
+  g_ptr_array_set_size (streams, 0);   /* closes their sockets */
   close (drain.epoll_fd);
   g_free (drain.seen);
 
