@@ -45,6 +45,7 @@
 #include <math.h>
 
 #include "libfiler.h"
+#include "filer-test-util.h"
 
 #define OBSERVED_GROUPS 20
 #define BATCH           256
@@ -163,7 +164,7 @@ typedef struct
 {
   int        fd;
   GIOStream *tls;
-  gboolean   done;
+  gint64     done;    /* 0, or when (a stop flag for spin()) */
   char      *error;
 } Handshake;
 
@@ -178,7 +179,7 @@ handshake_cb (GObject      *object,
   handshake->tls = filer_tls_handshake_finish (result, NULL, &error);
   if (handshake->tls == NULL)
     handshake->error = g_strdup (error->message);
-  handshake->done = TRUE;
+  handshake->done = g_get_monotonic_time ();
 }
 
 static void
@@ -227,19 +228,6 @@ identity_for (GPtrArray *identities,
       g_ptr_array_add (identities, identity);
     }
   return g_ptr_array_index (identities, i);
-}
-
-static long
-rss_kib (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
-  g_autofree char *contents = NULL;
-  const char *line;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return -1;
-  line = strstr (contents, "VmRSS:");
-  return line ? atol (line + 6) : -1;
 }
 
 /* The observers, on the main loop. */
@@ -295,50 +283,11 @@ spin (guint        ms,
   g_source_unref (source);
 }
 
-/* Runs the main loop for @ms, or until *@flag is TRUE. */
-static void
-spin_flag (guint           ms,
-           const gboolean *flag)
-{
-  gboolean fired = FALSE;
-  GSource *source = g_timeout_source_new (ms);
-
-  g_source_set_callback (source, set_flag_cb, &fired, NULL);
-  g_source_attach (source, NULL);
-  while (!fired && !*flag)
-    g_main_context_iteration (NULL, TRUE);
-  g_source_destroy (source);
-  g_source_unref (source);
-}
-
 static gboolean
 wait_seen (Observers *observers)
 {
   spin (PROBE_TIMEOUT_MS, &observers->seen_at);
   return observers->seen_at != 0;
-}
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-percentile (GArray *values,
-            double  p)
-{
-  guint index;
-
-  if (values->len == 0)
-    return NAN;
-
-  g_array_sort (values, compare_doubles);
-  index = MIN (values->len - 1, (guint)(p * values->len));
-  return g_array_index (values, double, index);
 }
 
 typedef struct
@@ -366,8 +315,7 @@ run (const char *server_path,
   g_autofree char *line = NULL;
   g_autoptr(GPtrArray) identities = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) streams = g_ptr_array_new_with_free_func (g_object_unref);
-  const char *prefix = "filer-server listening on 127.0.0.1:";
-  const char *server_id;
+  g_autofree char *server_id = NULL;
   Observers observers = { 0 };
   Drain drain = { 0 };
   Row row = { n_peers };
@@ -386,13 +334,8 @@ run (const char *server_path,
     g_error ("cannot start %s: %s", server_path, error->message);
   lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server));
   line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
-  if (line == NULL || !g_str_has_prefix (line, prefix))
-    g_error ("filer-server did not start");
-  port = atoi (line + strlen (prefix));
-  server_id = strstr (line, " id ");
-  if (server_id == NULL)
-    g_error ("filer-server did not say its id: %s", line);
-  server_id += strlen (" id ");
+  if (!filer_test_parse_listening_line (line, &port, &server_id))
+    g_error ("filer-server did not start (got “%s”)", line ? line : "EOF");
   pid = atoi (g_subprocess_get_identifier (server));
 
   /* Observers: one registered peer in each observed group. */
@@ -404,7 +347,7 @@ run (const char *server_path,
       Handshake handshake;
 
       handshake_start (&handshake, g, port, identity, server_id);
-      spin_flag (10000, &handshake.done);
+      spin (10000, &handshake.done);
       while (!handshake.done)   /* it calls back into this frame */
         g_main_context_iteration (NULL, TRUE);
       if (handshake.tls == NULL)
@@ -421,7 +364,7 @@ run (const char *server_path,
 
   /* Let the server settle before the baseline. */
   spin (200, NULL);
-  rss_before = rss_kib (pid);
+  rss_before = filer_test_process_rss_kib (pid);
 
   /* The background peers, in batches, each batch welcomed before the
    * next (so the listen backlog never overflows). */
@@ -447,7 +390,7 @@ run (const char *server_path,
         {
           all_done = TRUE;
           for (guint k = 0; k < batch_end - first; k++)
-            all_done &= batch[k].done;
+            all_done &= batch[k].done != 0;
           if (!all_done)
             g_main_context_iteration (NULL, TRUE);
         }
@@ -491,7 +434,7 @@ run (const char *server_path,
     spin (100, NULL);
   while (g_get_monotonic_time () - drain.last_read < 300 * 1000);
   spin (100, NULL);
-  rss_after = rss_kib (pid);
+  rss_after = filer_test_process_rss_kib (pid);
   row.rss_per_peer_kib = fds->len ? (rss_after - rss_before) / (double)fds->len : 0;
 
   /* The probes, one at a time. */
@@ -510,7 +453,7 @@ run (const char *server_path,
       observers.seen_at = 0;
       start = g_get_monotonic_time ();
       handshake_start (&handshake, group, port, identity, server_id);
-      spin_flag (PROBE_TIMEOUT_MS, &handshake.done);
+      spin (PROBE_TIMEOUT_MS, &handshake.done);
       while (!handshake.done)   /* it calls back into this frame */
         g_main_context_iteration (NULL, TRUE);
       fd = handshake.fd;
@@ -548,10 +491,10 @@ run (const char *server_path,
     }
   observers.waiting_id = NULL;
 
-  row.join_p50 = percentile (joins, 0.50);
-  row.join_p99 = percentile (joins, 0.99);
-  row.leave_p50 = percentile (leaves, 0.50);
-  row.leave_p99 = percentile (leaves, 0.99);
+  row.join_p50 = filer_test_percentile (joins, 0.50);
+  row.join_p99 = filer_test_percentile (joins, 0.99);
+  row.leave_p50 = filer_test_percentile (leaves, 0.50);
+  row.leave_p99 = filer_test_percentile (leaves, 0.99);
   row.dropped = g_atomic_int_get (&drain.dropped);
 
   g_atomic_int_set (&drain.stop, 1);

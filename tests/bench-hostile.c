@@ -62,6 +62,7 @@
 #include <glib-unix.h>
 
 #include "libfiler.h"
+#include "filer-test-util.h"
 
 #define ROUND_TIMEOUT_MS    5000
 #define N_ADDRESSES         150
@@ -862,10 +863,7 @@ server_start (const char *binary,
   g_autoptr(GDataInputStream) lines = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
-  g_auto(GStrv) words = NULL;
-  const char *prefix = "filer-server listening on 127.0.0.1:";
   Server *server = g_new0 (Server, 1);
-  guint64 port;
 
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   server->process = g_subprocess_launcher_spawn (launcher, &error, binary,
@@ -875,15 +873,8 @@ server_start (const char *binary,
     g_error ("cannot start %s: %s", binary, error->message);
   lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
   line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
-  /* "… listening on 127.0.0.1:PORT id SERVERID" */
-  if (line != NULL && g_str_has_prefix (line, prefix))
-    words = g_strsplit (line + strlen (prefix), " ", -1);
-  if (words == NULL || g_strv_length (words) != 3 || !g_str_equal (words[1], "id") ||
-      !g_ascii_string_to_unsigned (words[0], 10, 1, G_MAXUINT16, &port, NULL) ||
-      !filer_identity_id_is_valid (words[2]))
+  if (!filer_test_parse_listening_line (line, &server->port, &server->id))
     g_error ("filer-server did not print its listening line (got “%s”)", line ? line : "EOF");
-  server->port = port;
-  server->id = g_strdup (words[2]);
   server->pid = atoi (g_subprocess_get_identifier (server->process));
   return server;
 }
@@ -896,19 +887,6 @@ server_stop (Server *server)
   g_object_unref (server->process);
   g_free (server->id);
   g_free (server);
-}
-
-static long
-rss_kib (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
-  g_autofree char *contents = NULL;
-  const char *line;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return -1;
-  line = strstr (contents, "VmRSS:");
-  return line ? atol (line + 6) : -1;
 }
 
 static double
@@ -1011,7 +989,7 @@ static gboolean
 sample_cb (gpointer user_data)
 {
   Legit *legit = user_data;
-  long rss = rss_kib (legit->pid);
+  long rss = filer_test_process_rss_kib (legit->pid);
 
   legit->rss_peak = MAX (legit->rss_peak, rss);
   return G_SOURCE_CONTINUE;
@@ -1148,25 +1126,6 @@ legit_connect (Legit         *legit,
     filer_frame_connection_send (connection, reg);
   }
   return connection;
-}
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double
-percentile (GArray *values,
-            double  p)
-{
-  if (values->len == 0)
-    return NAN;
-  g_array_sort (values, compare_doubles);
-  return g_array_index (values, double, MIN (values->len - 1, (guint)(p * values->len)));
 }
 
 static gboolean
@@ -1353,7 +1312,7 @@ run_mix (const char *binary,
   g_signal_connect (legit.observer, "closed", G_CALLBACK (observer_closed_cb), &legit);
   spin_until (is_observer_ready, &legit, g_get_monotonic_time () + 10 * G_USEC_PER_SEC);
   spin_ms (300);
-  rss_before = rss_kib (server->pid);
+  rss_before = filer_test_process_rss_kib (server->pid);
   legit.rss_peak = rss_before;
   baseline_sockets = open_sockets (server->pid);
   cpu_before = cpu_seconds (server->pid);
@@ -1429,12 +1388,12 @@ run_mix (const char *binary,
     if (stats != NULL)
       g_string_append_printf (detail, "; %s; the attackers' CPU %.2f s", stats, attacker_cpu);
     spin_ms (2000);
-    rss_after = rss_kib (server->pid);
+    rss_after = filer_test_process_rss_kib (server->pid);
   printf ("%-11s %5u %8.1f %8.1f %8.1f %8.1f %8.1f %4u %4u %6.1f %6.1f %6.1f %6.2f %6.2f %6u\n",
             name, joins->len,
-            percentile (joins, 0.5), percentile (joins, 0.99),
-            percentile (lookups, 0.5), percentile (lookups, 0.99),
-            percentile (leaves, 0.99),
+            filer_test_percentile (joins, 0.5), filer_test_percentile (joins, 0.99),
+            filer_test_percentile (lookups, 0.5), filer_test_percentile (lookups, 0.99),
+            filer_test_percentile (leaves, 0.99),
             timeouts, failures,
             rss_before / 1024.0, legit.rss_peak / 1024.0, rss_after / 1024.0,
             cpu_after - cpu_before, self_after - self_before,

@@ -7,6 +7,7 @@
 
 #include "filer-test-util.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,6 +139,47 @@ struct _FilerTestServer
   char        *id;
 };
 
+gboolean
+filer_test_parse_listening_line (const char  *line,
+                                 guint       *port,
+                                 char       **id)
+{
+  const char *prefix = "filer-server listening on 127.0.0.1:";
+  g_auto(GStrv) words = NULL;
+  guint64 number;
+
+  /* "… listening on 127.0.0.1:PORT id SERVERID" */
+  if (line == NULL || !g_str_has_prefix (line, prefix))
+    return FALSE;
+  words = g_strsplit (line + strlen (prefix), " ", -1);
+  if (g_strv_length (words) != 3 || !g_str_equal (words[1], "id") ||
+      !g_ascii_string_to_unsigned (words[0], 10, 1, G_MAXUINT16, &number, NULL) ||
+      !filer_identity_id_is_valid (words[2]))
+    return FALSE;
+  *port = (guint)number;
+  *id = g_strdup (words[2]);
+  return TRUE;
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+
+  return x < y ? -1 : x > y;
+}
+
+double
+filer_test_percentile (GArray *values,
+                       double  p)
+{
+  if (values->len == 0)
+    return NAN;
+  g_array_sort (values, compare_doubles);
+  return g_array_index (values, double, MIN (values->len - 1, (guint)(p * values->len)));
+}
+
 FilerTestServer *
 filer_test_server_start (const char * const *args)
 {
@@ -147,13 +189,10 @@ filer_test_server_start (const char * const *args)
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
   const char *binary = g_getenv ("FILER_SERVER");
-  const char *prefix = "filer-server listening on 127.0.0.1:";
   gboolean has_port = FALSE;
   gboolean has_key_dir = FALSE;
   g_autofree char *key_dir = NULL;
   FilerTestServer *server;
-  g_auto(GStrv) words = NULL;
-  guint64 port;
 
   if (binary == NULL)
     g_error ("FILER_SERVER is not set: run the tests through meson test");
@@ -195,16 +234,9 @@ filer_test_server_start (const char * const *args)
   lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (server->process));
   line = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
   g_assert_no_error (error);
-  /* "… listening on 127.0.0.1:PORT id SERVERID" */
-  if (line != NULL && g_str_has_prefix (line, prefix))
-    words = g_strsplit (line + strlen (prefix), " ", -1);
-  if (words == NULL || g_strv_length (words) != 3 || !g_str_equal (words[1], "id") ||
-      !g_ascii_string_to_unsigned (words[0], 10, 1, G_MAXUINT16, &port, NULL) ||
-      !filer_identity_id_is_valid (words[2]))
+  if (!filer_test_parse_listening_line (line, &server->port, &server->id))
     g_error ("filer-server did not print its listening line (got “%s”)", line ? line : "EOF");
 
-  server->port = port;
-  server->id = g_strdup (words[2]);
   server->address = g_strdup_printf ("127.0.0.1:%u", server->port);
   return server;
 }
@@ -213,6 +245,19 @@ guint
 filer_test_server_get_port (FilerTestServer *server)
 {
   return server->port;
+}
+
+long
+filer_test_process_rss_kib (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *contents = NULL;
+  const char *line;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return -1;
+  line = strstr (contents, "VmRSS:");
+  return line ? atol (line + 6) : -1;
 }
 
 static guint64

@@ -60,6 +60,20 @@ guint            filer_test_server_get_port    (FilerTestServer    *server);
 /* "127.0.0.1:PORT", for FilerDiscoveryClient:server and --server. */
 const char      *filer_test_server_get_id      (FilerTestServer *server);
 const char      *filer_test_server_get_address (FilerTestServer    *server);
+/* filer-server's ready line: "filer-server listening on 127.0.0.1:PORT
+ * id SERVERID". FALSE if @line (may be NULL) is not one. */
+gboolean         filer_test_parse_listening_line (const char  *line,
+                                                  guint       *port,
+                                                  char       **id);
+
+/* The @p quantile (0 to 1) of @values (doubles; sorts them); NAN if
+ * there are none. */
+double           filer_test_percentile          (GArray      *values,
+                                                 double       p);
+
+/* The resident memory (VmRSS) of process @pid in KiB, or -1. */
+long             filer_test_process_rss_kib    (GPid                pid);
+
 /* The server's resident memory now and at its peak (VmRSS and VmHWM
  * from /proc), in KiB. */
 void             filer_test_server_get_memory  (FilerTestServer    *server,
