@@ -406,6 +406,17 @@ test_partial_records (void)
     close (quitter);
   }
 
+  /* A header that announces more than a record can hold (2^14 bytes)
+   * is not a ClientHello: closed at once, not waited for. */
+  {
+    static const guint8 too_long[] = { 0x16, 0x03, 0x01, 0x40, 0x01 };
+    int liar = connect_from ("127.0.9.101", port);
+
+    g_assert_cmpint (send (liar, too_long, sizeof too_long, MSG_NOSIGNAL), ==, sizeof too_long);
+    g_assert_true (wait_closed (liar, 2000, NULL));
+    close (liar);
+  }
+
   /* They are still held (the idle timeout ends them), not cut off for
    * being slow: a slow link sends a record in pieces. */
   for (guint i = 0; i < N; i++)
