@@ -8,10 +8,12 @@
 #include "filer-test-util.h"
 
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define FILER_TEST_BACKSTOP 300
@@ -546,4 +548,75 @@ filer_test_tls_client (GSocketConnection  *connection,
   if (wait.error != NULL)
     g_propagate_error (error, wait.error);
   return wait.stream;
+}
+
+static void
+client_hello_done_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  gboolean *done = user_data;
+
+  g_tls_connection_handshake_finish (G_TLS_CONNECTION (object), result, NULL);
+  *done = TRUE;
+}
+
+/* The first TLS record a GIO client sends (its ClientHello), caught on
+ * a socket pair: what a stranger who then goes silent sends. */
+GBytes *
+filer_test_capture_client_hello (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GByteArray) hello = g_byte_array_new ();
+  gboolean done = FALSE;
+  int pair[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+  socket = g_socket_new_from_fd (pair[0], &error);
+  g_assert_no_error (error);
+  connection = g_socket_connection_factory_create_connection (socket);
+  tls = g_tls_client_connection_new (G_IO_STREAM (connection), NULL, &error);
+  g_assert_no_error (error);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, cancellable,
+                                    client_hello_done_cb, &done);
+
+  /* A record: type, version (2 bytes), length (2 bytes), body. */
+  while (hello->len < 5 || hello->len < 5u + (hello->data[3] << 8 | hello->data[4]))
+    {
+      struct pollfd pfd = { .fd = pair[1], .events = POLLIN };
+      guint8 buffer[4096];
+      ssize_t n;
+
+      g_assert_cmpint (poll (&pfd, 1, 5000), ==, 1);
+      n = recv (pair[1], buffer, sizeof buffer, 0);
+      g_assert_cmpint (n, >, 0);
+      g_byte_array_append (hello, buffer, n);
+    }
+  g_assert_cmpuint (hello->data[0], ==, 0x16);
+
+  g_cancellable_cancel (cancellable);
+  close (pair[1]);
+  filer_test_wait_for (&done, 10000, "the cancelled handshake");
+
+  return g_byte_array_free_to_bytes (g_steal_pointer (&hello));
+}
+
+/* A stranger's ClientHello from OpenSSL (tests/data/README.md). */
+GBytes *
+filer_test_openssl_client_hello (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "openssl-client-hello.bin", NULL);
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (path, &contents, &length, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (length, >, 5);
+  g_assert_cmpuint ((guint8)contents[0], ==, 0x16);
+  return g_bytes_new_take (contents, length);
 }

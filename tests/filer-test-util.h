@@ -73,6 +73,8 @@ double           filer_test_percentile          (GArray      *values,
 
 /* The resident memory (VmRSS) of process @pid in KiB, or -1. */
 long             filer_test_process_rss_kib    (GPid                pid);
+GBytes          *filer_test_capture_client_hello (void);
+GBytes          *filer_test_openssl_client_hello (void);
 
 /* The server's resident memory now and at its peak (VmRSS and VmHWM
  * from /proc), in KiB. */

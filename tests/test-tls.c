@@ -28,6 +28,7 @@ typedef struct
   GByteArray *seen;         /* every byte, both ways */
   gsize       to_server;    /* bytes passed client → server */
   gssize      flip_at;      /* flip the byte at this client→server offset; -1: never */
+  gboolean    not_socket;   /* the server's stream is not a GSocketConnection (a NAT path's) */
 } Wire;
 
 static GIOStream *
@@ -123,6 +124,15 @@ wire_up (Wire       *wire,
 
   *client = stream_for_fd (left[0]);
   *server = stream_for_fd (right[0]);
+  if (wire->not_socket)
+    {
+      GIOStream *connection = *server;
+
+      /* The connection lives as long as the stream over its halves. */
+      *server = g_simple_io_stream_new (g_io_stream_get_input_stream (connection),
+                                        g_io_stream_get_output_stream (connection));
+      g_object_set_data_full (G_OBJECT (*server), "connection", connection, g_object_unref);
+    }
   wire->a = socket_for_fd (left[1]);
   wire->b = socket_for_fd (right[1]);
   wire->seen = g_byte_array_new ();
@@ -325,15 +335,16 @@ send_payload (Result  results[2],
 }
 
 static void
-test_mutual (void)
+test_mutual (gconstpointer data)
 {
+  gboolean not_socket = GPOINTER_TO_INT (data);
   g_autoptr(FilerIdentity) alice = identity_new ();
   g_autoptr(FilerIdentity) bob = identity_new ();
   g_autoptr(GBytes) payload = marked_payload (256 * 1024);
   g_autoptr(GByteArray) received = NULL;
   g_autoptr(GError) error = NULL;
   Result results[2] = { { 0 } };
-  Wire wire = { 0 };
+  Wire wire = { .not_socket = not_socket };
 
   /* Alice knows whom she calls; Bob learns who called. */
   handshake (&wire, alice, filer_identity_get_id (bob), bob, NULL, results);
@@ -343,11 +354,16 @@ test_mutual (void)
   g_assert_cmpstr (results[1].peer_id, ==, filer_identity_get_id (alice));
   g_assert_cmpint (g_tls_connection_get_protocol_version (G_TLS_CONNECTION (results[0].stream)), ==,
                    G_TLS_PROTOCOL_VERSION_TLS_1_3);
-  /* Keys are checked, not CAs: neither side carries a CA database (the
+  /* Keys are checked, not CAs: the client carries no CA database (the
    * system's would be loaded into each connection, ~250 KiB and
-   * milliseconds each). */
+   * milliseconds each). The listener's side of TCP is not glib-networking's
+   * at all (no handshake thread for a stranger to hold). */
   g_assert_null (g_tls_connection_get_database (G_TLS_CONNECTION (results[0].stream)));
-  g_assert_null (g_tls_connection_get_database (G_TLS_CONNECTION (results[1].stream)));
+  if (not_socket)
+    g_assert_null (g_tls_connection_get_database (G_TLS_CONNECTION (results[1].stream)));
+  else
+    g_assert_false (G_IS_TLS_CONNECTION (results[1].stream));
+  g_assert_true (filer_tls_is_tls_stream (results[1].stream));
 
   received = send_payload (results, payload, &error);
   g_assert_no_error (error);
@@ -505,6 +521,136 @@ test_tamper (void)
   wire_clear (&wire);
 }
 
+static void
+written_only_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Writer *writer = user_data;
+
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, &writer->error);
+  writer->done = TRUE;
+}
+
+static void
+closed_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Writer *closer = user_data;
+
+  g_io_stream_close_finish (G_IO_STREAM (object), result, &closer->error);
+  closer->done = TRUE;
+}
+
+/* Reads until @want bytes are in, or to the end if @want is 0. */
+typedef struct
+{
+  GByteArray *received;
+  gsize       want;
+  gboolean    done;
+  gboolean    ended;   /* read returned 0: close_notify */
+  GError     *error;
+  guint8      buffer[8192];
+} Gather;
+
+static void
+gather_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Gather *gather = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, &gather->error);
+
+  if (n > 0)
+    g_byte_array_append (gather->received, gather->buffer, n);
+  gather->ended = n == 0;
+  if (n <= 0 || (gather->want > 0 && gather->received->len >= gather->want))
+    {
+      gather->done = TRUE;
+      return;
+    }
+  g_input_stream_read_async (G_INPUT_STREAM (object), gather->buffer, sizeof gather->buffer,
+                             G_PRIORITY_DEFAULT, NULL, gather_cb, gather);
+}
+
+static gboolean
+gather_done (gpointer user_data)
+{
+  return ((Gather *)user_data)->done;
+}
+
+/* The listener writes more than its socket holds while the peer is not
+ * reading: the write is taken (the TLS stream keeps the records the
+ * socket did not), and they go out by themselves once the peer reads,
+ * with nobody writing again. Then a write followed at once by a close:
+ * the close waits for the records to go out, then close_notify, so the
+ * peer reads all of it and a clean end. */
+static void
+test_server_writes_past_full_socket (void)
+{
+  g_autoptr(FilerIdentity) alice = identity_new ();
+  g_autoptr(FilerIdentity) bob = identity_new ();
+  g_autoptr(GBytes) payload = marked_payload (64 * 1024);
+  g_autoptr(GSocket) server_socket = NULL;
+  Result results[2] = { { 0 } };
+  Writer writer = { FALSE, NULL };
+  Writer closer = { FALSE, NULL };
+  GIOStream *client, *server;
+  int pair[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, pair), ==, 0);
+  client = stream_for_fd (pair[0]);
+  server = stream_for_fd (pair[1]);
+  filer_tls_handshake_async (client, FILER_TLS_ROLE_CLIENT, alice, filer_identity_get_id (bob), NULL,
+                             handshake_done_cb, &results[0]);
+  filer_tls_handshake_async (server, FILER_TLS_ROLE_SERVER, bob, NULL, NULL,
+                             handshake_done_cb, &results[1]);
+  filer_test_wait_until (both_done, results, 15000, "both handshakes end");
+  g_assert_no_error (results[0].error);
+  g_assert_no_error (results[1].error);
+  g_clear_object (&client);
+  g_clear_object (&server);
+
+  /* A socket that holds much less than the write. */
+  server_socket = g_socket_new_from_fd (dup (pair[1]), NULL);
+  g_socket_set_option (server_socket, SOL_SOCKET, SO_SNDBUF, 4096, NULL);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(GByteArray) received = g_byte_array_new ();
+      /* Round 0 reads the payload; round 1 to the end. */
+      Gather gather = { received, round == 0 ? g_bytes_get_size (payload) : 0, FALSE, FALSE, NULL, { 0 } };
+
+      writer.done = FALSE;
+      g_output_stream_write_all_async (g_io_stream_get_output_stream (results[1].stream),
+                                       g_bytes_get_data (payload, NULL), g_bytes_get_size (payload),
+                                       G_PRIORITY_DEFAULT, NULL, written_only_cb, &writer);
+      filer_test_wait_until (writer_done, &writer, 10000, "the listener's write is taken");
+      g_assert_no_error (writer.error);
+      if (round == 1)
+        g_io_stream_close_async (results[1].stream, G_PRIORITY_DEFAULT, NULL, closed_cb, &closer);
+      filer_test_spin (200);
+
+      /* Only now does the peer read. */
+      g_input_stream_read_async (g_io_stream_get_input_stream (results[0].stream), gather.buffer,
+                                 sizeof gather.buffer, G_PRIORITY_DEFAULT, NULL, gather_cb, &gather);
+      filer_test_wait_until (gather_done, &gather, 5000, "the peer reads");
+      g_assert_no_error (gather.error);
+      g_assert_cmpmem (received->data, received->len,
+                       g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+      if (round == 1)
+        {
+          g_assert_true (gather.ended);
+          filer_test_wait_until (writer_done, &closer, 5000, "the close completes");
+          g_assert_no_error (closer.error);
+        }
+    }
+
+  result_clear (&results[0]);
+  result_clear (&results[1]);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -517,12 +663,15 @@ main (int   argc,
       return 1;
     }
 
-  g_test_add_func ("/filer/tls/mutual", test_mutual);
+  g_test_add_data_func ("/filer/tls/mutual", GINT_TO_POINTER (FALSE), test_mutual);
+  /* Over a stream that is not a socket's, as on a NAT path: glib-networking on both sides. */
+  g_test_add_data_func ("/filer/tls/mutual-not-socket", GINT_TO_POINTER (TRUE), test_mutual);
   g_test_add_func ("/filer/tls/wrong-server-key", test_wrong_server_key);
   g_test_add_func ("/filer/tls/wrong-client-key", test_wrong_client_key);
   g_test_add_func ("/filer/tls/no-client-certificate", test_no_client_certificate);
   g_test_add_func ("/filer/tls/tamper", test_tamper);
   g_test_add_func ("/filer/tls/silent-peer", test_silent_peer);
+  g_test_add_func ("/filer/tls/server-writes-past-full-socket", test_server_writes_past_full_socket);
 
   return g_test_run ();
 }

@@ -2710,6 +2710,56 @@ test_unproven_record_header (Fixture       *fixture,
   raw_close_all (fds);
 }
 
+/* Strangers who send a whole ClientHello (OpenSSL's) and then nothing, 16 from each
+ * of 4 addresses. The receiver answers each and waits for the rest of
+ * the handshake; with glib-networking each wait held one of GIO's few
+ * worker threads until the handshake timeout (and with them everyone's
+ * handshakes and file work in the process). The listener's TLS waits on
+ * the main loop instead: alice's transfer meanwhile goes through as
+ * quickly as ever, and the strangers are still held, until their
+ * deadline. */
+static void
+test_unproven_whole_hello (Fixture       *fixture,
+                           gconstpointer  user_data)
+{
+  g_autoptr(GBytes) hello = filer_test_openssl_client_hello ();
+  g_autofree char *source = make_file (fixture->outbox, "past.bin", 100000, 24);
+  g_autofree char *target = g_build_filename (fixture->inbox, "past.bin", NULL);
+  const char * const paths[] = { source, NULL };
+  g_autoptr(GArray) fds = g_array_new (FALSE, FALSE, sizeof (int));
+  FilerTransfer *sent;
+  gint64 start;
+  double took;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (hello, &size);
+
+  filer_transfer_service_set_accept_all (fixture->bob, TRUE);
+  for (guint a = 0; a < 4; a++)
+    {
+      g_autofree char *address = g_strdup_printf ("127.0.4.%u", a + 1);
+
+      for (guint i = 0; i < FILER_TRANSFER_MAX_UNPROVEN_PER_ADDRESS; i++)
+        {
+          int fd = raw_connect_from (fixture, address);
+
+          g_assert_cmpint (send (fd, data, size, 0), ==, (gssize)size);
+          g_array_append_val (fds, fd);
+        }
+    }
+  filer_test_spin (500);
+
+  start = g_get_monotonic_time ();
+  sent = send_paths (fixture, paths);
+  wait_finished (sent, 4000);
+  took = (g_get_monotonic_time () - start) / 1e6;
+  g_test_message ("sent past %u stalled handshakes in %.2f s", fds->len, took);
+  g_assert_cmpstr (filer_transfer_get_error_message (sent), ==, NULL);
+  assert_same_file (source, target);
+  g_assert_cmpfloat (took, <, 2.0);
+  g_assert_cmpuint (raw_count_closed (fds, 0, fds->len), ==, 0);
+  raw_close_all (fds);
+}
+
 typedef struct
 {
   guint  ticks;
@@ -2852,6 +2902,7 @@ main (int   argc,
   ADD ("unproven/total", test_unproven_total, NULL);
   ADD ("unproven/one-byte", test_unproven_one_byte, NULL);
   ADD ("unproven/record-header", test_unproven_record_header, NULL);
+  ADD ("unproven/whole-hello", test_unproven_whole_hello, NULL);
 
   return g_test_run ();
 }

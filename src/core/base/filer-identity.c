@@ -40,7 +40,10 @@ struct _FilerIdentity
   char            *certificate_pem;
   char            *private_key_pem;
   GTlsCertificate *certificate;
+  gnutls_certificate_credentials_t credentials;   /* made when first asked for */
 };
+
+G_LOCK_DEFINE_STATIC (credentials);
 
 G_DEFINE_FINAL_TYPE (FilerIdentity, filer_identity, G_TYPE_OBJECT)
 
@@ -59,6 +62,7 @@ filer_identity_finalize (GObject *object)
       g_free (self->private_key_pem);
     }
   g_clear_object (&self->certificate);
+  g_clear_pointer (&self->credentials, gnutls_certificate_free_credentials);
 
   G_OBJECT_CLASS (filer_identity_parent_class)->finalize (object);
 }
@@ -591,4 +595,74 @@ filer_identity_get_private_key_pem (FilerIdentity *self)
   g_return_val_if_fail (FILER_IS_IDENTITY (self), NULL);
 
   return self->private_key_pem;
+}
+
+/**
+ * filer_identity_get_gnutls_credentials:
+ * @self: an identity
+ * @error: where a failure goes
+ *
+ * The device certificate and key as GnuTLS credentials, for the TLS that
+ * runs on GnuTLS directly (QUIC, and the listener's side of TCP). Made
+ * once and shared by every session of this identity: GnuTLS only reads
+ * them once set up.
+ *
+ * Returns: (transfer none) (nullable): the credentials, valid as long as
+ *   @self, or %NULL with @error set
+ */
+gnutls_certificate_credentials_t
+filer_identity_get_gnutls_credentials (FilerIdentity  *self,
+                                       GError        **error)
+{
+  gnutls_certificate_credentials_t credentials = NULL;
+  gnutls_datum_t cert, key;
+  int rv;
+
+  g_return_val_if_fail (FILER_IS_IDENTITY (self), NULL);
+
+  G_LOCK (credentials);
+  if (self->credentials != NULL)
+    {
+      credentials = self->credentials;
+      G_UNLOCK (credentials);
+      return credentials;
+    }
+
+  cert.data = (unsigned char *)self->certificate_pem;
+  cert.size = strlen (self->certificate_pem);
+  key.data = (unsigned char *)self->private_key_pem;
+  key.size = strlen (self->private_key_pem);
+
+  rv = gnutls_certificate_allocate_credentials (&credentials);
+  if (rv == 0)
+    rv = gnutls_certificate_set_x509_key_mem2 (credentials, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
+  if (rv < 0)
+    {
+      g_clear_pointer (&credentials, gnutls_certificate_free_credentials);
+      set_gnutls_error (error, rv, "Cannot use the device key for TLS");
+    }
+  self->credentials = credentials;
+  G_UNLOCK (credentials);
+
+  return credentials;
+}
+
+/**
+ * filer_identity_id_for_session_peer:
+ * @session: a GnuTLS session, from its verify function on
+ *
+ * Returns: (transfer full) (nullable): the device id the peer's
+ *   certificate key makes, or %NULL if it presented none GnuTLS can read
+ */
+char *
+filer_identity_id_for_session_peer (gnutls_session_t session)
+{
+  const gnutls_datum_t *peers;
+  unsigned int n_peers = 0;
+
+  peers = gnutls_certificate_get_peers (session, &n_peers);
+  if (peers == NULL || n_peers == 0)
+    return NULL;
+
+  return filer_identity_id_for_der (peers[0].data, peers[0].size);
 }

@@ -10,6 +10,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <gnutls/gnutls.h>
 
 G_BEGIN_DECLS
 
@@ -33,6 +34,10 @@ const char      *filer_identity_get_id              (FilerIdentity    *self);
 GTlsCertificate *filer_identity_get_certificate     (FilerIdentity    *self);
 const char      *filer_identity_get_certificate_pem (FilerIdentity    *self);
 const char      *filer_identity_get_private_key_pem (FilerIdentity    *self);
+char            *filer_identity_id_for_session_peer (gnutls_session_t  session);
+gnutls_certificate_credentials_t
+                 filer_identity_get_gnutls_credentials (FilerIdentity  *self,
+                                                        GError        **error);
 
 char            *filer_identity_id_for_certificate  (GTlsCertificate  *certificate);
 char            *filer_identity_id_for_sha256       (const guint8     *digest);

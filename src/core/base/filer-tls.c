@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "filer-read-ahead-stream-private.h"
+#include "filer-tls-server-stream-private.h"
 #include "filer-tls.h"
 
 /* Both sides present their device certificate (filer-identity.c) and
@@ -24,7 +25,11 @@
  * once more from the peer certificate the connection reports, and anything
  * below TLS 1.3 is refused.
  *
- * GIO's TLS comes from glib-networking (its GnuTLS backend on Debian). */
+ * GIO's TLS comes from glib-networking (its GnuTLS backend on Debian),
+ * which runs each handshake in a worker thread of GTask's pool. A
+ * listener's side of TCP, which strangers reach, runs on GnuTLS directly
+ * instead, on the main loop (filer-tls-server-stream.c): no stranger can
+ * hold a thread. Both check the peer's key the same way. */
 
 typedef struct
 {
@@ -81,11 +86,19 @@ caller_cancelled_cb (GCancellable *caller,
 /* A failed handshake closes the stream (and the one below it): the peer
  * learns at once, and a refused key never leaves a half-open connection. */
 static void
-fail (GTask          *task,
-      GTlsConnection *connection,
-      GError         *error)
+fail (GTask     *task,
+      GIOStream *connection,
+      GError    *error)
 {
-  g_io_stream_close_async (G_IO_STREAM (connection), G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+  Handshake *handshake = g_task_get_task_data (task);
+
+  if (handshake->timed_out)
+    {
+      g_clear_error (&error);
+      error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                           "The peer did not finish the TLS handshake in time");
+    }
+  g_io_stream_close_async (connection, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
   g_task_return_error (task, error);
 }
 
@@ -133,20 +146,14 @@ handshake_cb (GObject      *object,
 
   if (!g_tls_connection_handshake_finish (connection, result, &error))
     {
-      if (handshake->timed_out)
-        {
-          g_clear_error (&error);
-          error = g_error_new (G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                               "The peer did not finish the TLS handshake in time");
-        }
-      fail (task, connection, error);
+      fail (task, G_IO_STREAM (connection), error);
       return;
     }
 
   if (g_tls_connection_get_protocol_version (connection) != G_TLS_PROTOCOL_VERSION_TLS_1_3)
     {
-      fail (task, connection, g_error_new (G_TLS_ERROR, G_TLS_ERROR_NOT_TLS,
-                                           "The peer does not speak TLS 1.3"));
+      fail (task, G_IO_STREAM (connection), g_error_new (G_TLS_ERROR, G_TLS_ERROR_NOT_TLS,
+                                                         "The peer does not speak TLS 1.3"));
       return;
     }
 
@@ -154,12 +161,70 @@ handshake_cb (GObject      *object,
   id = peer_certificate ? filer_identity_id_for_certificate (peer_certificate) : NULL;
   if (id == NULL || g_strcmp0 (id, handshake->peer_id) != 0)
     {
-      fail (task, connection, g_error_new (G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
-                                           "The peer presented no device certificate"));
+      fail (task, G_IO_STREAM (connection), g_error_new (G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                                                         "The peer presented no device certificate"));
       return;
     }
 
   g_task_return_pointer (task, g_object_ref (connection), g_object_unref);
+}
+
+static void
+server_stream_handshake_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  FilerTlsServerStream *stream = FILER_TLS_SERVER_STREAM (object);
+  Handshake *handshake = g_task_get_task_data (task);
+  const char *expected = handshake->expected_peer_id;
+  GError *error = NULL;
+  const char *id;
+
+  clear_timeout (handshake);
+
+  if (!filer_tls_server_stream_handshake_finish (stream, result, &error))
+    {
+      fail (task, G_IO_STREAM (stream), error);
+      return;
+    }
+
+  id = filer_tls_server_stream_get_peer_id (stream);
+  if (expected != NULL && g_strcmp0 (id, expected) != 0)
+    {
+      fail (task, G_IO_STREAM (stream), g_error_new (G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
+                                                     "The peer's key is device %s, not %s", id, expected));
+      return;
+    }
+
+  handshake->peer_id = g_strdup (id);
+  g_task_return_pointer (task, g_object_ref (stream), g_object_unref);
+}
+
+/* The caller's context, where the task returns (not the global default:
+ * a handshake run from another thread's context must not be timed out
+ * from the main thread while it finishes in its own). */
+static void
+start_timeout (GTask *task)
+{
+  Handshake *handshake = g_task_get_task_data (task);
+
+  handshake->timeout = g_timeout_source_new (FILER_TLS_HANDSHAKE_TIMEOUT_MS);
+  g_source_set_callback (handshake->timeout, timeout_cb, handshake, NULL);
+  g_source_attach (handshake->timeout, g_task_get_context (task));
+}
+
+/**
+ * filer_tls_is_tls_stream:
+ * @stream: a stream
+ *
+ * Returns: whether @stream is one filer_tls_handshake_finish() returned:
+ *   its reads return one record at a time, each write makes records
+ */
+gboolean
+filer_tls_is_tls_stream (GIOStream *stream)
+{
+  return G_IS_TLS_CONNECTION (stream) || FILER_IS_TLS_SERVER_STREAM (stream);
 }
 
 /* The record a handshake starts with (a ClientHello) may be as large as
@@ -286,6 +351,22 @@ filer_tls_handshake_async (GIOStream           *base_stream,
     }
   g_task_set_task_data (task, handshake, handshake_free);
 
+  if (role == FILER_TLS_ROLE_SERVER && G_IS_SOCKET_CONNECTION (base_stream))
+    {
+      g_autoptr(FilerTlsServerStream) stream = NULL;
+
+      stream = filer_tls_server_stream_new (G_SOCKET_CONNECTION (base_stream), identity, &error);
+      if (stream == NULL)
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      start_timeout (task);
+      filer_tls_server_stream_handshake_async (stream, handshake->cancellable,
+                                               server_stream_handshake_cb, g_object_ref (task));
+      return;
+    }
+
   /* On TCP, GnuTLS's small reads come from a buffer, not the socket. */
   if (G_IS_SOCKET_CONNECTION (base_stream))
     base = filer_read_ahead_stream_new (G_SOCKET_CONNECTION (base_stream));
@@ -324,12 +405,7 @@ filer_tls_handshake_async (GIOStream           *base_stream,
   /* The handler's data lives as long as the task; handshake_cb
    * disconnects it. */
   g_signal_connect (connection, "accept-certificate", G_CALLBACK (accept_certificate_cb), handshake);
-  /* The caller's context, where the task returns (not the global
-   * default: a handshake run from another thread's context must not be
-   * timed out from the main thread while it finishes in its own). */
-  handshake->timeout = g_timeout_source_new (FILER_TLS_HANDSHAKE_TIMEOUT_MS);
-  g_source_set_callback (handshake->timeout, timeout_cb, handshake, NULL);
-  g_source_attach (handshake->timeout, g_task_get_context (task));
+  start_timeout (task);
   g_tls_connection_handshake_async (G_TLS_CONNECTION (connection), G_PRIORITY_DEFAULT,
                                     handshake->cancellable, handshake_cb, g_object_ref (task));
 }
@@ -340,8 +416,9 @@ filer_tls_handshake_async (GIOStream           *base_stream,
  * @peer_id: (out) (optional) (transfer full): the id the peer's key proves
  * @error: where a failure goes
  *
- * Returns: (transfer full): the #GTlsConnection to read and write, or
- *   %NULL with @error set
+ * Returns: (transfer full): the TLS stream to read and write (a
+ *   #GTlsConnection, or on a listener's TCP our own), or %NULL with
+ *   @error set
  */
 GIOStream *
 filer_tls_handshake_finish (GAsyncResult  *result,

@@ -44,5 +44,6 @@ void       filer_tls_handshake_async  (GIOStream            *base_stream,
 GIOStream *filer_tls_handshake_finish (GAsyncResult         *result,
                                        char                **peer_id,
                                        GError              **error);
+gboolean   filer_tls_is_tls_stream    (GIOStream            *stream);
 
 G_END_DECLS

@@ -7,6 +7,8 @@
  *   filer-read-ahead-stream-private.h  a TCP stream whose reads fill a buffer (under TLS)
  *   filer-socket.[ch]    UDP sockets: buffers, and the one datagram read loop
  *   filer-tls.[ch]       mutual TLS 1.3 between two device keys, over any GIOStream
+ *   filer-tls-server-stream.c  a listener's TLS 1.3 on GnuTLS, no thread
+ *   filer-tls-server-stream-private.h  (its header, for filer-tls.c)
  *   filer-util.[ch]      small helpers every part of core shares
  *
  * SPDX-License-Identifier: GPL-3.0-or-later

@@ -9,6 +9,7 @@
 
 #include "filer-frame-connection.h"
 #include "filer-frame-decoder.h"
+#include "filer-tls.h"
 
 /* One connection = one GIOStream (TCP, TLS, or a reliable stream over
  * UDP) carrying frames both ways, entirely on the main loop:
@@ -375,7 +376,7 @@ read_more (FilerFrameConnection *self,
   GPollableInputStream *input;
   gsize more = 0;
 
-  if (!G_IS_TLS_CONNECTION (self->stream) || !G_IS_POLLABLE_INPUT_STREAM (self->input))
+  if (!filer_tls_is_tls_stream (self->stream) || !G_IS_POLLABLE_INPUT_STREAM (self->input))
     return 0;
 
   input = G_POLLABLE_INPUT_STREAM (self->input);
@@ -671,7 +672,7 @@ coalesce (FilerFrameConnection *self,
   gsize total = 0;
   gsize at = 0;
 
-  if (!G_IS_TLS_CONNECTION (self->stream) || !G_IS_POLLABLE_OUTPUT_STREAM (self->output))
+  if (!filer_tls_is_tls_stream (self->stream) || !G_IS_POLLABLE_OUTPUT_STREAM (self->output))
     return FALSE;
 
   for (guint i = 0; i < n_vectors; i++)
@@ -797,7 +798,7 @@ enqueue (FilerFrameConnection *self,
 
   /* Under TLS the frames a handler sends in one go (a reader's block of
    * chunks) go out together, as full records, once it returns. */
-  if (G_IS_TLS_CONNECTION (self->stream))
+  if (filer_tls_is_tls_stream (self->stream))
     {
       if (self->flush_source == 0)
         self->flush_source = g_idle_add_full (G_PRIORITY_DEFAULT, flush_cb, self, NULL);   /* as deliver_source */

@@ -56,7 +56,7 @@ struct _FilerQuicStream
   /* owned */
   ngtcp2_conn *conn;
   gnutls_session_t tls;
-  gnutls_certificate_credentials_t credentials;
+  gnutls_certificate_credentials_t credentials;   /* the identity's */
   ngtcp2_crypto_conn_ref conn_ref;
   GError *auth_error;           /* why the peer's key was refused */
 
@@ -117,17 +117,13 @@ verify_peer_cb (gnutls_session_t session)
 {
   FilerQuicStream *self = stream_for_session (session);
   const char *expected;
-  const gnutls_datum_t *peers;
-  unsigned int n_peers = 0;
   g_autofree char *id = NULL;
 
   if (self == NULL)
     return GNUTLS_E_CERTIFICATE_ERROR;
 
   expected = filer_datagram_stream_get_expected_peer_id (BASE (self));
-  peers = gnutls_certificate_get_peers (session, &n_peers);
-  if (peers != NULL && n_peers > 0)
-    id = filer_identity_id_for_der (peers[0].data, peers[0].size);
+  id = filer_identity_id_for_session_peer (session);
 
   if (id == NULL)
     {
@@ -157,9 +153,6 @@ load_credentials (FilerQuicStream  *self,
                   GError          **error)
 {
   FilerIdentity *identity = filer_datagram_stream_get_identity (BASE (self));
-  const char *cert_pem, *key_pem;
-  gnutls_datum_t cert, key;
-  int rv;
 
   if (identity == NULL)
     {
@@ -168,27 +161,10 @@ load_credentials (FilerQuicStream  *self,
       return FALSE;
     }
 
-  if (self->credentials != NULL)
-    return TRUE;
+  if (self->credentials == NULL)
+    self->credentials = filer_identity_get_gnutls_credentials (identity, error);
 
-  cert_pem = filer_identity_get_certificate_pem (identity);
-  key_pem = filer_identity_get_private_key_pem (identity);
-  cert.data = (unsigned char *)cert_pem;
-  cert.size = strlen (cert_pem);
-  key.data = (unsigned char *)key_pem;
-  key.size = strlen (key_pem);
-
-  rv = gnutls_certificate_allocate_credentials (&self->credentials);
-  if (rv == 0)
-    rv = gnutls_certificate_set_x509_key_mem2 (self->credentials, &cert, &key, GNUTLS_X509_FMT_PEM, NULL, 0);
-  if (rv < 0)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "Cannot use the device key for QUIC: %s", gnutls_strerror (rv));
-      return FALSE;
-    }
-
-  return TRUE;
+  return self->credentials != NULL;
 }
 
 /* --- errors and events -------------------------------------------------- */
@@ -974,7 +950,6 @@ filer_quic_stream_dispose (GObject *object)
 
   g_clear_pointer (&self->conn, ngtcp2_conn_del);
   g_clear_pointer (&self->tls, gnutls_deinit);
-  g_clear_pointer (&self->credentials, gnutls_certificate_free_credentials);
   g_queue_clear_full (&self->chunks, (GDestroyNotify)g_bytes_unref);
 
   G_OBJECT_CLASS (filer_quic_stream_parent_class)->dispose (object);
