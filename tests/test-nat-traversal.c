@@ -34,6 +34,7 @@ typedef struct
   GIOStream *incoming;     /* what B accepted */
   char *incoming_path;
   char *incoming_peer;
+  guint between;           /* routers between the NAT routers; 0: the lab's 3 */
 } World;
 
 static gboolean
@@ -76,6 +77,16 @@ incoming_cb (FilerNatClient *client,
   world->incoming_peer = g_strdup (peer_id);
 }
 
+static void
+start_client_in_ns (gpointer data,
+                    gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  filer_nat_client_start (data, &error);
+  g_assert_no_error (error);
+}
+
 static FilerNatClient *
 client_on (World         *world,
            const char    *node,
@@ -94,8 +105,9 @@ client_on (World         *world,
   filer_nat_client_set_socket (client, socket);
   filer_nat_client_set_identity (client, key);
   filer_nat_client_set_keepalive (client, keepalive_ms);
-  filer_nat_client_start (client, &error);
-  g_assert_no_error (error);
+  /* In the host's namespace, as the app would be: the client makes its
+   * path-probe socket where it starts. */
+  filer_natlab_run_in (world->lab, node, start_client_in_ns, client);
 
   return client;
 }
@@ -117,7 +129,8 @@ world_init (World      *world,
 {
   g_autoptr(GError) error = NULL;
 
-  world->lab = filer_natlab_new (flavour_a, flavour_b, udp_timeout, &error);
+  world->lab = filer_natlab_new_full (flavour_a, flavour_b, udp_timeout,
+                                      world->between ? world->between : 3, &error);
   g_assert_no_error (error);
 
   world->server = filer_rendezvous_server_new ();
@@ -487,26 +500,32 @@ expect_direct (const char *a,
 static void
 test_pairing (gconstpointer data)
 {
-  /* "+pseudotcp": that engine, with mutual TLS between the keys on top. */
+  /* "+pseudotcp": that engine, with mutual TLS between the keys on top;
+   * "+between1", "+between2": that many routers between the NAT routers
+   * (the lab has 3). */
   g_auto(GStrv) pair = g_strsplit (data, "+", 3);
   World world = { 0, };
+  gboolean pseudotcp = pair[2] && g_str_equal (pair[2], "pseudotcp");
   g_autoptr(GIOStream) stream = NULL;
   g_autofree char *path = NULL;
   double seconds;
   const char *expected;
 
+  if (pair[2] && g_str_has_prefix (pair[2], "between"))
+    world.between = (guint)g_ascii_strtoull (pair[2] + strlen ("between"), NULL, 10);
+
   if (!lab_available ())
     return;
 
   world_init (&world, pair[0], pair[1], 0, 5000);
-  if (pair[2] && g_str_equal (pair[2], "pseudotcp"))
+  if (pseudotcp)
     filer_nat_client_set_stream_engine (world.a, "pseudotcp");
   stream = connect_a_to_b (&world, &path, &seconds);
-  if (pair[2])
+  if (pseudotcp)
     g_assert_true (G_IS_TLS_CONNECTION (stream) && G_IS_TLS_CONNECTION (world.incoming));
   expected = expect_direct (pair[0], pair[1]) ? FILER_NAT_PATH_DIRECT : FILER_NAT_PATH_RELAY;
-  g_test_message ("PAIRING A=%s B=%s: path %s (expected %s), connected in %.2f s",
-                  pair[0], pair[1], path, expected, seconds);
+  g_test_message ("PAIRING A=%s B=%s, %u routers between: path %s (expected %s), connected in %.2f s",
+                  pair[0], pair[1], world.between ? world.between : 3, path, expected, seconds);
   g_assert_cmpstr (path, ==, expected);
 
   send_folder_and_verify (&world, stream, path);
@@ -1288,6 +1307,15 @@ main (int   argc,
         char *pair = g_strdup_printf ("%s+%s", flavours[i], flavours[j]);
 
         g_test_add_data_func_full (name, pair, test_pairing, g_free);
+        for (guint between = 1; between <= 2; between++)
+          {
+            g_autofree char *short_name = g_strdup_printf ("/filer/nat/pairing-%u-between/%s-%s", between,
+                                                           flavours[i], flavours[j]);
+
+            g_test_add_data_func_full (short_name,
+                                       g_strdup_printf ("%s+%s+between%u", flavours[i], flavours[j], between),
+                                       test_pairing, g_free);
+          }
       }
 
   g_test_add_data_func ("/filer/nat/hello-claims-other/home-home", "home+home", test_hello_claims_other);

@@ -109,13 +109,24 @@ filer_natlab_new (const char  *flavour_a,
                   guint        udp_timeout,
                   GError     **error)
 {
+  return filer_natlab_new_full (flavour_a, flavour_b, udp_timeout, 3, error);
+}
+
+FilerNatLab *
+filer_natlab_new_full (const char  *flavour_a,
+                       const char  *flavour_b,
+                       guint        udp_timeout,
+                       guint        routers_between,
+                       GError     **error)
+{
   static guint counter;
   g_autoptr(GError) local_error = NULL;
   g_autofree char *owner = g_strdup_printf ("%d", (int)getpid ());
-  g_autofree char *timeout = udp_timeout ? g_strdup_printf ("%u", udp_timeout) : NULL;
+  g_autofree char *timeout = g_strdup_printf ("%u", udp_timeout);
+  g_autofree char *between = g_strdup_printf ("%u", routers_between);
   FilerNatLab *lab;
   char *argv[] = { "sh", (char *)script_path (), "up", NULL, owner,
-                   (char *)flavour_a, (char *)flavour_b, timeout, NULL };
+                   (char *)flavour_a, (char *)flavour_b, timeout, between, NULL };
 
   lab = g_new0 (FilerNatLab, 1);
   lab->prefix = g_strdup_printf ("filerlab-%d-%u", (int)getpid (), counter++);

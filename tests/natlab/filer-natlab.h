@@ -31,6 +31,13 @@ FilerNatLab *filer_natlab_new         (const char   *flavour_a,
                                        const char   *flavour_b,
                                        guint         udp_timeout,
                                        GError      **error);
+/* The same with @routers_between (1, 2 or 3; filer_natlab_new() has 3)
+ * routers between the two NAT routers (natlab.sh, BETWEEN). */
+FilerNatLab *filer_natlab_new_full    (const char   *flavour_a,
+                                       const char   *flavour_b,
+                                       guint         udp_timeout,
+                                       guint         routers_between,
+                                       GError      **error);
 /* Kills what runs in the lab and removes every namespace. */
 void         filer_natlab_free        (FilerNatLab  *lab);
 

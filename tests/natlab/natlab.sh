@@ -3,7 +3,7 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-#   natlab.sh up PREFIX OWNER_PID FLAVOUR_A FLAVOUR_B [UDP_TIMEOUT]
+#   natlab.sh up PREFIX OWNER_PID FLAVOUR_A FLAVOUR_B [UDP_TIMEOUT [BETWEEN]]
 #   natlab.sh down PREFIX
 #   natlab.sh sweep                     remove labs whose owner has died
 #   natlab.sh shape PREFIX RATE_MBIT LOSS_PERMILLE
@@ -29,6 +29,11 @@
 #
 # Hops from B to A: RB, IB, CORE, IA, RA. A packet leaving B with TTL 2
 # passes RB (opening B's mapping) and dies at IB, short of A's router.
+#
+# BETWEEN (default 3) is how many routers stand between the two NAT
+# routers: 3 as drawn; 2 leaves out IB (RB's wan on CORE, the same
+# addresses); 1 leaves out IA too (RA - CORE - RB). UDP_TIMEOUT 0 or
+# empty keeps the kernel's.
 #
 # Namespaces are named PREFIX-NODE. `up` starts a guard that removes the
 # lab when OWNER_PID exits, so a crashed test leaves nothing behind.
@@ -93,7 +98,11 @@ EOF
 }
 
 up () {
-  PREFIX=$1 owner=$2 flavour_a=$3 flavour_b=$4 udp_timeout=${5:-}
+  PREFIX=$1 owner=$2 flavour_a=$3 flavour_b=$4 udp_timeout=${5:-0} between=${6:-3}
+  case "$between" in
+    1|2|3) ;;
+    *) echo "natlab: BETWEEN must be 1, 2 or 3, not $between" >&2; exit 2 ;;
+  esac
 
   # Check the flavours before touching anything.
   nat_rules "$flavour_a" >/dev/null
@@ -109,20 +118,30 @@ up () {
 
   link core srv 192.0.2.1/28      srv  eth0 192.0.2.2/28
   nsx srv ip addr add 192.0.2.3/28 dev eth0
-  link core ia  198.51.100.1/30   ia   core 198.51.100.2/30
-  link core ib  198.51.100.5/30   ib   core 198.51.100.6/30
-  link ia   ra  198.51.100.9/30   ra   wan  198.51.100.10/30
-  link ib   rb  198.51.100.13/30  rb   wan  198.51.100.14/30
+  if [ "$between" -ge 2 ]; then
+    link core ia  198.51.100.1/30   ia   core 198.51.100.2/30
+    link ia   ra  198.51.100.9/30   ra   wan  198.51.100.10/30
+    nsx core ip route add 198.51.100.8/30 via 198.51.100.2
+    nsx ia   ip route add default via 198.51.100.1
+    router ia
+  else
+    link core ra  198.51.100.9/30   ra   wan  198.51.100.10/30
+  fi
+  if [ "$between" -ge 3 ]; then
+    link core ib  198.51.100.5/30   ib   core 198.51.100.6/30
+    link ib   rb  198.51.100.13/30  rb   wan  198.51.100.14/30
+    nsx core ip route add 198.51.100.12/30 via 198.51.100.6
+    nsx ib   ip route add default via 198.51.100.5
+    router ib
+  else
+    link core rb  198.51.100.13/30  rb   wan  198.51.100.14/30
+  fi
   link ra   lan 203.0.113.1/28    a    eth0 203.0.113.2/28
   link rb   lan 203.0.113.1/28    b    eth0 203.0.113.2/28
 
-  for n in core ia ib ra rb; do router "$n"; done
+  for n in core ra rb; do router "$n"; done
 
   nsx srv  ip route add default via 192.0.2.1
-  nsx core ip route add 198.51.100.8/30 via 198.51.100.2
-  nsx core ip route add 198.51.100.12/30 via 198.51.100.6
-  nsx ia   ip route add default via 198.51.100.1
-  nsx ib   ip route add default via 198.51.100.5
   nsx ra   ip route add default via 198.51.100.9
   nsx rb   ip route add default via 198.51.100.13
   nsx a    ip route add default via 203.0.113.1
@@ -131,7 +150,7 @@ up () {
   nat_rules "$flavour_a" | nsx ra nft -f -
   nat_rules "$flavour_b" | nsx rb nft -f -
 
-  if [ -n "$udp_timeout" ]; then
+  if [ "$udp_timeout" != 0 ]; then
     for r in ra rb; do
       nsx "$r" sysctl -q -w net.netfilter.nf_conntrack_udp_timeout="$udp_timeout"
       nsx "$r" sysctl -q -w net.netfilter.nf_conntrack_udp_timeout_stream="$udp_timeout"
@@ -209,7 +228,7 @@ EOF
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
-  up) [ $# -ge 4 ] || { echo "usage: $0 up PREFIX OWNER_PID FA FB [UDP_TIMEOUT]" >&2; exit 2; }
+  up) [ $# -ge 4 ] || { echo "usage: $0 up PREFIX OWNER_PID FA FB [UDP_TIMEOUT [BETWEEN]]" >&2; exit 2; }
       # A half-built lab is removed before reporting the failure. (A new
       # shell, so that set -e still holds inside.)
       sh "$0" up-unguarded "$@" || { PREFIX=$1; down "$1"; exit 1; } ;;

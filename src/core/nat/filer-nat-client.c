@@ -35,6 +35,7 @@
 #include "filer-nat-binding-private.h"
 #include "filer-nat-datagram-private.h"
 #include "filer-nat-error.h"
+#include "filer-nat-path-probe-private.h"
 #include "filer-nat-session-private.h"
 #include "filer-socket.h"
 
@@ -50,6 +51,7 @@ struct _FilerNatClient
   char *server_text;
   GSocketAddress *server;
   GSocket *socket;
+  GSocket *probe_socket;        /* path probes (filer-nat-path-probe.c), or NULL */
   GSource *source;
 
   guint keepalive_ms;
@@ -144,6 +146,7 @@ add_session (FilerNatClient *self,
     .keepalive_ms = self->keepalive_ms,
     .relay_after_ms = self->relay_after_ms,
     .punch_ttl = self->punch_ttl,
+    .probe_socket = self->probe_socket,
     .force_relay = self->force_relay,
     .identity = self->identity,
   };
@@ -532,6 +535,10 @@ filer_nat_client_start (FilerNatClient  *self,
 
   filer_socket_set_buffers (self->socket);
 
+  /* Made here, with the main socket: in the same network namespace. */
+  if (self->probe_socket == NULL)
+    self->probe_socket = _filer_nat_path_probe_new_socket ();
+
   /* A batch, then let others (a server in the same loop) run. */
   self->source = filer_socket_watch_datagrams (self->socket, 64, datagram_cb, self, NULL);
 
@@ -584,6 +591,7 @@ filer_nat_client_stop (FilerNatClient *self)
   if (self->socket)
     g_socket_close (self->socket, NULL);
   g_clear_object (&self->socket);
+  g_clear_object (&self->probe_socket);
 }
 
 static void
@@ -739,8 +747,9 @@ filer_nat_client_set_punch_ttl (FilerNatClient *self,
                                 guint           ttl)
 {
   g_return_if_fail (FILER_IS_NAT_CLIENT (self));
-  g_return_if_fail (ttl >= 1 && ttl <= 255);
+  g_return_if_fail (ttl <= 255);
 
+  /* 0: measure it for each session (the default). */
   self->punch_ttl = ttl;
 }
 

@@ -27,8 +27,10 @@ G_DECLARE_FINAL_TYPE (FilerNatClient, filer_nat_client, FILER, NAT_CLIENT, GObje
 #define FILER_NAT_DEFAULT_RELAY_AFTER_MS  2000
 /* TTL of the first punch packets of the side that opens first: enough to
  * leave its own NAT, too little to reach the peer's (docs/protocol.md
- * §4.4 says why). */
-#define FILER_NAT_DEFAULT_PUNCH_TTL       3
+ * §4.4 says why). By default (0) it is measured toward the peer for each
+ * session; the fallback when no router on the way answers. */
+#define FILER_NAT_DEFAULT_PUNCH_TTL       0
+#define FILER_NAT_FALLBACK_PUNCH_TTL      3
 
 /* The paths a connection can take, as reported to the user. */
 #define FILER_NAT_PATH_DIRECT "direct"

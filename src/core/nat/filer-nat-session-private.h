@@ -20,7 +20,8 @@ typedef struct
 {
   guint keepalive_ms;
   guint relay_after_ms;
-  guint punch_ttl;
+  guint punch_ttl;            /* 0: measure it (probe_socket) */
+  GSocket *probe_socket;      /* the client's, for path probes; may be NULL */
   gboolean force_relay;
   /* Our device key (the session takes a reference), or NULL: no key is
    * required, and only PseudoTcp can carry the stream (unauthenticated;

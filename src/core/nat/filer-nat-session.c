@@ -3,7 +3,8 @@
  * A session is one attempt to reach one peer, named by the token the
  * rendezvous server hands out (the server's own sessions are the same
  * thing seen from the middle). It runs the 100 ms punch timer (short TTL
- * for the first side until it hears from the peer; every punch is
+ * for the first side until it hears from the peer, measured first by
+ * filer-nat-path-probe.c; every punch is
  * answered with an ack to the address it came from), and the initiator
  * decides: direct once acked, the relay after the relay delay
  * (docs/protocol.md §4.5). Then it opens the stream on the chosen path,
@@ -28,6 +29,7 @@
 #include "filer-nat-client.h"
 #include "filer-nat-datagram-private.h"
 #include "filer-nat-error.h"
+#include "filer-nat-path-probe-private.h"
 #include "filer-datagram-stream.h"
 #include "filer-tls.h"
 
@@ -69,6 +71,12 @@ struct _FilerNatSession
   GSocketAddress *peer_direct;  /* where the peer's packets come from */
   gint64 started_us;
   gint64 last_ready_us;
+
+  /* The first side's punch TTL: config.punch_ttl if set, else measured
+   * toward the peer (filer-nat-path-probe.c) before the first punch. */
+  FilerNatPathProbe *probe;
+  guint punch_ttl;
+  gint64 short_ttl_until_us;
 
   guint punch_id;
   guint keepalive_id;
@@ -513,14 +521,37 @@ session_punch_cb (gpointer user_data)
    * peer has sent: a short TTL until we have heard from it. After a
    * second unheard, the full TTL (our NAT may be more hops away than the
    * short TTL reaches, as behind a carrier's NAT). */
+  /* Not before the path is measured: the TTL depends on it. */
+  if (self->probe != NULL)
+    return G_SOURCE_CONTINUE;
+
   session_send_peer (self, PATH_DIRECT, FILER_NAT_KIND_PUNCH, NULL, 0,
                      self->first && !self->heard
-                     && now_us - self->started_us < SHORT_TTL_US ? self->config.punch_ttl : FILER_NAT_FULL_TTL);
+                     && now_us < self->short_ttl_until_us ? self->punch_ttl : FILER_NAT_FULL_TTL);
 
   if (self->first && !self->heard && now_us - self->last_ready_us >= FILER_NAT_RETRY_INTERVAL_MS * 1000)
     session_send_ready (self);
 
   return G_SOURCE_CONTINUE;
+}
+
+/* The path is measured: punch now, with a TTL one router short of the
+ * peer's (or, if no router answered, the fallback), short for a second
+ * from now. */
+static void
+session_probed_cb (guint    ttl,
+                   gpointer user_data)
+{
+  FilerNatSession *self = user_data;
+
+  g_clear_pointer (&self->probe, _filer_nat_path_probe_free);
+  /* Past our own NAT: a TTL of 1 dies in our router. */
+  self->punch_ttl = ttl >= 2 ? ttl : FILER_NAT_FALLBACK_PUNCH_TTL;
+  self->short_ttl_until_us = g_get_monotonic_time () + SHORT_TTL_US;
+  g_debug ("nat: session %s: punch TTL %u (measured %u)", self->token_hex, self->punch_ttl, ttl);
+
+  if (self->punch_id != 0 && self->go && !self->closed)
+    session_punch_cb (self);
 }
 
 /* --- what the client tells us ------------------------------------------ */
@@ -771,6 +802,7 @@ filer_nat_session_finalize (GObject *object)
 
   g_clear_object (&self->socket);
   g_clear_object (&self->server);
+  g_clear_pointer (&self->probe, _filer_nat_path_probe_free);
   g_clear_object (&self->peer_public);
   g_clear_object (&self->peer_direct);
   g_free (self->token_hex);
@@ -847,6 +879,7 @@ _filer_nat_session_new (FilerFrame                  *frame,
   self->server = g_object_ref (server);
   self->config = *config;
   self->config.identity = NULL;
+  self->config.probe_socket = NULL;   /* used only here */
   self->identity = config->identity ? g_object_ref (config->identity) : NULL;
   self->initiator = initiator;
   self->token_hex = g_strdup (filer_frame_get (frame, "session"));
@@ -860,6 +893,13 @@ _filer_nat_session_new (FilerFrame                  *frame,
                      || self->peer_public == NULL;
   self->go = self->first;
   self->started_us = g_get_monotonic_time ();
+  self->punch_ttl = config->punch_ttl;
+  self->short_ttl_until_us = self->started_us + SHORT_TTL_US;
+  if (self->first && !self->relay_only && self->punch_ttl == 0 && config->probe_socket != NULL)
+    self->probe = _filer_nat_path_probe_start (config->probe_socket, G_INET_SOCKET_ADDRESS (self->peer_public),
+                                               session_probed_cb, self);
+  if (self->punch_ttl == 0 && self->probe == NULL)
+    self->punch_ttl = FILER_NAT_FALLBACK_PUNCH_TTL;
 
   self->punch_id = g_timeout_add (PUNCH_INTERVAL_MS, session_punch_cb, self);
 

@@ -12,6 +12,9 @@
  *                                 peer: punching, path choice, relay, keepalive, the
  *                                 stream; answers by GTask, ::incoming, ::closed
  *   filer-nat-session-private.h   what the client calls on a session
+ *   filer-nat-path-probe.c        the first side's punch TTL, measured toward the peer
+ *                                 (TTL-limited probes, ICMP answers via IP_RECVERR)
+ *   filer-nat-path-probe-private.h  (its header, for the client and the session)
  *   filer-nat-datagram.[ch]       the peer-to-peer datagrams of NAT traversal
  *   filer-nat-datagram-private.h  the client's socket as its pieces send on it (TTL)
  *   filer-nat-error.[ch]          errors of NAT traversal (rendezvous, punching, relay)
