@@ -290,7 +290,13 @@ test_stalled_handshakes (void)
   g_test_message ("%u stalled handshakes: server RSS %" G_GUINT64_FORMAT " KiB (before %"
                   G_GUINT64_FORMAT " KiB), peak %" G_GUINT64_FORMAT " KiB",
                   (guint)N, rss, rss_before, peak);
+#if defined (__SANITIZE_ADDRESS__)
+  /* AddressSanitizer pads every block and keeps freed ones in quarantine
+   * (992 GnuTLS sessions at once: ~270 MiB): the bound is the normal
+   * build's. */
+#else
   g_assert_cmpuint (peak, <, 96 * 1024);
+#endif
 
   /* Each is closed by the handshake timeout (10 s) and the sweep. */
   deadline = start + 16 * G_USEC_PER_SEC;
