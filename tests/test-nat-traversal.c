@@ -35,6 +35,7 @@ typedef struct
   char *incoming_path;
   char *incoming_peer;
   guint between;           /* routers between the NAT routers; 0: the lab's 3 */
+  const char *carrier_b;   /* a carrier's NAT of this flavour in front of B's, or NULL */
 } World;
 
 static gboolean
@@ -130,7 +131,7 @@ world_init (World      *world,
   g_autoptr(GError) error = NULL;
 
   world->lab = filer_natlab_new_full (flavour_a, flavour_b, udp_timeout,
-                                      world->between ? world->between : 3, &error);
+                                      world->between ? world->between : 3, world->carrier_b, &error);
   g_assert_no_error (error);
 
   world->server = filer_rendezvous_server_new ();
@@ -502,7 +503,8 @@ test_pairing (gconstpointer data)
 {
   /* "+pseudotcp": that engine, with mutual TLS between the keys on top;
    * "+between1", "+between2": that many routers between the NAT routers
-   * (the lab has 3). */
+   * (the lab has 3); "+carrier-FLAVOUR": a carrier's NAT in front of B's
+   * router (B maps endpoint-independently only if both do). */
   g_auto(GStrv) pair = g_strsplit (data, "+", 3);
   World world = { 0, };
   gboolean pseudotcp = pair[2] && g_str_equal (pair[2], "pseudotcp");
@@ -513,6 +515,14 @@ test_pairing (gconstpointer data)
 
   if (pair[2] && g_str_has_prefix (pair[2], "between"))
     world.between = (guint)g_ascii_strtoull (pair[2] + strlen ("between"), NULL, 10);
+  /* The tightest path: one router between the carrier's NAT and A's,
+   * so exactly one TTL (3) gets out through both NATs and dies short of
+   * A's router. */
+  if (pair[2] && g_str_has_prefix (pair[2], "carrier-"))
+    {
+      world.carrier_b = pair[2] + strlen ("carrier-");
+      world.between = 1;
+    }
 
   if (!lab_available ())
     return;
@@ -523,9 +533,13 @@ test_pairing (gconstpointer data)
   stream = connect_a_to_b (&world, &path, &seconds);
   if (pseudotcp)
     g_assert_true (G_IS_TLS_CONNECTION (stream) && G_IS_TLS_CONNECTION (world.incoming));
-  expected = expect_direct (pair[0], pair[1]) ? FILER_NAT_PATH_DIRECT : FILER_NAT_PATH_RELAY;
-  g_test_message ("PAIRING A=%s B=%s, %u routers between: path %s (expected %s), connected in %.2f s",
-                  pair[0], pair[1], world.between ? world.between : 3, path, expected, seconds);
+  expected = expect_direct (pair[0], pair[1]) &&
+             (world.carrier_b == NULL || expect_direct (pair[0], world.carrier_b))
+             ? FILER_NAT_PATH_DIRECT : FILER_NAT_PATH_RELAY;
+  g_test_message ("PAIRING A=%s B=%s%s%s, %u routers between: path %s (expected %s), connected in %.2f s",
+                  pair[0], pair[1], world.carrier_b ? " behind a carrier's " : "",
+                  world.carrier_b ? world.carrier_b : "", world.between ? world.between : 3,
+                  path, expected, seconds);
   g_assert_cmpstr (path, ==, expected);
 
   send_folder_and_verify (&world, stream, path);
@@ -1321,6 +1335,20 @@ main (int   argc,
           }
       }
 
+  /* A carrier's NAT in front of B's home router, either flavour, B's
+   * router either flavour: the punch TTL must carry B's punches out
+   * through both NATs and still stop short of A's router. */
+  for (guint i = 0; i < 2; i++)
+    for (guint j = 0; j < 2; j++)
+      for (guint k = 0; k < 2; k++)
+        {
+          g_autofree char *name = g_strdup_printf ("/filer/nat/pairing-carrier-1-between/%s-%s-behind-%s",
+                                                   flavours[i], flavours[j], flavours[k]);
+
+          g_test_add_data_func_full (name, g_strdup_printf ("%s+%s+carrier-%s", flavours[i], flavours[j],
+                                                            flavours[k]),
+                                     test_pairing, g_free);
+        }
   g_test_add_data_func ("/filer/nat/hello-claims-other/home-home", "home+home", test_hello_claims_other);
   g_test_add_data_func ("/filer/nat/hello-claims-other/symmetric-home", "symmetric+home",
                         test_hello_claims_other);

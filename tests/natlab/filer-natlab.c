@@ -109,7 +109,7 @@ filer_natlab_new (const char  *flavour_a,
                   guint        udp_timeout,
                   GError     **error)
 {
-  return filer_natlab_new_full (flavour_a, flavour_b, udp_timeout, 3, error);
+  return filer_natlab_new_full (flavour_a, flavour_b, udp_timeout, 3, NULL, error);
 }
 
 FilerNatLab *
@@ -117,6 +117,7 @@ filer_natlab_new_full (const char  *flavour_a,
                        const char  *flavour_b,
                        guint        udp_timeout,
                        guint        routers_between,
+                       const char  *carrier_b,
                        GError     **error)
 {
   static guint counter;
@@ -126,7 +127,8 @@ filer_natlab_new_full (const char  *flavour_a,
   g_autofree char *between = g_strdup_printf ("%u", routers_between);
   FilerNatLab *lab;
   char *argv[] = { "sh", (char *)script_path (), "up", NULL, owner,
-                   (char *)flavour_a, (char *)flavour_b, timeout, between, NULL };
+                   (char *)flavour_a, (char *)flavour_b, timeout, between,
+                   (char *)(carrier_b ? carrier_b : "none"), NULL };
 
   lab = g_new0 (FilerNatLab, 1);
   lab->prefix = g_strdup_printf ("filerlab-%d-%u", (int)getpid (), counter++);

@@ -32,11 +32,14 @@ FilerNatLab *filer_natlab_new         (const char   *flavour_a,
                                        guint         udp_timeout,
                                        GError      **error);
 /* The same with @routers_between (1, 2 or 3; filer_natlab_new() has 3)
- * routers between the two NAT routers (natlab.sh, BETWEEN). */
+ * routers between the two NAT routers (natlab.sh, BETWEEN), and, unless
+ * @carrier_b is NULL, a carrier's NAT of that flavour in front of B's
+ * router (CARRIER_B). */
 FilerNatLab *filer_natlab_new_full    (const char   *flavour_a,
                                        const char   *flavour_b,
                                        guint         udp_timeout,
                                        guint         routers_between,
+                                       const char   *carrier_b,
                                        GError      **error);
 /* Kills what runs in the lab and removes every namespace. */
 void         filer_natlab_free        (FilerNatLab  *lab);

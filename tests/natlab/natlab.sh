@@ -3,7 +3,7 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-#   natlab.sh up PREFIX OWNER_PID FLAVOUR_A FLAVOUR_B [UDP_TIMEOUT [BETWEEN]]
+#   natlab.sh up PREFIX OWNER_PID FLAVOUR_A FLAVOUR_B [UDP_TIMEOUT [BETWEEN [CARRIER_B]]]
 #   natlab.sh down PREFIX
 #   natlab.sh sweep                     remove labs whose owner has died
 #   natlab.sh shape PREFIX RATE_MBIT LOSS_PERMILLE
@@ -33,14 +33,17 @@
 # BETWEEN (default 3) is how many routers stand between the two NAT
 # routers: 3 as drawn; 2 leaves out IB (RB's wan on CORE, the same
 # addresses); 1 leaves out IA too (RA - CORE - RB). UDP_TIMEOUT 0 or
-# empty keeps the kernel's.
+# empty keeps the kernel's. CARRIER_B (a flavour, or "none") puts a
+# carrier's NAT CB in front of RB: CB takes RB's wan address
+# (198.51.100.14) and RB sits behind it on 192.0.2.16/30 (RB wan
+# 192.0.2.18, CB lan 192.0.2.17): B - RB - CB - IB - ...
 #
 # Namespaces are named PREFIX-NODE. `up` starts a guard that removes the
 # lab when OWNER_PID exits, so a crashed test leaves nothing behind.
 
 set -eu
 
-NODES="srv core ia ib ra rb a b"
+NODES="srv core ia ib ra rb cb a b"
 
 ns () { printf '%s-%s' "$PREFIX" "$1"; }
 nsx () { n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
@@ -98,7 +101,8 @@ EOF
 }
 
 up () {
-  PREFIX=$1 owner=$2 flavour_a=$3 flavour_b=$4 udp_timeout=${5:-0} between=${6:-3}
+  PREFIX=$1 owner=$2 flavour_a=$3 flavour_b=$4 udp_timeout=${5:-0} between=${6:-3} carrier_b=${7:-none}
+  [ "$carrier_b" = none ] || nat_rules "$carrier_b" >/dev/null
   case "$between" in
     1|2|3) ;;
     *) echo "natlab: BETWEEN must be 1, 2 or 3, not $between" >&2; exit 2 ;;
@@ -127,14 +131,22 @@ up () {
   else
     link core ra  198.51.100.9/30   ra   wan  198.51.100.10/30
   fi
+  # B's outermost router: RB, or the carrier's CB in front of it.
+  outer_b=rb
+  [ "$carrier_b" = none ] || outer_b=cb
   if [ "$between" -ge 3 ]; then
     link core ib  198.51.100.5/30   ib   core 198.51.100.6/30
-    link ib   rb  198.51.100.13/30  rb   wan  198.51.100.14/30
+    link ib   "$outer_b" 198.51.100.13/30  "$outer_b" wan  198.51.100.14/30
     nsx core ip route add 198.51.100.12/30 via 198.51.100.6
     nsx ib   ip route add default via 198.51.100.5
     router ib
   else
-    link core rb  198.51.100.13/30  rb   wan  198.51.100.14/30
+    link core "$outer_b" 198.51.100.13/30  "$outer_b" wan  198.51.100.14/30
+  fi
+  if [ "$carrier_b" != none ]; then
+    link cb   lan 192.0.2.17/30     rb   wan  192.0.2.18/30
+    nsx cb ip route add default via 198.51.100.13
+    router cb
   fi
   link ra   lan 203.0.113.1/28    a    eth0 203.0.113.2/28
   link rb   lan 203.0.113.1/28    b    eth0 203.0.113.2/28
@@ -143,15 +155,20 @@ up () {
 
   nsx srv  ip route add default via 192.0.2.1
   nsx ra   ip route add default via 198.51.100.9
-  nsx rb   ip route add default via 198.51.100.13
+  if [ "$carrier_b" = none ]; then
+    nsx rb ip route add default via 198.51.100.13
+  else
+    nsx rb ip route add default via 192.0.2.17
+  fi
   nsx a    ip route add default via 203.0.113.1
   nsx b    ip route add default via 203.0.113.1
 
   nat_rules "$flavour_a" | nsx ra nft -f -
   nat_rules "$flavour_b" | nsx rb nft -f -
+  [ "$carrier_b" = none ] || nat_rules "$carrier_b" | nsx cb nft -f -
 
   if [ "$udp_timeout" != 0 ]; then
-    for r in ra rb; do
+    for r in ra rb cb; do
       nsx "$r" sysctl -q -w net.netfilter.nf_conntrack_udp_timeout="$udp_timeout"
       nsx "$r" sysctl -q -w net.netfilter.nf_conntrack_udp_timeout_stream="$udp_timeout"
     done
@@ -228,7 +245,7 @@ EOF
 cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
-  up) [ $# -ge 4 ] || { echo "usage: $0 up PREFIX OWNER_PID FA FB [UDP_TIMEOUT [BETWEEN]]" >&2; exit 2; }
+  up) [ $# -ge 4 ] || { echo "usage: $0 up PREFIX OWNER_PID FA FB [UDP_TIMEOUT [BETWEEN [CARRIER_B]]]" >&2; exit 2; }
       # A half-built lab is removed before reporting the failure. (A new
       # shell, so that set -e still holds inside.)
       sh "$0" up-unguarded "$@" || { PREFIX=$1; down "$1"; exit 1; } ;;

@@ -517,14 +517,14 @@ session_punch_cb (gpointer user_data)
   if (self->peer_direct == NULL)
     self->peer_direct = g_object_ref (self->peer_public);
 
-  /* The first side's packets must not reach the peer's router before the
-   * peer has sent: a short TTL until we have heard from it. After a
-   * second unheard, the full TTL (our NAT may be more hops away than the
-   * short TTL reaches, as behind a carrier's NAT). */
   /* Not before the path is measured: the TTL depends on it. */
   if (self->probe != NULL)
     return G_SOURCE_CONTINUE;
 
+  /* The first side's packets must not reach the peer's router before the
+   * peer has sent: a short TTL until we have heard from it. After a
+   * second unheard, the full TTL (our NAT may be more hops away than the
+   * short TTL reaches, as behind a carrier's NAT). */
   session_send_peer (self, PATH_DIRECT, FILER_NAT_KIND_PUNCH, NULL, 0,
                      self->first && !self->heard
                      && now_us < self->short_ttl_until_us ? self->punch_ttl : FILER_NAT_FULL_TTL);
