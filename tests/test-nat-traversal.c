@@ -504,7 +504,8 @@ test_pairing (gconstpointer data)
   /* "+pseudotcp": that engine, with mutual TLS between the keys on top;
    * "+between1", "+between2": that many routers between the NAT routers
    * (the lab has 3); "+carrier-FLAVOUR": a carrier's NAT in front of B's
-   * router (B maps endpoint-independently only if both do). */
+   * router (B maps endpoint-independently only if both do); "+no-icmp":
+   * no router answers the path probe (the punch TTL falls back to 3). */
   g_auto(GStrv) pair = g_strsplit (data, "+", 3);
   World world = { 0, };
   gboolean pseudotcp = pair[2] && g_str_equal (pair[2], "pseudotcp");
@@ -528,6 +529,13 @@ test_pairing (gconstpointer data)
     return;
 
   world_init (&world, pair[0], pair[1], 0, 5000);
+  if (pair[2] && g_str_equal (pair[2], "no-icmp"))
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (filer_natlab_script (world.lab, &error, "no-icmp", NULL));
+      g_assert_no_error (error);
+    }
   if (pseudotcp)
     filer_nat_client_set_stream_engine (world.a, "pseudotcp");
   stream = connect_a_to_b (&world, &path, &seconds);
@@ -874,8 +882,10 @@ test_processes (gconstpointer data)
 {
   g_auto(GStrv) pair = g_strsplit (data, "+", 3);
   /* "+unreachable": B has several addresses and the first answers nothing
-   * (a host on A's LAN range that is not there). */
+   * (a host on A's LAN range that is not there); "+between1": one router
+   * between the NAT routers (the punch TTL must be measured: 2). */
   const char *extra = pair[2] && g_str_equal (pair[2], "unreachable") ? "203.0.113.9" : NULL;
+  guint between = pair[2] && g_str_equal (pair[2], "between1") ? 1 : 3;
   const char *server_bin = g_getenv ("FILER_SERVER");
   const char *peer_bin = g_getenv ("FILER_NATLAB_PEER");
   g_autoptr(FilerNatLab) lab = NULL;
@@ -928,7 +938,7 @@ test_processes (gconstpointer data)
   source = write_random_file (outbox, "photo.bin", 3 * 1024 * 1024);
   target = g_build_filename (inbox_b, "photo.bin", NULL);
 
-  lab = filer_natlab_new (pair[0], pair[1], 0, &error);
+  lab = filer_natlab_new_full (pair[0], pair[1], 0, between, NULL, &error);
   g_assert_no_error (error);
 
   /* The real filer-server on the public host, a peer process on each LAN
@@ -1361,6 +1371,12 @@ main (int   argc,
   g_test_add_data_func ("/filer/nat/processes/home-home", "home+home", test_processes);
   g_test_add_data_func ("/filer/nat/processes/symmetric-home", "symmetric+home", test_processes);
   g_test_add_data_func ("/filer/nat/processes/linux-fullcone", "linux+fullcone", test_processes);
+  /* The shipped programs, their defaults, on the path a fixed TTL got
+   * wrong: the punch TTL is measured in the real peer process. */
+  g_test_add_data_func ("/filer/nat/processes/linux-linux-1-between", "linux+linux+between1", test_processes);
+  /* The attacker's (or the internet's) silence: no router answers a probe. */
+  g_test_add_data_func ("/filer/nat/pairing-no-icmp/linux-linux", "linux+linux+no-icmp", test_pairing);
+  g_test_add_data_func ("/filer/nat/pairing-no-icmp/home-home", "home+home+no-icmp", test_pairing);
   g_test_add_data_func ("/filer/nat/processes/home-home-unreachable-address", "home+home+unreachable",
                         test_processes);
   g_test_add_data_func ("/filer/nat/processes/impostor/home-home", "home+home", test_impostor_process);

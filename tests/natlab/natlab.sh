@@ -8,6 +8,7 @@
 #   natlab.sh sweep                     remove labs whose owner has died
 #   natlab.sh shape PREFIX RATE_MBIT LOSS_PERMILLE
 #   natlab.sh forward-tcp PREFIX SIDE PORT   (benchmark only)
+#   natlab.sh no-icmp PREFIX            routers send no ICMP errors at all
 #
 # FLAVOUR is one of
 #   home       masquerade; WAN input dropped except established/related
@@ -230,6 +231,22 @@ EOF
   fi
 }
 
+no_icmp () {
+  # Routers that never answer a probe: no time-exceeded, no unreachable
+  # (as many on the internet are). Only what they send themselves.
+  PREFIX=$1
+  for n in core ia ib ra rb cb; do
+    nsx "$n" nft -f - <<EOF
+table ip filer_no_icmp {
+  chain output {
+    type filter hook output priority filter;
+    icmp type { time-exceeded, destination-unreachable } drop
+  }
+}
+EOF
+  done
+}
+
 forward_tcp () {
   PREFIX=$1 side=$2 port=$3
   nsx "r$side" nft -f - <<EOF
@@ -255,5 +272,6 @@ case "$cmd" in
   sweep) sweep ;;
   shape) shape "$@" ;;
   forward-tcp) forward_tcp "$@" ;;
+  no-icmp) [ $# -eq 1 ] || exit 2; no_icmp "$1" ;;
   *) sed -n '3,12p' "$0" >&2; exit 2 ;;
 esac
