@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "filer-read-ahead-stream-private.h"
+#include "filer-socket.h"
 #include "filer-tls-server-stream-private.h"
 
 #define PRIORITIES      "NORMAL:-VERS-ALL:+VERS-TLS1.3"
@@ -221,14 +222,6 @@ keep_flushing (FilerTlsServerStream *self)
   self->flush_source = g_socket_create_source (self->socket, G_IO_OUT, NULL);
   g_source_set_callback (self->flush_source, G_SOURCE_FUNC (flush_source_cb), self, NULL);
   g_source_attach (self->flush_source, self->context);
-}
-
-static void
-clear_source (GSource **source)
-{
-  if (*source != NULL)
-    g_source_destroy (*source);
-  g_clear_pointer (source, g_source_unref);
 }
 
 /* ------------------------------------------------------------------ */
@@ -650,7 +643,7 @@ handshake_return (FilerTlsServerStream *self,
 {
   g_autoptr(GTask) task = g_steal_pointer (&self->task);
 
-  clear_source (&self->wait_source);
+  filer_clear_source (&self->wait_source);
   if (error != NULL)
     g_task_return_error (task, error);
   else
@@ -804,9 +797,9 @@ filer_tls_server_stream_close (GIOStream     *stream,
   if (!self->closed)
     say_goodbye (self);
   self->closed = TRUE;
-  clear_source (&self->flush_source);
-  clear_source (&self->wait_source);
-  clear_source (&self->linger_source);
+  filer_clear_source (&self->flush_source);
+  filer_clear_source (&self->wait_source);
+  filer_clear_source (&self->linger_source);
 
   return g_io_stream_close (self->base, cancellable, error);
 }
@@ -874,7 +867,7 @@ filer_tls_server_stream_close_async (GIOStream           *stream,
   if (!self->closed)
     {
       say_goodbye (self);
-      clear_source (&self->flush_source);
+      filer_clear_source (&self->flush_source);
     }
 
   self->task = g_steal_pointer (&task);
@@ -939,9 +932,9 @@ filer_tls_server_stream_finalize (GObject *object)
   FilerTlsServerStream *self = FILER_TLS_SERVER_STREAM (object);
 
   /* GIOStream's dispose closed us; the sources went with that. */
-  clear_source (&self->flush_source);
-  clear_source (&self->wait_source);
-  clear_source (&self->linger_source);
+  filer_clear_source (&self->flush_source);
+  filer_clear_source (&self->wait_source);
+  filer_clear_source (&self->linger_source);
   self->input->stream = NULL;
   self->output->stream = NULL;
   g_clear_object (&self->input);

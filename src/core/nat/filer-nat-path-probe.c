@@ -37,6 +37,7 @@
 #include <glib-unix.h>
 
 #include "filer-nat-path-probe-private.h"
+#include "filer-socket.h"
 
 #define PORT_BASE      33434
 #define SETTLE_MIN_MS  30
@@ -86,10 +87,8 @@ finish (FilerNatPathProbe *self)
   guint ttl = result (self);
 
   self->done = NULL;
-  if (self->fd_source != NULL)
-    g_source_destroy (self->fd_source);
-  if (self->timer != NULL)
-    g_source_destroy (self->timer);
+  filer_clear_source (&self->fd_source);
+  filer_clear_source (&self->timer);
   g_debug ("nat: path probe: punch TTL %u (%s, %.1f ms)", ttl,
            self->reached ? "the peer's router answered" : "answers stopped",
            (g_get_monotonic_time () - self->sent_us) / 1000.0);
@@ -109,9 +108,7 @@ schedule (FilerNatPathProbe *self)
   if (self->last_answer_us == 0)
     at = self->sent_us + PROBE_MAX_MS * 1000;
 
-  if (self->timer != NULL)
-    g_source_destroy (self->timer);
-  g_clear_pointer (&self->timer, g_source_unref);
+  filer_clear_source (&self->timer);
   self->timer = g_timeout_source_new ((guint)(MAX (at - now, 0) / 1000));
   g_source_set_callback (self->timer, timer_cb, self, NULL);
   g_source_attach (self->timer, g_main_context_get_thread_default ());
@@ -307,12 +304,8 @@ _filer_nat_path_probe_free (FilerNatPathProbe *self)
   if (self == NULL)
     return;
 
-  if (self->fd_source != NULL)
-    g_source_destroy (self->fd_source);
-  g_clear_pointer (&self->fd_source, g_source_unref);
-  if (self->timer != NULL)
-    g_source_destroy (self->timer);
-  g_clear_pointer (&self->timer, g_source_unref);
+  filer_clear_source (&self->fd_source);
+  filer_clear_source (&self->timer);
   g_object_set_qdata (G_OBJECT (self->socket), busy_quark (), NULL);
   g_object_unref (self->socket);
   g_free (self);
