@@ -278,11 +278,11 @@ state_cb (FilerTransfer    *transfer,
       filer_cli_json_emit (builder);
     }
 
-  /* Progress comes in steps, so the last one drawn is short of the end:
-   * a completed transfer leaves its bar at 100 %, on a line of its own
+  /* Progress comes in steps, so the last one drawn is short of the end
+   * (or, for a transfer quicker than a step, none was drawn): a
+   * completed transfer leaves its bar at 100 %, on a line of its own
    * above the summary. */
-  if (self->tty && self->bar_shown &&
-      filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_COMPLETED)
+  if (self->tty && filer_transfer_get_state (transfer) == FILER_TRANSFER_STATE_COMPLETED)
     {
       draw_bar (self, transfer);
       printf ("\n");
